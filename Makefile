@@ -1,0 +1,34 @@
+# Each target runs one nox session. nox is installed into .venv-nox/ on first use.
+PYTHON ?= python3
+NOX_VENV := .venv-nox
+NOX := $(NOX_VENV)/bin/nox
+ROOT_DIR ?=
+PATCH_JSON ?=
+PROFILE ?=
+
+# arguments after `--` for sessions that take a tree
+TREE_ARGS = $(ROOT_DIR) $(PATCH_JSON) $(if $(PROFILE),--profile $(PROFILE))
+
+.PHONY: demo test plan lint bench clean
+
+demo: $(NOX)
+	$(NOX) -s demo
+
+test: $(NOX)
+	$(NOX) -s tests
+
+plan: $(NOX)
+	$(NOX) -s plan -- $(TREE_ARGS)
+
+lint: $(NOX)
+	$(NOX) -s lint
+
+bench: $(NOX)
+	$(NOX) -s bench -- $(TREE_ARGS)
+
+$(NOX):
+	$(PYTHON) -m venv $(NOX_VENV)
+	$(NOX_VENV)/bin/python -m pip install --quiet --upgrade pip nox
+
+clean:
+	rm -rf $(NOX_VENV) .nox

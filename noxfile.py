@@ -1,0 +1,50 @@
+"""Sessions: `nox -s tests`, `nox -s plan -- ROOT_DIR [PATCH_JSON]`, `nox -s demo`, `nox -s lint`, `nox -s bench`."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+TOML_PLUGIN = "./plugins/patchmerge-toml-patches"
+
+
+def _install(session: nox.Session, *extra: str) -> None:
+    session.install("-e", ".", *extra)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The test suite (the installed TOML plugin is part of what it checks)."""
+    _install(session, "pytest>=8", "pyflakes>=3.2")
+    session.install(TOML_PLUGIN)
+    session.run("pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", "patchmerge", "plugins", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def plan(session: nox.Session) -> None:
+    """Explain every patch: `nox -s plan -- ROOT_DIR [PATCH_JSON] [--profile P] [--json]` (no ROOT_DIR: the example)."""
+    _install(session)
+    session.run("patchmerge", "plan", *session.posargs, success_codes=[0, 1])
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The whole flow on the bundled example."""
+    _install(session)
+    session.run("patchmerge", "plan")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Measured figures, written to benchmarks/results/: `nox -s bench -- ROOT_DIR PATCH_JSON`."""
+    _install(session)
+    session.run("python", "benchmarks/bench_plan.py", *session.posargs)

@@ -1,0 +1,5 @@
+import sys
+
+from patchmerge.cli import main
+
+sys.exit(main())

@@ -1,0 +1,46 @@
+"""The command line: parses arguments and hands each command to its module. No work is done here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from patchmerge import __version__
+from patchmerge.errors import EXIT_BAD_INPUT, PatchmergeError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="patchmerge", description="Fuse MindSpeed runtime monkey-patches into the Megatron source."
+    )
+    parser.add_argument("--version", action="version", version=f"patchmerge {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log diagnostics to stderr")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    plan = commands.add_parser("plan", help="explain where every patch lands and how it will be fused")
+    _add_tree_arguments(plan)
+    plan.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    plan.set_defaults(run="patchmerge.commands.plan")
+    return parser
+
+
+def _add_tree_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("root_dir", nargs="?", metavar="ROOT_DIR", help="default: the bundled example")
+    parser.add_argument("patch_json", nargs="?", metavar="PATCH_JSON", help="default: the profile's patch_json")
+    parser.add_argument("--profile", metavar="P", help="a profile file, or the name of a bundled one")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
+    module = __import__(args.run, fromlist=["run"])
+    try:
+        return module.run(args)
+    except PatchmergeError as exc:
+        print(f"patchmerge: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("patchmerge: interrupted", file=sys.stderr)
+        return EXIT_BAD_INPUT

@@ -1,0 +1,52 @@
+"""The hooks a plugin can implement. Built-in behaviour is registered through these same hooks.
+
+A plugin is any module or object with functions decorated by `patchmerge.hookimpl`; it is found through the
+`patchmerge` entry-point group, or listed in a profile's `plugins = [...]`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from patchmerge.model import Definition, Patch, PatchSet, TargetPlan
+    from patchmerge.planning.context import PlanContext
+    from patchmerge.profile import Profile
+
+PROJECT = "patchmerge"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec(firstresult=True)
+def load_patches(path: Path, text: str, profile: Profile) -> PatchSet | None:
+    """Read a patch file into a PatchSet, or return None if the file is not in this plugin's format.
+
+    Raise `patchmerge.errors.PatchFileError` naming the target, index or key for a file in your format
+    that is wrong. Plugins registered later are asked first, so a plugin can take over a built-in format.
+    """
+
+
+@hookspec(firstresult=True)
+def write_patches(patch_set: PatchSet, patches: list[Patch], path: Path) -> bool | None:
+    """Write `patches` (a subset of `patch_set`) to `path` in `patch_set.format`; return True if written.
+
+    Used for the files a user feeds back in (unresolved, unfused, not hit), so they keep the input format.
+    """
+
+
+@hookspec(firstresult=True)
+def resolve_target(dotted: str, context: PlanContext) -> Definition | None:
+    """Find where a dotted target or patch_import is defined, reading source only.
+
+    Return None to let the next resolver try; raise `patchmerge.model.Unresolved` with a reason when the
+    name certainly does not exist.
+    """
+
+
+@hookspec
+def plan_notes(target_plan: TargetPlan, context: PlanContext) -> list[str]:
+    """Extra fidelity notes for a resolved target: where fusing in source may differ from runtime patching."""

@@ -1,0 +1,166 @@
+"""Resolve and classify every patch of a PatchSet into a Plan. Reads source only; writes nothing."""
+
+from __future__ import annotations
+
+from patchmerge.conditions import parse_condition, unknown_names
+from patchmerge.model import (
+    Definition,
+    DefKind,
+    FusionKind,
+    Patch,
+    PatchSet,
+    Plan,
+    PlannedPatch,
+    TargetPlan,
+    Unresolved,
+)
+from patchmerge.planning.context import PlanContext
+
+# Members Python always provides, so a patch on them replaces rather than creates
+_CLASS_TARGET_KINDS = (DefKind.CLASS,)
+
+
+def build_plan(patch_set: PatchSet, context: PlanContext) -> Plan:
+    targets = [_plan_target(target, patches, context) for target, patches in patch_set.targets.items()]
+    plan = Plan(root=context.root, targets=targets)
+    for target_plan in plan.targets:
+        if target_plan.definition is not None:
+            for notes in context.hooks.plan_notes(target_plan=target_plan, context=context):
+                target_plan.notes.extend(n for n in notes if n not in target_plan.notes)
+    _note_shared_definitions(plan)
+    return plan
+
+
+def resolve(dotted: str, context: PlanContext) -> Definition:
+    """Ask the resolver plugins; the first answer wins."""
+    definition = context.hooks.resolve_target(dotted=dotted, context=context)
+    if definition is None:
+        raise Unresolved(dotted, "no resolver plugin could find it")
+    return definition
+
+
+def _plan_target(target: str, patches: list[Patch], context: PlanContext) -> TargetPlan:
+    try:
+        definition = resolve(target, context)
+    except Unresolved as exc:
+        reason = f"target does not resolve: {exc.reason}"
+        return TargetPlan(target, None, [PlannedPatch(p, None, None, None, reason=reason) for p in patches])
+    if definition.kind is DefKind.MODULE:
+        reason = f"target is a module ({definition.file}), not an attribute a patch can replace"
+        return TargetPlan(target, definition, [PlannedPatch(p, definition, None, None, reason=reason) for p in patches])
+    planned = [_plan_patch(patch, definition, context) for patch in patches]
+    _classify(definition, planned, context)
+    return TargetPlan(target, definition, planned)
+
+
+def _plan_patch(patch: Patch, target: Definition, context: PlanContext) -> PlannedPatch:
+    try:
+        source = resolve(patch.patch_import, context)
+    except Unresolved as exc:
+        return PlannedPatch(patch, target, None, None, reason=f"patch_import does not resolve: {exc.reason}")
+    if source.kind in (DefKind.MISSING, DefKind.MODULE):
+        what = "does not exist in the source" if source.kind is DefKind.MISSING else "is a module"
+        return PlannedPatch(patch, target, source, None, reason=f"patch_import {patch.patch_import} {what}")
+    for imported in patch.condition_import:
+        try:
+            found = resolve(imported, context)
+        except Unresolved as exc:
+            return PlannedPatch(patch, target, source, None, reason=f"condition_import does not resolve: {exc.reason}")
+        if found.kind is DefKind.MISSING:
+            return PlannedPatch(patch, target, source, None, reason=f"condition_import {imported} does not exist")
+    for text in patch.condition:
+        missing = unknown_names(parse_condition(text), patch.condition_import)
+        if missing:
+            names = ", ".join(missing)
+            return PlannedPatch(
+                patch, target, source, None, reason=f"condition {text!r} uses {names}, which no condition_import provides"
+            )
+    return PlannedPatch(patch, target, source, None)
+
+
+def is_wrapper(source: Definition, patch: Patch, suffixes: tuple[str, ...]) -> bool:
+    """The runtime's rule: a new_func whose __name__ ends with one of the suffixes is a wrapper."""
+    name = source.name or patch.patch_import.rsplit(".", 1)[-1]
+    return name.endswith(suffixes)
+
+
+def _classify(target: Definition, planned: list[PlannedPatch], context: PlanContext) -> None:
+    suffixes = context.profile.runtime.wrapper_suffixes
+    ok = [pp for pp in planned if pp.resolved]
+    replacements = [pp for pp in ok if pp.source is not None and not is_wrapper(pp.source, pp.patch, suffixes)]
+    _check_duplicate_replacements(replacements)
+    if any(not pp.resolved for pp in replacements):
+        for pp in ok:
+            pp.reason = pp.reason or next(r.reason for r in replacements if r.reason)
+        return
+    routed = len(replacements) > 1 or any(pp.patch.is_conditional for pp in replacements)
+    is_class = target.kind in _CLASS_TARGET_KINDS or any(
+        pp.source is not None and pp.source.kind is DefKind.CLASS for pp in replacements
+    )
+    for pp in ok:
+        assert pp.source is not None
+        if pp not in replacements:
+            pp.kind = FusionKind.WRAP
+            if target.kind is DefKind.MISSING and not replacements:
+                pp.notes.append("wrapper on a name that does not exist yet: at runtime it wraps None")
+        elif target.kind is DefKind.MISSING and not routed:
+            pp.kind = FusionKind.NEW
+        elif routed:
+            pp.kind = FusionKind.CLASS_ROUTE if is_class else FusionKind.ROUTE
+        else:
+            pp.kind = FusionKind.REPLACE
+        pp.notes.extend(_patch_notes(pp, target, replacements))
+
+
+def _check_duplicate_replacements(replacements: list[PlannedPatch]) -> None:
+    """Two unconditional replacements in one phase without force_patch: the runtime raises on the second and
+    the whole adaptation stops, so no fusion of this target would be faithful: the target is an input error."""
+    first_by_phase: dict[int | None, PlannedPatch] = {}
+    for pp in replacements:
+        if pp.patch.is_conditional:
+            continue
+        earlier = first_by_phase.setdefault(pp.patch.phase, pp)
+        if earlier is not pp and not pp.patch.force_patch:
+            reason = (
+                f"{pp.patch.id} ({pp.patch.patch_import}) is a second unconditional replacement after "
+                f"{earlier.patch.id} ({earlier.patch.patch_import}) without force_patch: the runtime raises on it"
+            )
+            for other in replacements:
+                other.reason = other.reason or reason
+            return
+
+
+def _patch_notes(pp: PlannedPatch, target: Definition, replacements: list[PlannedPatch]) -> list[str]:
+    notes = [f"target: {n}" for n in target.notes] + [f"patch: {n}" for n in pp.source.notes if pp.source]
+    if target.kind is DefKind.INHERITED:
+        origin = target.external_base or "a base class"
+        notes.append(f"member comes from {origin}, not the class body: the fusion defines it in the class")
+    if target.kind is DefKind.MISSING and pp.patch.is_conditional and pp.kind is not FusionKind.WRAP:
+        notes.append("new name under a condition: at runtime it does not exist when the condition is false")
+    if pp in replacements and pp.patch.is_conditional and not pp.patch.force_patch:
+        rivals = [o.patch.id for o in replacements if o is not pp and o.patch.phase == pp.patch.phase]
+        if rivals:
+            notes.append(
+                f"another replacement ({', '.join(rivals)}) may hold together with this one; the runtime would raise "
+                "if both were registered in one collection, the fusion lets the later registration win"
+            )
+    return notes
+
+
+def _note_shared_definitions(plan: Plan) -> None:
+    """One definition patched through several targets: the runtime stacks the Patches (SPEC section 7)."""
+    by_definition: dict[tuple[str, str], list[TargetPlan]] = {}
+    for tp in plan.targets:
+        d = tp.definition
+        if d is not None and d.kind not in (DefKind.MISSING, DefKind.MODULE):
+            by_definition.setdefault((d.module, d.qualname), []).append(tp)
+    for (module, qualname), group in by_definition.items():
+        if len(group) < 2:
+            continue
+        names = [tp.target for tp in group]
+        for tp in group:
+            others = ", ".join(n for n in names if n != tp.target)
+            tp.notes.append(
+                f"{module}.{qualname} is also patched through {others}: at runtime each later Patch takes the "
+                "earlier one's result as its original, so the patches stack in target order"
+            )

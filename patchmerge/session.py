@@ -1,0 +1,60 @@
+"""What every command starts from: a ROOT_DIR, a profile, the plugins, and a patch set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pluggy
+
+from patchmerge import bundled
+from patchmerge.errors import PatchFileError, RootDirError
+from patchmerge.host import make_plugin_manager
+from patchmerge.loading import load_patch_file
+from patchmerge.model import PatchSet
+from patchmerge.profile import Profile, load_profile
+
+DEFAULT_PROFILE = "mindspeed-llm-core-r0.8.0"
+EXAMPLE_PROFILE = "example"
+ROOT_PROFILE_FILE = "patchmerge.toml"  # a ROOT_DIR may carry its own profile
+
+
+@dataclass
+class Session:
+    root: Path
+    profile: Profile
+    pm: pluggy.PluginManager
+    is_example: bool
+
+
+def open_session(root_dir: str | None, profile_spec: str | None) -> Session:
+    is_example = root_dir is None
+    root = bundled.example_root() if is_example else Path(root_dir)
+    if not root.exists():
+        raise RootDirError(f"ROOT_DIR {root} does not exist")
+    if not root.is_dir():
+        raise RootDirError(f"ROOT_DIR {root} is not a folder")
+    if profile_spec is None:
+        own = root / ROOT_PROFILE_FILE
+        profile_spec = EXAMPLE_PROFILE if is_example else (str(own) if own.is_file() else DEFAULT_PROFILE)
+    profile = load_profile(profile_spec)
+    missing = [r for r in profile.sources.roots if not (root / r).is_dir()]
+    if missing:
+        raise RootDirError(
+            f"{root} is not a ROOT_DIR for profile '{profile.name}': missing {', '.join(m + '/' for m in missing)} "
+            f"(expected source roots: {', '.join(profile.sources.roots)})"
+        )
+    return Session(root=root.resolve(), profile=profile, pm=make_plugin_manager(profile), is_example=is_example)
+
+
+def patch_file_path(session: Session, patch_json: str | None) -> Path:
+    if patch_json is not None:
+        return Path(patch_json)
+    if not session.profile.patch_json:
+        where = str(session.profile.path) if session.profile.path else None
+        raise PatchFileError("no PATCH_JSON given and the profile has no 'patch_json' key", where=where)
+    return session.root / session.profile.patch_json
+
+
+def load_session_patches(session: Session, patch_json: str | None) -> PatchSet:
+    return load_patch_file(patch_file_path(session, patch_json), session.pm, session.profile)

@@ -1,0 +1,81 @@
+import textwrap
+from importlib.metadata import entry_points
+
+import pytest
+
+from patchmerge.host import PluginError, make_plugin_manager
+from patchmerge.profile import load_profile, profile_from_dict
+
+BASE = {"name": "t", "sources": {"roots": ["A"], "rewritable": ["a"]}}
+
+
+def test_builtins_are_plugins_through_the_same_hooks():
+    pm = make_plugin_manager(None, load_entry_points=False)
+    names = {pm.get_name(p) for p in pm.get_plugins()}
+    assert "patchmerge.formats.json_format" in names
+    assert "patchmerge.planning.static_resolution" in names
+
+
+def test_installed_entry_point_plugin_is_discovered():
+    # the TOML patch-format plugin in plugins/ is installed by the test session
+    assert any(ep.name == "toml-patches" for ep in entry_points(group="patchmerge")), "install plugins/*"
+    pm = make_plugin_manager(None)
+    assert pm.has_plugin("toml-patches")
+
+
+def test_patchmerge_plugins_env_selects_entry_points(monkeypatch):
+    monkeypatch.setenv("PATCHMERGE_PLUGINS", "")
+    assert not make_plugin_manager(None).has_plugin("toml-patches")
+    monkeypatch.setenv("PATCHMERGE_PLUGINS", "toml-patches")
+    assert make_plugin_manager(None).has_plugin("toml-patches")
+    monkeypatch.setenv("PATCHMERGE_PLUGINS", "no-such-plugin")
+    with pytest.raises(PluginError, match="no-such-plugin"):
+        make_plugin_manager(None)
+
+
+def test_profile_listed_plugin_file_is_registered_and_called(tmp_path):
+    plugin = tmp_path / "notes_plugin.py"
+    plugin.write_text(
+        textwrap.dedent(
+            """
+            from patchmerge import hookimpl
+
+            @hookimpl
+            def plan_notes(target_plan, context):
+                return ["from the profile plugin"]
+            """
+        )
+    )
+    profile_path = tmp_path / "p.toml"
+    profile_path.write_text('name = "t"\nplugins = ["notes_plugin.py"]\n[sources]\nroots = ["A"]\nrewritable = ["a"]\n')
+    pm = make_plugin_manager(load_profile(profile_path), load_entry_points=False)
+    results = pm.hook.plan_notes(target_plan=None, context=None)
+    assert ["from the profile plugin"] in results
+
+
+def test_profile_listed_module_plugin(tmp_path, monkeypatch):
+    (tmp_path / "my_team_plugin.py").write_text("from patchmerge import hookimpl\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    pm = make_plugin_manager(profile_from_dict({**BASE, "plugins": ["my_team_plugin"]}), load_entry_points=False)
+    assert pm.has_plugin("profile:my_team_plugin")
+
+
+def test_bad_profile_plugins_are_clear_errors(tmp_path):
+    with pytest.raises(PluginError, match="'no_such_module_xyz' listed in 'plugins' cannot be imported"):
+        make_plugin_manager(profile_from_dict({**BASE, "plugins": ["no_such_module_xyz"]}), load_entry_points=False)
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise RuntimeError('boom')\n")
+    profile_path = tmp_path / "p.toml"
+    profile_path.write_text('name = "t"\nplugins = ["broken.py"]\n[sources]\nroots = ["A"]\nrewritable = ["a"]\n')
+    with pytest.raises(PluginError, match="broken.py failed to import: RuntimeError: boom"):
+        make_plugin_manager(load_profile(profile_path), load_entry_points=False)
+
+
+def test_misspelt_hook_is_caught(tmp_path):
+    (tmp_path / "typo.py").write_text(
+        "from patchmerge import hookimpl\n@hookimpl\ndef load_patchez(path):\n    return None\n"
+    )
+    profile_path = tmp_path / "p.toml"
+    profile_path.write_text('name = "t"\nplugins = ["typo.py"]\n[sources]\nroots = ["A"]\nrewritable = ["a"]\n')
+    with pytest.raises(PluginError, match="load_patchez"):
+        make_plugin_manager(load_profile(profile_path), load_entry_points=False)
