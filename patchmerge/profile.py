@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import sys
+import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from patchmerge import bundled
 from patchmerge.errors import ProfileError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised only on older interpreters
-    import tomli as tomllib
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@ from importlib.metadata import entry_points
 
 import pytest
 
+from patchmerge.formats import patch_set_from_mapping
 from patchmerge.host import PluginError, make_plugin_manager
+from patchmerge.planning import PlanContext, build_plan
 from patchmerge.profile import load_profile, profile_from_dict
 
 BASE = {"name": "t", "sources": {"roots": ["A"], "rewritable": ["a"]}}
@@ -33,7 +35,7 @@ def test_patchmerge_plugins_env_selects_entry_points(monkeypatch):
         make_plugin_manager(None)
 
 
-def test_profile_listed_plugin_file_is_registered_and_called(tmp_path):
+def test_profile_listed_plugin_file_is_registered_and_called(tmp_path, mini_root):
     plugin = tmp_path / "notes_plugin.py"
     plugin.write_text(
         textwrap.dedent(
@@ -47,10 +49,17 @@ def test_profile_listed_plugin_file_is_registered_and_called(tmp_path):
         )
     )
     profile_path = tmp_path / "p.toml"
-    profile_path.write_text('name = "t"\nplugins = ["notes_plugin.py"]\n[sources]\nroots = ["A"]\nrewritable = ["a"]\n')
-    pm = make_plugin_manager(load_profile(profile_path), load_entry_points=False)
-    results = pm.hook.plan_notes(target_plan=None, context=None)
-    assert ["from the profile plugin"] in results
+    profile_path.write_text(
+        'name = "t"\nplugins = ["notes_plugin.py"]\n[sources]\n'
+        'roots = ["Megatron-LM", "MindSpeed"]\nrewritable = ["megatron", "mindspeed"]\n'
+    )
+    profile = load_profile(profile_path)
+    pm = make_plugin_manager(profile, load_entry_points=False)
+    patch_set = patch_set_from_mapping(
+        [("megatron.core.layers.forward", [{"patch_import": "mindspeed.layers.forward"}])], source=None, format="json"
+    )
+    plan = build_plan(patch_set, PlanContext.create(mini_root, profile, pm))
+    assert "from the profile plugin" in plan.targets[0].notes
 
 
 def test_profile_listed_module_plugin(tmp_path, monkeypatch):

@@ -22,7 +22,8 @@ def load_patches(path: Path, text: str, profile: Profile) -> PatchSet | None:
     try:
         pairs = json.loads(text, object_pairs_hook=_keep_pairs)
     except json.JSONDecodeError as exc:
-        raise PatchFileError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", where=str(path)) from None
+        message = f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        raise PatchFileError(message, where=str(path)) from None
     if not isinstance(pairs, _Object):
         raise PatchFileError("a patch JSON must be an object mapping targets to lists of patches", where=str(path))
     return patch_set_from_mapping(pairs.pairs, source=path, format=FORMAT)

@@ -39,7 +39,7 @@ def patch_set_from_mapping(
             raise PatchFileError(f"target key {raw_key!r} must be a string", where=where)
         target = strip_quotes(raw_key)
         if not _DOTTED.match(target):
-            raise PatchFileError(f"target {raw_key!r} is not a dotted Python name like 'package.module.name'", where=where)
+            raise PatchFileError(f"target {raw_key!r} is not a dotted name like 'package.module.name'", where=where)
         if target in targets:
             raise PatchFileError(
                 f"target '{target}' appears twice ({raw_keys[target]!r} and {raw_key!r}); "
@@ -56,7 +56,8 @@ def patch_set_from_mapping(
 def _patch(target: str, index: int, record: Any, where: str) -> Patch:
     pid = f"{target}#{index}"
     if not isinstance(record, dict):
-        raise PatchFileError(f"patch {pid}: must be an object with 'patch_import', got {type(record).__name__}", where=where)
+        got = type(record).__name__
+        raise PatchFileError(f"patch {pid}: must be an object with 'patch_import', got {got}", where=where)
     for key in record:
         if key not in _KNOWN_KEYS:
             close = difflib.get_close_matches(key, _KNOWN_KEYS, n=1)
@@ -96,7 +97,8 @@ def _conditions(pid: str, raw: Any, where: str) -> tuple[str, ...]:
     if raw is None or raw is False:
         return ()
     if not isinstance(raw, list):
-        raise PatchFileError(f"patch {pid}: 'condition' must be a list of expressions, [] or false, got {raw!r}", where=where)
+        message = f"patch {pid}: 'condition' must be a list of expressions, [] or false, got {raw!r}"
+        raise PatchFileError(message, where=where)
     texts = []
     for position, text in enumerate(raw):
         try:

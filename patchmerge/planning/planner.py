@@ -65,16 +65,15 @@ def _plan_patch(patch: Patch, target: Definition, context: PlanContext) -> Plann
         try:
             found = resolve(imported, context)
         except Unresolved as exc:
-            return PlannedPatch(patch, target, source, None, reason=f"condition_import does not resolve: {exc.reason}")
+            reason = f"condition_import does not resolve: {exc.reason}"
+            return PlannedPatch(patch, target, source, None, reason=reason)
         if found.kind is DefKind.MISSING:
             return PlannedPatch(patch, target, source, None, reason=f"condition_import {imported} does not exist")
     for text in patch.condition:
         missing = unknown_names(parse_condition(text), patch.condition_import)
         if missing:
-            names = ", ".join(missing)
-            return PlannedPatch(
-                patch, target, source, None, reason=f"condition {text!r} uses {names}, which no condition_import provides"
-            )
+            reason = f"condition {text!r} uses {', '.join(missing)}, which no condition_import provides"
+            return PlannedPatch(patch, target, source, None, reason=reason)
     return PlannedPatch(patch, target, source, None)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from patchmerge.model import Definition, Plan, PlannedPatch, PatchSet
+from patchmerge.model import Definition, PatchSet, Plan, PlannedPatch
 
 
 def _where(definition: Definition | None) -> str:

@@ -67,7 +67,7 @@ def test_condition_forms(load, write_json):
     [
         ({"patch_import": "x.y.f", "condition": ["import os"]}, r"a\.b\.f#0: condition 0 'import os' is a statement"),
         ({"patch_import": "x.y.f", "condition": ["args.x", "lambda: 1"]}, r"a\.b\.f#0: condition 1 .* lambda"),
-        ({"patch_import": "x.y.f", "condition": ["args.x ="]}, r"a\.b\.f#0: condition 0 .* statement"),
+        ({"patch_import": "x.y.f", "condition": ["args.x = 1"]}, r"a\.b\.f#0: condition 0 .* statement"),
         ({"patch_import": "x.y.f", "condition": ["args.x )"]}, r"a\.b\.f#0: condition 0 .* not valid Python"),
         ({"patch_import": "x.y.f", "condition": "args.x"}, r"a\.b\.f#0: 'condition' must be a list"),
         ({"patch_import": "x.y.f", "conditon": []}, r"unknown key 'conditon' \(did you mean 'condition'\?\)"),
@@ -100,5 +100,5 @@ def test_not_an_object_and_missing_file(load, write_json, tmp_path):
         load(write_json("[1, 2]"))
     with pytest.raises(PatchFileError, match="patch file not found"):
         load(tmp_path / "nope.json")
-    with pytest.raises(PatchFileError, match="not a dotted Python name"):
+    with pytest.raises(PatchFileError, match="not a dotted name"):
         load(write_json({"nodots": []}))

@@ -17,18 +17,13 @@ messages and checks are the same as for JSON.
 from __future__ import annotations
 
 import json
-import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 from patchmerge import hookimpl
 from patchmerge.errors import PatchFileError
 from patchmerge.formats import patch_set_from_mapping, patch_to_record
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 FORMAT = "toml"
 

@@ -1,0 +1,167 @@
+"""Tree-wide questions over the rewritable packages: who imports a name, who subclasses a class.
+
+The first call indexes every module of the rewritable packages (from the disk cache when the tree has one)
+and builds reverse maps; later calls are dictionary lookups."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from patchmerge.model import DefKind, Unresolved
+from patchmerge.resolve.index import ModuleIndex
+from patchmerge.resolve.tree import SourceError
+
+if TYPE_CHECKING:
+    from patchmerge.resolve.resolver import StaticResolver
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSite:
+    """A `from <module> import <name> [as <local_name>]` in a rewritable module."""
+
+    module: str  # the importing module
+    local_name: str
+    file: Path | None  # relative to the tree root
+    line: int
+    in_function: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Rec:
+    source: str  # absolute module imported from
+    name: str  # name imported ("*" for a star import)
+    site: ImportSite
+
+
+class ScanMixin:
+    """importers_of / subclasses_of for StaticResolver."""
+
+    def __init__(self) -> None:
+        self._modules: list[ModuleIndex] | None = None
+        self._by_name: dict[str, list[_Rec]] = {}  # imported name -> records (stars under "*")
+        self._subclasses: dict[tuple[str, str], list[tuple[str, str]]] | None = None
+        self.scan_errors: dict[str, str] = {}  # module -> why it could not be indexed
+
+    def _scan(self: StaticResolver) -> list[ModuleIndex]:
+        if self._modules is not None:
+            return self._modules
+        modules: list[ModuleIndex] = []
+        names = self.tree.rewritable_modules()
+        self.tree.preload(names)  # parses in parallel what the disk cache lacks; errors resurface below
+        for name in names:
+            try:
+                idx = self.tree.module_index(name)
+            except SourceError as exc:
+                self.scan_errors[name] = exc.message
+                log.warning("skipping %s: %s", exc.path, exc.message)
+                continue
+            if idx is None or idx.file is None:
+                continue
+            modules.append(idx)
+            file = self.tree.relative(idx.file)
+            for rec in idx.summary.imports:
+                try:
+                    source = idx.absolute(rec.level, rec.source)
+                except ValueError:
+                    continue
+                local = rec.asname or rec.name
+                site = ImportSite(idx.module, local, file, rec.line, rec.in_function)
+                self._by_name.setdefault(rec.name, []).append(_Rec(source, rec.name, site))
+        self._modules = modules
+        return modules
+
+    def importers_of(self: StaticResolver, module: str, name: str, *, transitive: bool = False) -> list[ImportSite]:
+        """Every rewritable module that binds `name` from `module` (`from module import name [as alias]`, or a
+        star import that exports it), function bodies included.
+
+        With `transitive`, every site binding the *same object* by import, from whichever module it is
+        imported (re-exports of re-exports, aliases); `module.name` must then resolve.
+        """
+        self._scan()
+        if not transitive:
+            sites = [r.site for r in self._by_name.get(name, []) if r.source == module]
+            sites += [self._star_site(r, name) for r in self._by_name.get("*", [])
+                      if r.source == module and self._exports(module, name)]
+            return sorted(set(sites), key=_site_key)
+        from patchmerge.resolve.resolver import Fail
+
+        target = self.resolve(f"{module}.{name}")
+        key = (target.module, target.qualname)
+        names = {name, target.name, target.qualname.rpartition(".")[2]} | {v.rpartition(".")[2] for v in target.via}
+        found: set[ImportSite] = set()
+        same: dict[tuple[str, str], bool] = {}
+
+        def holds_target(source: str, nm: str) -> bool:
+            if (source, nm) not in same:
+                try:
+                    d = self._module_attr(source, nm) if self.tree.exists(source) else None
+                except Fail:
+                    d = None
+                same[(source, nm)] = d is not None and (d.module, d.qualname) == key
+            return same[(source, nm)]
+
+        pending = set(names)
+        while pending:
+            nm = pending.pop()
+            sites = [r.site for r in self._by_name.get(nm, []) if holds_target(r.source, nm)]
+            sites += [self._star_site(r, nm) for r in self._by_name.get("*", [])
+                      if self._exports(r.source, nm) and holds_target(r.source, nm)]
+            for site in sites:
+                found.add(site)
+                if site.local_name not in names:
+                    names.add(site.local_name)
+                    pending.add(site.local_name)
+        return sorted(found, key=_site_key)
+
+    @staticmethod
+    def _star_site(rec: _Rec, name: str) -> ImportSite:
+        s = rec.site
+        return ImportSite(s.module, name, s.file, s.line, s.in_function)
+
+    def _exports(self: StaticResolver, module: str, name: str) -> bool:
+        if not self.tree.exists(module):
+            return False
+        idx = self._index(module)
+        if idx.summary.all_names is not None:
+            return name in idx.summary.all_names
+        return not name.startswith("_") and name in idx.names()
+
+    def subclasses_of(self: StaticResolver, module: str, qualname: str, *,
+                      transitive: bool = False) -> list[tuple[str, str]]:
+        """(module, class qualname) of the classes in rewritable packages whose bases resolve to the class
+        `module.qualname` (itself followed through re-exports first). Direct subclasses unless `transitive`."""
+        from patchmerge.resolve.resolver import Fail
+
+        try:
+            target = self.resolve(f"{module}.{qualname}")
+            key = (target.module, target.qualname) if target.kind is DefKind.CLASS else (module, qualname)
+        except Unresolved:  # an unknown class simply has no subclasses to report
+            key = (module, qualname)
+        if self._subclasses is None:
+            table: dict[tuple[str, str], list[tuple[str, str]]] = {}
+            for idx in self._scan():
+                for qual, info in idx.classes():
+                    try:
+                        bases = self._bases(idx.module, info)
+                    except Fail:
+                        continue
+                    for base in bases:
+                        if isinstance(base, tuple):
+                            table.setdefault(base, []).append((idx.module, qual))
+            self._subclasses = table
+        result = list(dict.fromkeys(self._subclasses.get(key, [])))
+        if transitive:
+            i = 0
+            while i < len(result):
+                result += [c for c in self._subclasses.get(result[i], []) if c not in result]
+                i += 1
+        return result
+
+
+def _site_key(site: ImportSite) -> tuple[str, int, str]:
+    return (site.module, site.line, site.local_name)

@@ -1,0 +1,134 @@
+"""A faithful runtime patcher (SPEC section 1): the reference a fused tree is compared against.
+
+It applies a patch set to an *imported* tree the way MindSpeed's `patch_utils.Patch` does, with the
+conditions evaluated against given args, so a differential test can run one scenario patched at runtime and
+the same scenario on the fused tree. Written from the specified semantics; it imports the tree under test,
+so it only runs in the subprocess of a test or a check, never in `plan` or `merge`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from patchmerge.model import Patch as PatchSpec
+
+WRAPPER_SUFFIXES = ("wrapper", "decorator")
+
+
+def _import_owner(dotted: str) -> tuple[Any, str]:
+    """Import the longest importable module prefix and getattr down to the owner of the last name."""
+    parts = dotted.split(".")
+    module: ModuleType | None = None
+    consumed = 0
+    for end in range(1, len(parts)):
+        name = ".".join(parts[:end])
+        try:
+            module = importlib.import_module(name)
+            consumed = end
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and not name.startswith(exc.name):
+                raise  # a genuine missing dependency inside the module, not "this prefix is no module"
+            break
+    if module is None:
+        raise ModuleNotFoundError(f"no importable module prefix in {dotted}")
+    owner: Any = module
+    for part in parts[consumed:-1]:
+        owner = getattr(owner, part)
+    return owner, parts[-1]
+
+
+@dataclass
+class RuntimePatch:
+    """One target's patch in one collection: a replacement and wrappers in registration order."""
+
+    target: str
+    semantics: str = "2.1.0"
+    replacement: Callable[..., Any] | None = None
+    wrappers: list[Callable[..., Any]] = field(default_factory=list)
+    applied: bool = False
+    captured_original: Any = None
+    captured: bool = False
+
+    def register(self, func: Callable[..., Any], force_patch: bool = False) -> None:
+        if getattr(func, "__name__", "").endswith(WRAPPER_SUFFIXES):
+            if self.semantics != "2.1.0" and func in self.wrappers:
+                return  # from 2.2.0 a wrapper registered twice is kept once
+            self.wrappers.append(func)
+        else:
+            if self.replacement is not None and not force_patch:
+                raise RuntimeError(f"the patch of {self.target} exist !")
+            self.replacement = func
+        self.applied = False
+
+    def apply(self) -> None:
+        if self.applied:
+            return
+        owner, name = _import_owner(self.target)
+        current = getattr(owner, name, None)
+        if self.semantics == "2.1.0" or not self.captured:
+            # 2.1.0 takes whatever is bound now as the original (so a re-apply wraps again); 2.2.0+ keeps the first
+            self.captured_original, self.captured = current, True
+        original = self.captured_original
+        final = self.replacement if self.replacement is not None else original
+        for wrapper in self.wrappers:
+            final = wrapper(final)
+        setattr(owner, name, final)
+        if current is not None:
+            for module in list(sys.modules.values()):
+                if module is not None and getattr(module, name, None) is current:
+                    setattr(module, name, final)
+        self.applied = True
+
+
+@dataclass
+class RuntimeCollection:
+    """A patch collection (MegatronAdaptation, MindSpeedPatchesManager): one RuntimePatch per target."""
+
+    semantics: str = "2.1.0"
+    patches: dict[str, RuntimePatch] = field(default_factory=dict)
+
+    def register(self, target: str, func: Callable[..., Any], force_patch: bool = False) -> None:
+        patch = self.patches.setdefault(target, RuntimePatch(target, self.semantics))
+        patch.register(func, force_patch)
+
+    def apply(self) -> None:
+        for patch in self.patches.values():
+            patch.apply()
+
+
+def condition_holds(spec: PatchSpec, args: Any) -> bool:
+    namespace: dict[str, Any] = {"args": args}
+    for dotted in spec.condition_import:
+        owner, name = _import_owner(dotted)
+        namespace[name] = getattr(owner, name)
+    return all(eval(text, namespace) for text in spec.condition)  # noqa: S307 - conditions are validated input
+
+
+def resolve_object(dotted: str) -> Any:
+    owner, name = _import_owner(dotted)
+    return getattr(owner, name)
+
+
+def apply_patch_specs(specs: Iterable[PatchSpec], args: Any, semantics: str = "2.1.0") -> list[str]:
+    """Register every patch whose condition holds, phase by phase, and apply; return the ids applied.
+
+    Patches without a phase form one collection. A flattened JSON has no collections, so a later replacement
+    whose condition holds wins over an earlier one (SPEC section 1): registration uses force_patch then.
+    """
+    by_phase: dict[int, list[PatchSpec]] = {}
+    for spec in specs:
+        by_phase.setdefault(spec.phase or 0, []).append(spec)
+    applied: list[str] = []
+    for phase in sorted(by_phase):
+        collection = RuntimeCollection(semantics)
+        for spec in by_phase[phase]:
+            if condition_holds(spec, args):
+                collection.register(spec.target, resolve_object(spec.patch_import), force_patch=True)
+                applied.append(spec.id)
+        collection.apply()
+    return applied

@@ -1,0 +1,186 @@
+"""Classification and fidelity notes of the planner, on small trees written by the tests."""
+
+from pathlib import Path
+
+import pytest
+
+from patchmerge.formats import patch_set_from_mapping
+from patchmerge.host import make_plugin_manager
+from patchmerge.model import FusionKind
+from patchmerge.planning import PlanContext, build_plan
+from patchmerge.profile import load_profile
+from tests.conftest import write_tree
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return write_tree(
+        tmp_path / "root",
+        {
+            "Megatron-LM/megatron/__init__.py": "",
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/model.py": """
+                from dataclasses import dataclass
+
+                def build(x):
+                    return x
+
+                class Block:
+                    def forward(self, x):
+                        return x
+
+                class BigBlock(Block):
+                    pass
+
+                @dataclass
+                class Config:
+                    size: int = 1
+            """,
+            "Megatron-LM/megatron/core/user.py": """
+                from megatron.core.model import build as make_model
+                from megatron.core.model import build
+            """,
+            "Megatron-LM/megatron/training/__init__.py": "",
+            "Megatron-LM/megatron/training/utils.py": "def unwrap(m):\n    return m\n",
+            "Megatron-LM/megatron/training/training.py": "from megatron.training.utils import unwrap\n",
+            "Megatron-LM/megatron/training/checkpointing.py": "from megatron.training.utils import unwrap\n",
+            "MindSpeed/mindspeed/__init__.py": "",
+            "MindSpeed/mindspeed/patches.py": """
+                def build(x):
+                    return x + 1
+
+                def build_v2(x):
+                    return x + 2
+
+                def build_wrapper(fn):
+                    return fn
+
+                def unwrap_wrapper(fn):
+                    return fn
+
+                def new_helper():
+                    return 1
+
+                class Block:
+                    pass
+
+                def post_init_decorator(fn):
+                    return fn
+            """,
+            "MindSpeed-LLM/mindspeed_llm/__init__.py": "",
+        },
+    )
+
+
+def plan_for(root: Path, mapping: dict):
+    profile = load_profile("example")
+    pm = make_plugin_manager(profile, load_entry_points=False)
+    patch_set = patch_set_from_mapping(mapping.items(), source=None, format="json")
+    return build_plan(patch_set, PlanContext.create(root, profile, pm))
+
+
+def kinds(plan):
+    return {pp.patch.id: (pp.kind.value if pp.kind else pp.reason) for pp in plan.patches}
+
+
+def test_unconditional_replacement_and_wrapper(root):
+    plan = plan_for(
+        root,
+        {
+            "megatron.core.model.build": [
+                {"patch_import": "mindspeed.patches.build"},
+                {"patch_import": "mindspeed.patches.build_wrapper"},
+            ]
+        },
+    )
+    assert kinds(plan) == {"megatron.core.model.build#0": "replace", "megatron.core.model.build#1": "wrap"}
+
+
+def test_conditional_replacements_route_and_overlap_note(root):
+    plan = plan_for(
+        root,
+        {
+            "megatron.core.model.build": [
+                {"patch_import": "mindspeed.patches.build", "condition": ["args.a"]},
+                {"patch_import": "mindspeed.patches.build_v2", "condition": ["args.b"]},
+            ]
+        },
+    )
+    assert set(kinds(plan).values()) == {"route"}
+    assert any("may hold together" in n for n in plan.patches[0].notes)
+
+
+def test_class_replacement_under_condition_is_class_route_with_subclass_note(root):
+    plan = plan_for(
+        root, {"megatron.core.model.Block": [{"patch_import": "mindspeed.patches.Block", "condition": ["args.a"]}]}
+    )
+    assert kinds(plan) == {"megatron.core.model.Block#0": "class-route"}
+    assert any("subclasses" in n and "BigBlock" in n for n in plan.targets[0].notes)
+
+
+def test_new_function_and_conditional_new_note(root):
+    plan = plan_for(
+        root,
+        {
+            "megatron.core.model.helper": [{"patch_import": "mindspeed.patches.new_helper"}],
+            "megatron.core.model.Block.extra": [
+                {"patch_import": "mindspeed.patches.new_helper", "condition": ["args.a"]}
+            ],
+        },
+    )
+    assert kinds(plan)["megatron.core.model.helper#0"] == "new"
+    conditional = plan.patches[1]
+    assert any("does not exist when the condition is false" in n for n in conditional.notes)
+
+
+def test_two_unconditional_replacements_without_force_patch_fail_the_target(root):
+    plan = plan_for(
+        root,
+        {
+            "megatron.core.model.build": [
+                {"patch_import": "mindspeed.patches.build"},
+                {"patch_import": "mindspeed.patches.build_v2"},
+                {"patch_import": "mindspeed.patches.build_wrapper"},
+            ]
+        },
+    )
+    assert all(not pp.resolved for pp in plan.patches)
+    assert "without force_patch" in plan.patches[2].reason
+
+
+def test_force_patch_allows_a_second_replacement(root):
+    plan = plan_for(
+        root,
+        {
+            "megatron.core.model.build": [
+                {"patch_import": "mindspeed.patches.build"},
+                {"patch_import": "mindspeed.patches.build_v2", "force_patch": True},
+            ]
+        },
+    )
+    assert set(kinds(plan).values()) == {FusionKind.ROUTE.value}
+
+
+def test_dataclass_member_and_renamed_alias_notes(root):
+    plan = plan_for(
+        root,
+        {
+            "megatron.core.model.Config.__init__": [{"patch_import": "mindspeed.patches.post_init_decorator"}],
+            "megatron.core.model.build": [{"patch_import": "mindspeed.patches.build"}],
+        },
+    )
+    assert kinds(plan)["megatron.core.model.Config.__init__#0"] == "wrap"
+    assert any("the fusion defines it in the class" in n for n in plan.patches[0].notes)
+    assert any("megatron.core.user as make_model" in n for n in plan.targets[1].notes)
+
+
+def test_one_definition_through_two_targets_is_noted(root):
+    plan = plan_for(
+        root,
+        {
+            "megatron.training.checkpointing.unwrap": [{"patch_import": "mindspeed.patches.unwrap_wrapper"}],
+            "megatron.training.training.unwrap": [{"patch_import": "mindspeed.patches.unwrap_wrapper"}],
+        },
+    )
+    assert [tp.definition.module for tp in plan.targets] == ["megatron.training.utils"] * 2
+    assert all(any("patches stack" in n for n in tp.notes) for tp in plan.targets)
