@@ -49,8 +49,15 @@ def main() -> None:
         return context
 
     context = plan_once(cache=True)  # also warms the per-user cache
-    files = sorted(context.tree.files_read)
-    sources = [f.read_text(encoding="utf-8") for f in files]
+    files = sorted(context.tree.files_read | context.tree.files_cached)
+    sources = []
+    unparsable = []
+    for path in files:
+        try:  # a file Python itself cannot decode is not something libcst could rewrite either
+            libcst.parse_module(path.read_bytes())
+            sources.append(path.read_bytes())
+        except (libcst.ParserSyntaxError, UnicodeDecodeError):
+            unparsable.append(str(path.relative_to(session.root)))
     cold = best_of(args.repeat, lambda: plan_once(cache=False))
     warm = best_of(args.repeat, lambda: plan_once(cache=True))
     parse = best_of(args.repeat, lambda: [libcst.parse_module(s) for s in sources])
@@ -58,6 +65,7 @@ def main() -> None:
         "tree": "bundled example" if session.is_example else session.root.name,
         "patches": len(patch_set),
         "files_read": len(files),
+        "files_libcst_cannot_parse": unparsable,
         "plan_seconds_no_cache": round(cold, 3),
         "plan_seconds_cached": round(warm, 3),
         "libcst_parse_seconds": round(parse, 3),

@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         document = plan_to_json(plan, patch_set)
         document["seconds"] = round(seconds, 3)
-        document["files_read"] = len(context.tree.files_read)
+        document["files_read"] = len(context.tree.files_read | context.tree.files_cached)
         print(json.dumps(document, indent=2))
     else:
         print(plan_to_text(plan, patch_set, seconds=seconds))
