@@ -1,0 +1,1 @@
+"""Megatron core of the mini tree."""

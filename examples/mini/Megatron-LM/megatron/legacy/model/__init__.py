@@ -1,0 +1,3 @@
+from megatron.legacy.model.gpt_model import GPTModel
+
+__all__ = ["GPTModel"]

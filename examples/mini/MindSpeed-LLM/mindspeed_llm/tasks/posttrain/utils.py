@@ -1,0 +1,2 @@
+def is_enable_qlora(args):
+    return bool(getattr(args, "qlora", False))
