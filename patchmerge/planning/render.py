@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import inflection
+
 from patchmerge.model import Definition, PatchSet, Plan, PlannedPatch
 
 
@@ -44,6 +46,10 @@ def plan_to_text(plan: Plan, patch_set: PatchSet, *, seconds: float | None = Non
     return "\n".join(lines)
 
 
+def counted(number: int, noun: str) -> str:
+    return f"{number} {noun if number == 1 else inflection.pluralize(noun)}"
+
+
 def summary_line(plan: Plan, seconds: float | None = None) -> str:
     patches = plan.patches
     resolved = [pp for pp in patches if pp.resolved]
@@ -51,7 +57,7 @@ def summary_line(plan: Plan, seconds: float | None = None) -> str:
     by_kind = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
     took = f" in {seconds:.2f}s" if seconds is not None else ""
     return (
-        f"{len(patches)} patches on {len(plan.targets)} targets: {len(resolved)} resolved, "
+        f"{counted(len(patches), 'patch')} on {counted(len(plan.targets), 'target')}: {len(resolved)} resolved, "
         f"{len(patches) - len(resolved)} unresolved ({by_kind}){took}"
     )
 

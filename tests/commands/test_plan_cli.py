@@ -66,7 +66,7 @@ def test_plan_text_output(capsys, mini_root, write_json):
     code, out, _ = run(capsys, "plan", str(mini_root), str(path))
     assert code == 0
     assert "replace" in out and "Megatron-LM/megatron/core/layers.py" in out
-    assert "1 patches on 1 targets: 1 resolved, 0 unresolved" in out
+    assert "1 patch on 1 target: 1 resolved, 0 unresolved" in out
 
 
 @pytest.mark.parametrize(
