@@ -19,6 +19,10 @@ FORMAT = "json"
 def load_patches(path: Path, text: str, profile: Profile) -> PatchSet | None:
     if path.suffix.lower() not in (".json", "") and not text.lstrip().startswith("{"):
         return None
+    return parse(text, path)
+
+
+def parse(text: str, path: Path) -> PatchSet:
     try:
         pairs = json.loads(text, object_pairs_hook=_keep_pairs)
     except json.JSONDecodeError as exc:
