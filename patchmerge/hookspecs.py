@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from patchmerge.fusion.engine import FuseContext
+    from patchmerge.fusion.sites import Site
     from patchmerge.model import Definition, Patch, PatchSet, TargetPlan
     from patchmerge.planning.context import PlanContext
     from patchmerge.profile import Profile
@@ -50,3 +52,16 @@ def resolve_target(dotted: str, context: PlanContext) -> Definition | None:
 @hookspec
 def plan_notes(target_plan: TargetPlan, context: PlanContext) -> list[str]:
     """Extra fidelity notes for a resolved target: where fusing in source may differ from runtime patching."""
+
+
+@hookspec(firstresult=True)
+def fuse_site(site: Site, context: FuseContext) -> str | None:
+    """Return the code to fuse at one site (a module attribute or class member and all patches that stack on
+    it), appended to the site's module; or None to let the next strategy try. The built-in strategy writes
+    the patch chain as a settle function and installs it with the runtime helper (`patchmerge.fusion`)."""
+
+
+@hookspec
+def post_merge_fixup(files: dict[Path, str], root: Path, profile: Profile) -> dict[Path, str] | None:
+    """Given the merged texts of the files the merge writes (path relative to ROOT_DIR -> text), return
+    {relative path: new text} for files this fixup changes (it may read other files under `root`)."""

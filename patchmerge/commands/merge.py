@@ -1,0 +1,48 @@
+"""`patchmerge merge`: fuse the patches into the tree, all or nothing, with reports and an undo record."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from patchmerge import bundled
+from patchmerge.fusion.diff import diff_stat, unified_diff
+from patchmerge.fusion.engine import merge
+from patchmerge.fusion.report import exit_status, summary_text, write_reports
+from patchmerge.fusion.transaction import MANIFEST_DIR, commit_edits
+from patchmerge.session import load_session_patches, open_session
+
+
+def example_copy() -> Path:
+    """The bundled example is never merged in place: each run gets a fresh copy."""
+    target = Path(tempfile.mkdtemp(prefix="patchmerge-example-")) / "root"
+    shutil.copytree(bundled.example_root(), target, ignore=shutil.ignore_patterns("__pycache__", MANIFEST_DIR))
+    return target
+
+
+def run(args: argparse.Namespace) -> int:
+    root_dir = args.root_dir
+    if root_dir is None:
+        root_dir = str(example_copy())
+        print(f"merging a copy of the bundled example: {root_dir}")
+    session = open_session(root_dir, args.profile)
+    patch_set = load_session_patches(session, args.patch_json)
+    started = time.perf_counter()
+    result = merge(session, patch_set)
+    seconds = time.perf_counter() - started
+    if args.dry_run:
+        print(unified_diff(result.edits), end="")
+        print(summary_text(result))
+        print("dry run: nothing written")
+        return exit_status(result)
+    commit_edits(session.root, result.edits, {"patch_file": str(patch_set.source), "profile": session.profile.name})
+    report_dir = Path(args.report_dir) if args.report_dir else session.root / MANIFEST_DIR / "report"
+    write_reports(report_dir, result, patch_set, session.pm, merge_seconds=seconds)
+    print(summary_text(result))
+    if result.edits:
+        print(diff_stat(result.edits))
+    print(f"reports: {report_dir}  (undo with: patchmerge undo {session.root})")
+    return exit_status(result)

@@ -1,0 +1,36 @@
+"""Recognise what an earlier merge fused, so a second merge reports it instead of fusing it twice."""
+
+from __future__ import annotations
+
+import ast
+
+from patchmerge.fusion.stanza import HELPER_ALIAS
+
+_INSTALLERS = {"fused_function", "fused_member", "fused_value"}
+
+
+def fused_pairs(text: str) -> set[tuple[str, str]]:
+    """(target, patch_import) pairs recorded by the install calls of fused stanzas in a module's text."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return set()
+    pairs: set[tuple[str, str]] = set()
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _INSTALLERS
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == HELPER_ALIAS
+        ):
+            continue
+        for keyword in node.keywords:
+            if keyword.arg == "patches" and isinstance(keyword.value, ast.Tuple):
+                for element in keyword.value.elts:
+                    try:
+                        target, patch_import = ast.literal_eval(element)
+                    except (ValueError, TypeError):
+                        continue
+                    pairs.add((str(target), str(patch_import)))
+    return pairs

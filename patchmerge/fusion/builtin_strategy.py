@@ -1,0 +1,13 @@
+"""The built-in fusion strategy: the patch chain as a settle function installed by the runtime helper."""
+
+from __future__ import annotations
+
+from patchmerge.fusion.engine import FuseContext
+from patchmerge.fusion.sites import Site
+from patchmerge.fusion.stanza import render_site
+from patchmerge.hookspecs import hookimpl
+
+
+@hookimpl(trylast=True)
+def fuse_site(site: Site, context: FuseContext) -> str:
+    return render_site(site, context.module_of, context.unpatched)

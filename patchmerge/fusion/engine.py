@@ -1,0 +1,244 @@
+"""merge: plan, decide per site, build every file's new text in memory, validate, hand over the edits."""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from patchmerge.fusion import edits as file_edits
+from patchmerge.fusion.already import fused_pairs
+from patchmerge.fusion.model import FileEdit, MergeResult, Outcome, PatchOutcome
+from patchmerge.fusion.registrations import disable_registrations, find_registrations
+from patchmerge.fusion.runtime_template import render as render_helper
+from patchmerge.fusion.sites import Mechanism, Site, group_sites
+from patchmerge.fusion.stanza import HELPER_ALIAS
+from patchmerge.fusion.validate import check_file
+from patchmerge.errors import PatchmergeError
+from patchmerge.model import PatchSet, Plan, PlannedPatch
+from patchmerge.planning import PlanContext, build_plan
+from patchmerge.session import Session
+
+
+class MergeAborted(PatchmergeError):
+    """The merge would produce an invalid tree; nothing is written."""
+
+
+@dataclass
+class FuseContext:
+    """What a fusion strategy gets for each site."""
+
+    plan_context: PlanContext
+    helper_module: str
+    fused_sites: dict[tuple[str, str | None, str], Site] = field(default_factory=dict)
+
+    def module_of(self, dotted: str) -> str | None:
+        parts = dotted.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            prefix = ".".join(parts[:end])
+            if self.plan_context.tree.exists(prefix):
+                return prefix
+        return None
+
+    def unpatched(self, pp: PlannedPatch) -> str | None:
+        source = pp.source
+        if source is None or source.owner_class or "." in source.qualname:
+            return None
+        if (source.module, None, source.qualname) not in self.fused_sites:
+            return None
+        return f"{HELPER_ALIAS}.unpatched({source.module!r}, {source.qualname!r})"
+
+
+class _Texts:
+    """Each file read once, edited in memory, compared with what was read at the end."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.original: dict[Path, str | None] = {}
+        self.current: dict[Path, str] = {}
+
+    def read(self, path: Path) -> str:
+        if path not in self.current:
+            full = self.root / path
+            try:
+                text = full.read_bytes().decode("utf-8") if full.exists() else None
+            except UnicodeDecodeError:
+                raise MergeAborted(f"{path}: not UTF-8, so it cannot be rewritten") from None
+            self.original[path] = text
+            self.current[path] = text or ""
+        return self.current[path]
+
+    def write(self, path: Path, text: str) -> None:
+        self.read(path)
+        self.current[path] = text
+
+    def edits(self) -> list[FileEdit]:
+        changed = []
+        for path, text in self.current.items():
+            before = self.original[path]
+            if text != before:
+                changed.append(FileEdit(path, None if before is None else before.encode("utf-8"), text.encode("utf-8")))
+        return changed
+
+
+def module_for(path: Path, roots: tuple[str, ...]) -> str:
+    parts = path.parts
+    if parts[0] in roots:
+        parts = parts[1:]
+    names = list(parts[:-1]) + ([] if parts[-1] == "__init__.py" else [parts[-1].removesuffix(".py")])
+    return ".".join(names)
+
+
+def merge(session: Session, patch_set: PatchSet) -> MergeResult:
+    context = PlanContext.create(session.root, session.profile, session.pm)
+    plan = build_plan(patch_set, context)
+    return fuse_plan(plan, context, session)
+
+
+def fuse_plan(plan: Plan, context: PlanContext, session: Session) -> MergeResult:
+    profile = session.profile
+    texts = _Texts(session.root)
+    outcomes: dict[str, PatchOutcome] = {}
+
+    def settle_outcome(pp: PlannedPatch, outcome: Outcome, reason: str | None = None) -> None:
+        outcomes[pp.patch.id] = PatchOutcome(pp.patch, pp.kind, outcome, reason, list(pp.notes))
+
+    for pp in plan.patches:
+        if not pp.resolved:
+            settle_outcome(pp, Outcome.FAILED, pp.reason)
+    sites, site_failures = group_sites(plan.targets, context.tree)
+    for tp in plan.targets:
+        if tp.target in site_failures:
+            for pp in tp.patches:
+                settle_outcome(pp, Outcome.FAILED, site_failures[tp.target])
+
+    registration_files = _registration_files(session)
+    registered = _registered_pairs(registration_files, texts, profile.sources.roots, profile.registrations.calls)
+    candidates: list[Site] = []
+    for site in sites:
+        decision = _decide(site, texts, registered)
+        if decision is None:
+            candidates.append(site)
+            continue
+        for pp, outcome, reason in decision:
+            settle_outcome(pp, outcome, reason)
+
+    # Disable the registrations of the candidates; a site whose registration cannot be disabled is not fused.
+    disabled_texts: dict[Path, str] = {}
+    while True:
+        pairs = {(pp.patch.target, pp.patch.patch_import) for site in candidates for pp in site.patches}
+        disabled: set[tuple[str, str]] = set()
+        disabled_texts = {}
+        for path in registration_files:
+            source = texts.read(path)
+            new, regs = disable_registrations(
+                source, path, module_for(path, profile.sources.roots), profile.registrations.calls, pairs
+            )
+            disabled |= {(r.target, r.patch_import) for r in regs if r.patch_import}
+            if new != source:
+                disabled_texts[path] = new
+        blocked = [site for site in candidates if any((pp.patch.target, pp.patch.patch_import) not in disabled for pp in site.patches)]
+        if not blocked:
+            break
+        for site in blocked:
+            candidates.remove(site)
+            for pp in site.patches:
+                reason = "its registration could not be disabled (not a plain call statement)"
+                settle_outcome(pp, Outcome.FAILED if (pp.patch.target, pp.patch.patch_import) not in disabled else Outcome.SKIPPED, reason)
+    for path, new in disabled_texts.items():
+        texts.write(path, new)
+
+    fuse_context = FuseContext(context, profile.runtime.helper_module)
+    fuse_context.fused_sites = {site.key: site for site in candidates}
+    by_file: dict[Path, list[str]] = {}
+    for site in candidates:
+        code = session.pm.hook.fuse_site(site=site, context=fuse_context)
+        by_file.setdefault(site.file, []).append(code)
+        for pp in site.patches:
+            settle_outcome(pp, Outcome.FUSED)
+    for path, stanzas in by_file.items():
+        texts.write(path, file_edits.append_block(texts.read(path), profile.runtime.helper_module, stanzas))
+    if candidates:
+        _write_runtime_support(session, context, texts, any(s.mechanism is Mechanism.VALUE for s in candidates))
+    for changes in session.pm.hook.post_merge_fixup(files=dict(texts.current), root=session.root, profile=profile):
+        for path, text in (changes or {}).items():
+            texts.write(Path(path), text)
+    edits = texts.edits()
+    problems = [p for edit in edits for p in check_file(edit.path, texts.original[edit.path], texts.current[edit.path])]
+    if problems:
+        raise MergeAborted("the merge would write invalid code, so nothing was written:\n  " + "\n  ".join(problems))
+    ordered = [outcomes[pp.patch.id] for pp in plan.patches]
+    return MergeResult(root=session.root, outcomes=ordered, edits=edits)
+
+
+def _registration_files(session: Session) -> list[Path]:
+    found: list[Path] = []
+    for pattern in session.profile.registrations.files:
+        for match in sorted(glob.glob(str(session.root / pattern), recursive=True)):
+            relative = Path(match).relative_to(session.root)
+            if relative.suffix == ".py" and relative not in found:
+                found.append(relative)
+    return found
+
+
+def _registered_pairs(
+    files: list[Path], texts: _Texts, roots: tuple[str, ...], calls: tuple[str, ...]
+) -> set[tuple[str, str]]:
+    pairs: set[tuple[str, str]] = set()
+    for path in files:
+        for registration in find_registrations(texts.read(path), path, module_for(path, roots), calls):
+            if registration.patch_import:
+                pairs.add((registration.target, registration.patch_import))
+    return pairs
+
+
+def _decide(
+    site: Site, texts: _Texts, registered: set[tuple[str, str]]
+) -> list[tuple[PlannedPatch, Outcome, str | None]] | None:
+    """None when the site can be fused; else the outcome of each of its patches. A site is fused whole or not
+    at all: a registration left active on top of a partly fused chain would change what runs."""
+    everything = [pp for tp in site.targets for pp in tp.patches]
+    done = fused_pairs(texts.read(site.file))
+    pairs = [(pp.patch.target, pp.patch.patch_import) for pp in everything]
+    if pairs and all(pair in done for pair in pairs):
+        return [(pp, Outcome.ALREADY_FUSED, "fused by an earlier merge") for pp in everything]
+    if any(pair in done for pair in pairs):
+        reason = f"{site.module}.{site.name} was fused by an earlier merge with other patches; run `patchmerge undo` first"
+        return [(pp, Outcome.FAILED, reason) for pp in everything if (pp.patch.target, pp.patch.patch_import) not in done]
+    blockers = [pp for pp in everything if not pp.resolved]
+    unregistered = [pp for pp in everything if pp.resolved and (pp.patch.target, pp.patch.patch_import) not in registered]
+    if not blockers and not unregistered:
+        return None
+    decisions: list[tuple[PlannedPatch, Outcome, str | None]] = []
+    first = (blockers or unregistered)[0]
+    for pp in everything:
+        if pp in unregistered:
+            decisions.append((pp, Outcome.FAILED, "no registration of this patch in the profile's registration files"))
+        elif pp.resolved:
+            decisions.append((pp, Outcome.SKIPPED, f"{first.patch.id} on the same binding cannot be fused; a binding is fused whole"))
+    return decisions
+
+
+def _write_runtime_support(session: Session, context: PlanContext, texts: _Texts, needs_setter: bool) -> None:
+    """The helper module the stanzas import, and the args-ready hook that settles classes and values."""
+    runtime = session.profile.runtime
+    package, _, name = runtime.helper_module.rpartition(".")
+    package_file = context.tree.module_file(package) if package else None
+    if package_file is None or package_file.name != "__init__.py":
+        raise MergeAborted(f"runtime.helper_module: package '{package}' of '{runtime.helper_module}' not found in the tree")
+    helper = context.tree.relative(package_file.parent / f"{name}.py")
+    assert helper is not None
+    texts.write(helper, render_helper(runtime.args_accessor))
+    if not needs_setter:
+        return
+    module, _, function = runtime.args_setter.rpartition(".")
+    setter_file = context.tree.relative(context.tree.module_file(module))
+    if setter_file is None:
+        raise MergeAborted(f"runtime.args_setter: module '{module}' not found in the tree")
+    try:
+        hooked = file_edits.hook_args_setter(texts.read(setter_file), function, setter_file)
+    except file_edits.EditError as exc:
+        raise MergeAborted(str(exc)) from None
+    if hooked != texts.read(setter_file) and file_edits.BLOCK_START not in hooked:
+        hooked = hooked.rstrip("\n") + "\n\n\n" + file_edits.helper_import_block(runtime.helper_module)
+    texts.write(setter_file, hooked)

@@ -1,0 +1,45 @@
+"""What the fusion stages hand each other."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from patchmerge.model import FusionKind, Patch
+
+
+class Outcome(enum.StrEnum):
+    FUSED = "fused"
+    ALREADY_FUSED = "already-fused"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass
+class FileEdit:
+    """One file's content before and after the merge. `path` is relative to ROOT_DIR."""
+
+    path: Path
+    original: bytes | None  # None: a file the merge creates
+    new: bytes
+
+
+@dataclass
+class PatchOutcome:
+    patch: Patch
+    kind: FusionKind | None
+    outcome: Outcome
+    reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MergeResult:
+    root: Path
+    outcomes: list[PatchOutcome]
+    edits: list[FileEdit]
+    warnings: list[str] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for o in self.outcomes if o.outcome is outcome)

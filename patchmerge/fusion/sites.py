@@ -1,0 +1,94 @@
+"""Where each target's fused code goes, and which runtime mechanism binds it.
+
+A *site* is one binding the runtime would change: a module attribute or a class member. Targets that reach
+the same object under the same name share a site, and their patches then stack in target order, as the
+runtime's Patches do (SPEC section 7).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from patchmerge.model import DefKind, PlannedPatch, TargetPlan
+from patchmerge.resolve import SourceTree
+
+_VALUE_KINDS = (DefKind.CLASS, DefKind.VARIABLE)
+
+
+class Mechanism(enum.StrEnum):
+    FUNCTION = "function"  # a module-level stand-in that settles on first call
+    MEMBER = "member"  # a class attribute that settles on first lookup
+    VALUE = "value"  # a class or other value, settled when the args are set
+
+
+@dataclass
+class Site:
+    file: Path  # relative to ROOT_DIR
+    module: str
+    name: str  # the attribute that is rebound
+    owner_class: str | None  # qualname of the class within `module`, for members
+    mechanism: Mechanism
+    targets: list[TargetPlan] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str | None, str]:
+        return (self.module, self.owner_class, self.name)
+
+    @property
+    def patches(self) -> list[PlannedPatch]:
+        return [pp for tp in self.targets for pp in tp.patches if pp.resolved]
+
+    @property
+    def slug(self) -> str:
+        return "_".join(filter(None, [*(self.owner_class or "").split("."), self.name])).strip("_")
+
+
+class SiteError(Exception):
+    """The target cannot be given a site (the reason is for the report)."""
+
+
+def site_for(tp: TargetPlan, tree: SourceTree) -> Site:
+    definition = tp.definition
+    assert definition is not None
+    sources = [pp.source for pp in tp.patches if pp.resolved and pp.source is not None]
+    replaced_by_class = any(s.kind is DefKind.CLASS for s in sources)
+    if definition.owner_class:
+        if definition.file is None:
+            raise SiteError(f"class {definition.owner_class} is outside the source roots")
+        name = definition.qualname.rsplit(".", 1)[-1]
+        return Site(definition.file, definition.module, name, definition.owner_class, Mechanism.MEMBER)
+    target_name = tp.target.rsplit(".", 1)[-1]
+    mechanism = Mechanism.VALUE if definition.kind in _VALUE_KINDS or replaced_by_class else Mechanism.FUNCTION
+    defined_name = definition.qualname.rsplit(".", 1)[-1]
+    if definition.file is not None and defined_name == target_name:
+        return Site(definition.file, definition.module, target_name, None, mechanism)
+    # Bound here under another name, or a variable bound by an import: the runtime rebinds the name in the
+    # target's module (and the same-name holders of the same object), not the definition.
+    module = tp.target.rsplit(".", 1)[0]
+    path = tree.module_file(module)
+    if path is None:
+        raise SiteError(f"module {module} has no source file to hold the fused code")
+    relative = tree.relative(path)
+    assert relative is not None
+    return Site(relative, module, target_name, None, mechanism)
+
+
+def group_sites(targets: list[TargetPlan], tree: SourceTree) -> tuple[list[Site], dict[str, str]]:
+    """Sites in first-target order, and for each target that has none, the reason."""
+    sites: dict[tuple[str, str | None, str], Site] = {}
+    failures: dict[str, str] = {}
+    for tp in targets:
+        if tp.definition is None or not any(pp.resolved for pp in tp.patches):
+            continue
+        try:
+            site = site_for(tp, tree)
+        except SiteError as exc:
+            failures[tp.target] = str(exc)
+            continue
+        existing = sites.setdefault(site.key, site)
+        if site.mechanism is Mechanism.VALUE:
+            existing.mechanism = Mechanism.VALUE  # a class anywhere in the stack: settle it like a class
+        existing.targets.append(tp)
+    return list(sites.values()), failures

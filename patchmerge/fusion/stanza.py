@@ -1,0 +1,114 @@
+"""The code fused into a patched module: one settle function per site, and the line that installs it.
+
+The settle function is the patch chain written out as code: the conditions (validated expressions over
+`args`), the replacements in registration order (a later one that holds wins) and the wrappers over the
+result, target by target and phase by phase, exactly the order in which the runtime's Patches apply.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+
+from patchmerge.model import FusionKind, PlannedPatch
+from patchmerge.fusion.sites import Mechanism, Site
+
+HELPER_ALIAS = "_patchmerge"
+BLOCK_START = "# ---- patchmerge: fused MindSpeed patches (generated; `patchmerge undo` restores this file) ----"
+
+
+def settle_name(site: Site) -> str:
+    return f"_patchmerge_settle_{site.slug}"
+
+
+def _condition_code(conditions: tuple[str, ...]) -> str:
+    parts = []
+    for text in conditions:
+        top = ast.parse(text, mode="eval").body
+        parts.append(f"({text})" if isinstance(top, ast.BoolOp | ast.IfExp) and len(conditions) > 1 else text)
+    return " and ".join(parts)
+
+
+def _import_line(dotted: str, local: str, module_of: Callable[[str], str | None]) -> str:
+    """`from module import first as local` then attribute steps, for a patch_import or condition_import."""
+    module = module_of(dotted)
+    if module is None:
+        raise ValueError(f"no module prefix of {dotted} is in the source roots")
+    rest = dotted[len(module) + 1 :].split(".")
+    if len(rest) == 1:
+        return f"from {module} import {rest[0]} as {local}" if rest[0] != local else f"from {module} import {local}"
+    return f"from {module} import {rest[0]} as {local}\n{local} = {local}.{'.'.join(rest[1:])}"
+
+
+def _indent(code: str, level: int = 1) -> list[str]:
+    return ["    " * level + line for line in code.splitlines()]
+
+
+def _phases(patches: list[PlannedPatch]) -> list[list[PlannedPatch]]:
+    by_phase: dict[int, list[PlannedPatch]] = {}
+    for pp in patches:
+        by_phase.setdefault(pp.patch.phase or 0, []).append(pp)
+    return [by_phase[p] for p in sorted(by_phase)]
+
+
+def render_site(
+    site: Site, module_of: Callable[[str], str | None], unpatched: Callable[[PlannedPatch], str | None]
+) -> str:
+    """The settle function and the install line for one site.
+
+    `module_of(dotted)` gives the longest module prefix of a dotted name; `unpatched(pp)` gives an expression
+    for the patch object when it is itself a fused site in this merge (the runtime registered the object bound
+    before any patching, so the fused chain must use that original too), else None.
+    """
+    patches = site.patches
+    needs_args = any(pp.patch.condition for pp in patches)
+    lines = [f"def {settle_name(site)}(_original):"]
+    described = ", ".join(tp.target for tp in site.targets)
+    lines.append(f'    """{described}: {len(patches)} fused patch(es), applied as the runtime applies them."""')
+    if needs_args:
+        lines.append(f"    args = {HELPER_ALIAS}.args()")
+    imported: dict[str, str] = {}
+    for pp in patches:
+        for dotted in pp.patch.condition_import:
+            local = dotted.rsplit(".", 1)[-1]
+            if local not in imported.values():
+                imported[dotted] = local
+                lines += _indent(_import_line(dotted, local, module_of))
+    lines.append("    _final = _original")
+    counter = 0
+    for tp in site.targets:
+        for phase in _phases([pp for pp in tp.patches if pp.resolved]):
+            replacements = [pp for pp in phase if pp.kind is not FusionKind.WRAP]
+            wrappers = [pp for pp in phase if pp.kind is FusionKind.WRAP]
+            for pp in replacements + wrappers:
+                local = f"_patch_{counter}"
+                counter += 1
+                condition = _condition_code(pp.patch.condition)
+                lines.append(f"    # {pp.patch.id}: {pp.kind} {pp.patch.patch_import}, if {condition or 'always'}")
+                original_expr = unpatched(pp)
+                fetch = f"{local} = {original_expr}" if original_expr else _import_line(pp.patch.patch_import, local, module_of)
+                apply = f"_final = {local}(_final)" if pp.kind is FusionKind.WRAP else f"_final = {local}"
+                body = f"{fetch}\n{apply}"
+                if condition:
+                    lines.append(f"    if {condition}:")
+                    lines += _indent(body, 2)
+                else:
+                    lines += _indent(body)
+    lines.append("    return _final")
+    ids = tuple((pp.patch.target, pp.patch.patch_import) for pp in patches)
+    lines += ["", "", _install_line(site, ids)]
+    return "\n".join(lines)
+
+
+def _install_line(site: Site, ids: tuple[tuple[str, str], ...]) -> str:
+    settle = settle_name(site)
+    patches = "patches=(" + "".join(f"\n    ({t!r}, {p!r})," for t, p in ids) + "\n)"
+    if site.mechanism is Mechanism.MEMBER:
+        return f"{HELPER_ALIAS}.fused_member({site.owner_class}, {site.name!r}, {settle}, {patches})"
+    if site.mechanism is Mechanism.VALUE:
+        return f"{HELPER_ALIAS}.fused_value(__name__, {site.name!r}, {settle}, {patches})"
+    exists = not all(pp.target is not None and pp.target.kind.value == "missing" for pp in site.patches)
+    original = site.name if exists else "None"
+    return f"{site.name} = {HELPER_ALIAS}.fused_function(__name__, {site.name!r}, {original}, {settle}, {patches})"
+
+
