@@ -6,6 +6,8 @@ import nox
 
 nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
+# a missing python3.11 must fail the run, not skip every session and report success
+nox.options.error_on_missing_interpreters = True
 
 PYTHON = "3.11"
 TOML_PLUGIN = "./plugins/patchmerge-toml-patches"

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from patchmerge import __version__
 from patchmerge.errors import EXIT_BAD_INPUT, PatchmergeError
+
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a program that SIGPIPE stopped (128 + 13)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,12 +40,34 @@ def _add_tree_arguments(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
-    module = __import__(args.run, fromlist=["run"])
     try:
-        return module.run(args)
+        module = importlib.import_module(args.run)
+        code = module.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's final flush
+        return code
     except PatchmergeError as exc:
         print(f"patchmerge: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("patchmerge: interrupted", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # the reader went away (`patchmerge plan ... | head -1`): stop quietly, as other tools do
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:  # a bug of ours or of a plugin: one line, the traceback only when asked for
+        hint = "" if args.verbose else " (run with -v for the traceback)"
+        print(f"patchmerge: internal error: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exc(file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush does not fail on the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout replaced by something without a file descriptor
+        pass

@@ -27,7 +27,7 @@ class ConditionError(ValueError):
 class ParsedCondition:
     text: str
     tree: ast.Expression
-    free_names: frozenset[str]  # names read that are not builtins
+    free_names: frozenset[str]  # names read from the surroundings that are not builtins
 
 
 def parse_condition(text: object) -> ParsedCondition:
@@ -38,6 +38,8 @@ def parse_condition(text: object) -> ParsedCondition:
         raise ConditionError("is empty")
     try:
         tree = ast.parse(text.strip(), mode="eval")
+    except (RecursionError, MemoryError):
+        raise ConditionError("is nested too deeply to parse") from None
     except SyntaxError as exc:
         try:
             ast.parse(text.strip(), mode="exec")
@@ -48,8 +50,37 @@ def parse_condition(text: object) -> ParsedCondition:
         reason = _FORBIDDEN.get(type(node))
         if reason:
             raise ConditionError(f"contains {reason}")
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    try:
+        names = _free_names(tree.body, frozenset())
+    except RecursionError:
+        raise ConditionError("is nested too deeply to parse") from None
     return ParsedCondition(text=text.strip(), tree=tree, free_names=frozenset(names - _BUILTIN_NAMES))
+
+
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+
+
+def _free_names(node: ast.AST, bound: frozenset[str]) -> set[str]:
+    """Names the expression reads from its surroundings: loaded names, minus those a comprehension binds
+    in its own scope (its targets). Lambdas never get here (they are rejected above)."""
+    if isinstance(node, ast.Name):
+        return {node.id} if isinstance(node.ctx, ast.Load) and node.id not in bound else set()
+    if not isinstance(node, _COMPREHENSIONS):
+        return {name for child in ast.iter_child_nodes(node) for name in _free_names(child, bound)}
+    names: set[str] = set()
+    inner = bound
+    for position, generator in enumerate(node.generators):
+        # the first iterable is evaluated in the enclosing scope, the rest inside the comprehension
+        names |= _free_names(generator.iter, bound if position == 0 else inner)
+        inner = inner | {n.id for n in ast.walk(generator.target) if isinstance(n, ast.Name)
+                         and isinstance(n.ctx, ast.Store)}
+        names |= _free_names(generator.target, inner)  # e.g. `for args.x in ...` reads args
+        for test in generator.ifs:
+            names |= _free_names(test, inner)
+    results = (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)
+    for result in results:
+        names |= _free_names(result, inner)
+    return names
 
 
 def unknown_names(condition: ParsedCondition, condition_import: tuple[str, ...], args_name: str = "args") -> list[str]:

@@ -7,6 +7,7 @@ import importlib.util
 import logging
 import os
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 
@@ -57,11 +58,24 @@ def make_plugin_manager(profile: Profile | None = None, *, load_entry_points: bo
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
     only = os.environ.get(ENV_ONLY)
-    if only is None:
-        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-        return
-    for name in filter(None, (n.strip() for n in only.split(","))):
-        if pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=name) == 0 and not pm.has_plugin(name):
+    wanted = None if only is None else [n for n in (n.strip() for n in only.split(",")) if n]
+    found = entry_points(group=ENTRY_POINT_GROUP)
+    for ep in found:
+        if (wanted is not None and ep.name not in wanted) or pm.has_plugin(ep.name) or pm.is_blocked(ep.name):
+            continue
+        dist = f" (from {ep.dist.name})" if ep.dist is not None else ""
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a third-party plugin's own bug: name it, keep our CLI traceback-free
+            raise PluginError(
+                f"entry-point plugin '{ep.name}'{dist} = {ep.value} failed to load: {type(exc).__name__}: {exc}"
+            ) from None
+        try:
+            pm.register(plugin, name=ep.name)
+        except (ValueError, pluggy.PluginValidationError) as exc:
+            raise PluginError(f"entry-point plugin '{ep.name}'{dist} cannot be registered: {exc}") from None
+    for name in wanted or ():
+        if not pm.has_plugin(name):
             raise PluginError(f"{ENV_ONLY} names '{name}', but no installed plugin has that entry-point name")
 
 
@@ -78,6 +92,9 @@ def _register_profile_plugin(pm: pluggy.PluginManager, spec: str, profile: Profi
             module = importlib.import_module(spec)
         except ImportError as exc:
             raise PluginError(f"plugin '{spec}' listed in 'plugins' cannot be imported: {exc}", where=where) from None
+        except Exception as exc:  # a plugin's own bug: name it, keep our CLI traceback-free
+            message = f"plugin '{spec}' listed in 'plugins' failed to import: {type(exc).__name__}: {exc}"
+            raise PluginError(message, where=where) from None
     if pm.is_registered(module):
         return
     try:

@@ -19,7 +19,6 @@ class Patch:
     condition_import: tuple[str, ...] = ()
     force_patch: bool = False
     phase: int | None = None
-    extra: tuple[tuple[str, object], ...] = ()  # unknown keys kept so output round-trips
 
     @property
     def id(self) -> str:

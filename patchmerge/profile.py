@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -80,14 +80,30 @@ _SECTIONS: dict[str, type] = {
     "check": Check,
     "bisect": Bisect,
 }
-_TOP_LEVEL = {"name": str, "description": str, "patch_json": str, "plugins": tuple}
-_REQUIRED = {("sources", "roots"), ("sources", "rewritable"), (None, "name")}
+_TOP_LEVEL: dict[str, type] = {"name": str, "description": str, "patch_json": str, "plugins": tuple}
+# The TOML type each section key must have (tuple = a list of strings). Explicit, so a new field must be
+# listed here with its type: an unlisted one is a programming error caught by the tests, not a crash.
+_SECTION_TYPES: dict[str, dict[str, type]] = {
+    "sources": {"roots": tuple, "rewritable": tuple},
+    "registrations": {"files": tuple, "calls": tuple},
+    "runtime": {"args_accessor": str, "semantics": str, "wrapper_suffixes": tuple},
+    "probes": {"enabled": bool, "format": str, "prefix": str},
+    "check": {"model_shell": str, "pattern": str, "regex": bool, "timeout": float, "log_files": tuple},
+    "bisect": {"state_dir": str, "jobs": int},
+}
+_REQUIRED: tuple[tuple[str | None, str], ...] = ((None, "name"), ("sources", "roots"), ("sources", "rewritable"))
+# lists that must not be empty: no roots or no rewritable package leaves nothing to do, and no wrapper
+# suffix would make every patch a replacement
+_NON_EMPTY = ("sources.roots", "sources.rewritable", "runtime.wrapper_suffixes")
+SEMANTICS = ("2.1.0", "2.2.0")  # MindSpeed patch_utils behaviours the fusion can reproduce (SPEC section 8)
 
 
 def find_profile(spec: str) -> Path:
     """`spec` is a path to a TOML file or the name of a bundled profile (file name without .toml)."""
     candidate = Path(spec)
     if candidate.suffix == ".toml" or candidate.exists() or "/" in spec:
+        if candidate.is_dir():
+            raise ProfileError(f"profile {spec} is a folder; give a profile's .toml file or a bundled name")
         if not candidate.is_file():
             raise ProfileError(f"profile file not found: {spec}")
         return candidate
@@ -102,10 +118,14 @@ def load_profile(spec: str | Path) -> Profile:
     path = find_profile(str(spec))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ProfileError("not UTF-8 text", where=str(path)) from None
     except OSError as exc:
-        raise ProfileError(f"cannot read profile: {exc.strerror}", where=str(path)) from None
+        raise ProfileError(f"cannot read profile: {exc.strerror or exc}", where=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"not valid TOML: {exc}", where=str(path)) from None
+    except RecursionError:
+        raise ProfileError("not valid TOML: nested too deeply", where=str(path)) from None
     return profile_from_dict(data, path)
 
 
@@ -115,28 +135,34 @@ def profile_from_dict(data: dict[str, Any], path: Path | None = None) -> Profile
     for key in data:
         if key not in allowed:
             raise ProfileError(f"unknown key '{key}'{_suggest(key, allowed)}", where=where)
-    for section, key in _REQUIRED:
-        holder = data if section is None else data.get(section, {})
-        if not isinstance(holder, dict) or key not in holder:
-            dotted = key if section is None else f"{section}.{key}"
-            raise ProfileError(f"missing required key '{dotted}'", where=where)
+    for name in _SECTIONS:
+        if name in data and not isinstance(data[name], dict):
+            raise ProfileError(f"'{name}' must be a table, got {_type_name(data[name])}", where=where)
+    missing = [
+        key if section is None else f"{section}.{key}"
+        for section, key in _REQUIRED
+        if key not in (data if section is None else data.get(section, {}))
+    ]
+    if missing:
+        listed = ", ".join(f"'{m}'" for m in missing)
+        raise ProfileError(f"missing required key{'s' if len(missing) > 1 else ''} {listed}", where=where)
     top = {key: _convert(data[key], kind, key, where) for key, kind in _TOP_LEVEL.items() if key in data}
     sections = {name: _section(data.get(name, {}), cls, name, where) for name, cls in _SECTIONS.items()}
+    if sections["runtime"].semantics not in SEMANTICS:
+        raise ProfileError(
+            f"'runtime.semantics' must be one of {', '.join(repr(v) for v in SEMANTICS)}, "
+            f"got {sections['runtime'].semantics!r}",
+            where=where,
+        )
     return Profile(path=path, **top, **sections)
 
 
-def _section(raw: Any, cls: type, name: str, where: str) -> Any:
-    if not isinstance(raw, dict):
-        raise ProfileError(f"'{name}' must be a table, got {_type_name(raw)}", where=where)
-    known = {f.name: f for f in fields(cls)}
+def _section(raw: dict[str, Any], cls: type, name: str, where: str) -> Any:
+    types = _SECTION_TYPES[name]
     for key in raw:
-        if key not in known:
-            raise ProfileError(f"unknown key '{name}.{key}'{_suggest(key, known)}", where=where)
-    values = {}
-    for key, value in raw.items():
-        annotation = known[key].type
-        kind = tuple if "tuple" in annotation else {"str": str, "bool": bool, "int": int, "float": float}[annotation]
-        values[key] = _convert(value, kind, f"{name}.{key}", where)
+        if key not in types:
+            raise ProfileError(f"unknown key '{name}.{key}'{_suggest(key, types)}", where=where)
+    values = {key: _convert(value, types[key], f"{name}.{key}", where) for key, value in raw.items()}
     return cls(**values)
 
 
@@ -144,6 +170,8 @@ def _convert(value: Any, kind: type, key: str, where: str) -> Any:
     if kind is tuple:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ProfileError(f"'{key}' must be a list of strings, got {_type_name(value)}", where=where)
+        if key in _NON_EMPTY and (not value or "" in value):
+            raise ProfileError(f"'{key}' must not be empty nor hold an empty string", where=where)
         return tuple(value)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

@@ -88,3 +88,35 @@ def test_misspelt_hook_is_caught(tmp_path):
     profile_path.write_text('name = "t"\nplugins = ["typo.py"]\n[sources]\nroots = ["A"]\nrewritable = ["a"]\n')
     with pytest.raises(PluginError, match="load_patchez"):
         make_plugin_manager(load_profile(profile_path), load_entry_points=False)
+
+
+def test_module_plugin_that_raises_on_import_is_named(tmp_path, monkeypatch):
+    (tmp_path / "exploding_team_plugin.py").write_text("raise KeyError('no config')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    profile = profile_from_dict({**BASE, "plugins": ["exploding_team_plugin"]})
+    with pytest.raises(PluginError, match="'exploding_team_plugin' listed in 'plugins' failed to import: KeyError"):
+        make_plugin_manager(profile, load_entry_points=False)
+
+
+def _install_fake_distribution(tmp_path, monkeypatch, module_source: str) -> None:
+    """A distribution on sys.path that declares a `patchmerge` entry point `broken-ep`."""
+    info = tmp_path / "broken_ep_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-ep-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[patchmerge]\nbroken-ep = broken_ep_plugin_module\n")
+    (tmp_path / "broken_ep_plugin_module.py").write_text(module_source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("PATCHMERGE_PLUGINS", raising=False)
+
+
+def test_entry_point_that_fails_to_load_is_named(tmp_path, monkeypatch):
+    _install_fake_distribution(tmp_path, monkeypatch, "raise RuntimeError('half installed')\n")
+    with pytest.raises(PluginError, match="entry-point plugin 'broken-ep'.*failed to load: RuntimeError: half"):
+        make_plugin_manager(None)
+
+
+def test_entry_point_with_an_invalid_hook_is_named(tmp_path, monkeypatch):
+    source = "from patchmerge import hookimpl\n@hookimpl\ndef load_patches(path, text, bogus_argument):\n    pass\n"
+    _install_fake_distribution(tmp_path, monkeypatch, source)
+    with pytest.raises(PluginError, match="entry-point plugin 'broken-ep'.*cannot be registered"):
+        make_plugin_manager(None)

@@ -1,8 +1,11 @@
+import tomllib
+from dataclasses import fields
+
 import pytest
 
 from patchmerge import bundled
 from patchmerge.errors import ProfileError
-from patchmerge.profile import find_profile, load_profile
+from patchmerge.profile import _SECTION_TYPES, _SECTIONS, find_profile, load_profile, profile_from_dict
 
 
 def test_bundled_profiles_load():
@@ -64,6 +67,58 @@ def test_wrong_types_name_the_key(tmp_path, extra, message):
 def test_missing_required_key(tmp_path):
     with pytest.raises(ProfileError, match="missing required key 'sources.rewritable'"):
         load_profile(_write(tmp_path, 'name = "t"\n[sources]\nroots = ["A"]\n'))
+
+
+def test_all_missing_required_keys_are_reported_at_once_in_order(tmp_path):
+    with pytest.raises(ProfileError, match="missing required keys 'name', 'sources.roots', 'sources.rewritable'"):
+        load_profile(_write(tmp_path, 'description = "d"\n'))
+
+
+@pytest.mark.parametrize("text", ["sources = [1]\n", 'sources = "A"\n', "runtime = 3\n"])
+def test_a_section_that_is_not_a_table_says_so(tmp_path, text):
+    section = text.split(" ")[0]
+    with pytest.raises(ProfileError, match=f"'{section}' must be a table"):
+        profile_from_dict(tomllib.loads('name = "t"\n' + text))
+
+
+def test_unknown_runtime_semantics_names_the_allowed_values(tmp_path):
+    with pytest.raises(ProfileError, match=r"'runtime.semantics' must be one of '2.1.0', '2.2.0', got '2.3'"):
+        load_profile(_write(tmp_path, MINIMAL + '[runtime]\nsemantics = "2.3"\n'))
+    profile = load_profile(_write(tmp_path, MINIMAL + '[runtime]\nsemantics = "2.2.0"\n'))
+    assert profile.runtime.semantics == "2.2.0"
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('name = "t"\n[sources]\nroots = []\nrewritable = ["a"]\n', "sources.roots"),
+        ('name = "t"\n[sources]\nroots = ["A"]\nrewritable = []\n', "sources.rewritable"),
+        (MINIMAL + "[runtime]\nwrapper_suffixes = []\n", "runtime.wrapper_suffixes"),
+        (MINIMAL + '[runtime]\nwrapper_suffixes = ["wrapper", ""]\n', "runtime.wrapper_suffixes"),
+    ],
+)
+def test_empty_lists_that_make_no_sense_are_rejected(tmp_path, text, key):
+    with pytest.raises(ProfileError, match=f"'{key}' must not be empty"):
+        load_profile(_write(tmp_path, text))
+
+
+def test_every_section_field_has_an_explicit_type():
+    for name, cls in _SECTIONS.items():
+        assert set(_SECTION_TYPES[name]) == {f.name for f in fields(cls)}, name
+
+
+def test_non_utf8_profile_and_folder_profile_are_clear_errors(tmp_path):
+    path = tmp_path / "latin.toml"
+    path.write_bytes('name = "caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(ProfileError, match="not UTF-8 text"):
+        load_profile(path)
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    with pytest.raises(ProfileError, match="is a folder"):
+        load_profile(folder)
+    (tmp_path / "dir.toml").mkdir()
+    with pytest.raises(ProfileError, match="is a folder"):
+        load_profile(str(tmp_path / "dir.toml"))
 
 
 def test_malformed_toml_and_unknown_name(tmp_path):

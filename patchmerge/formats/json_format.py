@@ -28,6 +28,8 @@ def parse(text: str, path: Path) -> PatchSet:
     except json.JSONDecodeError as exc:
         message = f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         raise PatchFileError(message, where=str(path)) from None
+    except RecursionError:
+        raise PatchFileError("malformed JSON: nested too deeply to read", where=str(path)) from None
     if not isinstance(pairs, _Object):
         raise PatchFileError("a patch JSON must be an object mapping targets to lists of patches", where=str(path))
     return patch_set_from_mapping(pairs.pairs, source=path, format=FORMAT)

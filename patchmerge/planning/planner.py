@@ -16,7 +16,10 @@ from patchmerge.model import (
 )
 from patchmerge.planning.context import PlanContext
 
-# Members Python always provides, so a patch on them replaces rather than creates
+# Targets whose routed replacement is a class-route: the router must itself be a class (subclassing,
+# isinstance and class attributes keep working). A target of another kind (a module-level variable such as
+# TENorm or grouped_gemm_util.ops) replaced by a class is a class-route too, decided from the patch's source in
+# `_classify`: the value the name holds must be settled like a class, not called through a function router.
 _CLASS_TARGET_KINDS = (DefKind.CLASS,)
 
 
@@ -28,6 +31,7 @@ def build_plan(patch_set: PatchSet, context: PlanContext) -> Plan:
             for notes in context.hooks.plan_notes(target_plan=target_plan, context=context):
                 target_plan.notes.extend(n for n in notes if n not in target_plan.notes)
     _note_shared_definitions(plan)
+    _note_patched_sources(plan)
     return plan
 
 
@@ -77,22 +81,32 @@ def _plan_patch(patch: Patch, target: Definition, context: PlanContext) -> Plann
     return PlannedPatch(patch, target, source, None)
 
 
-def is_wrapper(source: Definition, patch: Patch, suffixes: tuple[str, ...]) -> bool:
-    """The runtime's rule: a new_func whose __name__ ends with one of the suffixes is a wrapper."""
-    name = source.name or patch.patch_import.rsplit(".", 1)[-1]
+def is_wrapper(source: Definition | None, patch: Patch, suffixes: tuple[str, ...]) -> bool:
+    """The runtime's rule: a new_func whose __name__ ends with one of the suffixes is a wrapper. When the
+    source did not resolve, the patch_name the input gives is the best guess of that __name__."""
+    if source is None:
+        name = patch.patch_name
+    else:
+        name = source.name or patch.patch_import.rsplit(".", 1)[-1]
     return name.endswith(suffixes)
 
 
 def _classify(target: Definition, planned: list[PlannedPatch], context: PlanContext) -> None:
     suffixes = context.profile.runtime.wrapper_suffixes
     ok = [pp for pp in planned if pp.resolved]
+    # unresolved patches count too: the runtime would raise on a second replacement whatever its spelling
+    _check_duplicate_replacements([pp for pp in planned if not is_wrapper(pp.source, pp.patch, suffixes)])
     replacements = [pp for pp in ok if pp.source is not None and not is_wrapper(pp.source, pp.patch, suffixes)]
-    _check_duplicate_replacements(replacements)
     if any(not pp.resolved for pp in replacements):
         for pp in ok:
             pp.reason = pp.reason or next(r.reason for r in replacements if r.reason)
         return
-    routed = len(replacements) > 1 or any(pp.patch.is_conditional for pp in replacements)
+    conditional = any(pp.patch.is_conditional for pp in replacements)
+    if target.kind is DefKind.MISSING:
+        # a name created by one patch, even under a condition, is new; several candidates need a router
+        routed = len(replacements) > 1
+    else:
+        routed = len(replacements) > 1 or conditional
     is_class = target.kind in _CLASS_TARGET_KINDS or any(
         pp.source is not None and pp.source.kind is DefKind.CLASS for pp in replacements
     )
@@ -102,10 +116,10 @@ def _classify(target: Definition, planned: list[PlannedPatch], context: PlanCont
             pp.kind = FusionKind.WRAP
             if target.kind is DefKind.MISSING and not replacements:
                 pp.notes.append("wrapper on a name that does not exist yet: at runtime it wraps None")
-        elif target.kind is DefKind.MISSING and not routed:
-            pp.kind = FusionKind.NEW
         elif routed:
             pp.kind = FusionKind.CLASS_ROUTE if is_class else FusionKind.ROUTE
+        elif target.kind is DefKind.MISSING:
+            pp.kind = FusionKind.NEW
         else:
             pp.kind = FusionKind.REPLACE
         pp.notes.extend(_patch_notes(pp, target, replacements))
@@ -148,12 +162,14 @@ def _patch_notes(pp: PlannedPatch, target: Definition, replacements: list[Planne
 
 def _note_shared_definitions(plan: Plan) -> None:
     """One definition patched through several targets: the runtime stacks the Patches (SPEC section 7)."""
-    by_definition: dict[tuple[str, str], list[TargetPlan]] = {}
+    # The runtime rebinds every module holding the patched object under the *same name*, so a second target
+    # only sees the first Patch's result when it reaches the object under that name too.
+    by_definition: dict[tuple[str, str, str], list[TargetPlan]] = {}
     for tp in plan.targets:
         d = tp.definition
         if d is not None and d.kind not in (DefKind.MISSING, DefKind.MODULE):
-            by_definition.setdefault((d.module, d.qualname), []).append(tp)
-    for (module, qualname), group in by_definition.items():
+            by_definition.setdefault((d.module, d.qualname, tp.target.rpartition(".")[2]), []).append(tp)
+    for (module, qualname, _), group in by_definition.items():
         if len(group) < 2:
             continue
         names = [tp.target for tp in group]
@@ -163,3 +179,25 @@ def _note_shared_definitions(plan: Plan) -> None:
                 f"{module}.{qualname} is also patched through {others}: at runtime each later Patch takes the "
                 "earlier one's result as its original, so the patches stack in target order"
             )
+
+
+def _note_patched_sources(plan: Plan) -> None:
+    """A patch_import that this plan also patches: the runtime registers the object bound when the
+    registration runs, before the patches of that phase apply, so it keeps the unpatched one."""
+    patched: dict[tuple[str, str], list[str]] = {}
+    for tp in plan.targets:
+        d = tp.definition
+        if d is not None and d.kind not in (DefKind.MISSING, DefKind.MODULE) and any(p.resolved for p in tp.patches):
+            patched.setdefault((d.module, d.qualname), []).append(tp.target)
+    for tp in plan.targets:
+        for pp in tp.patches:
+            source = pp.source
+            if source is None or not pp.resolved:
+                continue
+            others = [t for t in patched.get((source.module, source.qualname), []) if t != tp.target]
+            if others:
+                pp.notes.append(
+                    f"patch_import {pp.patch.patch_import} is itself patched by this plan (target "
+                    f"{', '.join(others)}): the runtime registers the object bound at registration time (unpatched "
+                    "unless an earlier phase patched it); in the fused tree the name reaches the fused definition"
+                )

@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from patchmerge.resolve.captures import Capture, capture
+
 _TRY = (ast.Try, getattr(ast, "TryStar", ast.Try))  # TryStar is 3.11+
-INDEX_VERSION = "2"  # bump when the summary layout changes: cached pickles of other versions are ignored
+INDEX_VERSION = "3"  # bump when the summary layout changes: cached pickles of other versions are ignored
 
 
 class BindKind(enum.StrEnum):
@@ -83,6 +85,7 @@ class FileSummary:
     bindings: tuple[Binding, ...]  # module-level bindings in execution (source) order
     imports: tuple[ImportRec, ...]
     all_names: tuple[str, ...] | None  # a literal __all__, else None
+    captures: tuple[Capture, ...] = ()  # module-level and class-body assignments reading names at import
 
 
 def dotted(node: ast.expr) -> str | None:
@@ -159,6 +162,8 @@ class _Builder:
         self.imports: list[ImportRec] = []
         self.all_names: list[str] | None = None
         self.all_dynamic = False
+        self.captures: list[Capture] = []
+        self.scope = ""  # "Outer.Inner." inside class bodies
 
     def block(self, stmts: Sequence[ast.stmt], guards: tuple[Guard, ...], out: list[Binding], top: bool) -> None:
         """Collect the bindings a statement list makes in its own namespace (module or class body)."""
@@ -226,6 +231,8 @@ class _Builder:
                                    text=f"{name} {'+=' if isinstance(st, ast.AugAssign) else '='} {_short(value)}"))
                 if top and name == "__all__":
                     self.record_all(value, augment=isinstance(st, ast.AugAssign))
+                elif (found := capture(self.scope + name, st.lineno, value, out[-1].text)) is not None:
+                    self.captures.append(found)
 
     def record_all(self, value: ast.expr, augment: bool) -> None:
         names: list[str] = []
@@ -244,7 +251,9 @@ class _Builder:
 
     def class_binding(self, st: ast.ClassDef, guards: tuple[Guard, ...]) -> Binding:
         members: list[Binding] = []
+        outer, self.scope = self.scope, f"{self.scope}{st.name}."
         self.block(st.body, (), members, top=False)
+        self.scope = outer
         bases = []
         for base in st.bases:
             if isinstance(base, ast.Subscript):  # Generic[T], Protocol[...]
@@ -296,7 +305,7 @@ def summarize(source: bytes | str, filename: str = "<unknown>") -> FileSummary:
         if enabled:
             gc.enable()
     all_names = None if builder.all_dynamic or builder.all_names is None else tuple(builder.all_names)
-    return FileSummary(tuple(bindings), tuple(builder.imports), all_names)
+    return FileSummary(tuple(bindings), tuple(builder.imports), all_names, tuple(builder.captures))
 
 
 def select_binding(

@@ -7,6 +7,7 @@ import builtins
 from dataclasses import replace
 from pathlib import Path
 
+from patchmerge.formats.records import strip_quotes
 from patchmerge.model import Definition, DefKind, Unresolved
 from patchmerge.resolve.index import Binding, BindKind, ClassInfo, ModuleIndex, select_binding
 from patchmerge.resolve.members import MemberMixin
@@ -41,7 +42,7 @@ class StaticResolver(MemberMixin, ScanMixin):
     # -- public --------------------------------------------------------------------------------------
 
     def resolve(self, dotted: str) -> Definition:
-        dotted = dotted.strip().strip("'\"").strip()
+        dotted = strip_quotes(dotted)
         hit = self._resolved.get(dotted)
         if hit is None:
             try:

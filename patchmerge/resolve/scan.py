@@ -1,4 +1,5 @@
-"""Tree-wide questions over the rewritable packages: who imports a name, who subclasses a class.
+"""Tree-wide questions over the rewritable packages: who imports a name, who subclasses a class, which
+import-time assignments read it.
 
 The first call indexes every module of the rewritable packages (from the disk cache when the tree has one)
 and builds reverse maps; later calls are dictionary lookups."""
@@ -11,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from patchmerge.model import DefKind, Unresolved
-from patchmerge.resolve.index import ModuleIndex
+from patchmerge.resolve.captures import Capture
+from patchmerge.resolve.index import ModuleIndex, select_binding
 from patchmerge.resolve.tree import SourceError
 
 if TYPE_CHECKING:
@@ -32,6 +34,18 @@ class ImportSite:
 
 
 @dataclass(frozen=True, slots=True)
+class CaptureSite:
+    """A module-level or class-body assignment in a rewritable module whose value reads a name on import."""
+
+    module: str
+    bound: str  # the name it binds ("Cls.attr" in a class body)
+    file: Path | None  # relative to the tree root
+    line: int
+    text: str  # short source text, e.g. "LayerNormImpl = TENorm"
+    simple: bool  # `bound = <the name>` exactly, not an expression using it
+
+
+@dataclass(frozen=True, slots=True)
 class _Rec:
     source: str  # absolute module imported from
     name: str  # name imported ("*" for a star import)
@@ -39,12 +53,14 @@ class _Rec:
 
 
 class ScanMixin:
-    """importers_of / subclasses_of for StaticResolver."""
+    """importers_of / subclasses_of / captures_of for StaticResolver."""
 
     def __init__(self) -> None:
         self._modules: list[ModuleIndex] | None = None
         self._by_name: dict[str, list[_Rec]] = {}  # imported name -> records (stars under "*")
         self._subclasses: dict[tuple[str, str], list[tuple[str, str]]] | None = None
+        # last part of a name read at import time -> (module index, capture, the dotted name read)
+        self._captures: dict[str, list[tuple[ModuleIndex, Capture, str]]] = {}
         self.scan_errors: dict[str, str] = {}  # module -> why it could not be indexed
 
     def _scan(self: StaticResolver) -> list[ModuleIndex]:
@@ -72,6 +88,9 @@ class ScanMixin:
                 local = rec.asname or rec.name
                 site = ImportSite(idx.module, local, file, rec.line, rec.in_function)
                 self._by_name.setdefault(rec.name, []).append(_Rec(source, rec.name, site))
+            for cap in idx.summary.captures:
+                for ref in cap.refs:
+                    self._captures.setdefault(ref.rpartition(".")[2], []).append((idx, cap, ref))
         self._modules = modules
         return modules
 
@@ -117,6 +136,42 @@ class ScanMixin:
                     names.add(site.local_name)
                     pending.add(site.local_name)
         return sorted(found, key=_site_key)
+
+    def captures_of(self: StaticResolver, module: str, name: str) -> list[CaptureSite]:
+        """Every module-level or class-body assignment in a rewritable module whose value reads the object
+        `module.name` when it runs (under any name the object is imported as): `X = name`, `X = f(name)`,
+        `SPEC = Spec(norm=name)`. `module.name` must resolve (else Unresolved)."""
+        self._scan()
+        target = self.resolve(f"{module}.{name}")
+        key = (target.module, target.qualname)
+        names = {name, target.name, target.qualname.rpartition(".")[2]} | {v.rpartition(".")[2] for v in target.via}
+        names |= {site.local_name for site in self.importers_of(module, name, transitive=True)}
+        found: set[CaptureSite] = set()
+        for nm in names:
+            for idx, cap, ref in self._captures.get(nm, []):
+                if self._reads(idx, cap.line, ref, key):
+                    found.add(CaptureSite(idx.module, cap.bound, self.tree.relative(idx.file), cap.line, cap.text,
+                                          cap.simple and cap.refs[0] == ref))
+        return sorted(found, key=lambda c: (c.module, c.line, c.bound))
+
+    def _reads(self: StaticResolver, idx: ModuleIndex, line: int, ref: str, key: tuple[str, str]) -> bool:
+        """Whether the dotted name `ref`, read at `line` of module `idx`, is the definition `key`: the name is
+        looked up among the bindings made before that line, as the running module would see it."""
+        from patchmerge.resolve.resolver import Fail
+
+        head, *rest = ref.split(".")
+        before = [i for i in idx.candidates(head) if idx.bindings[i].line < line]
+        winner, _ = select_binding(idx.bindings, before, lambda b: self._star_provides(idx, b, head))
+        if winner is None:
+            return False
+        try:
+            found = self._walk(self._follow(idx, winner, head), rest)
+        except Fail:
+            return False
+        if (found.module, found.qualname) == key:
+            return True
+        value = self._values.get((found.module, found.qualname))  # `Impl = Name` read as Impl
+        return value is not None and (value.module, value.qualname) == key
 
     @staticmethod
     def _star_site(rec: _Rec, name: str) -> ImportSite:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import os
+import pickle
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +30,8 @@ def _parse(path: Path, data: bytes) -> FileSummary | SourceError:
         return SourceError(path, f"syntax error line {exc.lineno}: {exc.msg}")
     except ValueError as exc:  # e.g. null bytes
         return SourceError(path, f"cannot parse: {exc}")
+    except (RecursionError, MemoryError) as exc:  # expressions or blocks nested deeper than the parser allows
+        return SourceError(path, f"cannot parse: nested too deeply ({type(exc).__name__})")
 
 
 def _parse_job(job: tuple[Path | None, bytes]) -> FileSummary | SourceError:
@@ -214,12 +219,13 @@ class SourceTree:
             workers = min(cpus, 8)
         jobs = [(spec.file, data) for _, spec, data, _ in todo]
         results: list[FileSummary | SourceError] | None = None
-        if workers > 1 and len(todo) >= PARALLEL_MIN_FILES:
+        # a daemon process (e.g. a multiprocessing worker) may not start children: parse here instead
+        if workers > 1 and len(todo) >= PARALLEL_MIN_FILES and not multiprocessing.current_process().daemon:
             try:
                 with ProcessPoolExecutor(workers) as pool:
                     results = list(pool.map(_parse_job, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
-            except Exception as exc:  # noqa: BLE001 - e.g. inside a daemon process: parse here instead
-                log.debug("parallel parse unavailable (%s); parsing serially", exc)
+            except (OSError, BrokenProcessPool, pickle.PicklingError) as exc:  # no processes, a killed worker
+                log.warning("parallel parse failed (%s: %s); parsing serially", type(exc).__name__, exc)
         if results is None:
             results = [_parse_job(job) for job in jobs]
         for (module, spec, _, key), result in zip(todo, results, strict=True):

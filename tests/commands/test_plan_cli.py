@@ -1,6 +1,7 @@
 """`patchmerge plan` as a user runs it: exit codes, messages, JSON fields."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -111,3 +112,41 @@ def test_python_dash_m_entry_point(mini_root, write_json):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["patches_resolved"] == 1
+
+
+def test_closed_stdout_pipe_exits_quietly(mini_root, write_json):
+    path = write_json({"megatron.core.layers.forward": [{"patch_import": "mindspeed.layers.forward"}]})
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written, as with `| head -1` on long output
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "patchmerge", "plan", str(mini_root), str(path)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        os.close(write_end)
+    assert result.stderr == ""
+    assert result.returncode == 141
+
+
+def test_unexpected_exception_is_one_line_and_exit_2(capsys, monkeypatch, mini_root, write_json):
+    import patchmerge.commands.plan as plan_command
+
+    def broken(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(plan_command, "run", broken)
+    path = str(write_json({}))
+    code, out, err = run(capsys, "plan", str(mini_root), path)
+    assert code == 2 and out == ""
+    assert err.splitlines() == ["patchmerge: internal error: RuntimeError: a bug (run with -v for the traceback)"]
+    code, _, err = run(capsys, "-v", "plan", str(mini_root), path)
+    assert code == 2
+    assert err.startswith("patchmerge: internal error: RuntimeError: a bug\n") and "Traceback" in err
+
+
+def test_profile_that_is_a_folder_exit_2(capsys, mini_root, write_json, tmp_path):
+    code, _, err = run(capsys, "plan", str(mini_root), str(write_json({})), "--profile", str(tmp_path))
+    assert code == 2 and "is a folder" in err and "Traceback" not in err

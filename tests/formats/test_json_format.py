@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -6,6 +7,7 @@ from patchmerge.errors import PatchFileError
 from patchmerge.formats.json_format import dumps
 from patchmerge.host import make_plugin_manager
 from patchmerge.loading import load_patch_file
+from patchmerge.model import Patch
 from patchmerge.profile import load_profile
 from tests.conftest import REAL_PATCH_JSON
 
@@ -102,3 +104,16 @@ def test_not_an_object_and_missing_file(load, write_json, tmp_path):
         load(tmp_path / "nope.json")
     with pytest.raises(PatchFileError, match="not a dotted name"):
         load(write_json({"nodots": []}))
+
+
+def test_deeply_nested_json_is_a_patch_file_error(load, write_json):
+    path = write_json('{"a.b.f": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(PatchFileError, match="nested too deeply"):
+        load(path)
+
+
+def test_patch_keeps_only_the_fields_the_format_defines():
+    # no unused catch-all: unknown keys are rejected by the reader, so nothing needs keeping
+    names = [f.name for f in dataclasses.fields(Patch)]
+    assert names == ["target", "index", "patch_import", "patch_name", "condition", "condition_import",
+                     "force_patch", "phase"]

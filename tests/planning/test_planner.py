@@ -35,16 +35,31 @@ def root(tmp_path: Path) -> Path:
                 @dataclass
                 class Config:
                     size: int = 1
+
+                BlockImpl = Block
             """,
             "Megatron-LM/megatron/core/user.py": """
                 from megatron.core.model import build as make_model
                 from megatron.core.model import build
+                from megatron.core.model import Block
+
+                SPEC = dict(block=Block)
             """,
+            "Megatron-LM/megatron/core/reexport.py": "from megatron.core.model import build\n",
             "Megatron-LM/megatron/training/__init__.py": "",
             "Megatron-LM/megatron/training/utils.py": "def unwrap(m):\n    return m\n",
             "Megatron-LM/megatron/training/training.py": "from megatron.training.utils import unwrap\n",
             "Megatron-LM/megatron/training/checkpointing.py": "from megatron.training.utils import unwrap\n",
+            "Megatron-LM/megatron/training/renamed.py": "from megatron.training.utils import unwrap as unwrap_model\n",
+            "Megatron-LM/megatron/core/ops.py": "ops = None\n",
             "MindSpeed/mindspeed/__init__.py": "",
+            "MindSpeed/mindspeed/aliasing.py": "from megatron.core.reexport import build as megatron_build\n",
+            "MindSpeed/mindspeed/inheriting.py": """
+                from megatron.core.model import Block as MegatronBlock
+
+                class Block(MegatronBlock):
+                    pass
+            """,
             "MindSpeed/mindspeed/patches.py": """
                 def build(x):
                     return x + 1
@@ -184,3 +199,117 @@ def test_one_definition_through_two_targets_is_noted(root):
     )
     assert [tp.definition.module for tp in plan.targets] == ["megatron.training.utils"] * 2
     assert all(any("patches stack" in n for n in tp.notes) for tp in plan.targets)
+
+
+def test_one_definition_under_two_names_is_not_stacked(root):
+    plan = plan_for(
+        root,
+        {
+            "megatron.training.checkpointing.unwrap": [{"patch_import": "mindspeed.patches.unwrap_wrapper"}],
+            "megatron.training.renamed.unwrap_model": [{"patch_import": "mindspeed.patches.unwrap_wrapper"}],
+        },
+    )
+    assert [tp.definition.module for tp in plan.targets] == ["megatron.training.utils"] * 2
+    assert not any("patches stack" in n for tp in plan.targets for n in tp.notes)
+
+
+def test_single_conditional_replacement_creating_a_name_is_new(root):
+    patch = {"patch_import": "mindspeed.patches.new_helper", "condition": ["args.a"]}
+    plan = plan_for(root, {"megatron.core.model.created": [patch]})
+    assert kinds(plan) == {"megatron.core.model.created#0": "new"}
+    assert any("does not exist when the condition is false" in n for n in plan.patches[0].notes)
+
+
+def test_several_replacements_creating_a_name_are_routed(root):
+    plan = plan_for(
+        root,
+        {
+            "megatron.core.model.created": [
+                {"patch_import": "mindspeed.patches.build", "condition": ["args.a"]},
+                {"patch_import": "mindspeed.patches.build_v2", "condition": ["not args.a"]},
+                {"patch_import": "mindspeed.patches.build_wrapper"},
+            ]
+        },
+    )
+    assert list(kinds(plan).values()) == ["route", "route", "wrap"]
+
+
+def test_variable_replaced_by_a_class_is_a_class_route(root):
+    plan = plan_for(
+        root, {"megatron.core.ops.ops": [{"patch_import": "mindspeed.patches.Block", "condition": ["args.a"]}]}
+    )
+    assert plan.targets[0].definition.kind.value == "variable"
+    assert kinds(plan) == {"megatron.core.ops.ops#0": "class-route"}
+
+
+def test_duplicate_replacement_is_reported_even_when_one_patch_import_is_misspelt(root):
+    plan = plan_for(
+        root,
+        {
+            "megatron.core.model.build": [
+                {"patch_import": "mindspeed.pathces.build", "patch_name": "build"},
+                {"patch_import": "mindspeed.patches.build_v2"},
+                {"patch_import": "mindspeed.patches.build_wrapper"},
+            ]
+        },
+    )
+    first, second, wrapper = plan.patches
+    assert first.source is None and "patch_import does not resolve" in first.reason
+    assert "runtime raises" in second.reason and "runtime raises" in wrapper.reason
+
+
+def test_misspelt_wrapper_does_not_count_as_a_second_replacement(root):
+    plan = plan_for(
+        root,
+        {
+            "megatron.core.model.build": [
+                {"patch_import": "mindspeed.patches.build"},
+                {"patch_import": "mindspeed.pathces.build_wrapper", "patch_name": "build_wrapper"},
+            ]
+        },
+    )
+    assert kinds(plan)["megatron.core.model.build#0"] == "replace"
+    assert "patch_import does not resolve" in plan.patches[1].reason
+
+
+def test_alias_through_a_reexport_is_noted(root):
+    plan = plan_for(root, {"megatron.core.model.build": [{"patch_import": "mindspeed.patches.build"}]})
+    (note,) = [n for n in plan.targets[0].notes if n.startswith("imported under another name")]
+    assert "megatron.core.user as make_model" in note and "mindspeed.aliasing as megatron_build" in note
+
+
+def test_patch_class_inheriting_the_original_under_an_alias(root):
+    plan = plan_for(root, {"megatron.core.model.Block": [{"patch_import": "mindspeed.inheriting.Block"}]})
+    notes = plan.targets[0].notes
+    assert (
+        "the patch reaches the original through alias MegatronBlock (mindspeed.inheriting): the fusion must keep "
+        "the original reachable under that alias"
+    ) in notes
+    assert any(n.startswith("the patch class inherits the original under an alias (MegatronBlock)") for n in notes)
+    (subclasses,) = [n for n in notes if n.startswith("replaced class has subclasses")]
+    assert "BigBlock" in subclasses and "mindspeed.inheriting" not in subclasses
+    assert not any(n.startswith("imported under another name") for n in notes)
+
+
+def test_references_captured_at_import_time_are_noted(root):
+    plan = plan_for(root, {"megatron.core.model.Block": [{"patch_import": "mindspeed.patches.Block"}]})
+    notes = plan.targets[0].notes
+    assert any(
+        n.startswith("`BlockImpl = Block` in megatron.core.model (line 17) captures it at import time: the runtime "
+                     "leaves BlockImpl as the original")
+        for n in notes
+    ), notes
+    assert any(n.startswith("used at import time by `SPEC = dict(...)` in megatron.core.user (line 5)") for n in notes)
+
+
+def test_patch_import_that_the_plan_also_patches_is_noted(root):
+    plan = plan_for(
+        root,
+        {
+            "megatron.core.model.build": [{"patch_import": "mindspeed.patches.build"}],
+            "mindspeed.patches.build": [{"patch_import": "mindspeed.patches.build_wrapper"}],
+        },
+    )
+    replacement = plan.targets[0].patches[0]
+    assert any("patch_import mindspeed.patches.build is itself patched by this plan" in n for n in replacement.notes)
+    assert not any("itself patched" in n for n in plan.targets[1].patches[0].notes)

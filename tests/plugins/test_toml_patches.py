@@ -73,3 +73,11 @@ def test_json_still_read_by_the_builtin_when_the_plugin_is_installed(tmp_path, p
     path = tmp_path / "p.json"
     path.write_text(json.dumps({"a.b.f": [{"patch_import": "x.y.f"}]}))
     assert load_patch_file(path, pm, profile).format == "json"
+
+
+def test_deeply_nested_toml_is_a_patch_file_error(tmp_path, pm_profile):
+    pm, profile = pm_profile
+    path = tmp_path / "deep.toml"
+    path.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(PatchFileError, match="nested too deeply"):
+        load_patch_file(path, pm, profile)

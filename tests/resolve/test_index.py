@@ -180,3 +180,31 @@ def test_summary_pickles() -> None:
 def test_syntax_error_propagates() -> None:
     with pytest.raises(SyntaxError):
         summarize("def (:\n")
+
+
+def test_captures_record_names_read_by_import_time_assignments() -> None:
+    idx = index("""
+        from te import TENorm, wrap
+        try:
+            LayerNormImpl = TENorm
+        except ImportError:
+            LayerNormImpl = None
+        SPEC = Spec(norm=te.TENorm, other=lambda: Later, default=[n for n in NAMES])
+        f = wrap(f)
+        __all__ = ["LayerNormImpl"]
+
+        def function():
+            inside = TENorm
+
+        class Holder:
+            norm = TENorm
+    """)
+    got = [(c.bound, c.line, c.refs, c.simple) for c in idx.summary.captures]
+    assert got == [
+        ("LayerNormImpl", 3, ("TENorm",), True),
+        ("SPEC", 6, ("Spec", "te.TENorm", "n", "NAMES"), False),  # the lambda body runs later: not read
+        ("f", 7, ("wrap", "f"), False),
+        ("Holder.norm", 14, ("TENorm",), True),
+    ]
+    assert idx.summary.captures[0].text == "LayerNormImpl = TENorm"
+    assert pickle.loads(pickle.dumps(idx.summary)) == idx.summary

@@ -26,6 +26,13 @@ def test_reexport_chain_through_two_init_files(resolver: StaticResolver, root: P
 
 def test_quotes_around_the_target_are_ignored(resolver: StaticResolver) -> None:
     assert resolver.resolve("'pkg.api'").module == "pkg.impl.functions"
+    assert resolver.resolve(' "pkg.api" ').module == "pkg.impl.functions"
+
+
+def test_quotes_follow_the_patch_file_rule(resolver: StaticResolver) -> None:
+    # one rule for both (formats.records.strip_quotes): only a matching pair around the name is removed
+    with pytest.raises(Unresolved, match="not a dotted Python name"):
+        resolver.resolve("'pkg.api")
 
 
 def test_direct_definition_has_no_via(resolver: StaticResolver) -> None:

@@ -79,3 +79,21 @@ def test_scan_survives_a_broken_file(tmp_path: Path) -> None:
     r = StaticResolver(SourceTree(root, ["R"], ["lib"]))
     assert [s.module for s in r.importers_of("lib.f", "f")] == ["lib.good"]
     assert "syntax error line 1" in r.scan_errors["lib.bad"]
+
+
+def test_captures_of_finds_import_time_reads_under_any_name(tmp_path: Path) -> None:
+    root = write_tree(tmp_path, {
+        "R/lib/__init__.py": "from .norm import Norm\n",
+        "R/lib/norm.py": "class Norm:\n    pass\n\n\nImpl = Norm\n",
+        "R/lib/spec.py": "from lib import Norm as N\n\nSPEC = dict(norm=N)\nLATER = dict(norm=lambda: N)\n",
+        "R/lib/wrapped.py": "from lib.norm import Norm\n\nNorm = wrap(Norm)\nAgain = Norm\n",
+        "R/lib/other.py": "class Norm:\n    pass\n\n\nX = Norm\n",
+    })
+    r = StaticResolver(SourceTree(root, ["R"], ["lib"]))
+    got = [(c.module, c.bound, c.line, c.simple) for c in r.captures_of("lib", "Norm")]
+    assert got == [
+        ("lib.norm", "Impl", 5, True),
+        ("lib.spec", "SPEC", 3, False),
+        ("lib.wrapped", "Norm", 3, False),  # `Norm` read before the line rebinds it; `Again` reads the wrapped one
+    ]
+    assert r.captures_of("lib.other", "Norm")[0].text == "X = Norm"

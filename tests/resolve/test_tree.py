@@ -147,3 +147,63 @@ def test_preload_reports_broken_files(tmp_path: Path, monkeypatch: pytest.Monkey
     tree = SourceTree(root, ["R"], ["lib"])
     errors = tree.preload(tree.rewritable_modules(), workers=2)  # the error crosses the process boundary
     assert list(errors) == ["lib.bad"] and errors["lib.bad"].path == root / "R/lib/bad.py"
+
+
+def test_too_deeply_nested_source_is_a_source_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write_tree(tmp_path, {"R/deep.py": "x = " + "-" * 100_000 + "1\n", "R/other.py": "y = 1\n"})
+    with pytest.raises(SourceError, match="nested too deeply"):
+        SourceTree(root, ["R"]).module_index("deep")
+
+    def overflow(data: bytes, filename: str) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(tree_module, "summarize", overflow)
+    with pytest.raises(SourceError, match="nested too deeply"):
+        SourceTree(root, ["R"]).module_index("other")
+
+
+class _FailingPool:
+    error: BaseException = OSError("no processes here")
+
+    def __init__(self, workers: int) -> None:
+        raise self.error
+
+
+def test_failing_process_pool_falls_back_to_serial_with_a_warning(
+    root: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    monkeypatch.setattr(tree_module, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(tree_module, "ProcessPoolExecutor", _FailingPool)
+    for error in (OSError("no processes here"), BrokenProcessPool("a worker died")):
+        monkeypatch.setattr(_FailingPool, "error", error)
+        caplog.clear()
+        tree = SourceTree(root, ["A", "B"], ["pkg"])
+        with caplog.at_level("WARNING", logger=tree_module.__name__):
+            assert tree.preload(tree.rewritable_modules(), workers=2) == {}
+        assert tree.module_index("pkg.impl.functions") is not None
+        assert any("parsing serially" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+
+
+def test_a_bug_inside_the_process_pool_is_not_swallowed(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tree_module, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(tree_module, "ProcessPoolExecutor", _FailingPool)
+    monkeypatch.setattr(_FailingPool, "error", TypeError("a programming error"))
+    tree = SourceTree(root, ["A", "B"], ["pkg"])
+    with pytest.raises(TypeError, match="a programming error"):
+        tree.preload(tree.rewritable_modules(), workers=2)
+
+
+def test_disk_cache_keeps_captures_and_ignores_other_layouts(tmp_path: Path) -> None:
+    from patchmerge.resolve.index import INDEX_VERSION
+
+    root = write_tree(tmp_path / "root", {"R/lib/__init__.py": "", "R/lib/a.py": "def f():\n    pass\n\n\nG = f\n"})
+    _age(root)
+    cache = tmp_path / "cache"
+    first = SourceTree(root, ["R"], ["lib"], cache_dir=cache)
+    sites = StaticResolver(first).captures_of("lib.a", "f")
+    assert [(s.bound, s.line) for s in sites] == [("G", 5)]
+    assert [p.name for p in cache.iterdir()] == [f"resolve-index-v{INDEX_VERSION}"]
+    second = SourceTree(root, ["R"], ["lib"], cache_dir=cache)
+    assert StaticResolver(second).captures_of("lib.a", "f") == sites and second.files_read == set()

@@ -36,6 +36,8 @@ def load_patches(path: Path, text: str) -> Any:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PatchFileError(f"malformed TOML: {exc}", where=str(path)) from None
+    except RecursionError:
+        raise PatchFileError("malformed TOML: nested too deeply to read", where=str(path)) from None
     unknown = sorted(set(data) - {"patch"})
     if unknown:
         raise PatchFileError(f"unknown top-level key '{unknown[0]}' (expected [[patch]] tables)", where=str(path))
