@@ -28,6 +28,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tree_arguments(plan)
     plan.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     plan.set_defaults(run="patchmerge.commands.plan")
+
+    merge = commands.add_parser("merge", help="fuse the patches into the source, all or nothing")
+    _add_tree_arguments(merge)
+    merge.add_argument("--dry-run", action="store_true", help="print the unified diff and write nothing")
+    merge.add_argument("--report-dir", metavar="D", help="default: ROOT_DIR/.patchmerge/report")
+    merge.set_defaults(run="patchmerge.commands.merge")
+
+    undo = commands.add_parser("undo", help="restore the files of the last merge byte for byte")
+    undo.add_argument("root_dir", metavar="ROOT_DIR")
+    undo.add_argument("--force", action="store_true", help="restore even files edited by hand since the merge")
+    undo.set_defaults(run="patchmerge.commands.undo")
     return parser
 
 

@@ -29,6 +29,7 @@ BUILTIN_PLUGINS = (
     "patchmerge.formats.json_format",
     "patchmerge.planning.static_resolution",
     "patchmerge.planning.fidelity",
+    "patchmerge.fusion.builtin_strategy",
 )
 
 

@@ -29,6 +29,10 @@ class Runtime:
     args_accessor: str = "megatron.training.get_args"  # called with no arguments in fused conditions
     semantics: str = "2.1.0"  # which MindSpeed patch_utils behaviour the fusion reproduces
     wrapper_suffixes: tuple[str, ...] = ("wrapper", "decorator")
+    # the function that stores the parsed args: fused classes and values settle when it is called
+    args_setter: str = "megatron.training.global_vars.set_args"
+    # the runtime helper a merge writes into the tree (stdlib only); its package must be rewritable
+    helper_module: str = "megatron._patchmerge"
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,13 @@ _TOP_LEVEL: dict[str, type] = {"name": str, "description": str, "patch_json": st
 _SECTION_TYPES: dict[str, dict[str, type]] = {
     "sources": {"roots": tuple, "rewritable": tuple},
     "registrations": {"files": tuple, "calls": tuple},
-    "runtime": {"args_accessor": str, "semantics": str, "wrapper_suffixes": tuple},
+    "runtime": {
+        "args_accessor": str,
+        "semantics": str,
+        "wrapper_suffixes": tuple,
+        "args_setter": str,
+        "helper_module": str,
+    },
     "probes": {"enabled": bool, "format": str, "prefix": str},
     "check": {"model_shell": str, "pattern": str, "regex": bool, "timeout": float, "log_files": tuple},
     "bisect": {"state_dir": str, "jobs": int},

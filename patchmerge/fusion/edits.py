@@ -49,7 +49,9 @@ class _ArgsReadyHook(cst.CSTTransformer):
             self.inside = False
         if self.depth != 0 or updated.name.value != self.function or not isinstance(updated.body, cst.IndentedBlock):
             return updated
-        call = cst.parse_statement(f"{HELPER_ALIAS}.args_ready()  # patchmerge: settle fused classes once args are set\n")
+        call = cst.parse_statement(
+            f"{HELPER_ALIAS}.args_ready()  # patchmerge: settle fused classes once args are set\n"
+        )
         self.hooked += 1
         return updated.with_changes(body=updated.body.with_changes(body=[*updated.body.body, call]))
 

@@ -6,6 +6,7 @@ import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from patchmerge.errors import PatchmergeError
 from patchmerge.fusion import edits as file_edits
 from patchmerge.fusion.already import fused_pairs
 from patchmerge.fusion.model import FileEdit, MergeResult, Outcome, PatchOutcome
@@ -14,7 +15,6 @@ from patchmerge.fusion.runtime_template import render as render_helper
 from patchmerge.fusion.sites import Mechanism, Site, group_sites
 from patchmerge.fusion.stanza import HELPER_ALIAS
 from patchmerge.fusion.validate import check_file
-from patchmerge.errors import PatchmergeError
 from patchmerge.model import PatchSet, Plan, PlannedPatch
 from patchmerge.planning import PlanContext, build_plan
 from patchmerge.session import Session
@@ -137,14 +137,22 @@ def fuse_plan(plan: Plan, context: PlanContext, session: Session) -> MergeResult
             disabled |= {(r.target, r.patch_import) for r in regs if r.patch_import}
             if new != source:
                 disabled_texts[path] = new
-        blocked = [site for site in candidates if any((pp.patch.target, pp.patch.patch_import) not in disabled for pp in site.patches)]
+        blocked = [
+            site
+            for site in candidates
+            if any((pp.patch.target, pp.patch.patch_import) not in disabled for pp in site.patches)
+        ]
         if not blocked:
             break
         for site in blocked:
             candidates.remove(site)
             for pp in site.patches:
                 reason = "its registration could not be disabled (not a plain call statement)"
-                settle_outcome(pp, Outcome.FAILED if (pp.patch.target, pp.patch.patch_import) not in disabled else Outcome.SKIPPED, reason)
+                settle_outcome(
+                    pp,
+                    Outcome.FAILED if (pp.patch.target, pp.patch.patch_import) not in disabled else Outcome.SKIPPED,
+                    reason,
+                )
     for path, new in disabled_texts.items():
         texts.write(path, new)
 
@@ -203,10 +211,16 @@ def _decide(
     if pairs and all(pair in done for pair in pairs):
         return [(pp, Outcome.ALREADY_FUSED, "fused by an earlier merge") for pp in everything]
     if any(pair in done for pair in pairs):
-        reason = f"{site.module}.{site.name} was fused by an earlier merge with other patches; run `patchmerge undo` first"
-        return [(pp, Outcome.FAILED, reason) for pp in everything if (pp.patch.target, pp.patch.patch_import) not in done]
+        reason = (
+            f"{site.module}.{site.name} was fused by an earlier merge with other patches; run `patchmerge undo` first"
+        )
+        return [
+            (pp, Outcome.FAILED, reason) for pp in everything if (pp.patch.target, pp.patch.patch_import) not in done
+        ]
     blockers = [pp for pp in everything if not pp.resolved]
-    unregistered = [pp for pp in everything if pp.resolved and (pp.patch.target, pp.patch.patch_import) not in registered]
+    unregistered = [
+        pp for pp in everything if pp.resolved and (pp.patch.target, pp.patch.patch_import) not in registered
+    ]
     if not blockers and not unregistered:
         return None
     decisions: list[tuple[PlannedPatch, Outcome, str | None]] = []
@@ -215,7 +229,9 @@ def _decide(
         if pp in unregistered:
             decisions.append((pp, Outcome.FAILED, "no registration of this patch in the profile's registration files"))
         elif pp.resolved:
-            decisions.append((pp, Outcome.SKIPPED, f"{first.patch.id} on the same binding cannot be fused; a binding is fused whole"))
+            decisions.append(
+                (pp, Outcome.SKIPPED, f"{first.patch.id} on the same binding cannot be fused; a binding is fused whole")
+            )
     return decisions
 
 
@@ -225,7 +241,9 @@ def _write_runtime_support(session: Session, context: PlanContext, texts: _Texts
     package, _, name = runtime.helper_module.rpartition(".")
     package_file = context.tree.module_file(package) if package else None
     if package_file is None or package_file.name != "__init__.py":
-        raise MergeAborted(f"runtime.helper_module: package '{package}' of '{runtime.helper_module}' not found in the tree")
+        raise MergeAborted(
+            f"runtime.helper_module: package '{package}' of '{runtime.helper_module}' not found in the tree"
+        )
     helper = context.tree.relative(package_file.parent / f"{name}.py")
     assert helper is not None
     texts.write(helper, render_helper(runtime.args_accessor))

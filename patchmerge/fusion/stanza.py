@@ -10,8 +10,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
-from patchmerge.model import FusionKind, PlannedPatch
 from patchmerge.fusion.sites import Mechanism, Site
+from patchmerge.model import FusionKind, PlannedPatch
 
 HELPER_ALIAS = "_patchmerge"
 BLOCK_START = "# ---- patchmerge: fused MindSpeed patches (generated; `patchmerge undo` restores this file) ----"
@@ -86,7 +86,11 @@ def render_site(
                 condition = _condition_code(pp.patch.condition)
                 lines.append(f"    # {pp.patch.id}: {pp.kind} {pp.patch.patch_import}, if {condition or 'always'}")
                 original_expr = unpatched(pp)
-                fetch = f"{local} = {original_expr}" if original_expr else _import_line(pp.patch.patch_import, local, module_of)
+                fetch = (
+                    f"{local} = {original_expr}"
+                    if original_expr
+                    else _import_line(pp.patch.patch_import, local, module_of)
+                )
                 apply = f"_final = {local}(_final)" if pp.kind is FusionKind.WRAP else f"_final = {local}"
                 body = f"{fetch}\n{apply}"
                 if condition:
@@ -110,5 +114,3 @@ def _install_line(site: Site, ids: tuple[tuple[str, str], ...]) -> str:
     exists = not all(pp.target is not None and pp.target.kind.value == "missing" for pp in site.patches)
     original = site.name if exists else "None"
     return f"{site.name} = {HELPER_ALIAS}.fused_function(__name__, {site.name!r}, {original}, {settle}, {patches})"
-
-

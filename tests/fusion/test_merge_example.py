@@ -1,0 +1,135 @@
+"""Differential proof on the bundled example: the fused tree, with no patch registered, runs exactly as the
+pristine tree patched at runtime by the reference patcher, for every combination of condition values."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from patchmerge import bundled
+from patchmerge.cli import main
+from patchmerge.formats import json_format
+from patchmerge.fusion.registrations import find_registrations
+from patchmerge.verify.assignments import assignments, condition_domains
+
+EXAMPLE = bundled.example_root()
+ARGS_PROVIDER = "mindspeed_llm.tasks.megatron_adaptor:MegatronAdaptation.get_args"
+ROOTS = ("Megatron-LM", "MindSpeed", "MindSpeed-LLM")
+CALLS = ("MegatronAdaptation.register",)
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".patchmerge" not in p.parts and "__pycache__" not in p.parts
+    }
+
+
+@pytest.fixture(scope="module")
+def fused(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("fused") / "root"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__"))
+    code = main(["merge", str(root), "--profile", "example"])
+    assert code == 0
+    return root
+
+
+def _env(root: Path, no_patches: bool) -> dict[str, str]:
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env["PYTHONPATH"] = os.pathsep.join(str(root / r) for r in ROOTS)
+    env.pop("MINI_NO_PATCHES", None)
+    if no_patches:
+        env["MINI_NO_PATCHES"] = "1"
+    return env
+
+
+def _flags(assignment: dict) -> list[str]:
+    flags: list[str] = []
+    for name, value in assignment.items():
+        if value is True:
+            flags.append("--" + name.replace("_", "-"))
+        elif isinstance(value, str):
+            flags += ["--" + name.replace("_", "-"), value]
+    return flags
+
+
+def _run(root: Path, command: list[str], no_patches: bool) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command, cwd=root / "MindSpeed-LLM", env=_env(root, no_patches), capture_output=True, text=True, timeout=120
+    )
+
+
+def test_merge_fuses_every_patch_and_reports(fused):
+    report = json.loads((fused / ".patchmerge" / "report" / "report.json").read_text())
+    assert report["patches_total"] == 39
+    assert report["patches_fused"] == 39, [p for p in report["patches"] if p["outcome"] != "fused"]
+    assert report["patches_failed"] == 0
+    adaptor = Path("MindSpeed-LLM/mindspeed_llm/tasks/megatron_adaptor.py")
+    before = find_registrations((EXAMPLE / adaptor).read_text(), adaptor, "mindspeed_llm.tasks.megatron_adaptor", CALLS)
+    after = find_registrations((fused / adaptor).read_text(), adaptor, "mindspeed_llm.tasks.megatron_adaptor", CALLS)
+    assert len(before) == 39 and after == []
+
+
+def test_fused_tree_runs_like_runtime_patching_for_every_condition_combination(fused):
+    patches_file = EXAMPLE / "patches.json"
+    patches = json_format.parse(patches_file.read_text(), patches_file).patches
+    domains = condition_domains(patches)
+    domains["qlora"] = [False, True]
+
+    def both(assignment):
+        flags = _flags(assignment)
+        reference = _run(
+            EXAMPLE,
+            [sys.executable, "-m", "patchmerge.verify.run_patched", "--patches", str(patches_file), "--args",
+             ARGS_PROVIDER, "pretrain_mini.py", *flags],
+            no_patches=True,
+        )
+        fused_run = _run(fused, [sys.executable, "pretrain_mini.py", *flags], no_patches=True)
+        return assignment, reference, fused_run
+
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        results = list(pool.map(both, assignments(domains)))
+    for assignment, reference, fused_run in results:
+        assert reference.returncode == 0, f"{assignment}: {reference.stderr[-1500:]}"
+        assert fused_run.returncode == 0, f"{assignment}: fused tree failed:\n{fused_run.stderr[-3000:]}"
+        assert fused_run.stdout == reference.stdout, f"{assignment}: fused output differs"
+    assert len({re.findall(r"loss: \S+", r[2].stdout)[-1] for r in results}) > 10
+
+
+def test_adaptor_left_running_on_fused_tree_changes_nothing(fused):
+    flags = ["--tp-2d", "--mode", "b", "--qlora", "--num-experts", "2"]
+    with_adaptor = _run(fused, [sys.executable, "pretrain_mini.py", *flags], no_patches=False)
+    without = _run(fused, [sys.executable, "pretrain_mini.py", *flags], no_patches=True)
+    assert with_adaptor.returncode == 0, with_adaptor.stderr[-2000:]
+    assert with_adaptor.stdout == without.stdout
+
+
+def test_second_merge_reports_already_fused_and_changes_nothing(fused, capsys):
+    before = snapshot(fused)
+    assert main(["merge", str(fused), "--profile", "example"]) == 0
+    assert snapshot(fused) == before
+    report = json.loads((fused / ".patchmerge" / "report" / "report.json").read_text())
+    assert report["patches_already_fused"] == 39
+
+
+def test_dry_run_writes_nothing_and_undo_restores_byte_for_byte(tmp_path, capsys):
+    root = tmp_path / "root"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__"))
+    pristine = snapshot(root)
+    assert main(["merge", str(root), "--profile", "example", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "+++ b/Megatron-LM/megatron/core/parallel_state.py" in out
+    assert snapshot(root) == pristine and not (root / ".patchmerge").exists()
+    assert main(["merge", str(root), "--profile", "example"]) == 0
+    assert snapshot(root) != pristine
+    assert main(["undo", str(root)]) == 0
+    assert snapshot(root) == pristine
