@@ -239,12 +239,12 @@ def _write_runtime_support(session: Session, context: PlanContext, texts: _Texts
     """The helper module the stanzas import, and the args-ready hook that settles classes and values."""
     runtime = session.profile.runtime
     package, _, name = runtime.helper_module.rpartition(".")
-    package_file = context.tree.module_file(package) if package else None
-    if package_file is None or package_file.name != "__init__.py":
+    folders = context.tree.package_dirs(package) if package else ()
+    if not folders:
         raise MergeAborted(
             f"runtime.helper_module: package '{package}' of '{runtime.helper_module}' not found in the tree"
         )
-    helper = context.tree.relative(package_file.parent / f"{name}.py")
+    helper = context.tree.relative(folders[0] / f"{name}.py")
     assert helper is not None
     texts.write(helper, render_helper(runtime.args_accessor))
     if not needs_setter:

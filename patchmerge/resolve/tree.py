@@ -111,6 +111,11 @@ class SourceTree:
                 return _Spec(mod, None)
         return _Spec(None, tuple(portions)) if portions else None
 
+    def package_dirs(self, module: str) -> tuple[Path, ...]:
+        """The folders a package's submodules are found in (several for a namespace package); () if none."""
+        spec = self._find(module)
+        return spec.search if spec is not None and spec.search else ()
+
     def exists(self, module: str) -> bool:
         return bool(module) and self._find(module) is not None
 
