@@ -10,7 +10,7 @@ from patchmerge.errors import PatchmergeError
 from patchmerge.fusion import edits as file_edits
 from patchmerge.fusion.already import fused_pairs
 from patchmerge.fusion.model import FileEdit, MergeResult, Outcome, PatchOutcome
-from patchmerge.fusion.registrations import disable_registrations, find_registrations
+from patchmerge.fusion.registrations import Registration, disable_registrations, find_registrations
 from patchmerge.fusion.runtime_template import render as render_helper
 from patchmerge.fusion.sites import Mechanism, Site, group_sites
 from patchmerge.fusion.stanza import HELPER_ALIAS
@@ -113,7 +113,7 @@ def fuse_plan(plan: Plan, context: PlanContext, session: Session) -> MergeResult
                 settle_outcome(pp, Outcome.FAILED, site_failures[tp.target])
 
     registration_files = _registration_files(session)
-    registered = _registered_pairs(registration_files, texts, profile.sources.roots, profile.registrations.calls)
+    registered = _registrations_by_target(registration_files, texts, profile.sources.roots, profile.registrations.calls)
     candidates: list[Site] = []
     for site in sites:
         decision = _decide(site, texts, registered)
@@ -189,19 +189,26 @@ def _registration_files(session: Session) -> list[Path]:
     return found
 
 
-def _registered_pairs(
+def _registrations_by_target(
     files: list[Path], texts: _Texts, roots: tuple[str, ...], calls: tuple[str, ...]
-) -> set[tuple[str, str]]:
-    pairs: set[tuple[str, str]] = set()
+) -> dict[str, list[Registration]]:
+    found: dict[str, list[Registration]] = {}
     for path in files:
         for registration in find_registrations(texts.read(path), path, module_for(path, roots), calls):
-            if registration.patch_import:
-                pairs.add((registration.target, registration.patch_import))
-    return pairs
+            found.setdefault(registration.target, []).append(registration)
+    return found
+
+
+def _unregistered_reason(pp: PlannedPatch, registered: dict[str, list[Registration]]) -> str:
+    others = registered.get(pp.patch.target, [])
+    if not others:
+        return "no registration of this target in the profile's registration files (registrations.files)"
+    listed = "; ".join(f"{r.file}:{r.line} registers {r.patch_import or r.local_name}" for r in others[:3])
+    return f"no registration of this patch_import for this target ({listed}): the patch JSON may name the wrong one"
 
 
 def _decide(
-    site: Site, texts: _Texts, registered: set[tuple[str, str]]
+    site: Site, texts: _Texts, registered: dict[str, list[Registration]]
 ) -> list[tuple[PlannedPatch, Outcome, str | None]] | None:
     """None when the site can be fused; else the outcome of each of its patches. A site is fused whole or not
     at all: a registration left active on top of a partly fused chain would change what runs."""
@@ -219,7 +226,9 @@ def _decide(
         ]
     blockers = [pp for pp in everything if not pp.resolved]
     unregistered = [
-        pp for pp in everything if pp.resolved and (pp.patch.target, pp.patch.patch_import) not in registered
+        pp
+        for pp in everything
+        if pp.resolved and not any(r.patch_import == pp.patch.patch_import for r in registered.get(pp.patch.target, []))
     ]
     if not blockers and not unregistered:
         return None
@@ -227,7 +236,7 @@ def _decide(
     first = (blockers or unregistered)[0]
     for pp in everything:
         if pp in unregistered:
-            decisions.append((pp, Outcome.FAILED, "no registration of this patch in the profile's registration files"))
+            decisions.append((pp, Outcome.FAILED, _unregistered_reason(pp, registered)))
         elif pp.resolved:
             decisions.append(
                 (pp, Outcome.SKIPPED, f"{first.patch.id} on the same binding cannot be fused; a binding is fused whole")
