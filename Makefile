@@ -9,7 +9,7 @@ PROFILE ?=
 # arguments after `--` for sessions that take a tree
 TREE_ARGS = $(ROOT_DIR) $(PATCH_JSON) $(if $(PROFILE),--profile $(PROFILE))
 
-.PHONY: demo test plan lint bench clean
+.PHONY: demo test plan merge undo lint bench clean
 
 demo: $(NOX)
 	$(NOX) -s demo
@@ -19,6 +19,12 @@ test: $(NOX)
 
 plan: $(NOX)
 	$(NOX) -s plan -- $(TREE_ARGS)
+
+merge: $(NOX)
+	$(NOX) -s merge -- $(TREE_ARGS) $(if $(DRY_RUN),--dry-run)
+
+undo: $(NOX)
+	$(NOX) -s undo -- $(ROOT_DIR)
 
 lint: $(NOX)
 	$(NOX) -s lint

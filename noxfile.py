@@ -11,6 +11,7 @@ nox.options.error_on_missing_interpreters = True
 
 PYTHON = "3.11"
 TOML_PLUGIN = "./plugins/patchmerge-toml-patches"
+MINDSPEED_LLM_PLUGIN = "./plugins/patchmerge-mindspeed-llm"
 
 
 def _install(session: nox.Session, *extra: str) -> None:
@@ -20,8 +21,8 @@ def _install(session: nox.Session, *extra: str) -> None:
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The test suite (the installed TOML plugin is part of what it checks)."""
-    _install(session, "pytest>=8", "pyflakes>=3.2")
-    session.install(TOML_PLUGIN)
+    _install(session, "pytest>=8")
+    session.install(TOML_PLUGIN, MINDSPEED_LLM_PLUGIN)
     session.run("pytest", *(session.posargs or ["-q"]))
 
 
@@ -39,10 +40,26 @@ def plan(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
-def demo(session: nox.Session) -> None:
-    """The whole flow on the bundled example."""
+def merge(session: nox.Session) -> None:
+    """Fuse the patches: `nox -s merge -- ROOT_DIR [PATCH_JSON] [--dry-run]` (no ROOT_DIR: a copy of the example)."""
     _install(session)
-    session.run("patchmerge", "plan")
+    session.install(MINDSPEED_LLM_PLUGIN)
+    session.run("patchmerge", "merge", *session.posargs, success_codes=[0, 1])
+
+
+@nox.session(python=PYTHON)
+def undo(session: nox.Session) -> None:
+    """Restore the files of the last merge: `nox -s undo -- ROOT_DIR`."""
+    _install(session)
+    session.run("patchmerge", "undo", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The whole flow on the bundled example: a merge of a temporary copy, its summary and diff stat."""
+    _install(session)
+    session.install(MINDSPEED_LLM_PLUGIN)
+    session.run("patchmerge", "merge")
 
 
 @nox.session(python=PYTHON)
@@ -50,3 +67,5 @@ def bench(session: nox.Session) -> None:
     """Measured figures, written to benchmarks/results/: `nox -s bench -- ROOT_DIR PATCH_JSON`."""
     _install(session)
     session.run("python", "benchmarks/bench_plan.py", *session.posargs)
+    session.run("python", "benchmarks/bench_merge.py", *session.posargs)
+    session.run("python", "benchmarks/bench_calls.py")

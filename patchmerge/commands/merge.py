@@ -13,7 +13,7 @@ from patchmerge.fusion.diff import diff_stat, unified_diff
 from patchmerge.fusion.engine import merge
 from patchmerge.fusion.report import exit_status, summary_text, write_reports
 from patchmerge.fusion.transaction import MANIFEST_DIR, commit_edits
-from patchmerge.session import load_session_patches, open_session
+from patchmerge.session import EXAMPLE_PROFILE, load_session_patches, open_session
 
 
 def example_copy() -> Path:
@@ -24,11 +24,11 @@ def example_copy() -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    root_dir = args.root_dir
+    root_dir, profile = args.root_dir, args.profile
     if root_dir is None:
-        root_dir = str(example_copy())
+        root_dir, profile = str(example_copy()), profile or EXAMPLE_PROFILE
         print(f"merging a copy of the bundled example: {root_dir}")
-    session = open_session(root_dir, args.profile)
+    session = open_session(root_dir, profile)
     patch_set = load_session_patches(session, args.patch_json)
     started = time.perf_counter()
     result = merge(session, patch_set)
