@@ -1,0 +1,171 @@
+"""Differential runs: one scenario, patched at runtime by the reference patcher and fused by `merge`, for every
+combination of condition values; results, exceptions and call order must agree.
+
+A scenario is a few source files (Megatron-LM / MindSpeed / MindSpeed-LLM), its patches in the JSON shape and
+a `run()` in `scenario.py` that imports what it needs, exercises it and returns something printable. Code under
+test appends to `megatron.calls.LOG` to show call order. The harness writes the adaptor that registers the
+patches (so `merge` can find and disable them), the args module and a profile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from patchmerge.cli import main
+from patchmerge.formats import patch_set_from_mapping
+from patchmerge.verify.assignments import assignments, condition_domains
+
+BASE_FILES = {
+    "Megatron-LM/megatron/__init__.py": "",
+    "Megatron-LM/megatron/calls.py": "LOG = []\n",
+    "Megatron-LM/megatron/training/__init__.py": "from megatron.training.global_vars import get_args, set_args\n",
+    "Megatron-LM/megatron/training/global_vars.py": """
+        _ARGS = None
+
+
+        def get_args():
+            assert _ARGS is not None, "args are not set"
+            return _ARGS
+
+
+        def set_args(args):
+            global _ARGS
+            _ARGS = args
+    """,
+    "MindSpeed/mindspeed/__init__.py": "",
+    "MindSpeed-LLM/mindspeed_llm/__init__.py": "",
+}
+
+PROFILE = """
+name = "differential"
+patch_json = "patches.json"
+
+[sources]
+roots = ["Megatron-LM", "MindSpeed", "MindSpeed-LLM"]
+rewritable = ["megatron", "mindspeed", "mindspeed_llm"]
+
+[registrations]
+files = ["MindSpeed-LLM/mindspeed_llm/adaptor.py"]
+calls = ["MegatronAdaptation.register"]
+
+[runtime]
+args_accessor = "megatron.training.get_args"
+args_setter = "megatron.training.global_vars.set_args"
+helper_module = "megatron._patchmerge"
+"""
+
+RUNNER = """
+import argparse, json, sys
+mode, assignment, patches_file = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+args = argparse.Namespace(**assignment)
+import megatron.training.global_vars as global_vars
+if mode == "runtime":  # "pristine" runs the unpatched tree
+    from pathlib import Path
+    from patchmerge.formats import json_format
+    from patchmerge.verify.runtime_patcher import apply_patch_specs
+    apply_patch_specs(json_format.parse(Path(patches_file).read_text(), Path(patches_file)).patches, args)
+global_vars.set_args(args)
+from scenario import run
+try:
+    result, error = run(), None
+except Exception as exc:
+    result, error = None, [type(exc).__name__, str(exc)]
+from megatron.calls import LOG
+print(json.dumps({"result": repr(result), "error": error, "calls": LOG}))
+"""
+
+
+@dataclass
+class Scenario:
+    name: str
+    files: dict[str, str]
+    patches: dict[str, list[dict[str, Any]]]
+    extra_domains: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+
+
+def _adaptor(patches: dict[str, list[dict[str, Any]]]) -> str:
+    lines = [
+        "class MegatronAdaptation:",
+        "    @classmethod",
+        "    def register(cls, orig_func_name, new_func=None, force_patch=False):",
+        "        pass",
+        "",
+        "",
+        "def adapt(args):",
+    ]
+    number = 0
+    for target, records in patches.items():
+        for record in records:
+            module, _, name = record["patch_import"].rpartition(".")
+            local = f"patch_{number}"
+            number += 1
+            lines.append(f"    from {module} import {name} as {local}")
+            force = ", force_patch=True" if record.get("force_patch") else ""
+            lines.append(f"    MegatronAdaptation.register({target!r}, {local}{force})")
+    return "\n".join(lines) + "\n"
+
+
+def build(base: Path, scenario: Scenario) -> tuple[Path, Path]:
+    """A pristine ROOT_DIR and a merged copy of it."""
+    pristine = base / "pristine"
+    _write(pristine, BASE_FILES)
+    _write(pristine, scenario.files)
+    _write(pristine, {"MindSpeed-LLM/mindspeed_llm/adaptor.py": _adaptor(scenario.patches)})
+    (pristine / "patches.json").write_text(json.dumps(scenario.patches, indent=2))
+    (base / "profile.toml").write_text(PROFILE)
+    fused = base / "fused"
+    subprocess.run(["cp", "-r", str(pristine), str(fused)], check=True)
+    code = main(["merge", str(fused), "--profile", str(base / "profile.toml")])
+    report = json.loads((fused / ".patchmerge" / "report" / "report.json").read_text())
+    unfused = [(p["id"], p["reason"]) for p in report["patches"] if p["outcome"] != "fused"]
+    assert code == 0 and not unfused, f"{scenario.name}: not fused: {unfused}"
+    return pristine, fused
+
+
+def _run(root: Path, mode: str, assignment: dict[str, Any], patches_file: Path) -> dict[str, Any]:
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    roots = [root / r for r in ("Megatron-LM", "MindSpeed", "MindSpeed-LLM")]
+    env["PYTHONPATH"] = os.pathsep.join(str(r) for r in roots)
+    done = subprocess.run(
+        [sys.executable, "-c", RUNNER, mode, json.dumps(assignment), str(patches_file)],
+        cwd=root / "MindSpeed-LLM",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, f"{mode} run crashed for {assignment}:\n{done.stderr[-3000:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def compare(base: Path, scenario: Scenario) -> list[dict[str, Any]]:
+    """Run every combination on both trees; return the runtime outcomes (for the test to check they vary)."""
+    pristine, fused = build(base, scenario)
+    specs = patch_set_from_mapping(scenario.patches.items(), source=None, format="json").patches
+    domains = {**condition_domains(specs), **scenario.extra_domains}
+    outcomes = []
+    changed = False
+    for assignment in assignments(domains) if domains else [{}]:
+        runtime = _run(pristine, "runtime", assignment, pristine / "patches.json")
+        fused_run = _run(fused, "fused", assignment, pristine / "patches.json")
+        assert fused_run == runtime, (
+            f"{scenario.name} differs for {assignment}:\nruntime {runtime}\nfused   {fused_run}"
+        )
+        changed = changed or runtime != _run(pristine, "pristine", assignment, pristine / "patches.json")
+        outcomes.append(runtime)
+    assert changed, f"{scenario.name}: the patches change nothing, so the comparison proves nothing"
+    return outcomes
