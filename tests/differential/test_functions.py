@@ -26,6 +26,14 @@ def caller(x):
     return scale(x) + 1
 """
 
+USER = """
+from megatron.core.ops import scale
+
+
+def use(x):
+    return scale(x)
+"""
+
 
 def test_unconditional_replacement_reaches_module_globals_and_same_name_aliases(tmp_path):
     scenario = Scenario(
@@ -33,7 +41,7 @@ def test_unconditional_replacement_reaches_module_globals_and_same_name_aliases(
         {
             "Megatron-LM/megatron/core/__init__.py": "",
             "Megatron-LM/megatron/core/ops.py": OPS,
-            "Megatron-LM/megatron/core/user.py": "from megatron.core.ops import scale\n\n\ndef use(x):\n    return scale(x)\n",
+            "Megatron-LM/megatron/core/user.py": USER,
             "MindSpeed/mindspeed/ops.py": """
                 from megatron.calls import LOG
 
@@ -102,7 +110,7 @@ def test_routes_and_wrappers_stacked_in_registration_order(tmp_path):
             "Megatron-LM/megatron/core/ops.py": OPS,
             "MindSpeed/mindspeed/routes.py": ROUTES,
             "MindSpeed-LLM/scenario.py": ATTEMPT
-            + "\n\ndef run():\n    from megatron.core import ops\n    return [attempt(ops.caller, 1), attempt(ops.scale, 15)]\n",
+            + "\n\ndef run():\n    from megatron.core import ops\n\n    return [attempt(ops.caller, 1), attempt(ops.scale, 15)]\n",
         },
         {
             "megatron.core.ops.scale": [
