@@ -101,6 +101,14 @@ def checked_decorator(fn):
     return inner
 """
 
+RUN_ROUTES = """
+
+def run():
+    from megatron.core import ops
+
+    return [attempt(ops.caller, 1), attempt(ops.scale, 15)]
+"""
+
 
 def test_routes_and_wrappers_stacked_in_registration_order(tmp_path):
     scenario = Scenario(
@@ -109,8 +117,7 @@ def test_routes_and_wrappers_stacked_in_registration_order(tmp_path):
             "Megatron-LM/megatron/core/__init__.py": "",
             "Megatron-LM/megatron/core/ops.py": OPS,
             "MindSpeed/mindspeed/routes.py": ROUTES,
-            "MindSpeed-LLM/scenario.py": ATTEMPT
-            + "\n\ndef run():\n    from megatron.core import ops\n\n    return [attempt(ops.caller, 1), attempt(ops.scale, 15)]\n",
+            "MindSpeed-LLM/scenario.py": ATTEMPT + RUN_ROUTES,
         },
         {
             "megatron.core.ops.scale": [
