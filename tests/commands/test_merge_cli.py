@@ -1,0 +1,118 @@
+"""`patchmerge merge` and `undo` on bad input (SPEC 3.8): a clear message, no traceback, the tree unchanged."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from patchmerge import bundled
+from patchmerge.cli import main
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    target = tmp_path / "root"
+    shutil.copytree(bundled.example_root(), target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def merge(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["merge", *argv, "--profile", "example"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("patches", "message"),
+    [
+        ('{"megatron.core.x": [', "malformed JSON"),
+        (
+            {
+                "megatron.core.parallel_state.destroy_model_parallel": [
+                    {"patch_import": "a.b", "condition": ["import os"]}
+                ]
+            },
+            "megatron.core.parallel_state.destroy_model_parallel#0: condition 0 'import os' is a statement",
+        ),
+        (
+            {"megatron.core.parallel_state.destroy_model_parallel": [{"patch_import": "a.b", "conditon": []}]},
+            "unknown key 'conditon'",
+        ),
+    ],
+)
+def test_bad_patch_file_exit_2_and_tree_unchanged(capsys, root, tmp_path, patches, message):
+    path = tmp_path / "bad.json"
+    path.write_text(patches if isinstance(patches, str) else json.dumps(patches))
+    before = snapshot(root)
+    code, _, err = merge(capsys, str(root), str(path))
+    assert code == 2 and message in err and "Traceback" not in err
+    assert snapshot(root) == before
+
+
+def test_unknown_target_is_reported_and_the_rest_fused(capsys, root, tmp_path):
+    patches = json.loads((root / "patches.json").read_text())
+    patches["megatron.core.no_such_module.f"] = [{"patch_import": "mindspeed.core.parallel_state.helper"}]
+    path = tmp_path / "patches.json"
+    path.write_text(json.dumps(patches))
+    code, out, _ = merge(capsys, str(root), str(path))
+    assert code == 1
+    assert "megatron.core.no_such_module.f#0" in out and "target does not resolve" in out
+    report = json.loads((root / ".patchmerge/report/report.json").read_text())
+    assert report["patches_fused"] == 39 and report["patches_failed"] == 1
+    unresolved = json.loads((root / ".patchmerge/report/unresolved.json").read_text())
+    assert list(unresolved) == ["megatron.core.no_such_module.f"]
+
+
+def test_syntax_error_in_a_target_file_is_named(capsys, root):
+    broken = root / "Megatron-LM/megatron/core/fusions/fused_softmax.py"
+    broken.write_text(broken.read_text() + "\ndef oops(:\n")
+    before = snapshot(root)
+    code, out, _ = merge(capsys, str(root))
+    assert code == 1 and "fused_softmax.py" in out
+    report = json.loads((root / ".patchmerge/report/report.json").read_text())
+    failed = [p for p in report["patches"] if p["outcome"] == "failed"]
+    assert failed and all("fused_softmax" in p["target"] for p in failed)
+    assert snapshot(root)[str(broken.relative_to(root))] == before[str(broken.relative_to(root))]
+
+
+def test_non_utf8_registration_file_aborts_without_writing(capsys, root):
+    adaptor = root / "MindSpeed-LLM/mindspeed_llm/tasks/megatron_adaptor.py"
+    adaptor.write_bytes(adaptor.read_bytes() + b"\n# \xff\xfe\n")
+    before = snapshot(root)
+    code, _, err = merge(capsys, str(root))
+    assert code == 2 and "megatron_adaptor.py" in err and "Traceback" not in err
+    assert snapshot(root) == before
+
+
+def test_interrupt_while_writing_leaves_the_tree_as_it_was(capsys, root, monkeypatch):
+    before = snapshot(root)
+    real_replace = os.replace
+    calls = {"n": 0}
+
+    def flaky_replace(src, dst):
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise KeyboardInterrupt
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", flaky_replace)
+    code, _, err = merge(capsys, str(root))
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert code == 2 and "interrupted" in err
+    after = {k: v for k, v in snapshot(root).items() if not k.startswith(".patchmerge")}
+    assert after == before
+
+
+def test_missing_root_and_nothing_to_undo(capsys, tmp_path, root):
+    code, _, err = merge(capsys, str(tmp_path / "nope"))
+    assert code == 2 and "does not exist" in err
+    assert main(["undo", str(root)]) == 2
+    assert "Traceback" not in capsys.readouterr().err
