@@ -35,6 +35,20 @@ def unpatched(module_name, name):
     return _ORIGINALS.get((module_name, name), getattr(module, name))
 
 
+TAKEN = []  # (target, patch id or "TARGET#original"), in the order the fused branches were first taken
+
+
+def announce(branches, taken):
+    """Every fused binding reports here once, when it settles, which of its branches it took (each patch that
+    applied, or the original when no replacement did): the one place coverage probes hook into."""
+    chosen = set(taken)
+    for target in dict.fromkeys(target for target, _, _ in branches):
+        own = [(pid, kind) for t, pid, kind in branches if t == target]
+        if not any(pid in chosen and kind != "wrap" for pid, kind in own):
+            TAKEN.append((target, target + "#original"))
+        TAKEN.extend((target, pid) for pid, _ in own if pid in chosen)
+
+
 class NotReady(Exception):
     """The args are not parsed yet, so a condition cannot be decided."""
 

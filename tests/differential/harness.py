@@ -66,11 +66,12 @@ import argparse, json, sys
 mode, assignment, patches_file = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
 args = argparse.Namespace(**assignment)
 import megatron.training.global_vars as global_vars
+applied = []
 if mode == "runtime":  # "pristine" runs the unpatched tree
     from pathlib import Path
     from patchmerge.formats import json_format
     from patchmerge.verify.runtime_patcher import apply_patch_specs
-    apply_patch_specs(json_format.parse(Path(patches_file).read_text(), Path(patches_file)).patches, args)
+    applied = apply_patch_specs(json_format.parse(Path(patches_file).read_text(), Path(patches_file)).patches, args)
 global_vars.set_args(args)
 from scenario import run
 try:
@@ -78,7 +79,11 @@ try:
 except Exception as exc:
     result, error = None, [type(exc).__name__, str(exc)]
 from megatron.calls import LOG
-print(json.dumps({"result": repr(result), "error": error, "calls": LOG}))
+taken = []
+if mode == "fused":
+    from megatron import _patchmerge
+    taken = [pid for _, pid in _patchmerge.TAKEN if not pid.endswith("#original")]
+print(json.dumps({"result": repr(result), "error": error, "calls": LOG, "applied": applied, "taken": taken}))
 """
 
 
@@ -162,10 +167,15 @@ def compare(base: Path, scenario: Scenario) -> list[dict[str, Any]]:
     for assignment in assignments(domains) if domains else [{}]:
         runtime = _run(pristine, "runtime", assignment, pristine / "patches.json")
         fused_run = _run(fused, "fused", assignment, pristine / "patches.json")
+        # the branches the fused tree announces are patches the runtime applied too
+        assert set(fused_run.pop("taken")) <= set(runtime.pop("applied")), f"{scenario.name}: {assignment}"
+        fused_run.pop("applied"), runtime.pop("taken")
         assert fused_run == runtime, (
             f"{scenario.name} differs for {assignment}:\nruntime {runtime}\nfused   {fused_run}"
         )
-        changed = changed or runtime != _run(pristine, "pristine", assignment, pristine / "patches.json")
+        unpatched = _run(pristine, "pristine", assignment, pristine / "patches.json")
+        unpatched.pop("applied"), unpatched.pop("taken")
+        changed = changed or runtime != unpatched
         outcomes.append(runtime)
     assert changed, f"{scenario.name}: the patches change nothing, so the comparison proves nothing"
     return outcomes
