@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import glob
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,9 +115,10 @@ def fuse_plan(plan: Plan, context: PlanContext, session: Session) -> MergeResult
 
     registration_files = _registration_files(session)
     registered = _registrations_by_target(registration_files, texts, profile.sources.roots, profile.registrations.calls)
+    assigned = _assignments(registration_files, texts)
     candidates: list[Site] = []
     for site in sites:
-        decision = _decide(site, texts, registered)
+        decision = _decide(site, texts, registered, assigned)
         if decision is None:
             candidates.append(site)
             continue
@@ -199,16 +201,41 @@ def _registrations_by_target(
     return found
 
 
-def _unregistered_reason(pp: PlannedPatch, registered: dict[str, list[Registration]]) -> str:
+def _assignments(files: list[Path], texts: _Texts) -> dict[str, list[str]]:
+    """`Owner.name = ...` statements in the registration files, keyed by "Owner.name": patches applied by
+    plain assignment rather than a registration, which a merge leaves to the adaptor."""
+    found: dict[str, list[str]] = {}
+    for path in files:
+        try:
+            tree = ast.parse(texts.read(path))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+                        found.setdefault(f"{target.value.id}.{target.attr}", []).append(f"{path}:{node.lineno}")
+    return found
+
+
+def _unregistered_reason(
+    pp: PlannedPatch, registered: dict[str, list[Registration]], assigned: dict[str, list[str]]
+) -> str:
     others = registered.get(pp.patch.target, [])
     if not others:
+        places = assigned.get(".".join(pp.patch.target.split(".")[-2:]), [])
+        if places:
+            return (
+                f"applied by a plain assignment at {', '.join(places[:2])}, not by a registration: the adaptor keeps "
+                "applying it at runtime, so it is left unfused"
+            )
         return "no registration of this target in the profile's registration files (registrations.files)"
     listed = "; ".join(f"{r.file}:{r.line} registers {r.patch_import or r.local_name}" for r in others[:3])
     return f"no registration of this patch_import for this target ({listed}): the patch JSON may name the wrong one"
 
 
 def _decide(
-    site: Site, texts: _Texts, registered: dict[str, list[Registration]]
+    site: Site, texts: _Texts, registered: dict[str, list[Registration]], assigned: dict[str, list[str]]
 ) -> list[tuple[PlannedPatch, Outcome, str | None]] | None:
     """None when the site can be fused; else the outcome of each of its patches. A site is fused whole or not
     at all: a registration left active on top of a partly fused chain would change what runs."""
@@ -236,7 +263,7 @@ def _decide(
     first = (blockers or unregistered)[0]
     for pp in everything:
         if pp in unregistered:
-            decisions.append((pp, Outcome.FAILED, _unregistered_reason(pp, registered)))
+            decisions.append((pp, Outcome.FAILED, _unregistered_reason(pp, registered, assigned)))
         elif pp.resolved:
             decisions.append(
                 (pp, Outcome.SKIPPED, f"{first.patch.id} on the same binding cannot be fused; a binding is fused whole")

@@ -116,3 +116,26 @@ def test_missing_root_and_nothing_to_undo(capsys, tmp_path, root):
     assert code == 2 and "does not exist" in err
     assert main(["undo", str(root)]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_patch_applied_by_plain_assignment_is_left_to_the_adaptor_with_its_place(capsys, root, tmp_path):
+    adaptor = root / "MindSpeed-LLM/mindspeed_llm/tasks/megatron_adaptor.py"
+    adaptor.write_text(
+        adaptor.read_text()
+        + "\n\ndef assign_patches():\n"
+        + "    from megatron.core.parallel_state import destroy_model_parallel as direct\n"
+        + "    from megatron.core.fusions.fused_softmax import FusedScaleMaskSoftmax\n"
+        + "    FusedScaleMaskSoftmax.direct = direct\n"
+    )
+    patches = json.loads((root / "patches.json").read_text())
+    target = "megatron.core.fusions.fused_softmax.FusedScaleMaskSoftmax.direct"
+    patches[target] = [{"patch_import": "megatron.core.parallel_state.destroy_model_parallel"}]
+    path = tmp_path / "patches.json"
+    path.write_text(json.dumps(patches))
+    assert merge(capsys, str(root), str(path))[0] == 1
+    report = json.loads((root / ".patchmerge/report/report.json").read_text())
+    (entry,) = [p for p in report["patches"] if p["target"] == target]
+    assert (
+        entry["outcome"] == "failed"
+        and "plain assignment at MindSpeed-LLM/mindspeed_llm/tasks/megatron_adaptor.py:" in (entry["reason"])
+    )

@@ -134,9 +134,3 @@ def pristine_root(megatron_core_wheel: Path, tmp_path_factory: pytest.TempPathFa
 @pytest.fixture(scope="session")
 def profile(pristine_root: Path) -> Path:
     return pristine_root.parent / "realcode.toml"
-
-
-def copy_root(pristine: Path, where: Path) -> Path:
-    root = where / "root"
-    shutil.copytree(pristine, root)
-    return root

@@ -19,7 +19,6 @@ from patchmerge.fusion.registrations import find_registrations
 from patchmerge.fusion.stanza import BLOCK_START
 from patchmerge.fusion.validate import undefined_names
 from tests.realcode.adaptor_src import ADAPTOR_PATH, PATCHES, UNLISTED
-from tests.realcode.conftest import copy_root
 
 CALLS = ("MegatronAdaptation.register",)
 ADAPTOR_MODULE = "mindspeed_llm.tasks.megatron_adaptor"
@@ -27,6 +26,15 @@ ALL_PAIRS = {(target, patch_import) for target, patch_import, _, _ in PATCHES}
 TENORM = ("megatron.core.transformer.transformer_block.TENorm", "mindspeed_llm.core.PTNorm")
 # Megatron's own sources have an invalid escape in a docstring: compiling them warns, which is not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore:invalid escape sequence:DeprecationWarning")
+
+
+UNDER_ANALYSIS = ("megatron", "mindspeed", "mindspeed_llm", "torch")
+
+
+def copy_root(pristine: Path, where: Path) -> Path:
+    root = where / "root"
+    shutil.copytree(pristine, root)
+    return root
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -68,11 +76,11 @@ def not_fused(report: dict, outcome: str = "fused") -> list[str]:
 def merged(pristine_root: Path, profile: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """A copy of the tree after one merge, with that merge's report (later merges overwrite the file)."""
     root = copy_root(pristine_root, tmp_path_factory.mktemp("merged"))
-    loaded_before = {name for name in sys.modules if name.split(".")[0] in ("megatron", "mindspeed", "torch")}
+    loaded_before = {name for name in sys.modules if name.split(".")[0] in UNDER_ANALYSIS}
     code = merge(root, profile)
     report = read_report(root)
     assert code == 0, f"merge exited {code}; not fused:\n  " + "\n  ".join(not_fused(report))
-    loaded_after = {name for name in sys.modules if name.split(".")[0] in ("megatron", "mindspeed", "torch")}
+    loaded_after = {name for name in sys.modules if name.split(".")[0] in UNDER_ANALYSIS}
     assert loaded_after == loaded_before, f"the merge imported code under analysis: {loaded_after - loaded_before}"
     return root, report
 
