@@ -62,7 +62,11 @@ def site_for(tp: TargetPlan, tree: SourceTree) -> Site:
     target_name = tp.target.rsplit(".", 1)[-1]
     mechanism = Mechanism.VALUE if definition.kind in _VALUE_KINDS or replaced_by_class else Mechanism.FUNCTION
     defined_name = definition.qualname.rsplit(".", 1)[-1]
-    if definition.file is not None and defined_name == target_name:
+    # A function is fused where it is defined, so every importer gets the stand-in before any call. A class or
+    # value is settled when the args are set, exactly as the runtime patches it: rebound in the target's module
+    # and in every module holding the same object under the same name. So it goes where the target names it,
+    # which also works when the defining module cannot be imported (a guarded import of an optional library).
+    if definition.file is not None and defined_name == target_name and mechanism is Mechanism.FUNCTION:
         return Site(definition.file, definition.module, target_name, None, mechanism)
     # Bound here under another name, or a variable bound by an import: the runtime rebinds the name in the
     # target's module (and the same-name holders of the same object), not the definition.

@@ -11,10 +11,11 @@ import ast
 from collections.abc import Callable
 
 from patchmerge.fusion.sites import Mechanism, Site
+from patchmerge.markers import FUSED_BLOCK_START
 from patchmerge.model import FusionKind, PlannedPatch
 
 HELPER_ALIAS = "_patchmerge"
-BLOCK_START = "# ---- patchmerge: fused MindSpeed patches (generated; `patchmerge undo` restores this file) ----"
+BLOCK_START = FUSED_BLOCK_START
 
 
 def settle_name(site: Site) -> str:

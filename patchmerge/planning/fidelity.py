@@ -26,8 +26,12 @@ def plan_notes(target_plan: TargetPlan, context: PlanContext) -> list[str]:
     kinds = {pp.kind for pp in target_plan.patches if pp.resolved}
     if not kinds:
         return []
-    resolver = static_resolver(context)
     sources = [pp.source for pp in target_plan.patches if pp.resolved and pp.source is not None]
+    if definition.kind in (DefKind.CLASS, DefKind.VARIABLE) or any(s.kind is DefKind.CLASS for s in sources):
+        # Classes and values are fused to settle when the args are set, as the runtime patches them at
+        # adaptation: subclasses, aliases and references taken at import time keep the original in both.
+        return []
+    resolver = static_resolver(context)
     patch_modules = {s.module for s in sources}
     name = definition.qualname.rsplit(".", 1)[-1]
     runtime_name = target_plan.target.rpartition(".")[2]  # the name the runtime rebinds in every module

@@ -18,7 +18,7 @@ from pathlib import Path
 from patchmerge.resolve.captures import Capture, capture
 
 _TRY = (ast.Try, getattr(ast, "TryStar", ast.Try))  # TryStar is 3.11+
-INDEX_VERSION = "3"  # bump when the summary layout changes: cached pickles of other versions are ignored
+INDEX_VERSION = "4"  # bump when the summary layout changes: cached pickles of other versions are ignored
 
 
 class BindKind(enum.StrEnum):

@@ -8,12 +8,14 @@ import logging
 import multiprocessing
 import os
 import pickle
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
+from patchmerge.markers import without_fused_block
 from patchmerge.resolve.cache import DiskCache
 from patchmerge.resolve.index import FileSummary, ModuleIndex, summarize
 
@@ -25,7 +27,9 @@ PARALLEL_MIN_FILES = 300  # below this, starting worker processes costs more tha
 
 def _parse(path: Path, data: bytes) -> FileSummary | SourceError:
     try:
-        return summarize(data, str(path))
+        with warnings.catch_warnings():  # e.g. invalid escapes in the tree: not ours to report
+            warnings.simplefilter("ignore")
+            return summarize(without_fused_block(data), str(path))
     except SyntaxError as exc:
         return SourceError(path, f"syntax error line {exc.lineno}: {exc.msg}")
     except ValueError as exc:  # e.g. null bytes

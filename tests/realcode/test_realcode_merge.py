@@ -204,12 +204,6 @@ def test_dry_run_writes_nothing(pristine_root, profile, tmp_path, capsys):
     shutil.rmtree(root)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="patchmerge bug: a target bound by a guarded import (transformer_block.TENorm) is fused into the "
-    "defining module custom_layers/transformer_engine.py, which imports transformer_engine at top level, so "
-    "without Transformer Engine the fused patch never runs (patchmerge/fusion/sites.py, site_for)",
-)
 def test_tenorm_is_fused_where_it_runs_without_transformer_engine(merged):
     root, report = merged
     holder = [rel for rel in report["files_written"] if TENORM in fused_pairs((root / rel).read_text())]

@@ -1,0 +1,10 @@
+"""Text a merge writes into the tree, shared by the stage that writes it and the stages that read it back."""
+
+# Opens the block a merge appends to a module. Reading source for resolution stops here, so a merged tree
+# resolves to the definitions it had before the merge (and a second merge recognises what it fused).
+FUSED_BLOCK_START = "# ---- patchmerge: fused MindSpeed patches (generated; `patchmerge undo` restores this file) ----"
+
+
+def without_fused_block(data: bytes) -> bytes:
+    at = data.find(FUSED_BLOCK_START.encode())
+    return data if at < 0 else data[:at]
