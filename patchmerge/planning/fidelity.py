@@ -45,7 +45,10 @@ def plan_notes(target_plan: TargetPlan, context: PlanContext) -> list[str]:
     if definition.kind is DefKind.CLASS and kinds & set(_REPLACING):
         notes += _subclass_notes(resolver, definition, sources, own)
     notes += _alias_notes(aliases, own)
-    captures = _safe(lambda: resolver.captures_of(definition.module, name))
+    # the fused block comes after all of the defining module's own code, which so keeps the original too
+    captures = [
+        c for c in _safe(lambda: resolver.captures_of(definition.module, name)) if c.module != definition.module
+    ]
     notes += _capture_notes(captures, patch_modules, _imported_first(target_plan.target, definition))
     return notes
 
@@ -58,8 +61,9 @@ def _safe(ask: Callable[[], list[T]]) -> list[T]:
         return []
 
 
-def _subclass_notes(resolver: StaticResolver, definition: Definition, sources: list[Definition],
-                    own: list[ImportSite]) -> list[str]:
+def _subclass_notes(
+    resolver: StaticResolver, definition: Definition, sources: list[Definition], own: list[ImportSite]
+) -> list[str]:
     patch_classes = {(s.module, s.qualname) for s in sources if s.kind is DefKind.CLASS}
     subclasses = _safe(lambda: resolver.subclasses_of(definition.module, definition.qualname))
     inheriting = [c for c in subclasses if c in patch_classes]
@@ -118,8 +122,9 @@ def _capture_notes(captures: list[CaptureSite], patch_modules: set[str], early: 
                 if c.module in early
                 else f"at runtime {c.bound} keeps the original when {c.module} is imported before patching"
             )
-            notes.append(f"{where} captures it at import time: {when}; in the fused tree {c.bound} gets the fused "
-                         "definition")
+            notes.append(
+                f"{where} captures it at import time: {when}; in the fused tree {c.bound} gets the fused definition"
+            )
     used = [c for c in captures if not c.simple]
     if used:
         listed = ", ".join(f"`{c.text}` in {c.module} (line {c.line})" for c in used[:_LISTED])
