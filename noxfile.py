@@ -66,6 +66,7 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Measured figures, written to benchmarks/results/: `nox -s bench -- ROOT_DIR PATCH_JSON`."""
     _install(session)
+    session.install(MINDSPEED_LLM_PLUGIN)
     session.run("python", "benchmarks/bench_plan.py", *session.posargs)
     session.run("python", "benchmarks/bench_merge.py", *session.posargs)
     session.run("python", "benchmarks/bench_calls.py")

@@ -57,6 +57,7 @@ class _Texts:
         self.root = root
         self.original: dict[Path, str | None] = {}
         self.current: dict[Path, str] = {}
+        self._fused: dict[Path, set[tuple[str, str]]] = {}
 
     def read(self, path: Path) -> str:
         if path not in self.current:
@@ -68,6 +69,12 @@ class _Texts:
             self.original[path] = text
             self.current[path] = text or ""
         return self.current[path]
+
+    def fused_pairs(self, path: Path) -> set[tuple[str, str]]:
+        """What an earlier merge fused in this file (read before this merge changes anything)."""
+        if path not in self._fused:
+            self._fused[path] = fused_pairs(self.read(path))
+        return self._fused[path]
 
     def write(self, path: Path, text: str) -> None:
         self.read(path)
@@ -240,7 +247,7 @@ def _decide(
     """None when the site can be fused; else the outcome of each of its patches. A site is fused whole or not
     at all: a registration left active on top of a partly fused chain would change what runs."""
     everything = [pp for tp in site.targets for pp in tp.patches]
-    done = fused_pairs(texts.read(site.file))
+    done = texts.fused_pairs(site.file)
     pairs = [(pp.patch.target, pp.patch.patch_import) for pp in everything]
     if pairs and all(pair in done for pair in pairs):
         return [(pp, Outcome.ALREADY_FUSED, "fused by an earlier merge") for pp in everything]

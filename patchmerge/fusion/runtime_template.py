@@ -82,6 +82,8 @@ def fused_function(module_name, name, original, settle, patches=()):
     _ORIGINALS.setdefault((module_name, name), original)
 
     def final():
+        if settled:  # settled already: no lock on the hot path
+            return settled[0]
         with _LOCK:
             if not settled:
                 result = settle(original)
@@ -120,6 +122,8 @@ class _MemberRouter:
         self.settled = []
 
     def _final(self):
+        if self.settled:
+            return self.settled[0]
         with _LOCK:
             if not self.settled:
                 result = self.settle(self.original)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 from patchmerge.conditions import parse_condition, unknown_names
 from patchmerge.model import (
     Definition,
@@ -143,6 +145,43 @@ def _check_duplicate_replacements(replacements: list[PlannedPatch]) -> None:
             return
 
 
+def _facts(conditions: tuple[str, ...]) -> set[tuple[str, str, object]]:
+    """Each condition as (subject, relation, value): `not e` is (e, "is", False), `x == 'a'` is (x, "==", 'a')."""
+    facts: set[tuple[str, str, object]] = set()
+    for text in conditions:
+        node = ast.parse(text, mode="eval").body
+        truth = True
+        while isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            node, truth = node.operand, not truth
+        if (
+            isinstance(node, ast.Compare)
+            and len(node.ops) == 1
+            and isinstance(node.ops[0], ast.Eq | ast.NotEq)
+            and isinstance(node.comparators[0], ast.Constant)
+        ):
+            equal = isinstance(node.ops[0], ast.Eq) == truth
+            facts.add((ast.dump(node.left), "==" if equal else "!=", node.comparators[0].value))
+        else:
+            facts.add((ast.dump(node), "is", truth))
+    return facts
+
+
+def exclusive(first: tuple[str, ...], second: tuple[str, ...]) -> bool:
+    """True when the two condition lists (each ANDed) can never hold together."""
+    one, other = _facts(first), _facts(second)
+    for subject, relation, value in one:
+        for subject2, relation2, value2 in other:
+            if subject != subject2:
+                continue
+            if relation == relation2 == "is" and value != value2:
+                return True
+            if relation == relation2 == "==" and value != value2:
+                return True
+            if {relation, relation2} == {"==", "!="} and value == value2:
+                return True
+    return False
+
+
 def _patch_notes(pp: PlannedPatch, target: Definition, replacements: list[PlannedPatch]) -> list[str]:
     notes = [f"target: {n}" for n in target.notes] + [f"patch: {n}" for n in pp.source.notes if pp.source]
     if target.kind is DefKind.INHERITED:
@@ -150,8 +189,16 @@ def _patch_notes(pp: PlannedPatch, target: Definition, replacements: list[Planne
         notes.append(f"member comes from {origin}, not the class body: the fusion defines it in the class")
     if target.kind is DefKind.MISSING and pp.patch.is_conditional and pp.kind is not FusionKind.WRAP:
         notes.append("new name under a condition: at runtime it does not exist when the condition is false")
-    if pp in replacements and pp.patch.is_conditional and not pp.patch.force_patch:
-        rivals = [o.patch.id for o in replacements if o is not pp and o.patch.phase == pp.patch.phase]
+    if pp in replacements:
+        rivals = [
+            o.patch.id
+            for o in replacements
+            if o is not pp
+            and o.patch.phase == pp.patch.phase
+            and (pp.patch.is_conditional or o.patch.is_conditional)
+            and not max(o, pp, key=lambda r: r.patch.index).patch.force_patch  # the later one raises
+            and not exclusive(pp.patch.condition, o.patch.condition)
+        ]
         if rivals:
             notes.append(
                 f"another replacement ({', '.join(rivals)}) may hold together with this one; the runtime would raise "

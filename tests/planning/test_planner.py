@@ -314,3 +314,31 @@ def test_patch_import_that_the_plan_also_patches_is_noted(root):
     replacement = plan.targets[0].patches[0]
     assert any("patch_import mindspeed.patches.build is itself patched by this plan" in n for n in replacement.notes)
     assert not any("itself patched" in n for n in plan.targets[1].patches[0].notes)
+
+
+def test_exclusive_conditions():
+    from patchmerge.planning.planner import exclusive
+
+    assert exclusive(("args.a", "args.b"), ("not args.a",))
+    assert exclusive(("args.mode == 'a'",), ("args.mode == 'b'",))
+    assert exclusive(("args.mode == 'a'",), ("not args.mode == 'a'",))
+    assert exclusive(("args.mode != 'a'",), ("args.mode == 'a'",))
+    assert not exclusive(("args.a",), ("args.b",))
+    assert not exclusive(("args.mode == 'a'",), ("args.other == 'b'",))
+
+
+def test_no_overlap_note_for_exclusive_conditions_or_a_forced_later_patch(root):
+    plan = plan_for(
+        root,
+        {
+            "megatron.core.model.build": [
+                {"patch_import": "mindspeed.patches.build", "condition": ["args.a"]},
+                {"patch_import": "mindspeed.patches.build_v2", "condition": ["not args.a"]},
+            ],
+            "megatron.training.utils.unwrap": [
+                {"patch_import": "mindspeed.patches.build", "condition": ["args.a"]},
+                {"patch_import": "mindspeed.patches.build_v2", "condition": ["args.b"], "force_patch": True},
+            ],
+        },
+    )
+    assert not any("may hold together" in n for pp in plan.patches for n in pp.notes)
