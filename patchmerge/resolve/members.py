@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from patchmerge.model import Definition, DefKind
 from patchmerge.resolve.index import Binding, BindKind, ClassInfo, ModuleIndex, select_binding
+from patchmerge.resolve.known_bases import known_has
 
 if TYPE_CHECKING:
     from patchmerge.resolve.resolver import StaticResolver
@@ -28,6 +29,9 @@ class _Origin:
 def _stdlib_has(origin: str, name: str) -> bool | None:
     """Whether the standard-library class `origin` (e.g. "logging.StreamHandler") has `name`; None when it
     is not a stdlib class. The stdlib is not the code under analysis, so asking it is safe and exact."""
+    known = known_has(origin, name)
+    if known is not None:
+        return known
     module, _, qual = origin.rpartition(".")
     if not module or module.split(".")[0] not in sys.stdlib_module_names:
         return None

@@ -238,3 +238,17 @@ def test_member_of_a_variable_names_its_bindings(tmp_path: Path) -> None:
     assert err.value.reason.startswith("m.Grouped is a variable (R/m.py:6; Grouped is bound in the else branch of "
                                        "the if at line 1 by `Grouped = None` (line 6); other bindings: "
                                        "`class Grouped` (line 2))")
+
+
+def test_torch_module_members_known_without_importing_torch(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "A/tm/__init__.py": "",
+            "A/tm/layers.py": "import torch\n\n\nclass Linear(torch.nn.Module):\n    pass\n",
+        },
+    )
+    resolver = StaticResolver(SourceTree(tmp_path, ["A"]))
+    inherited = resolver.resolve("tm.layers.Linear._load_from_state_dict")
+    assert inherited.kind is DefKind.INHERITED and inherited.external_base == "torch.nn.Module"
+    assert resolver.resolve("tm.layers.Linear.get_layer_scale").kind is DefKind.MISSING
