@@ -223,3 +223,26 @@ def run():
     outcomes = compare(tmp_path, scenario)
     # the runtime registered the unwrapped local_spec for te_spec: no wrapper call on that path
     assert outcomes[0]["calls"][:2] == ["local_spec", "local_spec_wrapper"]
+
+
+def test_phases_compose_as_separate_collections(tmp_path):
+    scenario = Scenario(
+        "phases",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/ops.py": OPS,
+            "MindSpeed/mindspeed/routes.py": ROUTES,
+            "MindSpeed-LLM/scenario.py": ATTEMPT + RUN_ROUTES,
+        },
+        {
+            "megatron.core.ops.scale": [
+                {"patch_import": "mindspeed.routes.log_wrapper", "phase": 1},
+                {"patch_import": "mindspeed.routes.scale_a", "phase": 1},
+                # a later collection: its wrapper wraps what phase 1 left, its replacement drops phase 1's wrapper
+                {"patch_import": "mindspeed.routes.checked_decorator", "phase": 2},
+                {"patch_import": "mindspeed.routes.scale_b", "condition": ["args.b"], "phase": 2},
+            ]
+        },
+    )
+    results = {o["result"] for o in compare(tmp_path, scenario)}
+    assert len(results) == 2
