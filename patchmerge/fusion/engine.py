@@ -11,7 +11,13 @@ from patchmerge.errors import PatchmergeError
 from patchmerge.fusion import edits as file_edits
 from patchmerge.fusion.already import fused_pairs
 from patchmerge.fusion.model import FileEdit, MergeResult, Outcome, PatchOutcome
-from patchmerge.fusion.registrations import Registration, disable_registrations, find_registrations
+from patchmerge.fusion.registrations import (
+    Registration,
+    RegistrationAnalysis,
+    analyse,
+    disable_registrations,
+    find_registrations,
+)
 from patchmerge.fusion.runtime_template import render as render_helper
 from patchmerge.fusion.sites import Mechanism, Site, group_sites
 from patchmerge.fusion.stanza import HELPER_ALIAS
@@ -121,7 +127,11 @@ def fuse_plan(plan: Plan, context: PlanContext, session: Session) -> MergeResult
                 settle_outcome(pp, Outcome.FAILED, site_failures[tp.target])
 
     registration_files = _registration_files(session)
-    registered = _registrations_by_target(registration_files, texts, profile.sources.roots, profile.registrations.calls)
+    analyses = {
+        path: analyse(texts.read(path), path, module_for(path, profile.sources.roots), profile.registrations.calls)
+        for path in registration_files
+    }
+    registered = _registrations_by_target(analyses)
     assigned = _assignments(registration_files, texts)
     candidates: list[Site] = []
     for site in sites:
@@ -138,10 +148,17 @@ def fuse_plan(plan: Plan, context: PlanContext, session: Session) -> MergeResult
         pairs = {(pp.patch.target, pp.patch.patch_import) for site in candidates for pp in site.patches}
         disabled: set[tuple[str, str]] = set()
         disabled_texts = {}
-        for path in registration_files:
+        for path, analysis in analyses.items():
             source = texts.read(path)
+            if not any((r.target, r.patch_import) in pairs for _, r in analysis.registrations.values()):
+                continue
             new, regs = disable_registrations(
-                source, path, module_for(path, profile.sources.roots), profile.registrations.calls, pairs
+                source,
+                path,
+                module_for(path, profile.sources.roots),
+                profile.registrations.calls,
+                pairs,
+                analysis=analysis,
             )
             disabled |= {(r.target, r.patch_import) for r in regs if r.patch_import}
             if new != source:
@@ -198,12 +215,10 @@ def _registration_files(session: Session) -> list[Path]:
     return found
 
 
-def _registrations_by_target(
-    files: list[Path], texts: _Texts, roots: tuple[str, ...], calls: tuple[str, ...]
-) -> dict[str, list[Registration]]:
+def _registrations_by_target(analyses: dict[Path, RegistrationAnalysis]) -> dict[str, list[Registration]]:
     found: dict[str, list[Registration]] = {}
-    for path in files:
-        for registration in find_registrations(texts.read(path), path, module_for(path, roots), calls):
+    for path, analysis in analyses.items():
+        for registration in find_registrations("", path, "", (), analysis=analysis):
             found.setdefault(registration.target, []).append(registration)
     return found
 

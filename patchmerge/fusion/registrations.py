@@ -48,10 +48,17 @@ class Registration:
     force_patch: bool
 
 
-def find_registrations(source: str, file: Path, module: str, calls: Sequence[str]) -> list[Registration]:
+def find_registrations(
+    source: str, file: Path, module: str, calls: Sequence[str], analysis: RegistrationAnalysis | None = None
+) -> list[Registration]:
     """Every call in `source` whose callee is spelt exactly as one of `calls` and whose target is a literal."""
-    found = _Analysis(source, file, module, calls).registrations
+    found = (analysis or analyse(source, file, module, calls)).registrations
     return [reg for _, reg in found.values()]
+
+
+def analyse(source: str, file: Path, module: str, calls: Sequence[str]) -> RegistrationAnalysis:
+    """Parse and analyse a file once, for several find/disable passes over the same text."""
+    return RegistrationAnalysis(source, file, module, calls)
 
 
 def disable_registrations(
@@ -61,6 +68,7 @@ def disable_registrations(
     calls: Sequence[str],
     fused: Collection[tuple[str, str]],
     marker: str = DEFAULT_MARKER,
+    analysis: RegistrationAnalysis | None = None,
 ) -> tuple[str, list[Registration]]:
     """Comment out (and replace by ``pass``) each registration whose (target, patch_import) is in `fused`.
 
@@ -68,7 +76,7 @@ def disable_registrations(
     statements on a line) is left as it is and not returned, so the caller reports that patch as not fused.
     """
     wanted = {(_strip_quotes(target), patch) for target, patch in fused}
-    analysis = _Analysis(source, file, module, calls)
+    analysis = analysis or analyse(source, file, module, calls)
     to_disable = {
         key: reg
         for key, (_, reg) in analysis.registrations.items()
@@ -99,7 +107,7 @@ def _may_register(source: str, calls: Sequence[str]) -> bool:
     return any(call.rpartition(".")[2] in source for call in calls)
 
 
-class _Analysis:
+class RegistrationAnalysis:
     """One parse and one metadata pass of a file; registrations keyed by the id of their Call node."""
 
     def __init__(self, source: str, file: Path, module: str, calls: Sequence[str]) -> None:
@@ -121,7 +129,7 @@ class _Analysis:
 class _Collector(cst.CSTVisitor):
     METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
 
-    def __init__(self, analysis: _Analysis, calls: frozenset[str]) -> None:
+    def __init__(self, analysis: RegistrationAnalysis, calls: frozenset[str]) -> None:
         super().__init__()
         self.analysis = analysis
         self.calls = calls

@@ -1,4 +1,4 @@
-'''The small runtime module a merge writes into the tree (stdlib only, so importing it can never form a cycle).
+"""The small runtime module a merge writes into the tree (stdlib only, so importing it can never form a cycle).
 
 Fused code registers, at the end of each module that defines a patched name, how to build the patched object
 (a "settle" function holding the conditions and the patch chain as plain code). The patched object is built
@@ -9,7 +9,7 @@ the same name. After that a call costs what a call to the patch costs.
 - functions: a stand-in settles on first call (or first attribute access for members);
 - classes and other values: settled when the args are set (the args setter calls `args_ready()`), since they
   are used before any call and a class cannot stand in for another.
-'''
+"""
 
 TEMPLATE = '''"""Fused MindSpeed patches: settled once per process, then out of the way.
 
