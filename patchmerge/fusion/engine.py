@@ -2,33 +2,30 @@
 
 from __future__ import annotations
 
-import ast
-import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from patchmerge.errors import PatchmergeError
 from patchmerge.fusion import edits as file_edits
-from patchmerge.fusion.already import fused_pairs
-from patchmerge.fusion.model import FileEdit, MergeResult, Outcome, PatchOutcome
+from patchmerge.fusion.model import MergeResult, Outcome, PatchOutcome
+from patchmerge.fusion.registration_files import (
+    assignments,
+    find_registration_files,
+    registrations_by_target,
+    unregistered_reason,
+)
 from patchmerge.fusion.registrations import (
     Registration,
-    RegistrationAnalysis,
     analyse,
     disable_registrations,
-    find_registrations,
 )
 from patchmerge.fusion.runtime_template import render as render_helper
 from patchmerge.fusion.sites import Mechanism, Site, group_sites
 from patchmerge.fusion.stanza import HELPER_ALIAS
+from patchmerge.fusion.texts import MergeAborted, Texts, module_for
 from patchmerge.fusion.validate import check_file
 from patchmerge.model import PatchSet, Plan, PlannedPatch
 from patchmerge.planning import PlanContext, build_plan
 from patchmerge.session import Session
-
-
-class MergeAborted(PatchmergeError):
-    """The merge would produce an invalid tree; nothing is written."""
 
 
 @dataclass
@@ -56,53 +53,6 @@ class FuseContext:
         return f"{HELPER_ALIAS}.unpatched({source.module!r}, {source.qualname!r})"
 
 
-class _Texts:
-    """Each file read once, edited in memory, compared with what was read at the end."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.original: dict[Path, str | None] = {}
-        self.current: dict[Path, str] = {}
-        self._fused: dict[Path, set[tuple[str, str]]] = {}
-
-    def read(self, path: Path) -> str:
-        if path not in self.current:
-            full = self.root / path
-            try:
-                text = full.read_bytes().decode("utf-8") if full.exists() else None
-            except UnicodeDecodeError:
-                raise MergeAborted(f"{path}: not UTF-8, so it cannot be rewritten") from None
-            self.original[path] = text
-            self.current[path] = text or ""
-        return self.current[path]
-
-    def fused_pairs(self, path: Path) -> set[tuple[str, str]]:
-        """What an earlier merge fused in this file (read before this merge changes anything)."""
-        if path not in self._fused:
-            self._fused[path] = fused_pairs(self.read(path))
-        return self._fused[path]
-
-    def write(self, path: Path, text: str) -> None:
-        self.read(path)
-        self.current[path] = text
-
-    def edits(self) -> list[FileEdit]:
-        changed = []
-        for path, text in self.current.items():
-            before = self.original[path]
-            if text != before:
-                changed.append(FileEdit(path, None if before is None else before.encode("utf-8"), text.encode("utf-8")))
-        return changed
-
-
-def module_for(path: Path, roots: tuple[str, ...]) -> str:
-    parts = path.parts
-    if parts[0] in roots:
-        parts = parts[1:]
-    names = list(parts[:-1]) + ([] if parts[-1] == "__init__.py" else [parts[-1].removesuffix(".py")])
-    return ".".join(names)
-
-
 def merge(session: Session, patch_set: PatchSet) -> MergeResult:
     context = PlanContext.create(session.root, session.profile, session.pm)
     plan = build_plan(patch_set, context)
@@ -111,7 +61,7 @@ def merge(session: Session, patch_set: PatchSet) -> MergeResult:
 
 def fuse_plan(plan: Plan, context: PlanContext, session: Session) -> MergeResult:
     profile = session.profile
-    texts = _Texts(session.root)
+    texts = Texts(session.root)
     outcomes: dict[str, PatchOutcome] = {}
 
     def settle_outcome(pp: PlannedPatch, outcome: Outcome, reason: str | None = None) -> None:
@@ -126,13 +76,13 @@ def fuse_plan(plan: Plan, context: PlanContext, session: Session) -> MergeResult
             for pp in tp.patches:
                 settle_outcome(pp, Outcome.FAILED, site_failures[tp.target])
 
-    registration_files = _registration_files(session)
+    registration_files = find_registration_files(session)
     analyses = {
         path: analyse(texts.read(path), path, module_for(path, profile.sources.roots), profile.registrations.calls)
         for path in registration_files
     }
-    registered = _registrations_by_target(analyses)
-    assigned = _assignments(registration_files, texts)
+    registered = registrations_by_target(analyses)
+    assigned = assignments(registration_files, texts)
     candidates: list[Site] = []
     for site in sites:
         decision = _decide(site, texts, registered, assigned)
@@ -205,59 +155,8 @@ def fuse_plan(plan: Plan, context: PlanContext, session: Session) -> MergeResult
     return MergeResult(root=session.root, outcomes=ordered, edits=edits)
 
 
-def _registration_files(session: Session) -> list[Path]:
-    found: list[Path] = []
-    for pattern in session.profile.registrations.files:
-        for match in sorted(glob.glob(str(session.root / pattern), recursive=True)):
-            relative = Path(match).relative_to(session.root)
-            if relative.suffix == ".py" and relative not in found:
-                found.append(relative)
-    return found
-
-
-def _registrations_by_target(analyses: dict[Path, RegistrationAnalysis]) -> dict[str, list[Registration]]:
-    found: dict[str, list[Registration]] = {}
-    for path, analysis in analyses.items():
-        for registration in find_registrations("", path, "", (), analysis=analysis):
-            found.setdefault(registration.target, []).append(registration)
-    return found
-
-
-def _assignments(files: list[Path], texts: _Texts) -> dict[str, list[str]]:
-    """`Owner.name = ...` statements in the registration files, keyed by "Owner.name": patches applied by
-    plain assignment rather than a registration, which a merge leaves to the adaptor."""
-    found: dict[str, list[str]] = {}
-    for path in files:
-        try:
-            tree = ast.parse(texts.read(path))
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
-                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
-                        found.setdefault(f"{target.value.id}.{target.attr}", []).append(f"{path}:{node.lineno}")
-    return found
-
-
-def _unregistered_reason(
-    pp: PlannedPatch, registered: dict[str, list[Registration]], assigned: dict[str, list[str]]
-) -> str:
-    others = registered.get(pp.patch.target, [])
-    if not others:
-        places = assigned.get(".".join(pp.patch.target.split(".")[-2:]), [])
-        if places:
-            return (
-                f"applied by a plain assignment at {', '.join(places[:2])}, not by a registration: the adaptor keeps "
-                "applying it at runtime, so it is left unfused"
-            )
-        return "no registration of this target in the profile's registration files (registrations.files)"
-    listed = "; ".join(f"{r.file}:{r.line} registers {r.patch_import or r.local_name}" for r in others[:3])
-    return f"no registration of this patch_import for this target ({listed}): the patch JSON may name the wrong one"
-
-
 def _decide(
-    site: Site, texts: _Texts, registered: dict[str, list[Registration]], assigned: dict[str, list[str]]
+    site: Site, texts: Texts, registered: dict[str, list[Registration]], assigned: dict[str, list[str]]
 ) -> list[tuple[PlannedPatch, Outcome, str | None]] | None:
     """None when the site can be fused; else the outcome of each of its patches. A site is fused whole or not
     at all: a registration left active on top of a partly fused chain would change what runs."""
@@ -285,7 +184,7 @@ def _decide(
     first = (blockers or unregistered)[0]
     for pp in everything:
         if pp in unregistered:
-            decisions.append((pp, Outcome.FAILED, _unregistered_reason(pp, registered, assigned)))
+            decisions.append((pp, Outcome.FAILED, unregistered_reason(pp, registered, assigned)))
         elif pp.resolved:
             decisions.append(
                 (pp, Outcome.SKIPPED, f"{first.patch.id} on the same binding cannot be fused; a binding is fused whole")
@@ -293,7 +192,7 @@ def _decide(
     return decisions
 
 
-def _write_runtime_support(session: Session, context: PlanContext, texts: _Texts, needs_setter: bool) -> None:
+def _write_runtime_support(session: Session, context: PlanContext, texts: Texts, needs_setter: bool) -> None:
     """The helper module the stanzas import, and the args-ready hook that settles classes and values."""
     runtime = session.profile.runtime
     package, _, name = runtime.helper_module.rpartition(".")

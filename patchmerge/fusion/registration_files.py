@@ -1,0 +1,64 @@
+"""What the registration files hold: the registrations a merge disables, and what explains a patch
+that has none."""
+
+from __future__ import annotations
+
+import ast
+import glob
+from pathlib import Path
+
+from patchmerge.fusion.registrations import Registration, RegistrationAnalysis, find_registrations
+from patchmerge.fusion.texts import Texts
+from patchmerge.model import PlannedPatch
+from patchmerge.session import Session
+
+
+def find_registration_files(session: Session) -> list[Path]:
+    found: list[Path] = []
+    for pattern in session.profile.registrations.files:
+        for match in sorted(glob.glob(str(session.root / pattern), recursive=True)):
+            relative = Path(match).relative_to(session.root)
+            if relative.suffix == ".py" and relative not in found:
+                found.append(relative)
+    return found
+
+
+def registrations_by_target(analyses: dict[Path, RegistrationAnalysis]) -> dict[str, list[Registration]]:
+    found: dict[str, list[Registration]] = {}
+    for path, analysis in analyses.items():
+        for registration in find_registrations("", path, "", (), analysis=analysis):
+            found.setdefault(registration.target, []).append(registration)
+    return found
+
+
+def assignments(files: list[Path], texts: Texts) -> dict[str, list[str]]:
+    """`Owner.name = ...` statements in the registration files, keyed by "Owner.name": patches applied by
+    plain assignment rather than a registration, which a merge leaves to the adaptor."""
+    found: dict[str, list[str]] = {}
+    for path in files:
+        try:
+            tree = ast.parse(texts.read(path))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+                        found.setdefault(f"{target.value.id}.{target.attr}", []).append(f"{path}:{node.lineno}")
+    return found
+
+
+def unregistered_reason(
+    pp: PlannedPatch, registered: dict[str, list[Registration]], assigned: dict[str, list[str]]
+) -> str:
+    others = registered.get(pp.patch.target, [])
+    if not others:
+        places = assigned.get(".".join(pp.patch.target.split(".")[-2:]), [])
+        if places:
+            return (
+                f"applied by a plain assignment at {', '.join(places[:2])}, not by a registration: the adaptor keeps "
+                "applying it at runtime, so it is left unfused"
+            )
+        return "no registration of this target in the profile's registration files (registrations.files)"
+    listed = "; ".join(f"{r.file}:{r.line} registers {r.patch_import or r.local_name}" for r in others[:3])
+    return f"no registration of this patch_import for this target ({listed}): the patch JSON may name the wrong one"
