@@ -23,7 +23,7 @@ from patchmerge.fusion.sites import Mechanism, Site, group_sites
 from patchmerge.fusion.stanza import HELPER_ALIAS
 from patchmerge.fusion.texts import MergeAborted, Texts, module_for
 from patchmerge.fusion.validate import check_file
-from patchmerge.model import PatchSet, Plan, PlannedPatch
+from patchmerge.model import FusionKind, PatchSet, Plan, PlannedPatch
 from patchmerge.planning import PlanContext, build_plan
 from patchmerge.session import Session
 
@@ -97,6 +97,7 @@ def fuse_plan(plan: Plan, context: PlanContext, session: Session) -> MergeResult
     while True:
         pairs = {(pp.patch.target, pp.patch.patch_import) for site in candidates for pp in site.patches}
         disabled: set[tuple[str, str]] = set()
+        sites_of: dict[tuple[str, str], list[str]] = {}
         disabled_texts = {}
         for path, analysis in analyses.items():
             source = texts.read(path)
@@ -111,6 +112,8 @@ def fuse_plan(plan: Plan, context: PlanContext, session: Session) -> MergeResult
                 analysis=analysis,
             )
             disabled |= {(r.target, r.patch_import) for r in regs if r.patch_import}
+            for r in regs:
+                sites_of.setdefault((r.target, r.patch_import or ""), []).append(f"{r.file}:{r.line}")
             if new != source:
                 disabled_texts[path] = new
         blocked = [
@@ -152,7 +155,15 @@ def fuse_plan(plan: Plan, context: PlanContext, session: Session) -> MergeResult
     if problems:
         raise MergeAborted("the merge would write invalid code, so nothing was written:\n  " + "\n  ".join(problems))
     ordered = [outcomes[pp.patch.id] for pp in plan.patches]
-    return MergeResult(root=session.root, outcomes=ordered, edits=edits)
+    # A replacement registered twice replaces twice with the same object; a wrapper wraps twice if both run.
+    wrappers = {(pp.patch.target, pp.patch.patch_import) for pp in plan.patches if pp.kind is FusionKind.WRAP}
+    warnings = [
+        f"wrapper {patch} on {target} is registered at {', '.join(places)}: all are disabled and it is fused "
+        "once, as the patch JSON lists it once; if more than one of them runs, the runtime wraps more than once"
+        for (target, patch), places in sites_of.items()
+        if len(places) > 1 and (target, patch) in wrappers
+    ]
+    return MergeResult(root=session.root, outcomes=ordered, edits=edits, warnings=warnings)
 
 
 def _decide(

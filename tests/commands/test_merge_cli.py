@@ -11,6 +11,9 @@ import pytest
 
 from patchmerge import bundled
 from patchmerge.cli import main
+from patchmerge.fusion.registrations import find_registrations
+
+CALLS = ("MegatronAdaptation.register",)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -139,3 +142,20 @@ def test_patch_applied_by_plain_assignment_is_left_to_the_adaptor_with_its_place
         entry["outcome"] == "failed"
         and "plain assignment at MindSpeed-LLM/mindspeed_llm/tasks/megatron_adaptor.py:" in (entry["reason"])
     )
+
+
+def test_wrapper_registered_twice_is_disabled_everywhere_with_a_warning(capsys, root):
+    adaptor = root / "MindSpeed-LLM/mindspeed_llm/tasks/megatron_adaptor.py"
+    adaptor.write_text(
+        adaptor.read_text()
+        + "\n\ndef second_collection():\n"
+        + "    from mindspeed.core.parallel_state import initialize_model_parallel_wrapper\n"
+        + "    MegatronAdaptation.register('megatron.core.parallel_state.initialize_model_parallel',\n"
+        + "                                initialize_model_parallel_wrapper)\n"
+    )
+    assert merge(capsys, str(root))[0] == 0
+    report = json.loads((root / ".patchmerge/report/report.json").read_text())
+    (warning,) = report["warnings"]
+    assert "initialize_model_parallel_wrapper" in warning and warning.count("megatron_adaptor.py:") == 2
+    active = find_registrations(adaptor.read_text(), adaptor, "mindspeed_llm.tasks.megatron_adaptor", CALLS)
+    assert not [r for r in active if r.target == "megatron.core.parallel_state.initialize_model_parallel"]
