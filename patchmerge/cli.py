@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tree_arguments(merge)
     merge.add_argument("--dry-run", action="store_true", help="print the unified diff and write nothing")
     merge.add_argument("--report-dir", metavar="D", help="default: ROOT_DIR/.patchmerge/report")
+    merge.add_argument("--no-probes", action="store_true", help="a production tree: no coverage probe at all")
     merge.set_defaults(run="patchmerge.commands.merge")
 
     undo = commands.add_parser("undo", help="restore the files of the last merge byte for byte")

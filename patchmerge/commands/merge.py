@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     session = open_session(root_dir, profile)
     patch_set = load_session_patches(session, args.patch_json)
     started = time.perf_counter()
-    result = merge(session, patch_set)
+    result = merge(session, patch_set, probes=False if args.no_probes else None)
     seconds = time.perf_counter() - started
     if args.dry_run:
         print(unified_diff(result.edits), end="")

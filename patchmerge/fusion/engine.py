@@ -34,6 +34,7 @@ class FuseContext:
 
     plan_context: PlanContext
     helper_module: str
+    probes: bool = True
     fused_sites: dict[tuple[str, str | None, str], Site] = field(default_factory=dict)
 
     def module_of(self, dotted: str) -> str | None:
@@ -53,13 +54,15 @@ class FuseContext:
         return f"{HELPER_ALIAS}.unpatched({source.module!r}, {source.qualname!r})"
 
 
-def merge(session: Session, patch_set: PatchSet) -> MergeResult:
+def merge(session: Session, patch_set: PatchSet, *, probes: bool | None = None) -> MergeResult:
+    """Fuse `patch_set` into the session's tree, in memory. `probes` (default: the profile's) puts a probe in
+    every fused branch; False builds a tree with none."""
     context = PlanContext.create(session.root, session.profile, session.pm)
     plan = build_plan(patch_set, context)
-    return fuse_plan(plan, context, session)
+    return fuse_plan(plan, context, session, probes=session.profile.probes.enabled if probes is None else probes)
 
 
-def fuse_plan(plan: Plan, context: PlanContext, session: Session) -> MergeResult:
+def fuse_plan(plan: Plan, context: PlanContext, session: Session, *, probes: bool = True) -> MergeResult:
     profile = session.profile
     texts = Texts(session.root)
     outcomes: dict[str, PatchOutcome] = {}
@@ -135,7 +138,7 @@ def fuse_plan(plan: Plan, context: PlanContext, session: Session) -> MergeResult
     for path, new in disabled_texts.items():
         texts.write(path, new)
 
-    fuse_context = FuseContext(context, profile.runtime.helper_module)
+    fuse_context = FuseContext(context, profile.runtime.helper_module, probes)
     fuse_context.fused_sites = {site.key: site for site in candidates}
     by_file: dict[Path, list[str]] = {}
     for site in candidates:
@@ -146,7 +149,8 @@ def fuse_plan(plan: Plan, context: PlanContext, session: Session) -> MergeResult
     for path, stanzas in by_file.items():
         texts.write(path, file_edits.append_block(texts.read(path), profile.runtime.helper_module, stanzas))
     if candidates:
-        _write_runtime_support(session, context, texts, any(s.mechanism is Mechanism.VALUE for s in candidates))
+        needs_setter = any(s.mechanism is Mechanism.VALUE for s in candidates)
+        _write_runtime_support(session, context, texts, needs_setter, probes)
     for changes in session.pm.hook.post_merge_fixup(files=dict(texts.current), root=session.root, profile=profile):
         for path, text in (changes or {}).items():
             texts.write(Path(path), text)
@@ -203,7 +207,9 @@ def _decide(
     return decisions
 
 
-def _write_runtime_support(session: Session, context: PlanContext, texts: Texts, needs_setter: bool) -> None:
+def _write_runtime_support(
+    session: Session, context: PlanContext, texts: Texts, needs_setter: bool, probes: bool
+) -> None:
     """The helper module the stanzas import, and the args-ready hook that settles classes and values."""
     runtime = session.profile.runtime
     package, _, name = runtime.helper_module.rpartition(".")
@@ -214,7 +220,7 @@ def _write_runtime_support(session: Session, context: PlanContext, texts: Texts,
         )
     helper = context.tree.relative(folders[0] / f"{name}.py")
     assert helper is not None
-    texts.write(helper, render_helper(runtime.args_accessor))
+    texts.write(helper, render_helper(runtime.args_accessor, session.profile.probes.prefix if probes else None))
     if not needs_setter:
         return
     module, _, function = runtime.args_setter.rpartition(".")

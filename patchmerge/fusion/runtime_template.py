@@ -18,10 +18,13 @@ Written by patchmerge; the fused stanzas at the end of each patched module say w
 
 import functools
 import importlib
+import json
+import os
 import sys
 import threading
 
 ARGS_ACCESSOR = {args_accessor!r}
+PROBE_PREFIX = {probe_prefix!r}  # None: a tree merged with --no-probes writes no probe line
 _LOCK = threading.RLock()
 _PENDING = []  # settlers of classes and values, run when the args are set
 _STATE = {{"args_ready": False}}
@@ -38,15 +41,32 @@ def unpatched(module_name, name):
 TAKEN = []  # (target, patch id or "TARGET#original"), in the order the fused branches were first taken
 
 
-def announce(branches, taken):
+def announce(module_name, branches, taken):
     """Every fused binding reports here once, when it settles, which of its branches it took (each patch that
-    applied, or the original when no replacement did): the one place coverage probes hook into."""
+    applied, or the original when no replacement did): the one place coverage probes hook into. Each branch
+    is (target, id, kind, patch_import, condition)."""
     chosen = set(taken)
-    for target in dict.fromkeys(target for target, _, _ in branches):
-        own = [(pid, kind) for t, pid, kind in branches if t == target]
-        if not any(pid in chosen and kind != "wrap" for pid, kind in own):
-            TAKEN.append((target, target + "#original"))
-        TAKEN.extend((target, pid) for pid, _ in own if pid in chosen)
+    for target in dict.fromkeys(branch[0] for branch in branches):
+        own = [branch for branch in branches if branch[0] == target]
+        if not any(pid in chosen and kind != "wrap" for _, pid, kind, _, _ in own):
+            _probe(module_name, target, target + "#original", "", "")
+        for _, pid, _, patch_import, condition in own:
+            if pid in chosen:
+                _probe(module_name, target, pid, patch_import, condition)
+
+
+def _probe(module_name, target, pid, patch_import, condition):
+    TAKEN.append((target, pid))
+    if PROBE_PREFIX is None:
+        return
+    rank = os.environ.get("RANK", os.environ.get("LOCAL_RANK"))
+    payload = {{
+        "id": pid, "target": target, "patch_import": patch_import, "condition": condition,
+        "module": module_name, "rank": rank, "pid": os.getpid(),
+    }}
+    # one write and a flush per branch and process: a worker killed later loses nothing already taken
+    sys.stderr.write(PROBE_PREFIX + " " + json.dumps(payload) + "\\n")
+    sys.stderr.flush()
 
 
 class NotReady(Exception):
@@ -189,5 +209,5 @@ def args_ready():
 '''
 
 
-def render(args_accessor: str) -> str:
-    return TEMPLATE.format(args_accessor=args_accessor)
+def render(args_accessor: str, probe_prefix: str | None) -> str:
+    return TEMPLATE.format(args_accessor=args_accessor, probe_prefix=probe_prefix)

@@ -53,7 +53,10 @@ def _phases(patches: list[PlannedPatch]) -> list[list[PlannedPatch]]:
 
 
 def render_site(
-    site: Site, module_of: Callable[[str], str | None], unpatched: Callable[[PlannedPatch], str | None]
+    site: Site,
+    module_of: Callable[[str], str | None],
+    unpatched: Callable[[PlannedPatch], str | None],
+    probes: bool = True,
 ) -> str:
     """The settle function and the install line for one site.
 
@@ -76,7 +79,8 @@ def render_site(
                 imported[dotted] = local
                 lines += _indent(_import_line(dotted, local, module_of))
     lines.append("    _final = _original")
-    lines.append("    _taken = []")
+    if probes:
+        lines.append("    _taken = []")
     counter = 0
     for tp in site.targets:
         for phase in _phases([pp for pp in tp.patches if pp.resolved]):
@@ -94,14 +98,21 @@ def render_site(
                     else _import_line(pp.patch.patch_import, local, module_of)
                 )
                 apply = f"_final = {local}(_final)" if pp.kind is FusionKind.WRAP else f"_final = {local}"
-                body = f"{fetch}\n{apply}\n_taken.append({pp.patch.id!r})"
+                body = f"{fetch}\n{apply}" + (f"\n_taken.append({pp.patch.id!r})" if probes else "")
                 if condition:
                     lines.append(f"    if {condition}:")
                     lines += _indent(body, 2)
                 else:
                     lines += _indent(body)
-    branches = "".join(f"\n        ({pp.patch.target!r}, {pp.patch.id!r}, {pp.kind.value!r})," for pp in patches)
-    lines.append(f"    {HELPER_ALIAS}.announce(\n        ({branches}\n        ),\n        _taken,\n    )")
+    if probes:
+        branches = "".join(
+            f"\n            ({pp.patch.target!r}, {pp.patch.id!r}, {pp.kind.value!r}, {pp.patch.patch_import!r}, "
+            f"{' and '.join(pp.patch.condition)!r}),"
+            for pp in patches
+        )
+        lines.append(
+            f"    {HELPER_ALIAS}.announce(\n        __name__,\n        ({branches}\n        ),\n        _taken,\n    )"
+        )
     lines.append("    return _final")
     ids = tuple((pp.patch.target, pp.patch.patch_import) for pp in patches)
     lines += ["", "", _install_line(site, ids)]
