@@ -3,7 +3,7 @@
     python benchmarks/bench_calls.py [--rounds N] [--repeat N]
 
 Builds a tiny ROOT_DIR in a temp folder (a mini Megatron-LM, MindSpeed and MindSpeed-LLM adaptor registering the
-patches with `MegatronAdaptation.register`, a patch JSON and a profile), then:
+patches with `MegatronAdaptation.register`, a patch JSON and a profile: `_calls_tree.py`), then:
 
 - runtime: the original tree, patched in the measuring process by `patchmerge.verify.runtime_patcher`'s
   `RuntimeCollection` (MindSpeed's `Patch` semantics: chain built once at patch time, aliases rebound);
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -30,282 +29,10 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
-ROOTS = ("Megatron-LM", "MindSpeed", "MindSpeed-LLM")
+from _calls_tree import PATCHES, PROFILE, ROOTS, TREE_ADAPTOR, write_tree
+from _common import code_version, machine, write_results
+
 GOAL = 1.1  # fused / runtime
-
-
-def code_version() -> str | None:
-    """The patchmerge commit measured (read-only git), marked when its code differs from that commit."""
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(repo),
-                "diff",
-                "--no-ext-diff",
-                "--quiet",
-                "HEAD",
-                "--",
-                "patchmerge",
-                "configs",
-                "plugins",
-            ],
-            capture_output=True,
-        ).returncode
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return head + (" + uncommitted changes" if dirty else "")
-
-
-# ---- the tiny tree ------------------------------------------------------------------------------------------
-
-MEGATRON_OPS = '''\
-"""Functions and methods MindSpeed patches."""
-
-
-def f(x):
-    return x + 1
-
-
-def g(x):
-    return x + 1
-
-
-class C:
-    def m(self, x):
-        return x + 1
-
-
-class D:
-    def m(self, x):
-        return x + 1
-'''
-
-# modules that take `from ... import f` aliases when imported, as Megatron's own modules do
-MEGATRON_USER = '''\
-"""Holds same-name aliases of patched functions, taken at import time."""
-
-from megatron.core.ops import f, g
-
-
-def call_f(x):
-    return f(x)
-'''
-
-GLOBAL_VARS = '''\
-"""The parsed arguments of the process."""
-
-_GLOBAL_ARGS = None
-
-
-def get_args():
-    if _GLOBAL_ARGS is None:
-        raise RuntimeError("args are not initialized")
-    return _GLOBAL_ARGS
-
-
-def set_args(args):
-    global _GLOBAL_ARGS
-    _GLOBAL_ARGS = args
-'''
-
-MINDSPEED_OPS = '''\
-"""The patches: replacements (routes when conditional) and wrappers."""
-
-
-def f_fast(x):
-    return x + 2
-
-
-def f_wrapper(fn):
-    def wrapper(x):
-        return fn(x) * 2
-
-    return wrapper
-
-
-def f_log_wrapper(fn):
-    def wrapper(x):
-        return fn(x) + 3
-
-    return wrapper
-
-
-def g_a(x):
-    return x + 10
-
-
-def g_b(x):
-    return x + 20
-
-
-def g_wrapper(fn):
-    def wrapper(x):
-        return fn(x) * 2
-
-    return wrapper
-
-
-def g_log_wrapper(fn):
-    def wrapper(x):
-        return fn(x) + 3
-
-    return wrapper
-
-
-def m_fast(self, x):
-    return x + 2
-
-
-def m_wrapper(fn):
-    def wrapper(self, x):
-        return fn(self, x) * 2
-
-    return wrapper
-
-
-def m_log_wrapper(fn):
-    def wrapper(self, x):
-        return fn(self, x) + 3
-
-    return wrapper
-
-
-def dm_a(self, x):
-    return x + 10
-
-
-def dm_b(self, x):
-    return x + 20
-'''
-
-ADAPTOR = '''\
-"""Registers the patches, in the layout of MindSpeed-LLM's megatron_adaptor."""
-
-
-class MegatronAdaptation:
-    _patches = {}
-
-    @classmethod
-    def register(cls, orig_func_name, new_func=None, force_patch=False, create_dummy=False):
-        cls._patches.setdefault(orig_func_name, []).append((new_func, force_patch))
-
-    @classmethod
-    def execute(cls, args):
-        from mindspeed.core.ops import (
-            dm_a,
-            dm_b,
-            f_fast,
-            f_log_wrapper,
-            f_wrapper,
-            g_a,
-            g_b,
-            g_log_wrapper,
-            g_wrapper,
-            m_fast,
-            m_log_wrapper,
-            m_wrapper,
-        )
-
-        # a replacement, two wrappers, a condition
-        if args.fast:
-            MegatronAdaptation.register('megatron.core.ops.f', f_fast)
-        MegatronAdaptation.register('megatron.core.ops.f', f_wrapper)
-        if args.extra:
-            MegatronAdaptation.register('megatron.core.ops.f', f_log_wrapper)
-        if args.fast:
-            MegatronAdaptation.register('megatron.core.ops.C.m', m_fast)
-        MegatronAdaptation.register('megatron.core.ops.C.m', m_wrapper)
-        if args.extra:
-            MegatronAdaptation.register('megatron.core.ops.C.m', m_log_wrapper)
-        # routes (conditional replacements, the later one wins) under wrappers
-        if args.mode == 'a':
-            MegatronAdaptation.register('megatron.core.ops.g', g_a)
-        if args.mode == 'b':
-            MegatronAdaptation.register('megatron.core.ops.g', g_b, force_patch=True)
-        MegatronAdaptation.register('megatron.core.ops.g', g_wrapper)
-        if args.extra:
-            MegatronAdaptation.register('megatron.core.ops.g', g_log_wrapper)
-        if args.mode == 'a':
-            MegatronAdaptation.register('megatron.core.ops.D.m', dm_a)
-        if args.mode == 'b':
-            MegatronAdaptation.register('megatron.core.ops.D.m', dm_b, force_patch=True)
-        MegatronAdaptation.register('megatron.core.ops.D.m', m_wrapper)
-        if args.extra:
-            MegatronAdaptation.register('megatron.core.ops.D.m', m_log_wrapper)
-'''
-
-
-def _patch(name: str, condition: list[str] | None = None, force: bool = False) -> dict:
-    entry = {"patch_import": f"mindspeed.core.ops.{name}", "patch_name": name, "condition": condition or []}
-    if force:
-        entry["force_patch"] = True
-    return entry
-
-
-PATCHES = {
-    "megatron.core.ops.f": [
-        _patch("f_fast", ["args.fast"]),
-        _patch("f_wrapper"),
-        _patch("f_log_wrapper", ["args.extra"]),
-    ],
-    "megatron.core.ops.C.m": [
-        _patch("m_fast", ["args.fast"]),
-        _patch("m_wrapper"),
-        _patch("m_log_wrapper", ["args.extra"]),
-    ],
-    "megatron.core.ops.g": [
-        _patch("g_a", ["args.mode == 'a'"]),
-        _patch("g_b", ["args.mode == 'b'"], force=True),
-        _patch("g_wrapper"),
-        _patch("g_log_wrapper", ["args.extra"]),
-    ],
-    "megatron.core.ops.D.m": [
-        _patch("dm_a", ["args.mode == 'a'"]),
-        _patch("dm_b", ["args.mode == 'b'"], force=True),
-        _patch("m_wrapper"),
-        _patch("m_log_wrapper", ["args.extra"]),
-    ],
-}
-
-PROFILE = """\
-name = "bench-calls"
-description = "the tiny tree of benchmarks/bench_calls.py"
-
-[sources]
-roots = ["Megatron-LM", "MindSpeed", "MindSpeed-LLM"]
-rewritable = ["megatron", "mindspeed", "mindspeed_llm"]
-
-[registrations]
-files = ["MindSpeed-LLM/mindspeed_llm/tasks/megatron_adaptor.py"]
-calls = ["MegatronAdaptation.register"]
-
-[runtime]
-args_accessor = "megatron.training.get_args"
-args_setter = "megatron.training.global_vars.set_args"
-semantics = "2.1.0"
-"""
-
-TREE = {
-    "Megatron-LM/megatron/__init__.py": "",
-    "Megatron-LM/megatron/core/__init__.py": "",
-    "Megatron-LM/megatron/core/ops.py": MEGATRON_OPS,
-    "Megatron-LM/megatron/core/user.py": MEGATRON_USER,
-    "Megatron-LM/megatron/training/__init__.py": "from megatron.training.global_vars import get_args, set_args\n",
-    "Megatron-LM/megatron/training/global_vars.py": GLOBAL_VARS,
-    "MindSpeed/mindspeed/__init__.py": "",
-    "MindSpeed/mindspeed/core/__init__.py": "",
-    "MindSpeed/mindspeed/core/ops.py": MINDSPEED_OPS,
-    "MindSpeed-LLM/mindspeed_llm/__init__.py": "",
-    "MindSpeed-LLM/mindspeed_llm/tasks/__init__.py": "",
-    "MindSpeed-LLM/mindspeed_llm/tasks/megatron_adaptor.py": ADAPTOR,
-}
 
 # the args every variant runs with: every patch of f and C.m holds, route b of g and D.m wins
 ARGS = {"fast": True, "extra": True, "mode": "b"}
@@ -372,17 +99,6 @@ MEASURE = textwrap.dedent(
     print(json.dumps({"ns": best * 1e9, "value": value, "checks": checks, "number": number}))
     """
 )
-
-
-TREE_ADAPTOR = "MindSpeed-LLM/mindspeed_llm/tasks/megatron_adaptor.py"
-
-
-def write_tree(base: Path) -> Path:
-    for relative, text in TREE.items():
-        path = base / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return base
 
 
 def build(scratch: Path) -> tuple[Path, Path, Path, str]:
@@ -513,11 +229,9 @@ def main() -> None:
         "rounds": options.rounds,
         "timeit_repeat": options.repeat,
         "code": code_version(),
-        "machine": f"{platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}",
+        "machine": machine(),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "calls.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results("calls.json", result)
     if problems:
         sys.exit(1)
 

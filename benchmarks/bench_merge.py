@@ -12,63 +12,21 @@ Writes benchmarks/results/merge.json (a real tree) or merge-example.json (the bu
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import shutil
-import subprocess
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
 import libcst
+from _common import best_of, code_version, machine, tree_arguments, write_results
 
 from patchmerge import bundled
 from patchmerge.fusion.engine import merge
 from patchmerge.fusion.model import MergeResult, Outcome
 from patchmerge.fusion.transaction import MANIFEST_DIR, commit_edits
 from patchmerge.session import EXAMPLE_PROFILE, load_session_patches, open_session
-
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def code_version() -> str | None:
-    """The patchmerge commit measured (read-only git), marked when its code differs from that commit."""
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(repo),
-                "diff",
-                "--no-ext-diff",
-                "--quiet",
-                "HEAD",
-                "--",
-                "patchmerge",
-                "configs",
-                "plugins",
-            ],
-            capture_output=True,
-        ).returncode
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return head + (" + uncommitted changes" if dirty else "")
-
-
-def best_of(repeat: int, action) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def copy_tree(source: Path, scratch: Path, name: str) -> Path:
@@ -78,12 +36,7 @@ def copy_tree(source: Path, scratch: Path, name: str) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("root_dir", nargs="?")
-    parser.add_argument("patch_json", nargs="?")
-    parser.add_argument("--profile")
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    args = tree_arguments()
     is_example = args.root_dir is None
     source = bundled.example_root() if is_example else Path(args.root_dir)
     profile = args.profile or (EXAMPLE_PROFILE if is_example else None)
@@ -155,12 +108,9 @@ def main() -> None:
         ),
         "repeat": args.repeat,
         "code": code_version(),
-        "machine": f"{platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}",
+        "machine": machine(),
     }
-    RESULTS.mkdir(exist_ok=True)
-    name = "merge-example.json" if is_example else "merge.json"
-    (RESULTS / name).write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    write_results("merge-example.json" if is_example else "merge.json", report)
 
 
 if __name__ == "__main__":

@@ -8,37 +8,17 @@ Writes benchmarks/results/plan.json.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
-import time
-from pathlib import Path
 
 import libcst
+from _common import best_of, machine, tree_arguments, write_results
 
 from patchmerge.planning import PlanContext, build_plan
 from patchmerge.session import load_session_patches, open_session
 
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def best_of(repeat: int, action) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return min(times)
-
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("root_dir", nargs="?")
-    parser.add_argument("patch_json", nargs="?")
-    parser.add_argument("--profile")
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    args = tree_arguments()
     session = open_session(args.root_dir, args.profile)
     patch_set = load_session_patches(session, args.patch_json)
 
@@ -71,12 +51,9 @@ def main() -> None:
         "libcst_parse_seconds": round(parse, 3),
         "ratio_plan_no_cache_to_parse": round(cold / parse, 3),
         "ratio_plan_cached_to_parse": round(warm / parse, 3),
-        "machine": f"{platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}",
+        "machine": machine(),
     }
-    RESULTS.mkdir(exist_ok=True)
-    name = "plan-example.json" if session.is_example else "plan.json"
-    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results("plan-example.json" if session.is_example else "plan.json", result)
 
 
 if __name__ == "__main__":

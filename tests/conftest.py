@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 
@@ -17,6 +18,20 @@ def write_tree(base: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
     return base
+
+
+def fail_os_replace(monkeypatch: pytest.MonkeyPatch, on_call: int, error: BaseException) -> None:
+    """Make `os.replace` raise `error` on its `on_call`-th call (from 1); every other call replaces as usual."""
+    real_replace = os.replace
+    calls = {"n": 0}
+
+    def flaky_replace(src, dst):
+        calls["n"] += 1
+        if calls["n"] == on_call:
+            raise error
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", flaky_replace)
 
 
 @pytest.fixture

@@ -25,7 +25,8 @@ class Capture:
     text: str  # short source text, for notes
 
 
-def _chain(node: ast.expr) -> str | None:
+def dotted(node: ast.expr) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, else None."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
@@ -46,7 +47,7 @@ def eager_refs(value: ast.expr) -> tuple[str, ...]:
             stack.extend(node.args.defaults + [d for d in node.args.kw_defaults if d is not None])
             continue
         if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
-            chain = _chain(node)
+            chain = dotted(node)
             if chain is not None:
                 refs[chain] = None
                 continue
@@ -59,4 +60,4 @@ def capture(bound: str, line: int, value: ast.expr, text: str) -> Capture | None
     refs = eager_refs(value)
     if not refs:
         return None
-    return Capture(bound, line, refs, simple=_chain(value) == refs[0], text=text)
+    return Capture(bound, line, refs, simple=dotted(value) == refs[0], text=text)

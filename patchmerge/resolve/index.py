@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from patchmerge.resolve.captures import Capture, capture
+from patchmerge.resolve.captures import Capture, capture, dotted
 
 _TRY = (ast.Try, getattr(ast, "TryStar", ast.Try))  # TryStar is 3.11+
 INDEX_VERSION = "4"  # bump when the summary layout changes: cached pickles of other versions are ignored
@@ -86,18 +86,6 @@ class FileSummary:
     imports: tuple[ImportRec, ...]
     all_names: tuple[str, ...] | None  # a literal __all__, else None
     captures: tuple[Capture, ...] = ()  # module-level and class-body assignments reading names at import
-
-
-def dotted(node: ast.expr) -> str | None:
-    """`a.b.c` for a Name/Attribute chain, else None."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
 
 
 def _decorator_text(node: ast.expr) -> str:

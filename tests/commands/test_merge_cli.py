@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from patchmerge import bundled
 from patchmerge.cli import main
 from patchmerge.fusion.registrations import find_registrations
+from tests.conftest import fail_os_replace
 
 CALLS = ("MegatronAdaptation.register",)
 
@@ -97,18 +97,9 @@ def test_non_utf8_registration_file_aborts_without_writing(capsys, root):
 
 def test_interrupt_while_writing_leaves_the_tree_as_it_was(capsys, root, monkeypatch):
     before = snapshot(root)
-    real_replace = os.replace
-    calls = {"n": 0}
-
-    def flaky_replace(src, dst):
-        calls["n"] += 1
-        if calls["n"] == 6:
-            raise KeyboardInterrupt
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", flaky_replace)
+    fail_os_replace(monkeypatch, 6, KeyboardInterrupt())
     code, _, err = merge(capsys, str(root))
-    monkeypatch.setattr(os, "replace", real_replace)
+    monkeypatch.undo()
     assert code == 2 and "interrupted" in err
     after = {k: v for k, v in snapshot(root).items() if not k.startswith(".patchmerge")}
     assert after == before

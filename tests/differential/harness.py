@@ -21,45 +21,18 @@ from typing import Any
 from patchmerge.cli import main
 from patchmerge.formats import patch_set_from_mapping
 from patchmerge.verify.assignments import assignments, condition_domains
+from tests.trees import ARGS_MODULE, profile_text
 
 BASE_FILES = {
     "Megatron-LM/megatron/__init__.py": "",
     "Megatron-LM/megatron/calls.py": "LOG = []\n",
     "Megatron-LM/megatron/training/__init__.py": "from megatron.training.global_vars import get_args, set_args\n",
-    "Megatron-LM/megatron/training/global_vars.py": """
-        _ARGS = None
-
-
-        def get_args():
-            assert _ARGS is not None, "args are not set"
-            return _ARGS
-
-
-        def set_args(args):
-            global _ARGS
-            _ARGS = args
-    """,
+    **ARGS_MODULE,
     "MindSpeed/mindspeed/__init__.py": "",
     "MindSpeed-LLM/mindspeed_llm/__init__.py": "",
 }
 
-PROFILE = """
-name = "differential"
-patch_json = "patches.json"
-
-[sources]
-roots = ["Megatron-LM", "MindSpeed", "MindSpeed-LLM"]
-rewritable = ["megatron", "mindspeed", "mindspeed_llm"]
-
-[registrations]
-files = ["MindSpeed-LLM/mindspeed_llm/adaptor.py"]
-calls = ["MegatronAdaptation.register"]
-
-[runtime]
-args_accessor = "megatron.training.get_args"
-args_setter = "megatron.training.global_vars.set_args"
-helper_module = "megatron._patchmerge"
-"""
+PROFILE = profile_text("differential", ["MindSpeed-LLM/mindspeed_llm/adaptor.py"])
 
 RUNNER = """
 import argparse, json, sys

@@ -7,22 +7,17 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from patchmerge import bundled
 from patchmerge.cli import main
 from patchmerge.formats import json_format
 from patchmerge.fusion.registrations import find_registrations
 from patchmerge.verify.assignments import assignments, condition_domains
+from tests.example_runs import EXAMPLE, PATCHES, flags_for, run_reference, run_script
 
-EXAMPLE = bundled.example_root()
-ARGS_PROVIDER = "mindspeed_llm.tasks.megatron_adaptor:MegatronAdaptation.get_args"
-ROOTS = ("Megatron-LM", "MindSpeed", "MindSpeed-LLM")
 CALLS = ("MegatronAdaptation.register",)
 
 
@@ -43,31 +38,6 @@ def fused(tmp_path_factory) -> Path:
     return root
 
 
-def _env(root: Path, no_patches: bool) -> dict[str, str]:
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    env["PYTHONPATH"] = os.pathsep.join(str(root / r) for r in ROOTS)
-    env.pop("MINI_NO_PATCHES", None)
-    if no_patches:
-        env["MINI_NO_PATCHES"] = "1"
-    return env
-
-
-def _flags(assignment: dict) -> list[str]:
-    flags: list[str] = []
-    for name, value in assignment.items():
-        if value is True:
-            flags.append("--" + name.replace("_", "-"))
-        elif isinstance(value, str):
-            flags += ["--" + name.replace("_", "-"), value]
-    return flags
-
-
-def _run(root: Path, command: list[str], no_patches: bool) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        command, cwd=root / "MindSpeed-LLM", env=_env(root, no_patches), capture_output=True, text=True, timeout=120
-    )
-
-
 def test_merge_fuses_every_patch_and_reports(fused):
     report = json.loads((fused / ".patchmerge" / "report" / "report.json").read_text())
     assert report["patches_total"] == 39
@@ -80,20 +50,14 @@ def test_merge_fuses_every_patch_and_reports(fused):
 
 
 def test_fused_tree_runs_like_runtime_patching_for_every_condition_combination(fused):
-    patches_file = EXAMPLE / "patches.json"
-    patches = json_format.parse(patches_file.read_text(), patches_file).patches
+    patches = json_format.parse(PATCHES.read_text(), PATCHES).patches
     domains = condition_domains(patches)
     domains["qlora"] = [False, True]
 
     def both(assignment):
-        flags = _flags(assignment)
-        reference = _run(
-            EXAMPLE,
-            [sys.executable, "-m", "patchmerge.verify.run_patched", "--patches", str(patches_file), "--args",
-             ARGS_PROVIDER, "pretrain_mini.py", *flags],
-            no_patches=True,
-        )
-        fused_run = _run(fused, [sys.executable, "pretrain_mini.py", *flags], no_patches=True)
+        flags = flags_for(assignment)
+        reference = run_reference(EXAMPLE, flags)
+        fused_run = run_script(fused, flags, no_patches=True)
         return assignment, reference, fused_run
 
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
@@ -107,8 +71,8 @@ def test_fused_tree_runs_like_runtime_patching_for_every_condition_combination(f
 
 def test_adaptor_left_running_on_fused_tree_changes_nothing(fused):
     flags = ["--tp-2d", "--mode", "b", "--qlora", "--num-experts", "2"]
-    with_adaptor = _run(fused, [sys.executable, "pretrain_mini.py", *flags], no_patches=False)
-    without = _run(fused, [sys.executable, "pretrain_mini.py", *flags], no_patches=True)
+    with_adaptor = run_script(fused, flags, no_patches=False)
+    without = run_script(fused, flags, no_patches=True)
     assert with_adaptor.returncode == 0, with_adaptor.stderr[-2000:]
     assert with_adaptor.stdout == without.stdout
 

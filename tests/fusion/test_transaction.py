@@ -17,6 +17,7 @@ from patchmerge.fusion.transaction import (
     commit_edits,
     undo_last,
 )
+from tests.conftest import fail_os_replace
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
@@ -72,16 +73,7 @@ def test_commit_writes_all_and_records_manifest(root: Path) -> None:
 @pytest.mark.parametrize("fail_on", [1, 2, 3, 4, 5, 6])
 def test_failure_on_nth_replace_leaves_tree_identical(root: Path, monkeypatch, fail_on: int) -> None:
     before = snapshot(root)
-    real_replace = os.replace
-    calls = {"n": 0}
-
-    def flaky_replace(src, dst):
-        calls["n"] += 1
-        if calls["n"] == fail_on:
-            raise OSError(28, "No space left on device")
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(transaction.os, "replace", flaky_replace)
+    fail_os_replace(monkeypatch, fail_on, OSError(28, "No space left on device"))
     with pytest.raises(OSError):
         commit_edits(root, edits_for(root), {})
     monkeypatch.undo()
@@ -95,16 +87,7 @@ def test_failure_on_nth_replace_leaves_tree_identical(root: Path, monkeypatch, f
 @pytest.mark.parametrize("interrupt_on", [3, 5])
 def test_keyboard_interrupt_mid_way_leaves_tree_identical(root: Path, monkeypatch, interrupt_on: int) -> None:
     before = snapshot(root)
-    real_replace = os.replace
-    calls = {"n": 0}
-
-    def interrupted(src, dst):
-        calls["n"] += 1
-        if calls["n"] == interrupt_on:
-            raise KeyboardInterrupt
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(transaction.os, "replace", interrupted)
+    fail_os_replace(monkeypatch, interrupt_on, KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
         commit_edits(root, edits_for(root), {})
     monkeypatch.undo()
@@ -116,16 +99,7 @@ def test_failure_keeps_the_previous_runs_manifest(root: Path, monkeypatch) -> No
     commit_edits(root, edits_for(root)[:1], {"run": 1})
     manifest_before = (root / MANIFEST_DIR / "manifest.json").read_bytes()
     before = snapshot(root)
-    real_replace = os.replace
-    calls = {"n": 0}
-
-    def flaky_replace(src, dst):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise OSError(5, "I/O error")
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(transaction.os, "replace", flaky_replace)
+    fail_os_replace(monkeypatch, 4, OSError(5, "I/O error"))
     second = [FileEdit(Path("pkg/b.py"), b"B = 2\n", b"B = 5\n"), FileEdit(Path("pkg/c.py"), b"C = 3", b"C = 6")]
     with pytest.raises(OSError):
         commit_edits(root, second, {"run": 2})
@@ -236,16 +210,7 @@ def test_undo_conflict_names_the_file_unless_forced(root: Path) -> None:
 def test_interrupted_undo_can_be_run_again(root: Path, monkeypatch) -> None:
     before = snapshot(root)
     commit_edits(root, edits_for(root), {})
-    real_replace = os.replace
-    calls = {"n": 0}
-
-    def interrupted(src, dst):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(transaction.os, "replace", interrupted)
+    fail_os_replace(monkeypatch, 2, KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
         undo_last(root)
     monkeypatch.undo()

@@ -16,6 +16,7 @@ from tests.realcode.adaptor_src import ADAPTOR_PATH, patch_json
 from tests.realcode.adaptor_text import ADAPTOR
 from tests.realcode.mindspeed_llm_src import MINDSPEED_LLM_FILES
 from tests.realcode.mindspeed_src import MINDSPEED_FILES
+from tests.trees import ARGS_MODULE, profile_text
 
 MEGATRON_CORE = "megatron-core==0.8.0"
 # pinned so that any CI host gets the same (pure-Python sources inside a platform) wheel
@@ -29,41 +30,15 @@ TRAINING_FILES = {
 
         __all__ = ["get_args"]
     ''',
-    "Megatron-LM/megatron/training/global_vars.py": '''
-        _GLOBAL_ARGS = None
-
-
-        def get_args():
-            """The parsed command-line arguments."""
-            assert _GLOBAL_ARGS is not None, "args are not initialized"
-            return _GLOBAL_ARGS
-
-
-        def set_args(args):
-            global _GLOBAL_ARGS
-            _GLOBAL_ARGS = args
-    ''',
+    **ARGS_MODULE,
 }
 
-PROFILE = '''
-    name = "realcode"
-    description = "our mini MindSpeed and MindSpeed-LLM on the published Megatron core 0.8.0"
-    patch_json = "patches.json"
-
-    [sources]
-    roots = ["Megatron-LM", "MindSpeed", "MindSpeed-LLM"]
-    rewritable = ["megatron", "mindspeed", "mindspeed_llm"]
-
-    [registrations]
-    files = ["{adaptor}"]
-    calls = ["MegatronAdaptation.register"]
-
-    [runtime]
-    args_accessor = "megatron.training.get_args"
-    args_setter = "megatron.training.global_vars.set_args"
-    helper_module = "megatron._patchmerge"
-    semantics = "2.1.0"
-'''
+PROFILE = profile_text(
+    "realcode",
+    [ADAPTOR_PATH],
+    description="our mini MindSpeed and MindSpeed-LLM on the published Megatron core 0.8.0",
+    semantics="2.1.0",
+)
 
 
 def write_files(root: Path, files: dict[str, str]) -> None:
@@ -125,9 +100,7 @@ def pristine_root(megatron_core_wheel: Path, tmp_path_factory: pytest.TempPathFa
     write_files(root, MINDSPEED_LLM_FILES)
     write_files(root, {ADAPTOR_PATH: ADAPTOR})
     (root / "patches.json").write_text(patch_json(), encoding="utf-8")
-    (root.parent / "realcode.toml").write_text(
-        textwrap.dedent(PROFILE).lstrip("\n").format(adaptor=ADAPTOR_PATH), encoding="utf-8"
-    )
+    (root.parent / "realcode.toml").write_text(PROFILE, encoding="utf-8")
     return root
 
 

@@ -9,44 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from patchmerge import bundled
 from patchmerge.formats import json_format
 from patchmerge.verify.assignments import assignments, condition_domains
-
-ROOT = bundled.example_root()
-SCRIPT_DIR = ROOT / "MindSpeed-LLM"
-PATCHES = ROOT / "patches.json"
-ARGS_PROVIDER = "mindspeed_llm.tasks.megatron_adaptor:MegatronAdaptation.get_args"
-
-
-def _env(no_patches: bool) -> dict[str, str]:
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    env["PYTHONPATH"] = os.pathsep.join(str(ROOT / r) for r in ("Megatron-LM", "MindSpeed", "MindSpeed-LLM"))
-    env.pop("MINI_NO_PATCHES", None)
-    if no_patches:
-        env["MINI_NO_PATCHES"] = "1"
-    return env
-
-
-def _flags(assignment: dict) -> list[str]:
-    flags = []
-    for name, value in assignment.items():
-        flag = "--" + name.replace("_", "-")
-        if value is True:
-            flags.append(flag)
-        elif isinstance(value, str):
-            flags += [flag, value]
-    return flags
-
-
-def _run(command: list[str], no_patches: bool) -> subprocess.CompletedProcess:
-    return subprocess.run(command, cwd=SCRIPT_DIR, env=_env(no_patches), capture_output=True, text=True, timeout=120)
+from tests.example_runs import EXAMPLE, PATCHES, flags_for, run_reference, run_script
 
 
 def _conflicting_replacements(target: str, assignment: dict, patches) -> int:
@@ -67,22 +36,9 @@ def test_reference_patcher_matches_the_example_adaptor_for_every_condition_combi
     assert len(combos) >= 256
 
     def both(assignment):
-        flags = _flags(assignment)
-        adaptor = _run([sys.executable, "pretrain_mini.py", *flags], no_patches=False)
-        reference = _run(
-            [
-                sys.executable,
-                "-m",
-                "patchmerge.verify.run_patched",
-                "--patches",
-                str(PATCHES),
-                "--args",
-                ARGS_PROVIDER,
-                "pretrain_mini.py",
-                *flags,
-            ],
-            no_patches=True,
-        )
+        flags = flags_for(assignment)
+        adaptor = run_script(EXAMPLE, flags, no_patches=False)
+        reference = run_reference(EXAMPLE, flags)
         return assignment, adaptor, reference
 
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
@@ -108,20 +64,7 @@ def test_reference_patcher_matches_the_example_adaptor_for_every_condition_combi
 
 @pytest.mark.parametrize("flags", [[], ["--tp-2d", "--mode", "b"]])
 def test_without_patches_the_reference_run_differs_from_the_patched_one(flags):
-    pristine = _run([sys.executable, "pretrain_mini.py", *flags], no_patches=True)
-    patched = _run(
-        [
-            sys.executable,
-            "-m",
-            "patchmerge.verify.run_patched",
-            "--patches",
-            str(PATCHES),
-            "--args",
-            ARGS_PROVIDER,
-            "pretrain_mini.py",
-            *flags,
-        ],
-        no_patches=True,
-    )
+    pristine = run_script(EXAMPLE, flags, no_patches=True)
+    patched = run_reference(EXAMPLE, flags)
     assert pristine.returncode == patched.returncode == 0
     assert pristine.stdout != patched.stdout
