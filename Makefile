@@ -5,11 +5,14 @@ NOX := $(NOX_VENV)/bin/nox
 ROOT_DIR ?=
 PATCH_JSON ?=
 PROFILE ?=
+JSON_FILE ?=
+LOG_FILE ?=
+OUTPUT_DIR ?=
 
 # arguments after `--` for sessions that take a tree
 TREE_ARGS = $(ROOT_DIR) $(PATCH_JSON) $(if $(PROFILE),--profile $(PROFILE))
 
-.PHONY: demo test plan merge undo lint bench clean
+.PHONY: demo test plan merge undo coverage lint bench clean
 
 demo: $(NOX)
 	$(NOX) -s demo
@@ -25,6 +28,11 @@ merge: $(NOX)
 
 undo: $(NOX)
 	$(NOX) -s undo -- $(ROOT_DIR)
+
+# LOG_FILE: files, folders or globs, space-separated (quote a glob to let patchmerge expand it)
+coverage: $(NOX)
+	$(NOX) -s coverage -- --json-file $(JSON_FILE) --log-file $(LOG_FILE) \
+		$(if $(PROFILE),--profile $(PROFILE)) $(if $(OUTPUT_DIR),--output-dir $(OUTPUT_DIR))
 
 lint: $(NOX)
 	$(NOX) -s lint

@@ -1,4 +1,5 @@
-"""Sessions: `nox -s tests`, `nox -s plan -- ROOT_DIR [PATCH_JSON]`, `nox -s demo`, `nox -s lint`, `nox -s bench`."""
+"""Sessions: `nox -s tests`, `nox -s plan -- ROOT_DIR [PATCH_JSON]`, `nox -s demo`, `nox -s lint`, `nox -s bench`,
+`nox -s coverage -- --json-file J --log-file L`."""
 
 from __future__ import annotations
 
@@ -52,6 +53,14 @@ def undo(session: nox.Session) -> None:
     """Restore the files of the last merge: `nox -s undo -- ROOT_DIR`."""
     _install(session)
     session.run("patchmerge", "undo", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def coverage(session: nox.Session) -> None:
+    """Patch and module coverage from worker logs: `nox -s coverage -- --json-file J --log-file L [L ...]`."""
+    _install(session)
+    session.install(MINDSPEED_LLM_PLUGIN)  # the default tree profile lists it; `--profile` may name that one
+    session.run("patchmerge", "coverage", *session.posargs)
 
 
 @nox.session(python=PYTHON)

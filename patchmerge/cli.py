@@ -40,6 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
     undo.add_argument("root_dir", metavar="ROOT_DIR")
     undo.add_argument("--force", action="store_true", help="restore even files edited by hand since the merge")
     undo.set_defaults(run="patchmerge.commands.undo")
+
+    coverage = commands.add_parser("coverage", help="which patches and modules ran, from the probes in worker logs")
+    coverage.add_argument("--json-file", required=True, metavar="J", help="the patch JSON the tree was merged from")
+    coverage.add_argument(
+        "--log-file", required=True, nargs="+", metavar="L", help="log files, folders (*.log inside) or globs"
+    )
+    coverage.add_argument("--profile", metavar="P", help="for probes.prefix and plugins (default: built-in values)")
+    coverage.add_argument("--output-dir", metavar="D", default="coverage-report", help="default: coverage-report/")
+    coverage.add_argument("--json", action="store_true", help="print coverage.json to stdout")
+    coverage.set_defaults(run="patchmerge.commands.coverage")
     return parser
 
 

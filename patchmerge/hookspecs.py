@@ -6,12 +6,14 @@ A plugin is any module or object with functions decorated by `patchmerge.hookimp
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
+    from patchmerge.coverage.model import Damaged, ProbeHit
     from patchmerge.fusion.engine import FuseContext
     from patchmerge.fusion.sites import Site
     from patchmerge.model import Definition, Patch, PatchSet, TargetPlan
@@ -65,3 +67,16 @@ def fuse_site(site: Site, context: FuseContext) -> str | None:
 def post_merge_fixup(files: dict[Path, str], root: Path, profile: Profile) -> dict[Path, str] | None:
     """Given the merged texts of the files the merge writes (path relative to ROOT_DIR -> text), return
     {relative path: new text} for files this fixup changes (it may read other files under `root`)."""
+
+
+@hookspec(firstresult=True)
+def open_log(path: Path, prefix: str) -> Iterable[ProbeHit | Damaged] | None:
+    """Read one log file for `coverage`: return an iterable over its probe hits (the JSON payload after each
+    occurrence of `prefix`, the profile's `probes.prefix`, anywhere in a line) and a `Damaged` marker for each
+    prefix whose payload cannot be read; or None to let the next format try. Plugins registered later are
+    asked first.
+
+    Read lazily and stream: logs reach gigabytes. `patchmerge.coverage.scan.LogScan` is the scanner the
+    built-ins use (give it a rank hint or a default rank); a `format` attribute on the iterable names the
+    format in the report. OSError while reading is reported as an unreadable log.
+    """

@@ -30,6 +30,10 @@ BUILTIN_PLUGINS = (
     "patchmerge.planning.static_resolution",
     "patchmerge.planning.fidelity",
     "patchmerge.fusion.builtin_strategy",
+    # log formats for coverage: registered later is asked first, so plain (trylast) < msrun < multirank
+    "patchmerge.coverage.logs.plain",
+    "patchmerge.coverage.logs.msrun",
+    "patchmerge.coverage.logs.multirank",
 )
 
 
