@@ -15,7 +15,8 @@ th,td{border:1px solid #dde1e8;padding:4px 8px;text-align:left;vertical-align:to
 th{background:#eef1f6;position:sticky;top:0}
 td.num,th.num{text-align:right}code{font:12px ui-monospace,monospace}
 tr.hit td.state{background:#d6f5dc;color:#14532d}tr.miss td.state{background:#fde2e1;color:#7f1d1d}
-tr.orig td.state{background:#dde8fb;color:#1e3a8a}tr.miss{background:#fff8f8}
+tr.orig td.state{background:#dde8fb;color:#1e3a8a}tr.miss{background:#fff4f4}tr.hit{background:#f5fcf6}
+td code{word-break:break-word}td.state{white-space:nowrap;font-weight:600}
 .cards{display:flex;gap:16px;flex-wrap:wrap}.card{background:#fff;border:1px solid #dde1e8;padding:10px 14px;
 min-width:200px}.card b{font-size:22px}.bar{height:8px;background:#fde2e1;margin-top:6px}
 .bar span{display:block;height:8px;background:#22a447}
@@ -23,7 +24,8 @@ min-width:200px}.card b{font-size:22px}.bar{height:8px;background:#fde2e1;margin
 .muted{color:#6b7280}
 """
 
-# Filters the per-target table by a text box (every word must occur) and by state; counts what is shown.
+# Filters the per-target table by a text box (every word must occur) and by state, also preset from the URL's
+# hash; counts what is shown.
 JS = """
 (function(){
   var box=document.getElementById('filter'),rows=document.querySelectorAll('#targets tbody tr'),
@@ -39,6 +41,11 @@ JS = """
     });
     count.textContent=shown+' of '+rows.length+' rows';
   }
+  // a link can carry a filter: coverage.html#state=miss&q=parallel_state
+  var hash=new URLSearchParams(location.hash.slice(1));
+  if(hash.get('q'))box.value=hash.get('q');
+  var preset=document.querySelector('input[name=state][value="'+hash.get('state')+'"]');
+  if(preset)preset.checked=true;
   box.addEventListener('input',apply);
   document.querySelectorAll('input[name=state]').forEach(function(b){b.addEventListener('change',apply);});
   apply();
@@ -66,8 +73,8 @@ def render_html(document: dict[str, Any]) -> str:
         '<label><input type="radio" name="state" value="hit"> hit</label>',
         '<label><input type="radio" name="state" value="miss"> not hit</label>',
         '<span id="shown" class="muted"></span></div>',
-        '<table id="targets"><thead><tr><th>target</th><th>branch</th><th>patch_import</th><th>module</th>'
-        "<th>state</th><th>ranks</th></tr></thead><tbody>",
+        '<table id="targets"><thead><tr><th>state</th><th>target</th><th>branch</th><th>patch_import</th>'
+        "<th>module</th><th>ranks</th></tr></thead><tbody>",
     ]
     for target in targets_view(d):
         for row in target["patches"]:
@@ -118,8 +125,8 @@ def _row(target: dict[str, Any], branch: str, patch_import: str, state: str, ran
     ranks_text = ", ".join(ranks) if ranks else ("" if state == "miss" else "unknown")
     text = " ".join((target["target"], branch, patch_import, target["module"], ranks_text, label)).lower()
     return (
-        f'<tr class="{css}" data-text="{escape(text)}"><td><code>{escape(target["target"])}</code></td>'
+        f'<tr class="{css}" data-text="{escape(text)}"><td class="state">{label}</td>'
+        f'<td><code>{escape(target["target"])}</code></td>'
         f"<td>{escape(branch)}</td><td><code>{escape(patch_import)}</code></td>"
-        f'<td><code>{escape(target["module"])}</code></td><td class="state">{label}</td>'
-        f"<td>{escape(ranks_text)}</td></tr>"
+        f'<td><code>{escape(target["module"])}</code></td><td>{escape(ranks_text)}</td></tr>'
     )
