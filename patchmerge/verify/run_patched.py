@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import runpy
 import sys
 from functools import reduce
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--patches", type=Path, required=True)
     parser.add_argument("--args", required=True, metavar="MODULE:ATTR")
     parser.add_argument("--semantics", default="2.1.0")
+    parser.add_argument("--record", type=Path, help="write the ids of the patches applied (conditions held) here")
     parser.add_argument("script")
     parser.add_argument("script_args", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
@@ -42,7 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     sys.argv = [str(script), *options.script_args]
     sys.path.insert(0, str(script.parent))
     args = _load_callable(options.args)()
-    apply_patch_specs(_load_patches(options.patches), args, options.semantics)
+    applied = apply_patch_specs(_load_patches(options.patches), args, options.semantics)
+    if options.record:
+        options.record.write_text(json.dumps(applied))
     runpy.run_path(str(script), run_name="__main__")
 
 
