@@ -33,6 +33,7 @@ from _calls_tree import PATCHES, PROFILE, ROOTS, TREE_ADAPTOR, write_tree
 from _common import code_version, machine, write_results
 
 GOAL = 1.1  # fused / runtime
+PROBE_GOAL = 1.05  # probed fused / the same fused with --no-probes
 
 # the args every variant runs with: every patch of f and C.m holds, route b of g and D.m wins
 ARGS = {"fast": True, "extra": True, "mode": "b"}
@@ -101,17 +102,27 @@ MEASURE = textwrap.dedent(
 )
 
 
-def build(scratch: Path) -> tuple[Path, Path, Path, str]:
+def build(scratch: Path, *merge_flags: str, name: str = "fused") -> tuple[Path, Path, Path, str]:
     """The original tree, a merged copy, the patch JSON; and the merge's summary."""
     original = write_tree(scratch / "original")
-    fused = scratch / "fused"
+    fused = scratch / name
     shutil.copytree(original, fused)
     patch_json = scratch / "patches.json"
     patch_json.write_text(json.dumps({f"'{t}'": p for t, p in PATCHES.items()}, indent=2))
     profile = scratch / "bench-calls.toml"
     profile.write_text(PROFILE)
     merged = subprocess.run(
-        [sys.executable, "-m", "patchmerge", "merge", str(fused), str(patch_json), "--profile", str(profile)],
+        [
+            sys.executable,
+            "-m",
+            "patchmerge",
+            "merge",
+            str(fused),
+            str(patch_json),
+            "--profile",
+            str(profile),
+            *merge_flags,
+        ],
         capture_output=True,
         text=True,
         env=dict(os.environ, PATCHMERGE_NO_CACHE="1"),
@@ -154,13 +165,15 @@ def main() -> None:
     problems = []
     with tempfile.TemporaryDirectory(prefix="patchmerge-bench-calls-") as scratch_name:
         original, fused, patch_json, summary = build(Path(scratch_name))
+        _, bare, _, _ = build(Path(scratch_name) / "bare", "--no-probes", name="fused-no-probes")
         for case in CASES:
             best: dict[str, dict] = {}
             for _ in range(options.rounds):
-                for variant, tree in (("runtime", original), ("fused", fused), ("unpatched", original)):
-                    run = measure(variant, tree, case, patch_json, options.repeat)
-                    if variant not in best or run["ns"] < best[variant]["ns"]:
-                        best[variant] = run
+                trees = (("runtime", original), ("fused", fused), ("bare", bare), ("unpatched", original))
+                for label, tree in trees:
+                    run = measure("fused" if label == "bare" else label, tree, case, patch_json, options.repeat)
+                    if label not in best or run["ns"] < best[label]["ns"]:
+                        best[label] = run
             runtime, fusedrun, plain = best["runtime"], best["fused"], best["unpatched"]
             if fusedrun["value"] != runtime["value"]:
                 problems.append(f"{case[0]}: fused gives {fusedrun['value']}, runtime {runtime['value']}")
@@ -188,6 +201,8 @@ def main() -> None:
                     "ratio_fused_to_runtime": round(ratio, 3),
                     "within_goal": ratio <= GOAL,
                     "unpatched_ns_per_call": round(plain["ns"], 1),
+                    "no_probes_ns_per_call": round(best["bare"]["ns"], 1),
+                    "ratio_probed_to_no_probes": round(fusedrun["ns"] / best["bare"]["ns"], 3),
                     "fused_checks": fusedrun["checks"],
                 }
             )
@@ -219,6 +234,8 @@ def main() -> None:
         "what": "ns per call after the first call; fused = `patchmerge merge` output, runtime = RuntimeCollection",
         "goal_ratio_fused_to_runtime": GOAL,
         "max_ratio_fused_to_runtime": max(ratios),
+        "goal_ratio_probed_to_no_probes": PROBE_GOAL,
+        "max_ratio_probed_to_no_probes": max(c["ratio_probed_to_no_probes"] for c in cases),
         "all_within_goal": all(c["within_goal"] for c in cases) and not problems,
         "problems": problems,
         "args": ARGS,
