@@ -3,9 +3,7 @@
 import importlib.util
 from pathlib import Path
 
-import pytest
-
-nox = pytest.importorskip("nox")
+import nox  # installed by the tests session
 
 NOXFILE = Path(__file__).resolve().parents[1] / "noxfile.py"
 
