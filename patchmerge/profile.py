@@ -106,6 +106,7 @@ _REQUIRED: tuple[tuple[str | None, str], ...] = ((None, "name"), ("sources", "ro
 # suffix would make every patch a replacement
 _NON_EMPTY = ("sources.roots", "sources.rewritable", "runtime.wrapper_suffixes")
 SEMANTICS = ("2.1.0", "2.2.0")  # MindSpeed patch_utils behaviours the fusion can reproduce (SPEC section 8)
+PROBE_FORMATS = ("json-line",)  # how a fused branch announces itself: prefix + one JSON object per line
 
 
 def find_profile(spec: str) -> Path:
@@ -158,6 +159,12 @@ def profile_from_dict(data: dict[str, Any], path: Path | None = None) -> Profile
         raise ProfileError(f"missing required key{'s' if len(missing) > 1 else ''} {listed}", where=where)
     top = {key: _convert(data[key], kind, key, where) for key, kind in _TOP_LEVEL.items() if key in data}
     sections = {name: _section(data.get(name, {}), cls, name, where) for name, cls in _SECTIONS.items()}
+    if sections["probes"].format not in PROBE_FORMATS:
+        raise ProfileError(
+            f"'probes.format' must be one of {', '.join(repr(v) for v in PROBE_FORMATS)}, "
+            f"got {sections['probes'].format!r}",
+            where=where,
+        )
     if sections["runtime"].semantics not in SEMANTICS:
         raise ProfileError(
             f"'runtime.semantics' must be one of {', '.join(repr(v) for v in SEMANTICS)}, "
