@@ -30,6 +30,7 @@ _PENDING = []  # settlers of classes and values, run when the args are set
 _STATE = {{"args_ready": False}}
 _ORIGINALS = {{}}  # (module, name) -> the object bound before any fused patch, as the adaptor registered it
 _MISSING = object()
+_INHERITED = object()  # a routed inherited member that no patch changed: it is looked up on the base again
 
 
 def unpatched(module_name, name):
@@ -76,10 +77,13 @@ class NotReady(Exception):
 def args():
     """The parsed args, read through the accessor the profile names."""
     module_name, _, attr = ARGS_ACCESSOR.rpartition(".")
+    accessor = getattr(importlib.import_module(module_name), attr)  # an import failure is a real error
     try:
-        value = getattr(importlib.import_module(module_name), attr)()
-    except Exception as exc:  # the accessor asserts or raises until the args are set
-        raise NotReady(str(exc)) from None
+        value = accessor()
+    except RecursionError:
+        raise
+    except (AssertionError, RuntimeError, ValueError, AttributeError, KeyError) as exc:
+        raise NotReady(str(exc)) from None  # the accessor asserts or raises until the args are set
     if value is None:
         raise NotReady("args are not set")
     return value
@@ -95,87 +99,164 @@ def _rebind_aliases(name, old_values, new_value, skip=None):
             setattr(module, name, new_value)
 
 
+class _Settling(Exception):
+    """A patch used its own target while its chain was being built: the runtime still had the original there."""
+
+
 def fused_function(module_name, name, original, settle, patches=()):
     """A stand-in for a module-level function: settles on first call, then rebinds itself away."""
     module = sys.modules[module_name]
     settled = []
+    settling = []
     _ORIGINALS.setdefault((module_name, name), original)
 
     def final():
         if settled:  # settled already: no lock on the hot path
             return settled[0]
         with _LOCK:
-            if not settled:
+            if settled:
+                return settled[0]
+            if settling:
+                raise _Settling
+            settling.append(True)
+            try:
                 result = settle(original)
-                settled.append(result)
-                if result is None:
-                    if getattr(module, name, None) is router:
-                        delattr(module, name)
-                else:
-                    setattr(module, name, result)
-                _rebind_aliases(name, [router] + ([original] if original is not None else []), result, module)
-            return settled[0]
+            finally:
+                settling.clear()
+            settled.append(result)
+            if result is None:
+                if getattr(module, name, None) is router:
+                    delattr(module, name)
+            else:
+                setattr(module, name, result)
+            _rebind_aliases(name, [router] + ([original] if original is not None else []), result, module)
+            return result
 
     def router(*args, **kwargs):
         try:
             target = final()
-        except NotReady:
+        except (NotReady, _Settling):
             if original is None:
-                raise
-            return original(*args, **kwargs)  # used before the args are set: the unpatched function
+                raise AttributeError(f"module {{module_name!r}} has no attribute {{name!r}}") from None
+            return original(*args, **kwargs)  # before the args are set, or while settling: the original
         if target is None:
             raise AttributeError(f"module {{module_name!r}} has no attribute {{name!r}}")
         return target(*args, **kwargs)
 
     if original is not None:
         functools.update_wrapper(router, original)
+    else:
+        router.__name__ = router.__qualname__ = name
+        router.__module__ = module_name
     router.__patchmerge_patches__ = patches
     return router
 
 
-class _MemberRouter:
-    """A stand-in class attribute: the first lookup settles the member and puts the result on the class."""
+def _bind(descriptor, obj, objtype):
+    """What looking the attribute up gives when `descriptor` is the class attribute."""
+    get = getattr(type(descriptor), "__get__", None)
+    return get(descriptor, obj, objtype) if get is not None else descriptor
 
-    def __init__(self, owner, name, raw, original, settle, patches):
-        self.owner, self.name, self.raw, self.original, self.settle = owner, name, raw, original, settle
+
+class _MemberRouter:
+    """A stand-in class attribute: the first lookup settles the member and puts the result on the class.
+
+    Lookups that reach the stand-in (the first one, a reference taken before, `super()`) bind the settled object
+    directly, never by looking the name up again, which could find a subclass's override."""
+
+    def __init__(self, owner, name, raw, settle, patches):
+        self.owner, self.name, self.raw, self.settle = owner, name, raw, settle
+        self.own = raw is not _MISSING and owner.__dict__.get(name) is raw
         self.__patchmerge_patches__ = patches
         self.settled = []
+        self.settling = []
+
+    def _original(self):
+        # what getattr(owner, name) gives now: the runtime's original (an inherited member may be patched too)
+        if self.own:
+            return _bind(self.raw, None, self.owner)
+        return getattr(super(self.owner, self.owner), self.name, None)
 
     def _final(self):
+        """The object now bound on the owner (the raw member when no patch applied)."""
         if self.settled:
             return self.settled[0]
         with _LOCK:
-            if not self.settled:
-                result = self.settle(self.original)
-                self.settled.append(result)
-                if result is None:
-                    delattr(self.owner, self.name)
+            if self.settled:
+                return self.settled[0]
+            if self.settling:
+                raise _Settling
+            self.settling.append(True)
+            try:
+                original = self._original()
+                result = self.settle(original)
+            finally:
+                self.settling.clear()
+            if result is original:  # no patch applied: leave the member as it was (descriptor and all)
+                if self.own:
+                    setattr(self.owner, self.name, self.raw)
+                    result = self.raw
                 else:
-                    setattr(self.owner, self.name, result)
-            return self.settled[0]
+                    delattr(self.owner, self.name)
+                    result = _INHERITED
+            elif result is None:
+                delattr(self.owner, self.name)
+            else:
+                setattr(self.owner, self.name, result)
+            self.settled.append(result)
+            return result
 
     def __get__(self, obj, objtype=None):
         try:
-            self._final()
-        except NotReady:
-            raw = self.raw
-            if raw is _MISSING:
-                raise AttributeError(self.name) from None
-            return raw.__get__(obj, objtype) if hasattr(raw, "__get__") else raw
-        return getattr(obj, self.name) if obj is not None else getattr(objtype or self.owner, self.name)
+            descriptor = self._final()
+        except (NotReady, _Settling):
+            descriptor = self.raw
+        if descriptor is _INHERITED:
+            descriptor = self.raw
+        if descriptor is _MISSING or descriptor is None:
+            raise AttributeError(self.name)
+        return _bind(descriptor, obj, objtype)
+
+
+class _DataMemberRouter(_MemberRouter):
+    """The stand-in for a data descriptor (a property): assignment and deletion go through it too."""
+
+    def _descriptor(self):
+        try:
+            descriptor = self._final()
+        except (NotReady, _Settling):
+            descriptor = self.raw
+        return self.raw if descriptor is _INHERITED else descriptor
+
+    def __set__(self, obj, value):
+        descriptor = self._descriptor()
+        setter = getattr(type(descriptor), "__set__", None)
+        if setter is None:
+            obj.__dict__[self.name] = value
+        else:
+            setter(descriptor, obj, value)
+
+    def __delete__(self, obj):
+        descriptor = self._descriptor()
+        deleter = getattr(type(descriptor), "__delete__", None)
+        if deleter is None:
+            del obj.__dict__[self.name]
+        else:
+            deleter(descriptor, obj)
 
 
 def fused_member(owner, name, settle, patches=()):
-    """Patch `owner.name` (a method, static or class method, a member a base class or @dataclass provides, or
-    a new one) the way the runtime does: the original is what `getattr(owner, name)` gives."""
+    """Patch `owner.name` (a method, static or class method, property, a member a base class or @dataclass
+    provides, or a new one) the way the runtime does: the original is what `getattr(owner, name)` gives."""
     raw = owner.__dict__.get(name, _MISSING)
     if raw is _MISSING:
         for base in owner.__mro__[1:]:
             if name in vars(base):
                 raw = vars(base)[name]
                 break
-    original = getattr(owner, name, None)
-    setattr(owner, name, _MemberRouter(owner, name, raw, original, settle, patches))
+    data = raw is not _MISSING and hasattr(type(raw), "__set__")
+    router = (_DataMemberRouter if data else _MemberRouter)(owner, name, raw, settle, patches)
+    setattr(owner, name, router)
 
 
 def fused_value(module_name, name, settle, patches=()):
@@ -186,6 +267,8 @@ def fused_value(module_name, name, settle, patches=()):
     def apply():
         old = getattr(module, name, _MISSING)
         result = settle(None if old is _MISSING else old)
+        if old is _MISSING and result is None:
+            return  # a new name whose condition does not hold: the runtime creates nothing
         setattr(module, name, result)
         if old is not _MISSING:
             _rebind_aliases(name, [old], result, module)
