@@ -147,7 +147,11 @@ def fuse_plan(plan: Plan, context: PlanContext, session: Session, *, probes: boo
         for pp in site.patches:
             settle_outcome(pp, Outcome.FUSED)
     for path, stanzas in by_file.items():
-        texts.write(path, file_edits.append_block(texts.read(path), profile.runtime.helper_module, stanzas))
+        try:
+            appended = file_edits.append_block(texts.read(path), profile.runtime.helper_module, stanzas, path)
+        except file_edits.EditError as exc:
+            raise MergeAborted(str(exc)) from None
+        texts.write(path, appended)
     if candidates:
         needs_setter = any(s.mechanism is Mechanism.VALUE for s in candidates)
         _write_runtime_support(session, context, texts, needs_setter, probes)
@@ -185,7 +189,10 @@ def _decide(
             f"{site.module}.{site.name} was fused by an earlier merge with other patches; run `patchmerge undo` first"
         )
         return [
-            (pp, Outcome.FAILED, reason) for pp in everything if (pp.patch.target, pp.patch.patch_import) not in done
+            (pp, Outcome.ALREADY_FUSED, "fused by an earlier merge")
+            if (pp.patch.target, pp.patch.patch_import) in done
+            else (pp, Outcome.FAILED, reason)
+            for pp in everything
         ]
     blockers = [pp for pp in everything if not pp.resolved]
     unregistered = [

@@ -22,11 +22,38 @@ def settle_name(site: Site) -> str:
     return f"_patchmerge_settle_{site.slug}"
 
 
-def _condition_code(conditions: tuple[str, ...]) -> str:
+def normalise(text: str) -> str:
+    """One condition as a single-line expression: parsed and unparsed, so a multi-line text (valid inside
+    brackets) fits on a comment line, in an `if` and in a probe record."""
+    return ast.unparse(ast.parse(text.strip(), mode="eval"))
+
+
+class _Rename(ast.NodeTransformer):
+    """Rename every Name node with a mapped id (reads, and comprehension targets alike, so scoping holds)."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:  # noqa: N802 - ast's interface
+        if node.id in self.names:
+            return ast.copy_location(ast.Name(id=self.names[node.id], ctx=node.ctx), node)
+        return node
+
+
+def rewrite_condition(text: str, names: dict[str, str]) -> str:
+    """The condition with the names its condition_import binds renamed to their aliases, on the tree."""
+    tree = ast.parse(text.strip(), mode="eval")
+    if names:
+        tree = ast.fix_missing_locations(_Rename(names).visit(tree))
+    return ast.unparse(tree)
+
+
+def _condition_code(conditions: tuple[str, ...], names: dict[str, str] | None = None) -> str:
     parts = []
     for text in conditions:
-        top = ast.parse(text, mode="eval").body
-        parts.append(f"({text})" if isinstance(top, ast.BoolOp | ast.IfExp) and len(conditions) > 1 else text)
+        code = rewrite_condition(text, names or {})
+        top = ast.parse(code, mode="eval").body
+        parts.append(f"({code})" if isinstance(top, ast.BoolOp | ast.IfExp) and len(conditions) > 1 else code)
     return " and ".join(parts)
 
 
@@ -43,13 +70,6 @@ def _import_line(dotted: str, local: str, module_of: Callable[[str], str | None]
 
 def _indent(code: str, level: int = 1) -> list[str]:
     return ["    " * level + line for line in code.splitlines()]
-
-
-def _phases(patches: list[PlannedPatch]) -> list[list[PlannedPatch]]:
-    by_phase: dict[int, list[PlannedPatch]] = {}
-    for pp in patches:
-        by_phase.setdefault(pp.patch.phase or 0, []).append(pp)
-    return [by_phase[p] for p in sorted(by_phase)]
 
 
 def render_site(
@@ -71,25 +91,33 @@ def render_site(
     lines.append(f'    """{described}: {len(patches)} fused patch(es), applied as the runtime applies them."""')
     if needs_args:
         lines.append(f"    args = {HELPER_ALIAS}.args()")
-    imported: dict[str, str] = {}
+    # Each condition name is imported under its own alias, so two names with the same last part, or a name
+    # that is also a local of the settle function, cannot collide; each patch's conditions are rewritten to them.
+    aliases: dict[str, str] = {}
+    renames: dict[str, dict[str, str]] = {}
     for pp in patches:
+        names: dict[str, str] = {}
         for dotted in pp.patch.condition_import:
-            local = dotted.rsplit(".", 1)[-1]
-            if local not in imported.values():
-                imported[dotted] = local
-                lines += _indent(_import_line(dotted, local, module_of))
+            if dotted not in aliases:
+                aliases[dotted] = f"_cond_{len(aliases)}"
+                lines += _indent(_import_line(dotted, aliases[dotted], module_of))
+            names[dotted.rsplit(".", 1)[-1]] = aliases[dotted]
+        renames[pp.patch.id] = names
     lines.append("    _final = _original")
     if probes:
         lines.append("    _taken = []")
     counter = 0
-    for tp in site.targets:
-        for phase in _phases([pp for pp in tp.patches if pp.resolved]):
+    # The runtime applies phase by phase across the targets: every target's phase-0 Patch, then phase 1, ...
+    phases = sorted({pp.patch.phase or 0 for tp in site.targets for pp in tp.patches if pp.resolved})
+    for number in phases:
+        for tp in site.targets:
+            phase = [pp for pp in tp.patches if pp.resolved and (pp.patch.phase or 0) == number]
             replacements = [pp for pp in phase if pp.kind is not FusionKind.WRAP]
             wrappers = [pp for pp in phase if pp.kind is FusionKind.WRAP]
             for pp in replacements + wrappers:
                 local = f"_patch_{counter}"
                 counter += 1
-                condition = _condition_code(pp.patch.condition)
+                condition = _condition_code(pp.patch.condition, renames.get(pp.patch.id))
                 lines.append(f"    # {pp.patch.id}: {pp.kind} {pp.patch.patch_import}, if {condition or 'always'}")
                 original_expr = unpatched(pp)
                 fetch = (
@@ -107,7 +135,7 @@ def render_site(
     if probes:
         branches = "".join(
             f"\n            ({pp.patch.target!r}, {pp.patch.id!r}, {pp.kind.value!r}, {pp.patch.patch_import!r}, "
-            f"{' and '.join(pp.patch.condition)!r}),"
+            f"{' and '.join(normalise(c) for c in pp.patch.condition)!r}),"
             for pp in patches
         )
         lines.append(

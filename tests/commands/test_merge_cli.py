@@ -150,3 +150,34 @@ def test_wrapper_registered_twice_is_disabled_everywhere_with_a_warning(capsys, 
     assert "initialize_model_parallel_wrapper" in warning and warning.count("megatron_adaptor.py:") == 2
     active = find_registrations(adaptor.read_text(), adaptor, "mindspeed_llm.tasks.megatron_adaptor", CALLS)
     assert not [r for r in active if r.target == "megatron.core.parallel_state.initialize_model_parallel"]
+
+
+def test_new_patch_on_an_already_fused_target_fails_asking_to_undo_first(capsys, root, tmp_path):
+    assert merge(capsys, str(root))[0] == 0
+    target = "megatron.core.parallel_state.initialize_model_parallel"
+    wrappers = root / "MindSpeed/mindspeed/core/parallel_state.py"
+    wrappers.write_text(wrappers.read_text() + "\n\ndef extra_wrapper(fn):\n    return fn\n")
+    adaptor = root / "MindSpeed-LLM/mindspeed_llm/tasks/megatron_adaptor.py"
+    adaptor.write_text(
+        adaptor.read_text()
+        + "\n\ndef more_patches():\n"
+        + "    from mindspeed.core.parallel_state import extra_wrapper\n"
+        + f"    MegatronAdaptation.register({target!r}, extra_wrapper)\n"
+    )
+    patches = json.loads((root / "patches.json").read_text())
+    key = next(k for k in patches if k.strip("'") == target)
+    old = len(patches[key])
+    patches[key].append({"patch_import": "mindspeed.core.parallel_state.extra_wrapper"})
+    path = tmp_path / "patches.json"
+    path.write_text(json.dumps(patches))
+    before = {k: v for k, v in snapshot(root).items() if not k.startswith(".patchmerge")}
+    code, out, err = merge(capsys, str(root), str(path))
+    assert code == 1 and "Traceback" not in out + err
+    report = json.loads((root / ".patchmerge/report/report.json").read_text())
+    by_id = {p["id"]: p for p in report["patches"]}
+    new = by_id[f"{target}#{old}"]
+    assert new["outcome"] == "failed" and "patchmerge undo" in new["reason"]
+    assert all(by_id[f"{target}#{i}"]["outcome"] == "already-fused" for i in range(old))
+    others = [p for p in report["patches"] if p["target"] != target]
+    assert others and all(p["outcome"] == "already-fused" for p in others)
+    assert {k: v for k, v in snapshot(root).items() if not k.startswith(".patchmerge")} == before
