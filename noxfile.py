@@ -1,5 +1,6 @@
 """Sessions: `nox -s tests`, `nox -s plan -- ROOT_DIR [PATCH_JSON]`, `nox -s demo`, `nox -s lint`, `nox -s bench`,
-`nox -s coverage -- --json-file J --log-file L`."""
+`nox -s coverage -- --json-file J --log-file L`.
+`patchmerge cut PATCH_JSON ...` needs no tree and no session: run it directly."""
 
 from __future__ import annotations
 

@@ -50,6 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
     coverage.add_argument("--output-dir", metavar="D", default="coverage-report", help="default: coverage-report/")
     coverage.add_argument("--json", action="store_true", help="print coverage.json to stdout")
     coverage.set_defaults(run="patchmerge.commands.coverage")
+
+    cut = commands.add_parser("cut", help="count or slice a patch file by index range, target prefix or kind")
+    cut.add_argument("patch_json", metavar="PATCH_JSON")
+    cut.add_argument("--profile", metavar="P", help="for runtime.wrapper_suffixes and plugins (default: example)")
+    cut.add_argument("--count", action="store_true", help="print the number of targets and patches, by kind")
+    cut.add_argument("--left", type=int, metavar="L", help="first patch kept, 0-based over patches in file order")
+    cut.add_argument("--right", type=int, metavar="R", help="end of the range, exclusive (half-open)")
+    cut.add_argument("--target-prefix", metavar="P", help="keep the patches whose target starts with P")
+    cut.add_argument("--kind", choices=("wrap", "replace", "route"), help="keep the patches of this kind")
+    cut.add_argument("-o", "--output", metavar="OUT", help="write the cut file here (default: stdout)")
+    cut.set_defaults(run="patchmerge.commands.cut")
     return parser
 
 
