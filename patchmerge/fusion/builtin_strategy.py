@@ -10,4 +10,5 @@ from patchmerge.hookspecs import hookimpl
 
 @hookimpl(trylast=True)
 def fuse_site(site: Site, context: FuseContext) -> str:
-    return render_site(site, context.module_of, context.unpatched, probes=context.probes)
+    semantics = context.plan_context.profile.runtime.semantics
+    return render_site(site, context.module_of, context.unpatched, probes=context.probes, semantics=semantics)

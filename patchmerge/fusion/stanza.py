@@ -77,8 +77,12 @@ def render_site(
     module_of: Callable[[str], str | None],
     unpatched: Callable[[PlannedPatch], str | None],
     probes: bool = True,
+    semantics: str = "2.1.0",
 ) -> str:
     """The settle function and the install line for one site.
+
+    From MindSpeed 2.2.0 (`semantics`) a wrapper registered twice on one Patch is kept once: a repeated wrapper
+    then applies only if the same wrapper has not applied already.
 
     `module_of(dotted)` gives the longest module prefix of a dotted name; `unpatched(pp)` gives an expression
     for the patch object when it is itself a fused site in this merge (the runtime registered the object bound
@@ -114,10 +118,17 @@ def render_site(
             phase = [pp for pp in tp.patches if pp.resolved and (pp.patch.phase or 0) == number]
             replacements = [pp for pp in phase if pp.kind is not FusionKind.WRAP]
             wrappers = [pp for pp in phase if pp.kind is FusionKind.WRAP]
+            imports = [pp.patch.patch_import for pp in wrappers]
+            dedupe = semantics != "2.1.0" and len(set(imports)) < len(imports)
+            if dedupe:
+                lines.append("    _wrapped = set()  # wrappers already applied in this Patch (kept once from 2.2.0)")
             for pp in replacements + wrappers:
                 local = f"_patch_{counter}"
                 counter += 1
                 condition = _condition_code(pp.patch.condition, renames.get(pp.patch.id))
+                if dedupe and pp.kind is FusionKind.WRAP:
+                    seen = f"{pp.patch.patch_import!r} not in _wrapped"
+                    condition = f"({condition}) and {seen}" if condition else seen
                 lines.append(f"    # {pp.patch.id}: {pp.kind} {pp.patch.patch_import}, if {condition or 'always'}")
                 original_expr = unpatched(pp)
                 fetch = (
@@ -127,6 +138,8 @@ def render_site(
                 )
                 apply = f"_final = {local}(_final)" if pp.kind is FusionKind.WRAP else f"_final = {local}"
                 body = f"{fetch}\n{apply}" + (f"\n_taken.append({pp.patch.id!r})" if probes else "")
+                if dedupe and pp.kind is FusionKind.WRAP:
+                    body += f"\n_wrapped.add({pp.patch.patch_import!r})"
                 if condition:
                     lines.append(f"    if {condition}:")
                     lines += _indent(body, 2)

@@ -44,7 +44,8 @@ if mode == "runtime":  # "pristine" runs the unpatched tree
     from pathlib import Path
     from patchmerge.formats import json_format
     from patchmerge.verify.runtime_patcher import apply_patch_specs
-    applied = apply_patch_specs(json_format.parse(Path(patches_file).read_text(), Path(patches_file)).patches, args)
+    specs = json_format.parse(Path(patches_file).read_text(), Path(patches_file)).patches
+    applied = apply_patch_specs(specs, args, sys.argv[4])
 global_vars.set_args(args)
 from scenario import run
 try:
@@ -66,6 +67,7 @@ class Scenario:
     files: dict[str, str]
     patches: dict[str, list[dict[str, Any]]]
     extra_domains: dict[str, list[Any]] = field(default_factory=dict)
+    semantics: str = "2.1.0"  # the MindSpeed patch_utils behaviour both sides reproduce
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -104,7 +106,10 @@ def build(base: Path, scenario: Scenario) -> tuple[Path, Path]:
     _write(pristine, scenario.files)
     _write(pristine, {"MindSpeed-LLM/mindspeed_llm/adaptor.py": _adaptor(scenario.patches)})
     (pristine / "patches.json").write_text(json.dumps(scenario.patches, indent=2))
-    (base / "profile.toml").write_text(PROFILE)
+    profile = PROFILE if scenario.semantics == "2.1.0" else profile_text(
+        "differential", ["MindSpeed-LLM/mindspeed_llm/adaptor.py"], semantics=scenario.semantics
+    )
+    (base / "profile.toml").write_text(profile)
     fused = base / "fused"
     subprocess.run(["cp", "-r", str(pristine), str(fused)], check=True)
     code = main(["merge", str(fused), "--profile", str(base / "profile.toml")])
@@ -114,12 +119,14 @@ def build(base: Path, scenario: Scenario) -> tuple[Path, Path]:
     return pristine, fused
 
 
-def _run(root: Path, mode: str, assignment: dict[str, Any], patches_file: Path) -> dict[str, Any]:
+def _run(
+    root: Path, mode: str, assignment: dict[str, Any], patches_file: Path, semantics: str = "2.1.0"
+) -> dict[str, Any]:
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     roots = [root / r for r in ("Megatron-LM", "MindSpeed", "MindSpeed-LLM")]
     env["PYTHONPATH"] = os.pathsep.join(str(r) for r in roots)
     done = subprocess.run(
-        [sys.executable, "-c", RUNNER, mode, json.dumps(assignment), str(patches_file)],
+        [sys.executable, "-c", RUNNER, mode, json.dumps(assignment), str(patches_file), semantics],
         cwd=root / "MindSpeed-LLM",
         env=env,
         capture_output=True,
@@ -138,8 +145,8 @@ def compare(base: Path, scenario: Scenario) -> list[dict[str, Any]]:
     outcomes = []
     changed = False
     for assignment in assignments(domains) if domains else [{}]:
-        runtime = _run(pristine, "runtime", assignment, pristine / "patches.json")
-        fused_run = _run(fused, "fused", assignment, pristine / "patches.json")
+        runtime = _run(pristine, "runtime", assignment, pristine / "patches.json", scenario.semantics)
+        fused_run = _run(fused, "fused", assignment, pristine / "patches.json", scenario.semantics)
         # the branches the fused tree announces are patches the runtime applied too
         assert set(fused_run.pop("taken")) <= set(runtime.pop("applied")), f"{scenario.name}: {assignment}"
         fused_run.pop("applied"), runtime.pop("taken")

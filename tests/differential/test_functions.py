@@ -246,3 +246,29 @@ def test_phases_compose_as_separate_collections(tmp_path):
     )
     results = {o["result"] for o in compare(tmp_path, scenario)}
     assert len(results) == 2
+
+
+def _twice_registered(semantics: str) -> Scenario:
+    return Scenario(
+        f"wrapper_twice_{semantics}",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/ops.py": OPS,
+            "MindSpeed/mindspeed/routes.py": ROUTES,
+            "MindSpeed-LLM/scenario.py": ATTEMPT + RUN_ROUTES,
+        },
+        {
+            "megatron.core.ops.scale": [
+                {"patch_import": "mindspeed.routes.log_wrapper", "condition": ["args.a"]},
+                {"patch_import": "mindspeed.routes.scale_b"},
+                {"patch_import": "mindspeed.routes.log_wrapper", "condition": ["args.b"]},
+            ]
+        },
+        semantics=semantics,
+    )
+
+
+def test_a_wrapper_registered_twice_wraps_twice_in_2_1_0_and_once_from_2_2_0(tmp_path):
+    old = {o["result"] for o in compare(tmp_path / "old", _twice_registered("2.1.0"))}
+    new = {o["result"] for o in compare(tmp_path / "new", _twice_registered("2.2.0"))}
+    assert len(old) == 3 and len(new) == 2  # with args.a and args.b: wrapped twice in 2.1.0, once in 2.2.0
