@@ -25,7 +25,7 @@ import threading
 
 ARGS_ACCESSOR = {args_accessor!r}
 PROBE_PREFIX = {probe_prefix!r}  # None: a tree merged with --no-probes writes no probe line
-_LOCK = threading.RLock()
+_LOCK = threading.RLock()  # guards the pending classes and values; each fused binding has its own lock
 _PENDING = []  # settlers of classes and values, run when the args are set
 _STATE = {{"args_ready": False}}
 _ORIGINALS = {{}}  # (module, name) -> the object bound before any fused patch, as the adaptor registered it
@@ -108,12 +108,15 @@ def fused_function(module_name, name, original, settle, patches=()):
     module = sys.modules[module_name]
     settled = []
     settling = []
+    # one lock per binding: a settle imports patch modules, and a global lock held across imports could
+    # deadlock with another thread importing one of them and calling a different fused function meanwhile
+    lock = threading.RLock()
     _ORIGINALS.setdefault((module_name, name), original)
 
     def final():
         if settled:  # settled already: no lock on the hot path
             return settled[0]
-        with _LOCK:
+        with lock:
             if settled:
                 return settled[0]
             if settling:
@@ -170,6 +173,7 @@ class _MemberRouter:
         self.__patchmerge_patches__ = patches
         self.settled = []
         self.settling = []
+        self.lock = threading.RLock()  # per binding, as for functions
 
     def _original(self):
         # what getattr(owner, name) gives now: the runtime's original (an inherited member may be patched too)
@@ -181,7 +185,7 @@ class _MemberRouter:
         """The object now bound on the owner (the raw member when no patch applied)."""
         if self.settled:
             return self.settled[0]
-        with _LOCK:
+        with self.lock:
             if self.settled:
                 return self.settled[0]
             if self.settling:
