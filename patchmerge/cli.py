@@ -51,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     coverage.add_argument("--json", action="store_true", help="print coverage.json to stdout")
     coverage.set_defaults(run="patchmerge.commands.coverage")
 
+    check = commands.add_parser("check", help="fuse into a workspace, run the model shell, match the expected line")
+    _add_tree_arguments(check)
+    _add_check_arguments(check)
+    check.add_argument("--workspace", metavar="D", help="default: ROOT_DIR/.patchmerge/check/run-N")
+    check.add_argument("--json", action="store_true", help="print the verdict as one JSON document")
+    check.set_defaults(run="patchmerge.commands.check")
+
     cut = commands.add_parser("cut", help="count or slice a patch file by index range, target prefix or kind")
     cut.add_argument("patch_json", metavar="PATCH_JSON")
     cut.add_argument("--profile", metavar="P", help="for runtime.wrapper_suffixes and plugins (default: example)")
@@ -68,6 +75,12 @@ def _add_tree_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("root_dir", nargs="?", metavar="ROOT_DIR", help="default: the bundled example")
     parser.add_argument("patch_json", nargs="?", metavar="PATCH_JSON", help="default: the profile's patch_json")
     parser.add_argument("--profile", metavar="P", help="a profile file, or the name of a bundled one")
+
+
+def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    from patchmerge.commands.check import add_check_arguments
+
+    add_check_arguments(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

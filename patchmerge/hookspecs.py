@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from patchmerge.checking.model import ModelRun, RunOutcome
     from patchmerge.coverage.model import Damaged, ProbeHit
     from patchmerge.fusion.engine import FuseContext
     from patchmerge.fusion.sites import Site
@@ -79,4 +80,16 @@ def open_log(path: Path, prefix: str) -> Iterable[ProbeHit | Damaged] | None:
     Read lazily and stream: logs reach gigabytes. `patchmerge.coverage.scan.LogScan` is the scanner the
     built-ins use (give it a rank hint or a default rank); a `format` attribute on the iterable names the
     format in the report. OSError while reading is reported as an unreadable log.
+    """
+
+
+@hookspec(firstresult=True)
+def run_model(run: ModelRun) -> RunOutcome | None:
+    """Run the model shell of one check and wait for it; or return None to let the next runner try.
+
+    `run.command` is the argv to start (the shell and its arguments), `run.cwd` its working folder in the
+    workspace, `run.env` the full environment (PYTHONPATH points at the workspace roots), `run.log` the file
+    that must receive the script's output, `run.timeout` the seconds after which it must be stopped. A runner
+    that sends runs to a cluster scheduler copies the job's output into `run.log` before returning. The
+    built-in runner (`patchmerge.checking.local_runner`) runs a local subprocess; it is asked last.
     """

@@ -34,6 +34,7 @@ BUILTIN_PLUGINS = (
     "patchmerge.coverage.logs.plain",
     "patchmerge.coverage.logs.msrun",
     "patchmerge.coverage.logs.multirank",
+    "patchmerge.checking.local_runner",
 )
 
 

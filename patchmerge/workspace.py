@@ -1,0 +1,131 @@
+"""Workspaces: a throw-away ROOT_DIR for one check or bisect step that costs almost nothing to make.
+
+Each source root starts as one symbolic link to the original. Before a merge writes a file, `materialise` turns
+every linked folder on its path into a real folder whose files are hard links (copies across filesystems) and
+whose sub-folders are again symbolic links. The merge then replaces files by atomic rename, which gives them a
+new inode, so the originals are never written. Only the folders on the way to a rewritten file are ever built.
+What the workspace holds is recorded in `workspace.json` at its top.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from patchmerge.errors import PatchmergeError
+
+RECORD = "workspace.json"
+# not carried into a workspace: the source tree's own merge state, and Python's caches
+NOT_LINKED = frozenset({".patchmerge", "__pycache__"})
+
+
+class WorkspaceError(PatchmergeError):
+    """A workspace that cannot be made where it was asked for."""
+
+
+@dataclass
+class Workspace:
+    path: Path  # the workspace ROOT_DIR
+    origin: Path  # the ROOT_DIR it stands for
+    roots: tuple[str, ...]
+    materialised_dirs: list[str] = field(default_factory=list)
+    hard_links: int = 0
+    copies: int = 0  # files copied because a hard link was refused (another filesystem, a quota...)
+    fresh_dirs: list[str] = field(default_factory=list)  # real, empty folders for a script to write in
+
+    def materialise(self, relative: Path | str) -> None:
+        """Make the folder holding `relative` (a file path under the workspace) real, and every folder above it,
+        so that writing that file cannot reach the original tree."""
+        parts = Path(relative).parts
+        if not parts or Path(relative).is_absolute() or ".." in parts:
+            raise WorkspaceError(f"not a path inside the workspace: {relative}")
+        here = self.path
+        for part in parts[:-1]:
+            here = here / part
+            if here.is_symlink():
+                self._unlink_folder(here)
+            elif not here.exists():
+                here.mkdir()
+        leaf = here / parts[-1]
+        if leaf.is_symlink() and leaf.is_dir():
+            self._unlink_folder(leaf)
+
+    def fresh_dir(self, relative: str) -> Path:
+        """A real folder at `relative` with nothing of the original in it (a script's log folder)."""
+        self.materialise(Path(relative) / "_")
+        folder = self.path / relative
+        if folder.is_symlink():
+            folder.unlink()
+        folder.mkdir(exist_ok=True)
+        self.fresh_dirs.append(relative)
+        return folder
+
+    def _unlink_folder(self, folder: Path) -> None:
+        original = Path(os.readlink(folder))
+        folder.unlink()
+        folder.mkdir()
+        for entry in os.scandir(original):
+            if entry.name in NOT_LINKED:
+                continue
+            destination = folder / entry.name
+            if entry.is_dir(follow_symlinks=False):
+                destination.symlink_to(entry.path, target_is_directory=True)
+            elif entry.is_symlink():
+                destination.symlink_to(os.readlink(entry.path))
+            else:
+                self._link_file(Path(entry.path), destination)
+        self.materialised_dirs.append(folder.relative_to(self.path).as_posix())
+        self.save()
+
+    def _link_file(self, source: Path, destination: Path) -> None:
+        try:
+            os.link(source, destination)
+            self.hard_links += 1
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EACCES, errno.ENOTSUP):
+                raise
+            shutil.copy2(source, destination)
+            self.copies += 1
+
+    def save(self) -> None:
+        record = {
+            "origin": str(self.origin),
+            "created": datetime.now(UTC).isoformat(),
+            "roots": list(self.roots),
+            "method": "symbolic links to the original folders; folders on the path of a rewritten file are real, "
+            "their files hard links (copies across filesystems), and rewritten files are new files",
+            "materialised_dirs": self.materialised_dirs,
+            "fresh_dirs": self.fresh_dirs,
+            "hard_links": self.hard_links,
+            "copies": self.copies,
+        }
+        (self.path / RECORD).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def create_workspace(origin: Path, roots: tuple[str, ...], path: Path) -> Workspace:
+    """A workspace at `path` (which must not exist or be empty) standing for the ROOT_DIR `origin`."""
+    origin = origin.resolve()
+    path = path.absolute()
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise WorkspaceError(f"workspace folder {path} exists and is not empty")
+    if path.resolve() == origin or origin in path.resolve().parents and _inside_root(path.resolve(), origin, roots):
+        raise WorkspaceError(f"workspace folder {path} lies inside a source root of {origin}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkspaceError(f"cannot make workspace folder {path}: {exc.strerror or exc}") from None
+    for root in roots:
+        (path / root).parent.mkdir(parents=True, exist_ok=True)
+        (path / root).symlink_to(origin / root, target_is_directory=True)
+    workspace = Workspace(path=path, origin=origin, roots=roots)
+    workspace.save()
+    return workspace
+
+
+def _inside_root(path: Path, origin: Path, roots: tuple[str, ...]) -> bool:
+    return any(path == origin / r or (origin / r) in path.parents for r in roots)
