@@ -48,7 +48,9 @@ class Check:
     pattern: str = ""
     regex: bool = False
     timeout: float = 3600.0
-    log_files: tuple[str, ...] = ("msrun_log/worker_*.log",)
+    log_files: tuple[str, ...] = ("msrun_log/worker_*.log",)  # relative to the script's working folder
+    shell_root: str = "MindSpeed-LLM"  # the source root the model shell is relative to and runs in
+    strict_merge: bool = False  # a patch the merge cannot fuse fails the check (default: it stays a runtime patch)
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,15 @@ _SECTION_TYPES: dict[str, dict[str, type]] = {
         "helper_module": str,
     },
     "probes": {"enabled": bool, "format": str, "prefix": str},
-    "check": {"model_shell": str, "pattern": str, "regex": bool, "timeout": float, "log_files": tuple},
+    "check": {
+        "model_shell": str,
+        "pattern": str,
+        "regex": bool,
+        "timeout": float,
+        "log_files": tuple,
+        "shell_root": str,
+        "strict_merge": bool,
+    },
     "bisect": {"state_dir": str, "jobs": int},
 }
 _REQUIRED: tuple[tuple[str | None, str], ...] = ((None, "name"), ("sources", "roots"), ("sources", "rewritable"))
