@@ -58,6 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the verdict as one JSON document")
     check.set_defaults(run="patchmerge.commands.check")
 
+    bisect = commands.add_parser("bisect", help="find the patches whose fusion makes check fail, in few runs")
+    _add_tree_arguments(bisect)
+    _add_check_arguments(bisect)
+    bisect.add_argument(
+        "--state-dir", metavar="D", help="steps, logs and result.json (default: the profile's bisect.state_dir)"
+    )
+    bisect.add_argument("--resume", action="store_true", help="continue the bisect recorded in --state-dir")
+    bisect.add_argument("--jobs", type=int, metavar="N", help="run up to N candidate checks at once")
+    bisect.add_argument(
+        "--mark", choices=("good", "bad", "skip"), help="give the waiting (or last) step a verdict by hand, go on"
+    )
+    bisect.set_defaults(run="patchmerge.commands.bisect")
+
     cut = commands.add_parser("cut", help="count or slice a patch file by index range, target prefix or kind")
     cut.add_argument("patch_json", metavar="PATCH_JSON")
     cut.add_argument("--profile", metavar="P", help="for runtime.wrapper_suffixes and plugins (default: example)")

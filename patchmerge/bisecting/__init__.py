@@ -1,0 +1,1 @@
+"""`bisect`: find the patches whose fusion breaks the model run, in few runs."""
