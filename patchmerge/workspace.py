@@ -41,6 +41,23 @@ class Workspace:
     def materialise(self, relative: Path | str) -> None:
         """Make the folder holding `relative` (a file path under the workspace) real, and every folder above it,
         so that writing that file cannot reach the original tree."""
+        leaf = self._real_parents(relative)
+        if leaf.is_symlink() and leaf.is_dir():
+            self._unlink_folder(leaf)
+
+    def fresh_dir(self, relative: str) -> Path:
+        """A real folder at `relative` with nothing of the original in it (a script's log folder)."""
+        folder = self._real_parents(relative)
+        if folder.is_symlink():
+            folder.unlink()
+        elif folder.is_dir():  # made real earlier: it holds links to the original's files, which must go
+            shutil.rmtree(folder)
+        folder.mkdir()
+        self.fresh_dirs.append(relative)
+        self.save()
+        return folder
+
+    def _real_parents(self, relative: Path | str) -> Path:
         parts = Path(relative).parts
         if not parts or Path(relative).is_absolute() or ".." in parts:
             raise WorkspaceError(f"not a path inside the workspace: {relative}")
@@ -51,19 +68,7 @@ class Workspace:
                 self._unlink_folder(here)
             elif not here.exists():
                 here.mkdir()
-        leaf = here / parts[-1]
-        if leaf.is_symlink() and leaf.is_dir():
-            self._unlink_folder(leaf)
-
-    def fresh_dir(self, relative: str) -> Path:
-        """A real folder at `relative` with nothing of the original in it (a script's log folder)."""
-        self.materialise(Path(relative) / "_")
-        folder = self.path / relative
-        if folder.is_symlink():
-            folder.unlink()
-        folder.mkdir(exist_ok=True)
-        self.fresh_dirs.append(relative)
-        return folder
+        return here / parts[-1]
 
     def _unlink_folder(self, folder: Path) -> None:
         original = Path(os.readlink(folder))

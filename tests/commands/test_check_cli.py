@@ -1,0 +1,81 @@
+"""`patchmerge check` as a user runs it: exit status, JSON document, the bundled example."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from patchmerge import bundled
+from patchmerge.cli import main
+from tests.checking.model_trees import write_model_tree
+
+BROKEN_EXAMPLE = bundled.example_root() / "patches-broken.json"
+JSON_FIELDS = {"verdict", "reason", "log", "script_exit", "seconds", "workspace", "coverage"}
+
+
+def run_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+    code = main([*argv, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def test_the_bundled_example_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, document = run_json(["check"], capsys)
+    assert code == 0 and document["verdict"] == "pass" and JSON_FIELDS <= set(document)
+    assert document["script_exit"] == 0 and Path(document["log"]).is_file()
+    assert document["coverage"]["patches_total"] == 39 and document["coverage"]["patches_hit"] > 0
+
+
+def test_the_example_with_a_wrong_patch_json_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    code, document = run_json(["check", str(BROKEN_EXAMPLE)], capsys)
+    assert code == 1 and document["verdict"] == "fail" and "not found" in document["reason"]
+
+
+def test_text_output_names_verdict_log_and_exit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = write_model_tree(tmp_path / "root", ops=4)
+    code = main(["check", str(tmp_path / "root"), "--profile", str(profile), "--workspace", str(tmp_path / "ws")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "check: PASS" in out and "log:" in out and "script exit:  0" in out and str(tmp_path / "ws") in out
+
+
+def test_a_merge_failure_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = write_model_tree(tmp_path / "root", ops=4)
+    with open(tmp_path / "root/Megatron-LM/megatron/core/ops.py", "a") as ops:
+        ops.write("_patchmerge = 1\n")
+    code, document = run_json(["check", str(tmp_path / "root"), "--profile", str(profile)], capsys)
+    assert code == 3 and document["verdict"] == "fail" and document["merge_failed"]
+
+
+def test_flags_override_the_profile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = write_model_tree(tmp_path / "root", ops=4)
+    argv = ["check", str(tmp_path / "root"), "--profile", str(profile), "--pattern", "loss: 7"]
+    code, document = run_json(argv, capsys)
+    assert code == 1 and "'loss: 7'" in document["reason"]
+    code, document = run_json([*argv[:-1], r"loss: \d", "--regex"], capsys)
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--model-shell", "nowhere.sh"], "model shell not found"),
+        (["--pattern", ""], "no pattern"),
+        (["--pattern", "(", "--regex"], "regular expression"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    profile = write_model_tree(tmp_path / "root", ops=4)
+    code = main(["check", str(tmp_path / "root"), "--profile", str(profile), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "root/.patchmerge/check").exists(), "nothing is built for a bad input"
+
+
+def test_a_missing_root_dir_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
