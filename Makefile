@@ -8,11 +8,23 @@ PROFILE ?=
 JSON_FILE ?=
 LOG_FILE ?=
 OUTPUT_DIR ?=
+MODEL_SHELL ?=
+PATTERN ?=
+TIMEOUT ?=
+STATE_DIR ?=
+JOBS ?=
 
 # arguments after `--` for sessions that take a tree
 TREE_ARGS = $(ROOT_DIR) $(PATCH_JSON) $(if $(PROFILE),--profile $(PROFILE))
 
-.PHONY: demo test plan merge undo coverage lint bench clean
+# check and bisect flags; REGEX=1 reads PATTERN as a regular expression
+CHECK_ARGS = $(if $(MODEL_SHELL),--model-shell $(MODEL_SHELL)) $(if $(PATTERN),--pattern "$(PATTERN)") \
+	$(if $(REGEX),--regex) $(if $(TIMEOUT),--timeout $(TIMEOUT))
+# bisect with no ROOT_DIR: the bundled example with its deliberately wrong patch JSON
+BISECT_TREE = $(if $(ROOT_DIR),$(TREE_ARGS),$(or $(PATCH_JSON),examples/mini/patches-broken.json) \
+	$(if $(PROFILE),--profile $(PROFILE)))
+
+.PHONY: demo test plan merge undo coverage check bisect lint bench clean
 
 demo: $(NOX)
 	$(NOX) -s demo
@@ -33,6 +45,14 @@ undo: $(NOX)
 coverage: $(NOX)
 	$(NOX) -s coverage -- --json-file $(JSON_FILE) --log-file $(LOG_FILE) \
 		$(if $(PROFILE),--profile $(PROFILE)) $(if $(OUTPUT_DIR),--output-dir $(OUTPUT_DIR))
+
+check: $(NOX)
+	$(NOX) -s check -- $(TREE_ARGS) $(CHECK_ARGS)
+
+# RESUME=1 continues the bisect in STATE_DIR; MARK=good|bad|skip gives its waiting step a verdict
+bisect: $(NOX)
+	$(NOX) -s bisect -- $(BISECT_TREE) $(CHECK_ARGS) $(if $(STATE_DIR),--state-dir $(STATE_DIR)) \
+		$(if $(RESUME),--resume) $(if $(JOBS),--jobs $(JOBS)) $(if $(MARK),--mark $(MARK))
 
 lint: $(NOX)
 	$(NOX) -s lint

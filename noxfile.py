@@ -1,8 +1,11 @@
 """Sessions: `nox -s tests`, `nox -s plan -- ROOT_DIR [PATCH_JSON]`, `nox -s demo`, `nox -s lint`, `nox -s bench`,
-`nox -s coverage -- --json-file J --log-file L`.
+`nox -s coverage -- --json-file J --log-file L`, `nox -s check|bisect -- [ROOT_DIR] [PATCH_JSON] [flags]`.
 `patchmerge cut PATCH_JSON ...` needs no tree and no session: run it directly."""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import nox
 
@@ -14,6 +17,8 @@ nox.options.error_on_missing_interpreters = True
 PYTHON = "3.11"
 TOML_PLUGIN = "./plugins/patchmerge-toml-patches"
 MINDSPEED_LLM_PLUGIN = "./plugins/patchmerge-mindspeed-llm"
+EXAMPLE_PATCHES = "examples/mini/patches.json"
+EXAMPLE_BROKEN = "examples/mini/patches-broken.json"  # one patch lost its condition: what bisect should find
 
 
 def _install(session: nox.Session, *extra: str) -> None:
@@ -65,11 +70,37 @@ def coverage(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def check(session: nox.Session) -> None:
+    """Merge into a workspace, run the model shell, match the expected line, then coverage:
+    `nox -s check -- [ROOT_DIR] [PATCH_JSON] [--model-shell S] [--pattern P] [--regex] [--timeout T] [--json]`."""
+    _install(session)
+    session.install(MINDSPEED_LLM_PLUGIN)
+    session.run("patchmerge", "check", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bisect(session: nox.Session) -> None:
+    """Find the patches whose fusion breaks the run: `nox -s bisect -- [ROOT_DIR] [PATCH_JSON] [check flags]
+    [--state-dir D] [--resume] [--jobs N] [--mark good|bad|skip]` (no arguments: the example's wrong patch JSON)."""
+    _install(session)
+    session.install(MINDSPEED_LLM_PLUGIN)
+    session.run("patchmerge", "bisect", *(session.posargs or [EXAMPLE_BROKEN]))
+
+
+@nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
-    """The whole flow on the bundled example: a merge of a temporary copy, its summary and diff stat."""
+    """The whole flow on the bundled example: merge a temporary copy (summary and diff stat), then check (merge
+    into a workspace, run the model shell, match the loss line), then coverage from the run's log."""
     _install(session)
     session.install(MINDSPEED_LLM_PLUGIN)
     session.run("patchmerge", "merge")
+    workspace = Path(session.create_tmp()) / "demo-check"
+    shutil.rmtree(workspace, ignore_errors=True)
+    session.run("patchmerge", "check", "--workspace", str(workspace))
+    session.run(
+        "patchmerge", "coverage", "--json-file", EXAMPLE_PATCHES, "--log-file", str(workspace / "model.log"),
+        "--output-dir", str(workspace / "coverage-report"),
+    )
 
 
 @nox.session(python=PYTHON)
@@ -80,3 +111,6 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_plan.py", *session.posargs)
     session.run("python", "benchmarks/bench_merge.py", *session.posargs)
     session.run("python", "benchmarks/bench_calls.py")
+    session.run("python", "benchmarks/bench_workspace.py")
+    if session.posargs:
+        session.run("python", "benchmarks/bench_workspace.py", *session.posargs)

@@ -54,7 +54,6 @@ class Workspace:
             shutil.rmtree(folder)
         folder.mkdir()
         self.fresh_dirs.append(relative)
-        self.save()
         return folder
 
     def _real_parents(self, relative: Path | str) -> Path:
@@ -85,7 +84,6 @@ class Workspace:
             else:
                 self._link_file(Path(entry.path), destination)
         self.materialised_dirs.append(folder.relative_to(self.path).as_posix())
-        self.save()
 
     def _link_file(self, source: Path, destination: Path) -> None:
         try:
@@ -98,6 +96,7 @@ class Workspace:
             self.copies += 1
 
     def save(self) -> None:
+        """Record what the workspace holds (call after materialising: once, not per folder)."""
         record = {
             "origin": str(self.origin),
             "created": datetime.now(UTC).isoformat(),

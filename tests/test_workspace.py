@@ -50,6 +50,7 @@ def test_merge_writes_in_a_workspace_leave_the_original_untouched(origin: Path, 
     ]
     for edit in edits:
         ws.materialise(edit.path)
+    ws.save()
     commit_edits(ws.path, edits, {})
     assert (ws.path / "A/pkg/sub/mod.py").read_text() == "changed\n"
     assert (ws.path / "A/pkg/new_file.py").read_text() == "new\n"
@@ -69,6 +70,7 @@ def test_another_filesystem_falls_back_to_copies(origin: Path, tmp_path: Path, m
     monkeypatch.setattr(os, "link", refuse)
     ws = create_workspace(origin, ROOTS, tmp_path / "ws")
     ws.materialise("A/pkg/sub/mod.py")
+    ws.save()
     copied = ws.path / "A/pkg/sub/other.py"
     assert copied.read_text() == "# A/pkg/sub/other.py\n" and not copied.is_symlink()
     assert os.stat(copied).st_ino != os.stat(origin / "A/pkg/sub/other.py").st_ino

@@ -52,6 +52,7 @@ def run_check(origin: Session, patch_set: PatchSet, options: CheckOptions, works
     workspace.materialise(Path(options.shell_root) / LOG_NAME)  # the script's own folder must be real
     for folder in _log_folders(options.log_files):
         workspace.fresh_dir(f"{options.shell_root}/{folder}")
+    workspace.save()
     log = workspace.path / LOG_NAME
     run = ModelRun(
         command=("bash", str(cwd / options.model_shell)),
@@ -93,6 +94,7 @@ def _merge_into(
     failed = [o for o in merged.outcomes if o.outcome is Outcome.FAILED]
     for edit in merged.edits:
         workspace.materialise(edit.path)
+    workspace.save()
     commit_edits(workspace.path, merged.edits, {"patch_file": str(patch_set.source), "check": True})
     report_dir = workspace.path / MANIFEST_DIR / "report"
     write_merge_reports(report_dir, merged, patch_set, session.pm)
