@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +83,19 @@ def test_bad_input_exits_2_with_a_clear_message(
 def test_a_missing_root_dir_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(tmp_path / "nowhere")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_the_script_and_its_children(tmp_path: Path) -> None:
+    marker = tmp_path / "child.pid"
+    profile = write_model_tree(tmp_path / "root", ops=4, shell_body=f"sleep 60 &\necho $! > {marker}\nwait\n")
+    command = [sys.executable, "-m", "patchmerge", "check", str(tmp_path / "root"), "--profile", str(profile)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not marker.exists() or not marker.read_text().strip():
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2 and "interrupted" in err and "Traceback" not in err
+    child = Path(f"/proc/{int(marker.read_text())}/stat")
+    assert not child.exists() or child.read_text().split()[2] == "Z"
