@@ -71,6 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bisect.set_defaults(run="patchmerge.commands.bisect")
 
+    collect = commands.add_parser("collect", help="derive the patch JSON from the registrations the adaptor runs")
+    collect.add_argument("root_dir", metavar="ROOT_DIR")
+    collect.add_argument("--profile", metavar="P", help="a profile file, or the name of a bundled one")
+    collect.add_argument("-o", "--output", metavar="OUT",
+                         help="default: ROOT_DIR/.patchmerge/collected.json ('-' prints it); the provenance "
+                              "sidecar goes beside it as *.provenance.json")
+    collect.set_defaults(run="patchmerge.commands.collect")
+
     cut = commands.add_parser("cut", help="count or slice a patch file by index range, target prefix or kind")
     cut.add_argument("patch_json", metavar="PATCH_JSON")
     cut.add_argument("--profile", metavar="P", help="for runtime.wrapper_suffixes and plugins (default: example)")

@@ -60,6 +60,29 @@ class Bisect:
 
 
 @dataclass(frozen=True)
+class Collect:
+    """How `collect` follows the adaptor (SPEC section 8): what runs, in order, and which calls mean what."""
+
+    # executed in order: "REL/FILE.py::Qual.name" calls that function or method (no arguments), "REL/FILE.py"
+    # runs the module's top-level code (e.g. the module that fills a features list when imported)
+    entry: tuple[str, ...] = ()
+    # calls that apply a collection's registered patches (ending a phase), e.g. "MegatronAdaptation.apply"
+    apply_calls: tuple[str, ...] = ()
+    # what reads the parsed args: calls written with "()" (e.g. "MegatronAdaptation.get_args()") and parameter
+    # names (e.g. "args") that hold the args when nothing is passed for them
+    args_spellings: tuple[str, ...] = ("get_args()", "args")
+    # calls that change registered patches in ways collect does not model (reported unreadable where reached)
+    opaque_calls: tuple[str, ...] = ()
+    # decorators whose functions are followed as if undecorated (they call the function through)
+    follow_decorators: tuple[str, ...] = ()
+    # keep patches whose target lies outside sources.rewritable (torch, apex, ...): merge cannot fuse them
+    keep_outside: bool = False
+    # collect `Module.name = f` / `Class.attr = f` assignments the walk executes as patches (they monkey-patch
+    # directly, taking effect at once: they get a phase of their own before the next apply)
+    direct_assignments: bool = False
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     sources: Sources
@@ -72,6 +95,7 @@ class Profile:
     probes: Probes = field(default_factory=Probes)
     check: Check = field(default_factory=Check)
     bisect: Bisect = field(default_factory=Bisect)
+    collect: Collect = field(default_factory=Collect)
 
     def with_overrides(self, **changes: Any) -> Profile:
         """CLI flags win over profile values; None means 'not given'."""
@@ -85,6 +109,7 @@ _SECTIONS: dict[str, type] = {
     "probes": Probes,
     "check": Check,
     "bisect": Bisect,
+    "collect": Collect,
 }
 _TOP_LEVEL: dict[str, type] = {"name": str, "description": str, "patch_json": str, "plugins": tuple}
 # The TOML type each section key must have (tuple = a list of strings). Explicit, so a new field must be
@@ -110,6 +135,15 @@ _SECTION_TYPES: dict[str, dict[str, type]] = {
         "strict_merge": bool,
     },
     "bisect": {"state_dir": str, "jobs": int},
+    "collect": {
+        "entry": tuple,
+        "apply_calls": tuple,
+        "args_spellings": tuple,
+        "opaque_calls": tuple,
+        "follow_decorators": tuple,
+        "keep_outside": bool,
+        "direct_assignments": bool,
+    },
 }
 _REQUIRED: tuple[tuple[str | None, str], ...] = ((None, "name"), ("sources", "roots"), ("sources", "rewritable"))
 # lists that must not be empty: no roots or no rewritable package leaves nothing to do, and no wrapper
@@ -181,6 +215,12 @@ def profile_from_dict(data: dict[str, Any], path: Path | None = None) -> Profile
             f"got {sections['runtime'].semantics!r}",
             where=where,
         )
+    for entry in sections["collect"].entry:
+        file, _, qualname = entry.partition("::")
+        if not file.endswith(".py") or ("::" in entry and not all(p.isidentifier() for p in qualname.split("."))):
+            raise ProfileError(
+                f"'collect.entry' item {entry!r} must be 'REL/FILE.py' or 'REL/FILE.py::Qual.name'", where=where
+            )
     return Profile(path=path, **top, **sections)
 
 

@@ -138,3 +138,21 @@ def test_overrides_replace_only_given_values():
 def test_unknown_probe_format_is_rejected(tmp_path):
     with pytest.raises(ProfileError, match="'probes.format' must be one of 'json-line', got 'xml'"):
         load_profile(_write(tmp_path, MINIMAL + '[probes]\nformat = "xml"\n'))
+
+
+def test_collect_section(tmp_path):
+    text = MINIMAL + (
+        '[collect]\nentry = ["A/a/x.py::C.run", "A/a/y.py"]\napply_calls = ["C.apply"]\n'
+        'args_spellings = ["C.get_args()", "args"]\nkeep_outside = true\ndirect_assignments = true\n'
+    )
+    profile = load_profile(_write(tmp_path, text))
+    assert profile.collect.entry == ("A/a/x.py::C.run", "A/a/y.py")
+    assert profile.collect.keep_outside and profile.collect.direct_assignments
+    assert load_profile(_write(tmp_path, MINIMAL)).collect.entry == ()
+    with pytest.raises(ProfileError, match="collect.entyr"):
+        load_profile(_write(tmp_path, MINIMAL + '[collect]\nentyr = ["x.py"]\n'))
+    with pytest.raises(ProfileError, match="collect.entry"):
+        load_profile(_write(tmp_path, MINIMAL + '[collect]\nentry = ["x.py::not valid"]\n'))
+    real = load_profile("mindspeed-llm-core-r0.8.0")
+    assert real.collect.entry and "MegatronAdaptation.apply" in real.collect.apply_calls
+    assert load_profile("mindspeed-llm-26.1.0-core-r0.12.1").runtime.semantics == "2.2.0"

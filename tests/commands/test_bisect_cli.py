@@ -14,18 +14,20 @@ from tests.checking.model_trees import write_model_tree
 
 BROKEN_EXAMPLE = bundled.example_root() / "patches-broken.json"
 COUNTER_PLUGIN = """
-import os
+import threading
 from pathlib import Path
 from patchmerge.checking.model import RunOutcome
 from patchmerge.hookspecs import hookimpl
 
 COUNTER = Path({counter!r})
+LOCK = threading.Lock()  # --jobs runs checks in threads
 
 
 @hookimpl(tryfirst=True)
 def run_model(run):
-    calls = int(COUNTER.read_text()) + 1 if COUNTER.exists() else 1
-    COUNTER.write_text(str(calls))
+    with LOCK:
+        calls = int(COUNTER.read_text()) + 1 if COUNTER.exists() else 1
+        COUNTER.write_text(str(calls))
     if calls == {interrupt_at}:
         raise KeyboardInterrupt
     if calls == {skip_at}:

@@ -1,0 +1,210 @@
+"""The tree as collect reads it: module names <-> files, each file parsed once with `ast`, and what each module
+binds at top level (imports, defs, classes, assignments), in source order."""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from patchmerge.markers import without_fused_block
+from patchmerge.resolve.tree import SourceTree
+
+_TRY = (ast.Try, getattr(ast, "TryStar", ast.Try))
+
+
+@dataclass(frozen=True)
+class TopBinding:
+    """A top-level statement that binds `name`; `handler` when it sits in an except clause."""
+
+    node: ast.stmt
+    handler: bool
+
+
+class ParseError(Exception):
+    def __init__(self, file: str, message: str) -> None:
+        super().__init__(f"{file}: {message}")
+        self.file = file
+        self.message = message
+
+
+class Sources:
+    """Parsed modules of the tree, cached: each file is read and parsed at most once."""
+
+    def __init__(self, root: Path, roots: tuple[str, ...], rewritable: tuple[str, ...]) -> None:
+        self.tree = SourceTree(root, roots, rewritable)
+        self.root = self.tree.root
+        self._asts: dict[Path, ast.Module] = {}
+        self._bindings: dict[str, dict[str, list[TopBinding]]] = {}
+        self._defs: dict[tuple[str, str], ast.AST | None] = {}
+
+    @property
+    def files_read(self) -> int:
+        return len(self._asts)
+
+    def rel(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def parse_file(self, path: Path) -> ast.Module:
+        path = path.resolve()
+        hit = self._asts.get(path)
+        if hit is None:
+            try:
+                data = path.read_bytes()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    hit = ast.parse(without_fused_block(data), filename=str(path))
+            except OSError as exc:
+                raise ParseError(self.rel(path), f"cannot read: {exc.strerror or exc}") from None
+            except (SyntaxError, ValueError) as exc:
+                raise ParseError(self.rel(path), f"cannot parse: {exc}") from None
+            self._asts[path] = hit
+        return hit
+
+    def module_file(self, module: str) -> Path | None:
+        return self.tree.module_file(module)
+
+    def exists(self, module: str) -> bool:
+        return self.tree.exists(module)
+
+    def is_package(self, module: str) -> bool:
+        return self.tree.is_package(module)
+
+    def module_ast(self, module: str) -> ast.Module | None:
+        path = self.module_file(module)
+        return self.parse_file(path) if path is not None else None
+
+    def module_of_file(self, rel: str) -> str | None:
+        """The module name a file (relative to ROOT_DIR) is imported as, from the first source root holding it."""
+        path = (self.root / rel).resolve()
+        for base in self.tree.paths:
+            try:
+                parts = list(path.relative_to(base.resolve()).with_suffix("").parts)
+            except ValueError:
+                continue
+            if parts and parts[-1] == "__init__":
+                parts.pop()
+            if parts and all(p.isidentifier() for p in parts):
+                return ".".join(parts)
+        return None
+
+    def absolute(self, module: str, level: int, source: str | None) -> str:
+        """The absolute module a relative import in `module` names."""
+        if level == 0:
+            return source or ""
+        package = module if self.is_package(module) else module.rpartition(".")[0]
+        parts = package.split(".") if package else []
+        if level - 1 >= len(parts):
+            return "<beyond-top-level>"  # Python raises ImportError; no module has this name
+        base = parts[: len(parts) - (level - 1)]
+        return ".".join([*base, source] if source else base)
+
+    def bindings(self, module: str) -> dict[str, list[TopBinding]]:
+        hit = self._bindings.get(module)
+        if hit is None:
+            tree = self.module_ast(module)
+            hit = {}
+            if tree is not None:
+                _collect(tree.body, False, hit)
+            self._bindings[module] = hit
+        return hit
+
+    def find_def(self, module: str, qualname: str) -> ast.AST | None:
+        """The def or class statement `qualname` names in `module` (nested in classes), the last one written."""
+        key = (module, qualname)
+        if key not in self._defs:
+            tree = self.module_ast(module)
+            found: ast.AST | None = None
+            if tree is not None:
+                body: list[ast.stmt] = tree.body
+                for part in qualname.split("."):
+                    found = None
+                    for st in _flat(body):
+                        if isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and st.name == part:
+                            found = st
+                    if found is None:
+                        break
+                    body = found.body if isinstance(found, ast.ClassDef) else []
+            self._defs[key] = found
+        return self._defs[key]
+
+
+def _flat(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Statements of a block with if/try/with bodies inlined (what may bind at this level)."""
+    out: list[ast.stmt] = []
+    for st in body:
+        if isinstance(st, ast.If):
+            out += _flat(st.body) + _flat(st.orelse)
+        elif isinstance(st, _TRY):
+            out += _flat(st.body) + _flat(st.orelse) + [s for h in st.handlers for s in _flat(h.body)]
+            out += _flat(st.finalbody)
+        elif isinstance(st, ast.With | ast.AsyncWith):
+            out += _flat(st.body)
+        else:
+            out.append(st)
+    return out
+
+
+def _collect(body: list[ast.stmt], handler: bool, out: dict[str, list[TopBinding]]) -> None:
+    for st in body:
+        if isinstance(st, ast.If):
+            if _is_main_guard(st.test):
+                continue
+            if not (isinstance(st.test, ast.Name | ast.Attribute) and ast.unparse(st.test).endswith("TYPE_CHECKING")):
+                _collect(st.body, handler, out)
+            _collect(st.orelse, handler, out)
+        elif isinstance(st, _TRY):
+            _collect(st.body, handler, out)
+            _collect(st.orelse, handler, out)
+            for h in st.handlers:
+                _collect(h.body, True, out)
+            _collect(st.finalbody, handler, out)
+        elif isinstance(st, ast.With | ast.AsyncWith):
+            _collect(st.body, handler, out)
+        else:
+            for name in bound_names(st):
+                out.setdefault(name, []).append(TopBinding(st, handler))
+
+
+def bound_names(st: ast.stmt) -> list[str]:
+    if isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return [st.name]
+    if isinstance(st, ast.Import):
+        return [a.asname or a.name.split(".")[0] for a in st.names]
+    if isinstance(st, ast.ImportFrom):
+        return [a.asname or a.name for a in st.names]  # "*" stands for a star import
+    if isinstance(st, ast.Assign):
+        return [n.id for t in st.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+    if isinstance(st, ast.AnnAssign | ast.AugAssign) and isinstance(st.target, ast.Name):
+        return [st.target.id] if not (isinstance(st, ast.AnnAssign) and st.value is None) else []
+    return []
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
+            and len(test.comparators) == 1 and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == "__main__")
+
+
+def pick(bindings: list[TopBinding]) -> TopBinding | None:
+    """The binding a module holds after import: the last one outside except handlers (the try body is taken to
+    succeed), else the last handler one."""
+    plain = [b for b in bindings if not b.handler]
+    if plain:
+        return plain[-1]
+    return bindings[-1] if bindings else None
+
+
+def dotted_text(node: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None

@@ -1,0 +1,66 @@
+"""`patchmerge collect` as a user runs it: outputs, summary, exit codes; the bundled example round trip."""
+
+import json
+import shutil
+import tomllib
+
+from patchmerge import bundled
+from patchmerge.cli import main
+from tests.collect.conftest import PROFILE
+
+
+def _profile_file(tmp_path, data):
+    lines = [f'name = "{data["name"]}"']
+    for section in ("sources", "registrations", "collect"):
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in data[section].items()]
+    path = tmp_path / "p.toml"
+    path.write_text("\n".join(lines) + "\n")
+    assert tomllib.loads(path.read_text())
+    return path
+
+
+def test_cli_partial_writes_json_and_sidecar(capsys, tree, tmp_path):
+    out = tmp_path / "o" / "c.json"
+    code = main(["collect", str(tree), "--profile", str(_profile_file(tmp_path, PROFILE)), "-o", str(out)])
+    _, err = capsys.readouterr()
+    assert code == 1  # compute_name() cannot be read
+    assert "11 patches on 3 targets" in err and "1 unreadable" in err and "2 dead" in err
+    assert json.loads(out.read_text())["'megatron.core.mod.f'"][0]["patch_import"] == "mindspeed.ops.f_impl"
+    assert json.loads((tmp_path / "o" / "c.provenance.json").read_text())["unreadable"]
+
+
+def test_cli_default_output_and_exit_0(capsys, tmp_path):
+    root = tmp_path / "mini"
+    shutil.copytree(bundled.example_root(), root)
+    code = main(["collect", str(root), "--profile", "example"])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    collected = json.loads((root / ".patchmerge" / "collected.json").read_text())
+    hand = json.loads((root / "patches.json").read_text())
+    pairs = lambda doc: [(k, p["patch_import"], p["condition"]) for k, v in doc.items() for p in v]  # noqa: E731
+    assert pairs(collected) == pairs(hand)  # the bundled example's JSON, reproduced from its adaptor
+
+
+def test_cli_stdout_and_plan_round_trip(capsys, tmp_path):
+    code = main(["collect", str(bundled.example_root()), "--profile", "example", "-o", "-"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    path = tmp_path / "c.json"
+    path.write_text(out)
+    code = main(["plan", str(bundled.example_root()), str(path), "--profile", "example", "--json"])
+    plan, err = capsys.readouterr()
+    assert code == 0, err
+    doc = json.loads(plan)
+    assert doc["patches_total"] == doc["patches_resolved"] == 39
+
+
+def test_cli_bad_input_exit_2(capsys, tmp_path):
+    assert main(["collect", str(tmp_path / "missing"), "--profile", "example"]) == 2
+    no_entry = dict(PROFILE, collect={"apply_calls": []})
+    (tmp_path / "root" / "Megatron-LM").mkdir(parents=True)
+    (tmp_path / "root" / "MindSpeed").mkdir()
+    (tmp_path / "root" / "MindSpeed-LLM").mkdir()
+    assert main(["collect", str(tmp_path / "root"), "--profile", str(_profile_file(tmp_path, no_entry))]) == 2
+    _, err = capsys.readouterr()
+    assert "collect.entry" in err
