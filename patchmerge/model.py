@@ -19,6 +19,9 @@ class Patch:
     condition_import: tuple[str, ...] = ()
     force_patch: bool = False
     phase: int | None = None
+    # the runtime collection it is registered on (MegatronAdaptation, ...): one Patch per target and collection
+    # across phases, re-applied when registered on again; None: each phase's patches form a Patch of their own
+    collection: str | None = None
 
     @property
     def id(self) -> str:

@@ -10,7 +10,16 @@ import time
 from pathlib import Path
 
 from patchmerge.collect.dead import find_dead
-from patchmerge.collect.model import CollectResult, Dead, Note, Provenance, Registration, Site, Unreadable
+from patchmerge.collect.model import (
+    DIRECT_ASSIGNMENT,
+    CollectResult,
+    Dead,
+    Note,
+    Provenance,
+    Registration,
+    Site,
+    Unreadable,
+)
 from patchmerge.collect.scope import ParseError, Sources
 from patchmerge.collect.walker import Interpreter, Settings
 from patchmerge.collect.writer import sidecar_path, write_collected
@@ -71,6 +80,11 @@ def _unique(items: list[Unreadable]) -> list[Unreadable]:
     return list(seen.values())
 
 
+def _collection(reg: Registration) -> str | None:
+    """Which runtime collection re-applies the patch's Patch; a direct assignment has none."""
+    return None if reg.phase is None or reg.collection == DIRECT_ASSIGNMENT else reg.collection
+
+
 def _patch_set(registrations: list[Registration]) -> tuple[PatchSet, dict[str, Provenance], int]:
     """Group by target (first registration order), renumber phases densely, write `phase` only when there is
     more than one."""
@@ -89,6 +103,9 @@ def _patch_set(registrations: list[Registration]) -> tuple[PatchSet, dict[str, P
             condition_import=reg.condition_imports,
             force_patch=reg.force_patch,
             phase=numbers[reg.phase] if several and reg.phase is not None else None,
+            # with phases, the collection says which phases re-apply one runtime Patch (SPEC sections 1 and 8)
+            collection=reg.collection if several and reg.phase is not None and reg.collection != DIRECT_ASSIGNMENT
+            else None,
         )
         plist.append(patch)
         provenance[patch.id] = reg.provenance

@@ -62,6 +62,9 @@ class Dead:
         return {"file": self.site.file, "line": self.site.line, "target": self.target}
 
 
+DIRECT_ASSIGNMENT = "<direct assignment>"  # the collection of `Class.attr = f`: no Patch, no re-application
+
+
 @dataclass(frozen=True)
 class Registration:
     """One executed registration, before targets are grouped."""

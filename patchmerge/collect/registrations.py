@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from patchmerge.collect.conditions import split
 from patchmerge.collect.evaluate import _short
 from patchmerge.collect.frame import Frame
-from patchmerge.collect.model import Provenance, Registration, Site, Unreadable
+from patchmerge.collect.model import DIRECT_ASSIGNMENT, Provenance, Registration, Site, Unreadable
 from patchmerge.collect.scope import dotted_text
 from patchmerge.collect.values import (
     ChoiceV,
@@ -170,7 +170,7 @@ class RegistrationsMixin:
                 self._bad(frame, site, f"{dotted}: assigned directly a value that is not an importable name "
                                        f"({describe(option)})")
                 continue
-            reg = self._make(dotted, option, (*frame.conds, *extra), True, "<direct assignment>", site, site, frame)
+            reg = self._make(dotted, option, (*frame.conds, *extra), True, DIRECT_ASSIGNMENT, site, site, frame)
             self.book.done.append(_Pending(reg, phase=self.book.counter - 0.5))  # type: ignore[arg-type]
 
     def _add(self, registration: Registration) -> None:

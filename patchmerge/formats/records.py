@@ -17,7 +17,7 @@ from patchmerge.errors import PatchFileError
 from patchmerge.model import Patch, PatchSet
 
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
-_KNOWN_KEYS = ("patch_import", "patch_name", "condition", "condition_import", "force_patch", "phase")
+_KNOWN_KEYS = ("patch_import", "patch_name", "condition", "condition_import", "force_patch", "phase", "collection")
 
 
 def strip_quotes(key: str) -> str:
@@ -81,6 +81,9 @@ def _patch(target: str, index: int, record: Any, where: str) -> Patch:
     phase = record.get("phase")
     if phase is not None and (not isinstance(phase, int) or isinstance(phase, bool)):
         raise PatchFileError(f"patch {pid}: 'phase' must be an integer, got {phase!r}", where=where)
+    collection = record.get("collection")
+    if collection is not None and (not isinstance(collection, str) or not collection.strip()):
+        raise PatchFileError(f"patch {pid}: 'collection' must be a non-empty string, got {collection!r}", where=where)
     return Patch(
         target=target,
         index=index,
@@ -90,6 +93,7 @@ def _patch(target: str, index: int, record: Any, where: str) -> Patch:
         condition_import=condition_import,
         force_patch=force_patch,
         phase=phase,
+        collection=collection.strip() if collection else None,
     )
 
 
@@ -126,4 +130,6 @@ def patch_to_record(patch: Patch) -> dict[str, Any]:
         record["force_patch"] = True
     if patch.phase is not None:
         record["phase"] = patch.phase
+    if patch.collection is not None:
+        record["collection"] = patch.collection
     return record

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from patchmerge.fusion.sites import Mechanism, Site
 from patchmerge.markers import FUSED_BLOCK_START
@@ -108,43 +109,50 @@ def render_site(
             names[dotted.rsplit(".", 1)[-1]] = aliases[dotted]
         renames[pp.patch.id] = names
     lines.append("    _final = _original")
+    for flag, value in sorted({a.capture for a in applications(site, semantics) if a.capture is not None}):
+        lines += [f"    {flag} = False", f"    {value} = None"]
     if probes:
         lines.append("    _taken = []")
     counter = 0
-    # The runtime applies phase by phase across the targets: every target's phase-0 Patch, then phase 1, ...
-    phases = sorted({pp.patch.phase or 0 for tp in site.targets for pp in tp.patches if pp.resolved})
-    for number in phases:
-        for tp in site.targets:
-            phase = [pp for pp in tp.patches if pp.resolved and (pp.patch.phase or 0) == number]
-            replacements = [pp for pp in phase if pp.kind is not FusionKind.WRAP]
-            wrappers = [pp for pp in phase if pp.kind is FusionKind.WRAP]
-            imports = [pp.patch.patch_import for pp in wrappers]
-            dedupe = semantics != "2.1.0" and len(set(imports)) < len(imports)
-            if dedupe:
-                lines.append("    _wrapped = set()  # wrappers already applied in this Patch (kept once from 2.2.0)")
-            for pp in replacements + wrappers:
-                local = f"_patch_{counter}"
-                counter += 1
-                condition = _condition_code(pp.patch.condition, renames.get(pp.patch.id))
-                if dedupe and pp.kind is FusionKind.WRAP:
-                    seen = f"{pp.patch.patch_import!r} not in _wrapped"
-                    condition = f"({condition}) and {seen}" if condition else seen
-                lines.append(f"    # {pp.patch.id}: {pp.kind} {pp.patch.patch_import}, if {condition or 'always'}")
-                original_expr = unpatched(pp)
-                fetch = (
-                    f"{local} = {original_expr}"
-                    if original_expr
-                    else _import_line(pp.patch.patch_import, local, module_of)
-                )
-                apply = f"_final = {local}(_final)" if pp.kind is FusionKind.WRAP else f"_final = {local}"
-                body = f"{fetch}\n{apply}" + (f"\n_taken.append({pp.patch.id!r})" if probes else "")
-                if dedupe and pp.kind is FusionKind.WRAP:
-                    body += f"\n_wrapped.add({pp.patch.patch_import!r})"
-                if condition:
-                    lines.append(f"    if {condition}:")
-                    lines += _indent(body, 2)
-                else:
-                    lines += _indent(body)
+    for application in applications(site, semantics):
+        lines.append(f"    # {application.describe()}")
+        level = 1
+        if application.when:
+            guard = " or ".join(
+                f"({_condition_code(pp.patch.condition, renames.get(pp.patch.id))})" for pp in application.when
+            )
+            lines.append(f"    if {guard}:  # something new was registered on it")
+            level = 2
+        pad = "    " * level
+        if application.capture is not None:  # from 2.2.0 a Patch keeps the original it first found
+            flag, value = application.capture
+            lines += [f"{pad}if not {flag}:", f"{pad}    {value} = _final", f"{pad}    {flag} = True"]
+            lines.append(f"{pad}_final = {value}")
+        imports = [pp.patch.patch_import for pp in application.patches if pp.kind is FusionKind.WRAP]
+        dedupe = semantics != "2.1.0" and len(set(imports)) < len(imports)
+        if dedupe:
+            lines.append(f"{pad}_wrapped = set()  # wrappers already applied in this Patch (kept once from 2.2.0)")
+        for pp in application.patches:
+            local = f"_patch_{counter}"
+            counter += 1
+            condition = _condition_code(pp.patch.condition, renames.get(pp.patch.id))
+            if dedupe and pp.kind is FusionKind.WRAP:
+                seen = f"{pp.patch.patch_import!r} not in _wrapped"
+                condition = f"({condition}) and {seen}" if condition else seen
+            lines.append(f"{pad}# {pp.patch.id}: {pp.kind} {pp.patch.patch_import}, if {condition or 'always'}")
+            original_expr = unpatched(pp)
+            fetch = (
+                f"{local} = {original_expr}" if original_expr else _import_line(pp.patch.patch_import, local, module_of)
+            )
+            apply = f"_final = {local}(_final)" if pp.kind is FusionKind.WRAP else f"_final = {local}"
+            body = f"{fetch}\n{apply}" + (f"\n_taken.append({pp.patch.id!r})" if probes else "")
+            if dedupe and pp.kind is FusionKind.WRAP:
+                body += f"\n_wrapped.add({pp.patch.patch_import!r})"
+            if condition:
+                lines.append(f"{pad}if {condition}:")
+                lines += _indent(body, level + 1)
+            else:
+                lines += _indent(body, level)
     if probes:
         branches = "".join(
             f"\n            ({pp.patch.target!r}, {pp.patch.id!r}, {pp.kind.value!r}, {pp.patch.patch_import!r}, "
@@ -170,3 +178,67 @@ def _install_line(site: Site, ids: tuple[tuple[str, str], ...]) -> str:
     exists = not all(pp.target is not None and pp.target.kind.value == "missing" for pp in site.patches)
     original = site.name if exists else "None"
     return f"{site.name} = {HELPER_ALIAS}.fused_function(__name__, {site.name!r}, {original}, {settle}, {patches})"
+
+
+@dataclass
+class Application:
+    """One Patch applied to one target at one phase: the patches it holds then, in the order the runtime
+    applies them (replacements, then wrappers), and what it starts from."""
+
+    target: str
+    phase: int
+    collection: str | None
+    patches: list[PlannedPatch]
+    # a Patch applied again only if one of these registrations happened (None: always, as at first)
+    when: list[PlannedPatch] | None = None
+    capture: tuple[str, str] | None = None  # (flag, variable) holding the original kept from 2.2.0 on
+    first: bool = True
+
+    def describe(self) -> str:
+        owner = f"{self.collection}'s Patch" if self.collection else "Patch"
+        again = "" if self.first else ", applied again"
+        return f"phase {self.phase}: {owner} on {self.target}{again}"
+
+
+def applications(site: Site, semantics: str) -> list[Application]:
+    """Phase by phase across the targets (every target's phase-0 Patch, then phase 1, ...), as the runtime
+    applies them.
+
+    Patches without a `collection` form one Patch per phase. A named collection keeps one Patch per target
+    across phases: registering on it again (in a later phase) re-applies it with everything registered so far.
+    In 2.1.0 it starts from what is bound then, so its earlier wrappers wrap again; from 2.2.0 it starts from
+    the original it first found.
+    """
+    result: list[Application] = []
+    phases = sorted({pp.patch.phase or 0 for tp in site.targets for pp in tp.patches if pp.resolved})
+    # the phases in which each (target, collection) Patch gets registrations: more than one means re-applied
+    registered: dict[tuple[int, str], set[int]] = {}
+    for position, tp in enumerate(site.targets):
+        for pp in tp.patches:
+            if pp.resolved and pp.patch.collection is not None:
+                registered.setdefault((position, pp.patch.collection), set()).add(pp.patch.phase or 0)
+    slugs = {key: n for n, key in enumerate(registered)}
+    for number in phases:
+        for position, tp in enumerate(site.targets):
+            resolved = [pp for pp in tp.patches if pp.resolved]
+            current = [pp for pp in resolved if (pp.patch.phase or 0) == number]
+            if any(pp.patch.collection is None for pp in current):
+                held = [pp for pp in current if pp.patch.collection is None]
+                result.append(Application(tp.target, number, None, _ordered(held)))
+            for name in dict.fromkeys(pp.patch.collection for pp in current if pp.patch.collection is not None):
+                key = (position, name)
+                held = [pp for pp in resolved if pp.patch.collection == name and (pp.patch.phase or 0) <= number]
+                new = [pp for pp in current if pp.patch.collection == name]
+                when = None if any(not pp.patch.condition for pp in new) else new
+                capture = None
+                if semantics != "2.1.0" and len(registered[key]) > 1:
+                    capture = (f"_kept_{slugs[key]}", f"_original_{slugs[key]}")
+                first = number == min(registered[key])
+                result.append(Application(tp.target, number, name, _ordered(held), when, capture, first))
+    return result
+
+
+def _ordered(patches: list[PlannedPatch]) -> list[PlannedPatch]:
+    return [pp for pp in patches if pp.kind is not FusionKind.WRAP] + [
+        pp for pp in patches if pp.kind is FusionKind.WRAP
+    ]

@@ -117,18 +117,29 @@ def resolve_object(dotted: str) -> Any:
 def apply_patch_specs(specs: Iterable[PatchSpec], args: Any, semantics: str = "2.1.0") -> list[str]:
     """Register every patch whose condition holds, phase by phase, and apply; return the ids applied.
 
-    Patches without a phase form one collection. A flattened JSON has no collections, so a later replacement
-    whose condition holds wins over an earlier one (SPEC section 1): registration uses force_patch then.
+    Patches with a `collection` are registered on that collection, which lives across phases: registering on
+    one of its Patches again re-applies it (the version-dependent case). Patches without one form a collection
+    of their own per phase. A flattened JSON has no collections, so a later replacement whose condition holds
+    wins over an earlier one (SPEC section 1): registration uses force_patch then.
     """
     by_phase: dict[int, list[PatchSpec]] = {}
     for spec in specs:
         by_phase.setdefault(spec.phase or 0, []).append(spec)
+    named: dict[str, RuntimeCollection] = {}
     applied: list[str] = []
     for phase in sorted(by_phase):
-        collection = RuntimeCollection(semantics)
+        anonymous = RuntimeCollection(semantics)
+        touched: list[RuntimeCollection] = []  # applied in the order they were first registered on
         for spec in by_phase[phase]:
             if condition_holds(spec, args):
+                if spec.collection is None:
+                    collection = anonymous
+                else:
+                    collection = named.setdefault(spec.collection, RuntimeCollection(semantics))
+                if all(c is not collection for c in touched):
+                    touched.append(collection)
                 collection.register(spec.target, resolve_object(spec.patch_import), force_patch=True)
                 applied.append(spec.id)
-        collection.apply()
+        for collection in touched:
+            collection.apply()
     return applied

@@ -116,4 +116,14 @@ def test_patch_keeps_only_the_fields_the_format_defines():
     # no unused catch-all: unknown keys are rejected by the reader, so nothing needs keeping
     names = [f.name for f in dataclasses.fields(Patch)]
     assert names == ["target", "index", "patch_import", "patch_name", "condition", "condition_import",
-                     "force_patch", "phase"]
+                     "force_patch", "phase", "collection"]
+
+
+def test_collection_is_read_checked_and_written_back(load, write_json):
+    path = write_json('{"a.b.f": [{"patch_import": "m.f_wrapper", "phase": 1, "collection": "MegatronAdaptation"}]}')
+    patch_set = load(path)
+    assert patch_set.patches[0].collection == "MegatronAdaptation"
+    assert '"collection": "MegatronAdaptation"' in dumps(patch_set, patch_set.patches)
+    bad = write_json('{"a.b.f": [{"patch_import": "m.f", "collection": 3}]}')
+    with pytest.raises(PatchFileError, match="'collection' must be a non-empty string"):
+        load(bad)
