@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--dry-run", action="store_true", help="print the unified diff and write nothing")
     merge.add_argument("--report-dir", metavar="D", help="default: ROOT_DIR/.patchmerge/report")
     merge.add_argument("--no-probes", action="store_true", help="a production tree: no coverage probe at all")
+    merge.add_argument(
+        "--collect", action="store_true", help="derive the patch JSON from the tree's registrations first, then fuse it"
+    )
     merge.set_defaults(run="patchmerge.commands.merge")
 
     undo = commands.add_parser("undo", help="restore the files of the last merge byte for byte")

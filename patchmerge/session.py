@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from patchmerge.profile import Profile, load_profile
 DEFAULT_PROFILE = "mindspeed-llm-core-r0.8.0"
 EXAMPLE_PROFILE = "example"
 ROOT_PROFILE_FILE = "patchmerge.toml"  # a ROOT_DIR may carry its own profile
+COLLECTED_JSON = Path(".patchmerge") / "collected.json"  # where `collect` writes by default
 
 
 @dataclass
@@ -47,14 +49,35 @@ def open_session(root_dir: str | None, profile_spec: str | None) -> Session:
     return Session(root=root.resolve(), profile=profile, pm=make_plugin_manager(profile), is_example=is_example)
 
 
-def patch_file_path(session: Session, patch_json: str | None) -> Path:
-    if patch_json is not None:
+def patch_file_path(session: Session, patch_json: str | None, *, collect: bool = False) -> Path:
+    """PATCH_JSON if given; else the profile's `patch_json`; else (or with `collect`) the JSON `collect` derives
+    from the tree's registrations, written to ROOT_DIR/.patchmerge/collected.json (SPEC section 9)."""
+    if patch_json is not None and not collect:
         return Path(patch_json)
-    if not session.profile.patch_json:
+    if session.profile.patch_json and not collect:
+        return session.root / session.profile.patch_json
+    if not session.profile.collect.entry:
         where = str(session.profile.path) if session.profile.path else None
-        raise PatchFileError("no PATCH_JSON given and the profile has no 'patch_json' key", where=where)
-    return session.root / session.profile.patch_json
+        raise PatchFileError(
+            "no PATCH_JSON given, and the profile has neither 'patch_json' nor 'collect.entry' to derive one",
+            where=where,
+        )
+    return collect_into_tree(session)
 
 
-def load_session_patches(session: Session, patch_json: str | None) -> PatchSet:
-    return load_patch_file(patch_file_path(session, patch_json), session.pm, session.profile)
+def collect_into_tree(session: Session) -> Path:
+    from patchmerge.collect import collect, write_collected  # collect is only loaded when it runs
+
+    result = collect(session.root, session.profile)
+    out = session.root / COLLECTED_JSON
+    write_collected(result, out)
+    print(
+        f"collected {len(result.patch_set)} patches on {len(result.patch_set.targets)} targets "
+        f"({len(result.unreadable)} registrations unreadable, see the provenance file) -> {out}",
+        file=sys.stderr,
+    )
+    return out
+
+
+def load_session_patches(session: Session, patch_json: str | None, *, collect: bool = False) -> PatchSet:
+    return load_patch_file(patch_file_path(session, patch_json, collect=collect), session.pm, session.profile)

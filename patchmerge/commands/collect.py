@@ -14,9 +14,9 @@ from pathlib import Path
 from patchmerge.collect import collect, write_collected
 from patchmerge.collect.writer import patch_json, summary
 from patchmerge.errors import EXIT_OK, EXIT_PARTIAL, RootDirError
-from patchmerge.session import open_session
+from patchmerge.session import COLLECTED_JSON, open_session
 
-DEFAULT_OUTPUT = Path(".patchmerge") / "collected.json"
+DEFAULT_OUTPUT = COLLECTED_JSON
 
 
 def run(args: argparse.Namespace) -> int:

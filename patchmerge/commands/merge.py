@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from patchmerge import bundled
+from patchmerge.errors import PatchFileError
 from patchmerge.fusion.diff import diff_stat, unified_diff
 from patchmerge.fusion.engine import merge
 from patchmerge.fusion.report import exit_status, summary_text, write_reports
@@ -29,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
         root_dir, profile = str(example_copy()), profile or EXAMPLE_PROFILE
         print(f"merging a copy of the bundled example: {root_dir}")
     session = open_session(root_dir, profile)
-    patch_set = load_session_patches(session, args.patch_json)
+    if args.collect and args.patch_json:
+        raise PatchFileError("give either PATCH_JSON or --collect, not both")
+    patch_set = load_session_patches(session, args.patch_json, collect=args.collect)
     started = time.perf_counter()
     result = merge(session, patch_set, probes=False if args.no_probes else None)
     seconds = time.perf_counter() - started

@@ -9,6 +9,7 @@ from patchmerge.fusion import edits as file_edits
 from patchmerge.fusion.model import MergeResult, Outcome, PatchOutcome
 from patchmerge.fusion.registration_files import (
     assignments,
+    computed_registrations,
     find_registration_files,
     registrations_by_target,
     unregistered_reason,
@@ -86,9 +87,10 @@ def fuse_plan(plan: Plan, context: PlanContext, session: Session, *, probes: boo
     }
     registered = registrations_by_target(analyses)
     assigned = assignments(registration_files, texts)
+    computed = computed_registrations(analyses)
     candidates: list[Site] = []
     for site in sites:
-        decision = _decide(site, texts, registered, assigned)
+        decision = _decide(site, texts, registered, assigned, computed)
         if decision is None:
             candidates.append(site)
             continue
@@ -175,7 +177,11 @@ def fuse_plan(plan: Plan, context: PlanContext, session: Session, *, probes: boo
 
 
 def _decide(
-    site: Site, texts: Texts, registered: dict[str, list[Registration]], assigned: dict[str, list[str]]
+    site: Site,
+    texts: Texts,
+    registered: dict[str, list[Registration]],
+    assigned: dict[str, list[str]],
+    computed: list[str],
 ) -> list[tuple[PlannedPatch, Outcome, str | None]] | None:
     """None when the site can be fused; else the outcome of each of its patches. A site is fused whole or not
     at all: a registration left active on top of a partly fused chain would change what runs."""
@@ -206,7 +212,7 @@ def _decide(
     first = (blockers or unregistered)[0]
     for pp in everything:
         if pp in unregistered:
-            decisions.append((pp, Outcome.FAILED, unregistered_reason(pp, registered, assigned)))
+            decisions.append((pp, Outcome.FAILED, unregistered_reason(pp, registered, assigned, computed)))
         elif pp.resolved:
             decisions.append(
                 (pp, Outcome.SKIPPED, f"{first.patch.id} on the same binding cannot be fused; a binding is fused whole")

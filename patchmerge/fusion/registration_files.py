@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import glob
+from collections.abc import Sequence
 from pathlib import Path
 
 from patchmerge.fusion.registrations import Registration, RegistrationAnalysis, find_registrations
@@ -48,8 +49,16 @@ def assignments(files: list[Path], texts: Texts) -> dict[str, list[str]]:
     return found
 
 
+def computed_registrations(analyses: dict[Path, RegistrationAnalysis]) -> list[str]:
+    """`file:line` of each registration whose target is not a literal, in file order."""
+    return [f"{path}:{line}" for path, analysis in analyses.items() for line in analysis.computed]
+
+
 def unregistered_reason(
-    pp: PlannedPatch, registered: dict[str, list[Registration]], assigned: dict[str, list[str]]
+    pp: PlannedPatch,
+    registered: dict[str, list[Registration]],
+    assigned: dict[str, list[str]],
+    computed: Sequence[str] = (),
 ) -> str:
     others = registered.get(pp.patch.target, [])
     if not others:
@@ -59,6 +68,19 @@ def unregistered_reason(
                 f"applied by a plain assignment at {', '.join(places[:2])}, not by a registration: the adaptor keeps "
                 "applying it at runtime, so it is left unfused"
             )
+        if computed:
+            return (
+                f"no registration with this literal target in the registration files; {len(computed)} registration(s) "
+                f"there take a computed target (first at {computed[0]}: a loop over a table, a variable), which the "
+                "merge cannot disable one entry of, so it stays a runtime patch"
+            )
         return "no registration of this target in the profile's registration files (registrations.files)"
     listed = "; ".join(f"{r.file}:{r.line} registers {r.patch_import or r.local_name}" for r in others[:3])
-    return f"no registration of this patch_import for this target ({listed}): the patch JSON may name the wrong one"
+    maybe = (
+        f", or it is registered through one of the {len(computed)} computed targets (first at {computed[0]}), "
+        "which the merge cannot disable one entry of"
+        if computed
+        else ""
+    )
+    wrong = "the patch JSON may name the wrong one"
+    return f"no registration of this patch_import for this target ({listed}): {wrong}{maybe}"

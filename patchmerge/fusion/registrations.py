@@ -115,6 +115,7 @@ class RegistrationAnalysis:
         self.module = module
         self.package = _package_of(file, module)
         self.registrations: dict[int, tuple[cst.Call, Registration]] = {}
+        self.computed: list[int] = []  # lines of registrations whose target is not a literal (a loop, a variable)
         try:
             tree = cst.parse_module(source)
         except cst.ParserSyntaxError as exc:
@@ -133,6 +134,59 @@ class _Collector(cst.CSTVisitor):
         super().__init__()
         self.analysis = analysis
         self.calls = calls
+        # names bound to a string literal by a plain statement of an enclosing block, innermost last; a block
+        # that is a function body stops the lookup (`target = 'megatron.x.f'` then `register(target, f)`)
+        self.literals: list[tuple[dict[str, str], bool]] = [({}, True)]
+        self.function_body_next = False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.function_body_next = True
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self.literals.append(({}, self.function_body_next))
+        self.function_body_next = False
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
+        self.literals.pop()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        names = [t.target.value for t in node.targets if isinstance(t.target, cst.Name)]
+        for name in names:
+            self._forget(name)
+        value = _literal_string(node.value)
+        if len(node.targets) == 1 and len(names) == 1 and value is not None:
+            self.literals[-1][0][names[0]] = value
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if isinstance(node.target, cst.Name):
+            self._forget(node.target.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if isinstance(node.target, cst.Name):
+            self._forget(node.target.value)
+
+    def visit_For(self, node: cst.For) -> None:
+        for name in _bound_names(node.target):
+            self._forget(name)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        for name in _bound_names(node.name):
+            self._forget(name)
+
+    def _forget(self, name: str) -> None:
+        """Any other binding of `name` makes its literal unknown in every enclosing block of this function."""
+        for literals, function_body in reversed(self.literals):
+            literals.pop(name, None)
+            if function_body:
+                return
+
+    def _literal_name(self, name: str) -> str | None:
+        for literals, function_body in reversed(self.literals):
+            if name in literals:
+                return literals[name]
+            if function_body:
+                return None
+        return None
 
     def visit_Call(self, node: cst.Call) -> None:
         shape = get_full_name_for_node(node.func)
@@ -143,8 +197,11 @@ class _Collector(cst.CSTVisitor):
             return
         target = args.get(_TARGET_KW)
         target_value = _literal_string(target) if target is not None else None
-        if target_value is None:
-            return  # a computed target cannot be matched against a patch JSON
+        if target_value is None and isinstance(target, cst.Name):
+            target_value = self._literal_name(target.value)
+        if target_value is None:  # a computed target cannot be matched against a patch JSON
+            self.analysis.computed.append(self.get_metadata(PositionProvider, node).start.line)
+            return
         new_func = args.get(_NEW_FUNC_KW)
         force = args.get(_FORCE_KW)
         registration = Registration(
@@ -177,6 +234,14 @@ class _Collector(cst.CSTVisitor):
             return name
         # None when the import climbs above the top package (Python would fail too)
         return get_absolute_module_from_package(self.analysis.package, name[dots:] or None, dots)
+
+
+def _bound_names(expr: cst.BaseExpression) -> list[str]:
+    if isinstance(expr, cst.Name):
+        return [expr.value]
+    if isinstance(expr, cst.Tuple | cst.List):
+        return [name for element in expr.elements for name in _bound_names(element.value)]
+    return []
 
 
 def _bind_args(call: cst.Call) -> dict[str, cst.BaseExpression] | None:

@@ -64,3 +64,46 @@ def test_cli_bad_input_exit_2(capsys, tmp_path):
     assert main(["collect", str(tmp_path / "root"), "--profile", str(_profile_file(tmp_path, no_entry))]) == 2
     _, err = capsys.readouterr()
     assert "collect.entry" in err
+
+
+def _example_copy(tmp_path):
+    root = tmp_path / "mini"
+    shutil.copytree(bundled.example_root(), root)
+    return root
+
+
+def test_merge_collect_fuses_what_the_adaptor_registers(capsys, tmp_path):
+    root = _example_copy(tmp_path)
+    code = main(["merge", str(root), "--profile", "example", "--collect"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert "collected 39 patches on 32 targets" in err
+    report = json.loads((root / ".patchmerge" / "report" / "report.json").read_text())
+    assert report["patches_fused"] == 39 and report["patches_failed"] == 0
+    assert (root / ".patchmerge" / "collected.provenance.json").is_file()
+
+
+def test_merge_collect_and_a_patch_json_together_is_bad_input(capsys, tmp_path):
+    root = _example_copy(tmp_path)
+    assert main(["merge", str(root), str(root / "patches.json"), "--profile", "example", "--collect"]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_no_patch_json_anywhere_collects(capsys, tmp_path):
+    root = _example_copy(tmp_path)
+    profile = tmp_path / "no-json.toml"
+    text = (bundled.configs_dir() / "example.toml").read_text().replace('patch_json = "patches.json"\n', "")
+    profile.write_text(text)
+    code = main(["plan", str(root), "--profile", str(profile), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0 and json.loads(out)["patches_total"] == 39 and "collected 39 patches" in err
+
+
+def test_no_patch_json_and_no_collect_entry_names_both_keys(capsys, tmp_path):
+    root = _example_copy(tmp_path)
+    profile = tmp_path / "bare.toml"
+    text = (bundled.configs_dir() / "example.toml").read_text().replace('patch_json = "patches.json"\n', "")
+    profile.write_text(text.split("[collect]")[0])
+    assert main(["plan", str(root), "--profile", str(profile)]) == 2
+    err = capsys.readouterr().err
+    assert "'patch_json'" in err and "'collect.entry'" in err

@@ -265,3 +265,35 @@ def test_custom_marker_and_no_match_returns_source_unchanged():
 def test_syntax_error_names_the_file():
     with pytest.raises(RegistrationFileError, match="adaptor.py"):
         find_registrations("def broken(:\n", FILE, MODULE, CALLS)
+
+
+def test_a_target_held_in_a_name_bound_to_a_literal_just_before() -> None:
+    source = textwrap.dedent(
+        """\
+        from ext.random import forward_wrapper, backward_wrapper, other_wrapper
+
+
+        def adapt(args, names):
+            target_func_name = 'megatron.random.Checkpoint.forward'
+            MindSporeAdaptation.register(target_func_name, forward_wrapper)
+            target_func_name = 'megatron.random.Checkpoint.backward'
+            MindSporeAdaptation.register(target_func_name, backward_wrapper)
+            if args.x:
+                target_func_name = 'megatron.random.Checkpoint.other'
+            MindSporeAdaptation.register(target_func_name, other_wrapper)  # which one depends on args.x
+            for target_func_name in names:
+                MindSporeAdaptation.register(target_func_name, other_wrapper)
+
+
+        def elsewhere():
+            MindSporeAdaptation.register(target_func_name, other_wrapper)  # another function's local
+        """
+    )
+    found = find_registrations(source, FILE, MODULE, CALLS)
+    assert [(r.target, r.patch_import) for r in found] == [
+        ("megatron.random.Checkpoint.forward", "ext.random.forward_wrapper"),
+        ("megatron.random.Checkpoint.backward", "ext.random.backward_wrapper"),
+    ]
+    fused = [("megatron.random.Checkpoint.backward", "ext.random.backward_wrapper")]
+    text, disabled = disable_registrations(source, FILE, MODULE, CALLS, fused)
+    assert len(disabled) == 1 and "# patchmerge: fused: MindSporeAdaptation.register(target_func_name, backward" in text
