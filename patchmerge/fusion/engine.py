@@ -9,6 +9,7 @@ from patchmerge.fusion import edits as file_edits
 from patchmerge.fusion.model import MergeResult, Outcome, PatchOutcome
 from patchmerge.fusion.registration_files import (
     assignments,
+    collected_sites,
     computed_registrations,
     find_registration_files,
     registrations_by_target,
@@ -60,10 +61,18 @@ def merge(session: Session, patch_set: PatchSet, *, probes: bool | None = None) 
     every fused branch; False builds a tree with none."""
     context = PlanContext.create(session.root, session.profile, session.pm)
     plan = build_plan(patch_set, context)
-    return fuse_plan(plan, context, session, probes=session.profile.probes.enabled if probes is None else probes)
+    probes = session.profile.probes.enabled if probes is None else probes
+    return fuse_plan(plan, context, session, probes=probes, collected=collected_sites(patch_set))
 
 
-def fuse_plan(plan: Plan, context: PlanContext, session: Session, *, probes: bool = True) -> MergeResult:
+def fuse_plan(
+    plan: Plan,
+    context: PlanContext,
+    session: Session,
+    *,
+    probes: bool = True,
+    collected: dict[str, str] | None = None,  # patch id -> `file:line` of its registration, for collected JSONs
+) -> MergeResult:
     profile = session.profile
     texts = Texts(session.root)
     outcomes: dict[str, PatchOutcome] = {}
@@ -88,9 +97,10 @@ def fuse_plan(plan: Plan, context: PlanContext, session: Session, *, probes: boo
     registered = registrations_by_target(analyses)
     assigned = assignments(registration_files, texts)
     computed = computed_registrations(analyses)
+    collected = collected or {}
     candidates: list[Site] = []
     for site in sites:
-        decision = _decide(site, texts, registered, assigned, computed)
+        decision = _decide(site, texts, registered, assigned, computed, collected)
         if decision is None:
             candidates.append(site)
             continue
@@ -182,6 +192,7 @@ def _decide(
     registered: dict[str, list[Registration]],
     assigned: dict[str, list[str]],
     computed: list[str],
+    collected: dict[str, str],
 ) -> list[tuple[PlannedPatch, Outcome, str | None]] | None:
     """None when the site can be fused; else the outcome of each of its patches. A site is fused whole or not
     at all: a registration left active on top of a partly fused chain would change what runs."""
@@ -212,7 +223,8 @@ def _decide(
     first = (blockers or unregistered)[0]
     for pp in everything:
         if pp in unregistered:
-            decisions.append((pp, Outcome.FAILED, unregistered_reason(pp, registered, assigned, computed)))
+            reason = unregistered_reason(pp, registered, assigned, computed, collected.get(pp.patch.id))
+            decisions.append((pp, Outcome.FAILED, reason))
         elif pp.resolved:
             decisions.append(
                 (pp, Outcome.SKIPPED, f"{first.patch.id} on the same binding cannot be fused; a binding is fused whole")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import ast
 import glob
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
 from patchmerge.fusion.registrations import Registration, RegistrationAnalysis, find_registrations
 from patchmerge.fusion.texts import Texts
-from patchmerge.model import PlannedPatch
+from patchmerge.model import PatchSet, PlannedPatch
 from patchmerge.session import Session
 
 
@@ -54,12 +55,31 @@ def computed_registrations(analyses: dict[Path, RegistrationAnalysis]) -> list[s
     return [f"{path}:{line}" for path, analysis in analyses.items() for line in analysis.computed]
 
 
+def collected_sites(patch_set: PatchSet) -> dict[str, str]:
+    """For a patch JSON written by `collect`, where each patch was registered (`file:line`, from the provenance
+    file beside it); empty for any other patch file."""
+    if patch_set.source is None:
+        return {}
+    sidecar = patch_set.source.with_name(patch_set.source.stem + ".provenance.json")
+    try:
+        patches = json.loads(sidecar.read_text(encoding="utf-8")).get("patches", {})
+        return {pid: f"{p['file']}:{p['line']}" for pid, p in patches.items()}
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return {}
+
+
 def unregistered_reason(
     pp: PlannedPatch,
     registered: dict[str, list[Registration]],
     assigned: dict[str, list[str]],
     computed: Sequence[str] = (),
+    collected_at: str | None = None,
 ) -> str:
+    if collected_at is not None and collected_at in computed:
+        return (
+            f"registered at {collected_at} with a computed target (a loop over a table, a variable), which the merge "
+            "cannot disable one entry of, so it stays a runtime patch"
+        )
     others = registered.get(pp.patch.target, [])
     if not others:
         places = assigned.get(".".join(pp.patch.target.split(".")[-2:]), [])

@@ -107,3 +107,14 @@ def test_no_patch_json_and_no_collect_entry_names_both_keys(capsys, tmp_path):
     assert main(["plan", str(root), "--profile", str(profile)]) == 2
     err = capsys.readouterr().err
     assert "'patch_json'" in err and "'collect.entry'" in err
+
+
+def test_merge_of_a_collected_json_names_the_loop_it_cannot_disable(capsys, tree, tmp_path):
+    profile = _profile_file(tmp_path, PROFILE)
+    main(["merge", str(tree), "--profile", str(profile), "--collect"])
+    capsys.readouterr()
+    report = json.loads((tree / ".patchmerge" / "report" / "report.json").read_text())
+    table = [p for p in report["patches"] if p["patch_import"] == "mindspeed_llm.patches.impl.h_wrapper"]
+    assert table and table[0]["outcome"] == "failed"
+    assert "registered at MindSpeed-LLM/mindspeed_llm/adaptor.py:" in table[0]["reason"]
+    assert "computed target" in table[0]["reason"]
