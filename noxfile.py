@@ -112,5 +112,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_merge.py", *session.posargs)
     session.run("python", "benchmarks/bench_calls.py")
     session.run("python", "benchmarks/bench_workspace.py")
+    session.run("python", "benchmarks/bench_collect.py")
     if session.posargs:
         session.run("python", "benchmarks/bench_workspace.py", *session.posargs)
+        session.run("python", "benchmarks/bench_collect.py", session.posargs[0])

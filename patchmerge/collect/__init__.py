@@ -68,6 +68,7 @@ def collect(root: Path, profile: Profile) -> CollectResult:
         outside=interpreter.outside,
         notes=notes,
         files_read=sources.files_read,
+        paths_read=sources.paths_read,
         phases=phases,
         seconds=time.perf_counter() - started,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from patchmerge.model import PatchSet
 
@@ -100,6 +101,7 @@ class CollectResult:
     outside: list[Registration] = field(default_factory=list)  # targets outside sources.rewritable (left out)
     notes: list[Note] = field(default_factory=list)
     files_read: int = 0
+    paths_read: tuple[Path, ...] = ()  # the files parsed, for benchmarks and diagnostics
     phases: int = 0
     seconds: float = 0.0
 

@@ -43,6 +43,10 @@ class Sources:
     def files_read(self) -> int:
         return len(self._asts)
 
+    @property
+    def paths_read(self) -> tuple[Path, ...]:
+        return tuple(self._asts)
+
     def rel(self, path: Path) -> str:
         try:
             return path.resolve().relative_to(self.root).as_posix()
