@@ -24,7 +24,7 @@ CHECK_ARGS = $(if $(MODEL_SHELL),--model-shell $(MODEL_SHELL)) $(if $(PATTERN),-
 BISECT_TREE = $(if $(ROOT_DIR),$(TREE_ARGS),$(or $(PATCH_JSON),examples/mini/patches-broken.json) \
 	$(if $(PROFILE),--profile $(PROFILE)))
 
-.PHONY: demo test plan merge undo coverage check bisect lint bench clean
+.PHONY: demo test plan merge undo collect coverage check bisect lint bench clean
 
 demo: $(NOX)
 	$(NOX) -s demo
@@ -40,6 +40,10 @@ merge: $(NOX)
 
 undo: $(NOX)
 	$(NOX) -s undo -- $(ROOT_DIR)
+
+# OUT: where the patch JSON goes (default ROOT_DIR/.patchmerge/collected.json)
+collect: $(NOX)
+	$(NOX) -s collect -- $(ROOT_DIR) $(if $(PROFILE),--profile $(PROFILE)) $(if $(OUT),-o $(OUT))
 
 # LOG_FILE: files, folders or globs, space-separated (quote a glob to let patchmerge expand it)
 coverage: $(NOX)

@@ -1,5 +1,6 @@
 """Sessions: `nox -s tests`, `nox -s plan -- ROOT_DIR [PATCH_JSON]`, `nox -s demo`, `nox -s lint`, `nox -s bench`,
-`nox -s coverage -- --json-file J --log-file L`, `nox -s check|bisect -- [ROOT_DIR] [PATCH_JSON] [flags]`.
+`nox -s coverage -- --json-file J --log-file L`, `nox -s check|bisect -- [ROOT_DIR] [PATCH_JSON] [flags]`,
+`nox -s collect -- ROOT_DIR [--profile P]`.
 `patchmerge cut PATCH_JSON ...` needs no tree and no session: run it directly."""
 
 from __future__ import annotations
@@ -67,6 +68,14 @@ def coverage(session: nox.Session) -> None:
     _install(session)
     session.install(MINDSPEED_LLM_PLUGIN)  # the default tree profile lists it; `--profile` may name that one
     session.run("patchmerge", "coverage", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def collect(session: nox.Session) -> None:
+    """Derive the patch JSON from the tree's registrations: `nox -s collect -- ROOT_DIR [--profile P] [-o OUT]`."""
+    _install(session)
+    session.install(MINDSPEED_LLM_PLUGIN)
+    session.run("patchmerge", "collect", *session.posargs, success_codes=[0, 1])
 
 
 @nox.session(python=PYTHON)
