@@ -187,3 +187,75 @@ def test_bad_entry_is_a_profile_error(tree):
         collect(tree, profile_from_dict(prof))
     with pytest.raises(ProfileError, match="collect.entry"):
         profile_from_dict(dict(PROFILE, collect={"entry": ["not-a-file"]}))
+
+
+def test_cls_super_helpers_and_accessor_spellings(tmp_path):
+    files = dict(FILES)
+    files["Megatron-LM/megatron/training.py"] = "def get_args():\n    return None\n"
+    files["MindSpeed-LLM/mindspeed_llm/more.py"] = """
+        from megatron.training import get_args as ga
+        from mindspeed.ops import g_impl as renamed_g
+
+
+        def register_more(adaptation):
+            if ga().use_more:
+                adaptation.register('megatron.core.mod.g', renamed_g)
+        """
+    files["MindSpeed-LLM/mindspeed_llm/adaptor.py"] = """
+        from megatron.training import get_args
+        from .more import register_more
+        from mindspeed.ops import f_impl, f_wrapper
+
+
+        class Adaptation:
+            @classmethod
+            def execute(cls):
+                cls.core()
+                Child().execute()
+                Adaptation.apply()
+
+            @classmethod
+            def core(cls):
+                if get_args().fast:
+                    if get_args().mode == 'a':
+                        cls.register('megatron.core.mod.f', f_impl)
+                else:
+                    cls.register('megatron.core.mod.f', f_wrapper)
+                register_more(cls)
+
+            @classmethod
+            def register(cls, name, func=None, force_patch=False):
+                pass
+
+            @classmethod
+            def apply(cls):
+                pass
+
+
+        class Base:
+            def execute(self):
+                from mindspeed.ops import m_impl
+                Adaptation.register('megatron.core.mod.C.m', m_impl)
+
+
+        class Child(Base):
+            def execute(self):
+                super().execute()
+        """
+    root = write_tree(tmp_path / "r", files)
+    prof = dict(
+        PROFILE,
+        registrations=dict(
+            PROFILE["registrations"], calls=["Adaptation.register", "cls.register", "adaptation.register"]
+        ),
+        collect=dict(PROFILE["collect"], args_spellings=["get_args()", "ga()"]),
+    )
+    result = collect(root, profile_from_dict(prof))
+    assert records(result) == [
+        ("megatron.core.mod.f", "mindspeed.ops.f_impl", ["args.fast", "args.mode == 'a'"], None),
+        ("megatron.core.mod.f", "mindspeed.ops.f_wrapper", ["not args.fast"], None),
+        ("megatron.core.mod.g", "mindspeed.ops.g_impl", ["args.use_more"], None),
+        ("megatron.core.mod.C.m", "mindspeed.ops.m_impl", [], None),
+    ]
+    assert result.provenance["megatron.core.mod.g#0"].chain[-1] == "register_more"
+    assert result.provenance["megatron.core.mod.C.m#0"].chain[-2:] == ("Child.execute", "Base.execute")
