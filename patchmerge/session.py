@@ -9,7 +9,7 @@ from pathlib import Path
 import pluggy
 
 from patchmerge import bundled
-from patchmerge.errors import PatchFileError, RootDirError
+from patchmerge.errors import PatchFileError, PatchmergeError, RootDirError
 from patchmerge.host import make_plugin_manager
 from patchmerge.loading import load_patch_file
 from patchmerge.model import PatchSet
@@ -56,13 +56,21 @@ def patch_file_path(session: Session, patch_json: str | None, *, collect: bool =
         return Path(patch_json)
     if session.profile.patch_json and not collect:
         return session.root / session.profile.patch_json
+    where = str(session.profile.path) if session.profile.path else None
     if not session.profile.collect.entry:
-        where = str(session.profile.path) if session.profile.path else None
         raise PatchFileError(
             "no PATCH_JSON given, and the profile has neither 'patch_json' nor 'collect.entry' to derive one",
             where=where,
         )
-    return collect_into_tree(session)
+    if collect:
+        return collect_into_tree(session)
+    try:
+        return collect_into_tree(session)
+    except PatchmergeError as exc:  # the user asked for nothing: say what was missing before what failed
+        raise PatchFileError(
+            f"no PATCH_JSON given and the profile has no 'patch_json', so it was to be collected, but: {exc}",
+            where=where,
+        ) from None
 
 
 def collect_into_tree(session: Session) -> Path:
