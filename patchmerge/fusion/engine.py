@@ -71,7 +71,7 @@ def fuse_plan(
     session: Session,
     *,
     probes: bool = True,
-    collected: dict[str, str] | None = None,  # patch id -> `file:line` of its registration, for collected JSONs
+    collected: dict[str, tuple[str, str]] | None = None,  # collected JSONs: id -> (`file:line`, collection)
 ) -> MergeResult:
     profile = session.profile
     texts = Texts(session.root)
@@ -192,7 +192,7 @@ def _decide(
     registered: dict[str, list[Registration]],
     assigned: dict[str, list[str]],
     computed: list[str],
-    collected: dict[str, str],
+    collected: dict[str, tuple[str, str]],
 ) -> list[tuple[PlannedPatch, Outcome, str | None]] | None:
     """None when the site can be fused; else the outcome of each of its patches. A site is fused whole or not
     at all: a registration left active on top of a partly fused chain would change what runs."""

@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from patchmerge.collect.model import DIRECT_ASSIGNMENT
 from patchmerge.fusion.registrations import Registration, RegistrationAnalysis, find_registrations
 from patchmerge.fusion.texts import Texts
 from patchmerge.model import PatchSet, PlannedPatch
@@ -55,15 +56,15 @@ def computed_registrations(analyses: dict[Path, RegistrationAnalysis]) -> list[s
     return [f"{path}:{line}" for path, analysis in analyses.items() for line in analysis.computed]
 
 
-def collected_sites(patch_set: PatchSet) -> dict[str, str]:
-    """For a patch JSON written by `collect`, where each patch was registered (`file:line`, from the provenance
-    file beside it); empty for any other patch file."""
+def collected_sites(patch_set: PatchSet) -> dict[str, tuple[str, str]]:
+    """For a patch JSON written by `collect`, where each patch was registered (`file:line`) and on which
+    collection, from the provenance file beside it; empty for any other patch file."""
     if patch_set.source is None:
         return {}
     sidecar = patch_set.source.with_name(patch_set.source.stem + ".provenance.json")
     try:
         patches = json.loads(sidecar.read_text(encoding="utf-8")).get("patches", {})
-        return {pid: f"{p['file']}:{p['line']}" for pid, p in patches.items()}
+        return {pid: (f"{p['file']}:{p['line']}", str(p.get("collection", ""))) for pid, p in patches.items()}
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
         return {}
 
@@ -73,8 +74,14 @@ def unregistered_reason(
     registered: dict[str, list[Registration]],
     assigned: dict[str, list[str]],
     computed: Sequence[str] = (),
-    collected_at: str | None = None,
+    collected: tuple[str, str] | None = None,
 ) -> str:
+    collected_at, collection = collected or (None, None)
+    if collection == DIRECT_ASSIGNMENT:
+        return (
+            f"applied by a plain assignment at {collected_at}, not by a registration: the adaptor keeps applying it "
+            "at runtime, so it is left unfused"
+        )
     if collected_at is not None and collected_at in computed:
         return (
             f"registered at {collected_at} with a computed target (a loop over a table, a variable), which the merge "

@@ -118,3 +118,24 @@ def test_merge_of_a_collected_json_names_the_loop_it_cannot_disable(capsys, tree
     assert table and table[0]["outcome"] == "failed"
     assert "registered at MindSpeed-LLM/mindspeed_llm/adaptor.py:" in table[0]["reason"]
     assert "computed target" in table[0]["reason"]
+
+
+def test_merge_of_a_collected_direct_assignment_says_so(capsys, tmp_path):
+    root = _example_copy(tmp_path)
+    adaptor = root / "MindSpeed-LLM/mindspeed_llm/tasks/megatron_adaptor.py"
+    text = adaptor.read_text().replace(
+        "    def patch_fusions(self):\n",
+        "    def patch_fusions(self):\n"
+        "        import megatron.core.parallel_state\n"
+        "        from mindspeed.core.parallel_state import get_context_parallel_group_for_send_recv_overlap as g\n"
+        "        megatron.core.parallel_state.plain_name = g\n",
+        1,
+    )
+    adaptor.write_text(text)
+    profile = tmp_path / "direct.toml"
+    profile.write_text((bundled.configs_dir() / "example.toml").read_text() + "direct_assignments = true\n")
+    main(["merge", str(root), "--profile", str(profile), "--collect"])
+    capsys.readouterr()
+    report = json.loads((root / ".patchmerge" / "report" / "report.json").read_text())
+    [plain] = [p for p in report["patches"] if p["target"] == "megatron.core.parallel_state.plain_name"]
+    assert plain["outcome"] == "failed" and plain["reason"].startswith("applied by a plain assignment at MindSpeed-LLM")
