@@ -26,7 +26,12 @@ def sidecar_path(out: Path) -> Path:
 def sidecar(result: CollectResult) -> dict[str, Any]:
     return {
         "summary": summary(result),
-        "patches": {pid: p.to_json() for pid, p in result.provenance.items()},
+        # each entry also names its patch, so a reader can tell the JSON was edited since (ids shift)
+        "patches": {
+            p.id: {"patch_import": p.patch_import, **result.provenance[p.id].to_json()}
+            for p in result.patch_set.patches
+            if p.id in result.provenance
+        },
         "unreadable": [u.to_json() for u in result.unreadable],
         "dead": [d.to_json() for d in result.dead],
         "outside": [

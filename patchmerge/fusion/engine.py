@@ -8,6 +8,7 @@ from pathlib import Path
 from patchmerge.fusion import edits as file_edits
 from patchmerge.fusion.model import MergeResult, Outcome, PatchOutcome
 from patchmerge.fusion.registration_files import (
+    Collected,
     assignments,
     collected_sites,
     computed_registrations,
@@ -16,6 +17,7 @@ from patchmerge.fusion.registration_files import (
     unregistered_reason,
 )
 from patchmerge.fusion.registrations import (
+    COMPUTED_TARGET,
     Registration,
     analyse,
     disable_registrations,
@@ -71,7 +73,7 @@ def fuse_plan(
     session: Session,
     *,
     probes: bool = True,
-    collected: dict[str, tuple[str, str]] | None = None,  # collected JSONs: id -> (`file:line`, collection)
+    collected: Collected | None = None,  # for a JSON written by collect: where each patch was registered
 ) -> MergeResult:
     profile = session.profile
     texts = Texts(session.root)
@@ -97,26 +99,38 @@ def fuse_plan(
     registered = registrations_by_target(analyses)
     assigned = assignments(registration_files, texts)
     computed = computed_registrations(analyses)
-    collected = collected or {}
-    candidates: list[Site] = []
-    for site in sites:
-        decision = _decide(site, texts, registered, assigned, computed, collected)
-        if decision is None:
-            candidates.append(site)
-            continue
-        for pp, outcome, reason in decision:
-            settle_outcome(pp, outcome, reason)
+    collected = collected or Collected()
+    groups = collected.groups(computed)  # loop registrations that can go once all they register is fused
+    ok_groups = set(groups)
+    while True:
+        covered = {pid for group in ok_groups for pid in groups[group]}
+        candidates: list[Site] = []
+        for site in sites:
+            decision = _decide(site, texts, registered, assigned, computed, collected, covered)
+            if decision is None:
+                candidates.append(site)
+                continue
+            for pp, outcome, reason in decision:
+                settle_outcome(pp, outcome, reason)
+        bad = {group for group in ok_groups if not groups[group] <= _ids(candidates)}
+        if not bad:
+            break
+        ok_groups -= bad
 
     # Disable the registrations of the candidates; a site whose registration cannot be disabled is not fused.
     disabled_texts: dict[Path, str] = {}
     while True:
         pairs = {(pp.patch.target, pp.patch.patch_import) for site in candidates for pp in site.patches}
+        ids = _ids(candidates)
+        lines = _lines_by_file({group for group in ok_groups if groups[group] <= ids})
         disabled: set[tuple[str, str]] = set()
+        disabled_groups: set[str] = set()
         sites_of: dict[tuple[str, str], list[str]] = {}
         disabled_texts = {}
         for path, analysis in analyses.items():
             source = texts.read(path)
-            if not any((r.target, r.patch_import) in pairs for _, r in analysis.registrations.values()):
+            wanted = lines.get(path.as_posix(), set())
+            if not wanted and not any((r.target, r.patch_import) in pairs for _, r in analysis.registrations.values()):
                 continue
             new, regs = disable_registrations(
                 source,
@@ -125,16 +139,21 @@ def fuse_plan(
                 profile.registrations.calls,
                 pairs,
                 analysis=analysis,
+                computed_lines=wanted,
             )
             disabled |= {(r.target, r.patch_import) for r in regs if r.patch_import}
+            disabled_groups |= {f"{r.file.as_posix()}:{r.line}" for r in regs if r.target == COMPUTED_TARGET}
             for r in regs:
-                sites_of.setdefault((r.target, r.patch_import or ""), []).append(f"{r.file}:{r.line}")
+                if r.target != COMPUTED_TARGET:
+                    sites_of.setdefault((r.target, r.patch_import or ""), []).append(f"{r.file}:{r.line}")
             if new != source:
                 disabled_texts[path] = new
+        gone = {pid for group in disabled_groups for pid in groups[group]}
         blocked = [
             site
             for site in candidates
-            if any((pp.patch.target, pp.patch.patch_import) not in disabled for pp in site.patches)
+            if any((pp.patch.target, pp.patch.patch_import) not in disabled and pp.patch.id not in gone
+                   for pp in site.patches)
         ]
         if not blocked:
             break
@@ -142,11 +161,8 @@ def fuse_plan(
             candidates.remove(site)
             for pp in site.patches:
                 reason = "its registration could not be disabled (not a plain call statement)"
-                settle_outcome(
-                    pp,
-                    Outcome.FAILED if (pp.patch.target, pp.patch.patch_import) not in disabled else Outcome.SKIPPED,
-                    reason,
-                )
+                done = (pp.patch.target, pp.patch.patch_import) in disabled or pp.patch.id in gone
+                settle_outcome(pp, Outcome.SKIPPED if done else Outcome.FAILED, reason)
     for path, new in disabled_texts.items():
         texts.write(path, new)
 
@@ -192,7 +208,8 @@ def _decide(
     registered: dict[str, list[Registration]],
     assigned: dict[str, list[str]],
     computed: list[str],
-    collected: dict[str, tuple[str, str]],
+    collected: Collected,
+    covered: set[str],
 ) -> list[tuple[PlannedPatch, Outcome, str | None]] | None:
     """None when the site can be fused; else the outcome of each of its patches. A site is fused whole or not
     at all: a registration left active on top of a partly fused chain would change what runs."""
@@ -215,7 +232,9 @@ def _decide(
     unregistered = [
         pp
         for pp in everything
-        if pp.resolved and not any(r.patch_import == pp.patch.patch_import for r in registered.get(pp.patch.target, []))
+        if pp.resolved
+        and pp.patch.id not in covered
+        and not any(r.patch_import == pp.patch.patch_import for r in registered.get(pp.patch.target, []))
     ]
     if not blockers and not unregistered:
         return None
@@ -223,13 +242,28 @@ def _decide(
     first = (blockers or unregistered)[0]
     for pp in everything:
         if pp in unregistered:
-            reason = unregistered_reason(pp, registered, assigned, computed, collected.get(pp.patch.id))
+            at = collected.sites.get(pp.patch.id)
+            readable = at is None or at[0] not in collected.unreadable
+            reason = unregistered_reason(pp, registered, assigned, computed, at, readable)
             decisions.append((pp, Outcome.FAILED, reason))
         elif pp.resolved:
             decisions.append(
                 (pp, Outcome.SKIPPED, f"{first.patch.id} on the same binding cannot be fused; a binding is fused whole")
             )
     return decisions
+
+
+def _ids(sites: list[Site]) -> set[str]:
+    return {pp.patch.id for site in sites for pp in site.patches}
+
+
+def _lines_by_file(groups: set[str]) -> dict[str, set[int]]:
+    """`file:line` strings -> {file: {line, ...}}."""
+    found: dict[str, set[int]] = {}
+    for group in groups:
+        file, _, line = group.rpartition(":")
+        found.setdefault(file, set()).add(int(line))
+    return found
 
 
 def _write_runtime_support(

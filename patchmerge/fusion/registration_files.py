@@ -7,6 +7,7 @@ import ast
 import glob
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from patchmerge.collect.model import DIRECT_ASSIGNMENT
@@ -56,17 +57,40 @@ def computed_registrations(analyses: dict[Path, RegistrationAnalysis]) -> list[s
     return [f"{path}:{line}" for path, analysis in analyses.items() for line in analysis.computed]
 
 
-def collected_sites(patch_set: PatchSet) -> dict[str, tuple[str, str]]:
-    """For a patch JSON written by `collect`, where each patch was registered (`file:line`) and on which
-    collection, from the provenance file beside it; empty for any other patch file."""
+@dataclass
+class Collected:
+    """For a patch JSON written by `collect` (read from the provenance file beside it): where each patch was
+    registered (`file:line`) and on which collection, and the registration sites collect could not read.
+    Empty for any other patch file."""
+
+    sites: dict[str, tuple[str, str]] = field(default_factory=dict)
+    unreadable: set[str] = field(default_factory=set)
+
+    def groups(self, computed: Sequence[str]) -> dict[str, set[str]]:
+        """Computed-target registration calls (a loop over a table) -> the ids of every patch collect saw them
+        register, for the calls collect read completely: such a call can be disabled once all of those are fused."""
+        members: dict[str, set[str]] = {}
+        known = set(computed)
+        for pid, (at, _) in self.sites.items():
+            if at in known and at not in self.unreadable:
+                members.setdefault(at, set()).add(pid)
+        return members
+
+
+def collected_sites(patch_set: PatchSet) -> Collected:
     if patch_set.source is None:
-        return {}
+        return Collected()
     sidecar = patch_set.source.with_name(patch_set.source.stem + ".provenance.json")
     try:
-        patches = json.loads(sidecar.read_text(encoding="utf-8")).get("patches", {})
-        return {pid: (f"{p['file']}:{p['line']}", str(p.get("collection", ""))) for pid, p in patches.items()}
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+        entries = data["patches"]
+        sites = {pid: (f"{p['file']}:{p['line']}", str(p.get("collection", ""))) for pid, p in entries.items()}
+        unreadable = {f"{u['file']}:{u['line']}" for u in data.get("unreadable", [])}
+        if any(p.id not in entries or entries[p.id]["patch_import"] != p.patch_import for p in patch_set.patches):
+            return Collected()  # not the provenance of these patches (the JSON was edited since): use none of it
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
-        return {}
+        return Collected()
+    return Collected(sites, unreadable)
 
 
 def unregistered_reason(
@@ -75,6 +99,7 @@ def unregistered_reason(
     assigned: dict[str, list[str]],
     computed: Sequence[str] = (),
     collected: tuple[str, str] | None = None,
+    readable: bool = True,
 ) -> str:
     collected_at, collection = collected or (None, None)
     if collection == DIRECT_ASSIGNMENT:
@@ -83,9 +108,14 @@ def unregistered_reason(
             "at runtime, so it is left unfused"
         )
     if collected_at is not None and collected_at in computed:
+        why = (
+            "collect could not read all it registers"
+            if not readable
+            else "not every patch it registers can be fused"
+        )
         return (
-            f"registered at {collected_at} with a computed target (a loop over a table, a variable), which the merge "
-            "cannot disable one entry of, so it stays a runtime patch"
+            f"registered at {collected_at} with a computed target (a loop over a table, a variable): the merge "
+            f"disables such a call only when every patch it registers is fused, and {why}, so it stays a runtime patch"
         )
     others = registered.get(pp.patch.target, [])
     if not others:

@@ -25,6 +25,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedName, Qu
 from patchmerge.errors import PatchmergeError
 
 DEFAULT_MARKER = "patchmerge: fused"
+COMPUTED_TARGET = "<computed>"  # the target of a registration call whose target is not a literal
 
 # Parameter names of MindSpeed's Patch.register / register_patch, in positional order.
 _TARGET_KW = "orig_func_name"
@@ -69,8 +70,10 @@ def disable_registrations(
     fused: Collection[tuple[str, str]],
     marker: str = DEFAULT_MARKER,
     analysis: RegistrationAnalysis | None = None,
+    computed_lines: Collection[int] = (),
 ) -> tuple[str, list[Registration]]:
-    """Comment out (and replace by ``pass``) each registration whose (target, patch_import) is in `fused`.
+    """Comment out (and replace by ``pass``) each registration whose (target, patch_import) is in `fused`, and
+    each computed-target registration call on one of `computed_lines` (returned with target COMPUTED_TARGET).
 
     A matching call that is not a statement of its own (part of an expression, an assignment, or one of several
     statements on a line) is left as it is and not returned, so the caller reports that patch as not fused.
@@ -82,6 +85,10 @@ def disable_registrations(
         for key, (_, reg) in analysis.registrations.items()
         if reg.patch_import is not None and (reg.target, reg.patch_import) in wanted
     }
+    for line in computed_lines:
+        if line in analysis.computed_calls:
+            node, reg = analysis.computed_calls[line]
+            to_disable[id(node)] = reg
     if not to_disable:
         return source, []
     disabler = _Disabler(analysis.wrapper.module, to_disable, marker)
@@ -116,6 +123,7 @@ class RegistrationAnalysis:
         self.package = _package_of(file, module)
         self.registrations: dict[int, tuple[cst.Call, Registration]] = {}
         self.computed: list[int] = []  # lines of registrations whose target is not a literal (a loop, a variable)
+        self.computed_calls: dict[int, tuple[cst.Call, Registration]] = {}
         try:
             tree = cst.parse_module(source)
         except cst.ParserSyntaxError as exc:
@@ -200,7 +208,12 @@ class _Collector(cst.CSTVisitor):
         if target_value is None and isinstance(target, cst.Name):
             target_value = self._literal_name(target.value)
         if target_value is None:  # a computed target cannot be matched against a patch JSON
-            self.analysis.computed.append(self.get_metadata(PositionProvider, node).start.line)
+            line = self.get_metadata(PositionProvider, node).start.line
+            self.analysis.computed.append(line)
+            self.analysis.computed_calls[line] = (
+                node,
+                Registration(self.analysis.file, line, shape, COMPUTED_TARGET, None, None, False),
+            )
             return
         new_func = args.get(_NEW_FUNC_KW)
         force = args.get(_FORCE_KW)

@@ -139,3 +139,76 @@ def test_merge_of_a_collected_direct_assignment_says_so(capsys, tmp_path):
     report = json.loads((root / ".patchmerge" / "report" / "report.json").read_text())
     [plain] = [p for p in report["patches"] if p["target"] == "megatron.core.parallel_state.plain_name"]
     assert plain["outcome"] == "failed" and plain["reason"].startswith("applied by a plain assignment at MindSpeed-LLM")
+
+
+TABLE = """    def patch_fusions(self):
+        from mindspeed.core.fusions.fused_bias_swiglu import SwiGLUFunction
+        from mindspeed.core.fusions.fused_softmax import from_config, get_batch_per_block, is_kernel_available
+
+        softmax = 'megatron.core.fusions.fused_softmax.FusedScaleMaskSoftmax'
+        table = [
+            ('megatron.core.fusions.fused_bias_swiglu.SwiGLUFunction', SwiGLUFunction),
+            (softmax + '.is_kernel_available', is_kernel_available),
+            (softmax + '.get_batch_per_block', get_batch_per_block),
+            (softmax + '.from_config', from_config),
+        ]
+        for target, func in table:
+            MegatronAdaptation.register(target, func)
+
+"""
+
+
+def test_a_loop_over_a_table_is_disabled_once_all_it_registers_is_fused(capsys, tmp_path):
+    root = _example_copy(tmp_path)
+    adaptor = root / "MindSpeed-LLM/mindspeed_llm/tasks/megatron_adaptor.py"
+    text = adaptor.read_text()
+    start, end = text.index("    def patch_fusions(self):"), text.index("    def patch_parallel_state(self):")
+    adaptor.write_text(text[:start] + TABLE + text[end:])
+    assert main(["merge", str(root), "--profile", "example", "--collect"]) == 0
+    capsys.readouterr()
+    report = json.loads((root / ".patchmerge" / "report" / "report.json").read_text())
+    assert report["patches_fused"] == 39 and report["patches_failed"] == 0
+    assert "# patchmerge: fused: MegatronAdaptation.register(target, func)" in adaptor.read_text()
+    # the fused tree, with the adaptor still running, prints what the runtime-patched pristine tree printed
+    workspace = tmp_path / "ws"
+    code = main(["check", str(root), "--profile", "example", "--workspace", str(workspace), "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 0 and document["verdict"] == "pass", document
+
+
+def _table_example(tmp_path):
+    root = _example_copy(tmp_path)
+    adaptor = root / "MindSpeed-LLM/mindspeed_llm/tasks/megatron_adaptor.py"
+    text = adaptor.read_text()
+    start, end = text.index("    def patch_fusions(self):"), text.index("    def patch_parallel_state(self):")
+    adaptor.write_text(text[:start] + TABLE + text[end:])
+    return root, adaptor
+
+
+def test_a_loop_is_kept_when_one_of_its_patches_cannot_be_fused(capsys, tmp_path):
+    root, adaptor = _table_example(tmp_path)
+    softmax = root / "MindSpeed/mindspeed/core/fusions/fused_softmax.py"
+    softmax.write_text(softmax.read_text().replace("def from_config(", "def from_config_gone("))
+    main(["merge", str(root), "--profile", "example", "--collect"])
+    capsys.readouterr()
+    report = json.loads((root / ".patchmerge" / "report" / "report.json").read_text())
+    table = [p for p in report["patches"] if p["target"].startswith("megatron.core.fusions")]
+    assert all(p["outcome"] == "failed" for p in table)
+    assert "MegatronAdaptation.register(target, func)\n" in adaptor.read_text()  # still active
+    reasons = [p["reason"] for p in table if "computed target" in p["reason"]]
+    assert len(reasons) == 3 and "not every patch it registers can be fused" in reasons[0]
+
+
+def test_a_loop_is_kept_when_the_json_leaves_out_one_of_its_patches(capsys, tmp_path):
+    root, adaptor = _table_example(tmp_path)
+    assert main(["collect", str(root), "--profile", "example"]) == 0
+    collected = root / ".patchmerge" / "collected.json"
+    data = json.loads(collected.read_text())
+    key = "'megatron.core.fusions.fused_softmax.FusedScaleMaskSoftmax.from_config'"
+    del data[key]  # the loop still registers it at run time
+    collected.write_text(json.dumps(data))
+    main(["merge", str(root), str(collected), "--profile", "example"])
+    capsys.readouterr()
+    assert "MegatronAdaptation.register(target, func)\n" in adaptor.read_text()
+    report = json.loads((root / ".patchmerge" / "report" / "report.json").read_text())
+    assert all(p["outcome"] == "failed" for p in report["patches"] if p["target"].startswith("megatron.core.fusions"))
