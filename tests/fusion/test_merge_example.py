@@ -97,3 +97,37 @@ def test_dry_run_writes_nothing_and_undo_restores_byte_for_byte(tmp_path, capsys
     assert snapshot(root) != pristine
     assert main(["undo", str(root)]) == 0
     assert snapshot(root) == pristine
+
+
+@pytest.fixture(scope="module")
+def fused_collected(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("collected") / "root"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__"))
+    assert main(["merge", str(root), "--profile", "example", "--collect"]) == 0
+    return root
+
+
+def test_tree_fused_from_collect_runs_like_the_adaptor_for_every_condition_combination(fused_collected):
+    # collect -> merge end to end, against the real thing: the example's own adaptor patching at run time
+    # (its patch_utils has MindSpeed 2.1.0's semantics), phases and collections included
+    collected = fused_collected / ".patchmerge" / "collected.json"
+    patches = json_format.parse(collected.read_text(), collected).patches
+    assert {p.phase for p in patches} == {0, 1}
+    domains = condition_domains(patches)
+    domains["qlora"] = [False, True]
+
+    def both(assignment):
+        flags = flags_for(assignment)
+        return assignment, run_script(EXAMPLE, flags, no_patches=False), run_script(fused_collected, flags, True)
+
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        results = list(pool.map(both, assignments(domains)))
+    compared = 0
+    for assignment, runtime, fused_run in results:
+        assert fused_run.returncode == 0, f"{assignment}: fused tree failed:\n{fused_run.stderr[-3000:]}"
+        if runtime.returncode != 0:  # two replacements without force_patch: the runtime raises, as documented
+            assert assignment.get("tp_2d") and assignment.get("unaligned_linear"), runtime.stderr[-1500:]
+            continue
+        assert fused_run.stdout == runtime.stdout, f"{assignment}: fused output differs from the adaptor's"
+        compared += 1
+    assert compared >= len(results) * 3 // 4
