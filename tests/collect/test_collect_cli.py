@@ -212,3 +212,16 @@ def test_a_loop_is_kept_when_the_json_leaves_out_one_of_its_patches(capsys, tmp_
     assert "MegatronAdaptation.register(target, func)\n" in adaptor.read_text()
     report = json.loads((root / ".patchmerge" / "report" / "report.json").read_text())
     assert all(p["outcome"] == "failed" for p in report["patches"] if p["target"].startswith("megatron.core.fusions"))
+
+
+def test_cut_takes_a_collected_json_as_it_is(capsys, tmp_path):
+    root = _example_copy(tmp_path)
+    assert main(["collect", str(root), "--profile", "example"]) == 0
+    collected = root / ".patchmerge" / "collected.json"
+    capsys.readouterr()
+    assert main(["cut", str(collected), "--count"]) == 0
+    assert "targets 32, patches 39" in capsys.readouterr().out
+    out = tmp_path / "first.json"
+    assert main(["cut", str(collected), "--left", "0", "--right", "5", "-o", str(out)]) == 0
+    records = [r for plist in json.loads(out.read_text()).values() for r in plist]
+    assert len(records) == 5 and all("phase" in r and "collection" in r for r in records)
