@@ -20,7 +20,14 @@ from pathlib import Path
 
 import libcst as cst
 from libcst.helpers import get_absolute_module_from_package, get_full_name_for_node
-from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedName, QualifiedNameProvider, QualifiedNameSource
+from libcst.metadata import (
+    MetadataWrapper,
+    PositionProvider,
+    QualifiedName,
+    QualifiedNameProvider,
+    QualifiedNameSource,
+    ScopeProvider,
+)
 
 from patchmerge.errors import PatchmergeError
 
@@ -136,65 +143,32 @@ class RegistrationAnalysis:
 
 
 class _Collector(cst.CSTVisitor):
-    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
+    METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ScopeProvider)
 
     def __init__(self, analysis: RegistrationAnalysis, calls: frozenset[str]) -> None:
         super().__init__()
         self.analysis = analysis
         self.calls = calls
-        # names bound to a string literal by a plain statement of an enclosing block, innermost last; a block
-        # that is a function body stops the lookup (`target = 'megatron.x.f'` then `register(target, f)`)
-        self.literals: list[tuple[dict[str, str], bool]] = [({}, True)]
-        self.function_body_next = False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.function_body_next = True
-
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        self.literals.append(({}, self.function_body_next))
-        self.function_body_next = False
-
-    def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
-        self.literals.pop()
+        # `name = 'literal'` statements seen so far, by the id of the bound Name node
+        self.literal_bindings: dict[int, str] = {}
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        names = [t.target.value for t in node.targets if isinstance(t.target, cst.Name)]
-        for name in names:
-            self._forget(name)
         value = _literal_string(node.value)
-        if len(node.targets) == 1 and len(names) == 1 and value is not None:
-            self.literals[-1][0][names[0]] = value
+        if value is not None and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.literal_bindings[id(node.targets[0].target)] = value
 
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        if isinstance(node.target, cst.Name):
-            self._forget(node.target.value)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if isinstance(node.target, cst.Name):
-            self._forget(node.target.value)
-
-    def visit_For(self, node: cst.For) -> None:
-        for name in _bound_names(node.target):
-            self._forget(name)
-
-    def visit_AsName(self, node: cst.AsName) -> None:
-        for name in _bound_names(node.name):
-            self._forget(name)
-
-    def _forget(self, name: str) -> None:
-        """Any other binding of `name` makes its literal unknown in every enclosing block of this function."""
-        for literals, function_body in reversed(self.literals):
-            literals.pop(name, None)
-            if function_body:
-                return
-
-    def _literal_name(self, name: str) -> str | None:
-        for literals, function_body in reversed(self.literals):
-            if name in literals:
-                return literals[name]
-            if function_body:
-                return None
-        return None
+    def _literal_name(self, name: cst.Name) -> str | None:
+        """The literal a name holds when its scope binds it exactly once, by a plain `name = 'literal'` seen
+        before the call (`target = 'megatron.x.f'` then `register(target, f)`). Any other binding anywhere in the
+        scope (a loop target, a tuple or walrus target, a parameter, a `global` write elsewhere) makes it
+        unknown, and the registration then counts as having a computed target."""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return None
+        bindings = list(scope.assignments[name.value])
+        if len(bindings) != 1 or bindings[0].scope is not scope:
+            return None
+        return self.literal_bindings.get(id(getattr(bindings[0], "node", None)))
 
     def visit_Call(self, node: cst.Call) -> None:
         shape = get_full_name_for_node(node.func)
@@ -206,7 +180,7 @@ class _Collector(cst.CSTVisitor):
         target = args.get(_TARGET_KW)
         target_value = _literal_string(target) if target is not None else None
         if target_value is None and isinstance(target, cst.Name):
-            target_value = self._literal_name(target.value)
+            target_value = self._literal_name(target)
         if target_value is None:  # a computed target cannot be matched against a patch JSON
             line = self.get_metadata(PositionProvider, node).start.line
             self.analysis.computed.append(line)
@@ -247,14 +221,6 @@ class _Collector(cst.CSTVisitor):
             return name
         # None when the import climbs above the top package (Python would fail too)
         return get_absolute_module_from_package(self.analysis.package, name[dots:] or None, dots)
-
-
-def _bound_names(expr: cst.BaseExpression) -> list[str]:
-    if isinstance(expr, cst.Name):
-        return [expr.value]
-    if isinstance(expr, cst.Tuple | cst.List):
-        return [name for element in expr.elements for name in _bound_names(element.value)]
-    return []
 
 
 def _bind_args(call: cst.Call) -> dict[str, cst.BaseExpression] | None:

@@ -287,13 +287,42 @@ def test_a_target_held_in_a_name_bound_to_a_literal_just_before() -> None:
 
         def elsewhere():
             MindSporeAdaptation.register(target_func_name, other_wrapper)  # another function's local
+
+
+        def tuple_and_walrus(args):
+            pair, _ = 'megatron.random.Checkpoint.forward', 0
+            MindSporeAdaptation.register(pair, forward_wrapper)
+            if (name := 'megatron.random.Checkpoint.forward'):
+                MindSporeAdaptation.register(name, forward_wrapper)
+
+
+        def carried(names):
+            last = 'megatron.random.Checkpoint.forward'
+            for name in names:
+                MindSporeAdaptation.register(last, forward_wrapper)  # the previous round's name after the first
+                last = name
+
+
+        def once(args):
+            single = 'megatron.random.Checkpoint.forward'
+            MindSporeAdaptation.register(single, forward_wrapper)
+
+
+        def written_elsewhere():
+            global SHARED
+            SHARED = 'megatron.random.Checkpoint.backward'
+
+
+        SHARED = 'megatron.random.Checkpoint.forward'
+        MindSporeAdaptation.register(SHARED, forward_wrapper)  # another function may have changed it
         """
     )
     found = find_registrations(source, FILE, MODULE, CALLS)
-    assert [(r.target, r.patch_import) for r in found] == [
-        ("megatron.random.Checkpoint.forward", "ext.random.forward_wrapper"),
-        ("megatron.random.Checkpoint.backward", "ext.random.backward_wrapper"),
+    line = next(n for n, text in enumerate(source.splitlines(), 1) if "register(single," in text)
+    # only a name its scope binds exactly once, to a literal, before the call: everything else is computed
+    assert [(r.target, r.patch_import, r.line) for r in found] == [
+        ("megatron.random.Checkpoint.forward", "ext.random.forward_wrapper", line),
     ]
-    fused = [("megatron.random.Checkpoint.backward", "ext.random.backward_wrapper")]
+    fused = [("megatron.random.Checkpoint.forward", "ext.random.forward_wrapper")]
     text, disabled = disable_registrations(source, FILE, MODULE, CALLS, fused)
-    assert len(disabled) == 1 and "# patchmerge: fused: MindSporeAdaptation.register(target_func_name, backward" in text
+    assert [r.line for r in disabled] == [line] and "# patchmerge: fused: MindSporeAdaptation.register(single" in text
