@@ -50,7 +50,24 @@ def patch_set_from_mapping(
             raise PatchFileError(f"target '{target}': value must be a list of patches", where=where)
         raw_keys[target] = raw_key
         targets[target] = [_patch(target, index, record, where) for index, record in enumerate(records)]
+    _check_phase_collections(targets, where)
     return PatchSet(targets=targets, source=source, format=format, raw_keys=raw_keys)
+
+
+def _check_phase_collections(targets: dict[str, list[Patch]], where: str) -> None:
+    """A phase is one apply call of one collection: its patches all name the same collection, or none do
+    (the order two collections would apply in within a phase is not something a patch file can say)."""
+    first: dict[int, Patch] = {}
+    for patch in (p for plist in targets.values() for p in plist):
+        phase = patch.phase or 0
+        earlier = first.setdefault(phase, patch)
+        if earlier.collection != patch.collection:
+            raise PatchFileError(
+                f"patches {earlier.id} and {patch.id} are both in phase {phase} but name different collections "
+                f"({earlier.collection or 'none'} and {patch.collection or 'none'}); give each collection's apply "
+                "its own phase",
+                where=where,
+            )
 
 
 def _patch(target: str, index: int, record: Any, where: str) -> Patch:

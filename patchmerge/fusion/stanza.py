@@ -219,22 +219,32 @@ def applications(site: Site, semantics: str) -> list[Application]:
                 registered.setdefault((position, pp.patch.collection), set()).add(pp.patch.phase or 0)
     slugs = {key: n for n, key in enumerate(registered)}
     for number in phases:
-        for position, tp in enumerate(site.targets):
+        # a collection applies its Patches in the order it first got them (its dict), across phases
+        names = {pp.patch.collection for tp in site.targets for pp in tp.patches if (pp.patch.phase or 0) == number}
+        name = next(iter(names)) if len(names) == 1 else None
+        order = sorted(
+            range(len(site.targets)),
+            key=lambda pos: (min(registered.get((pos, name), {number})) if name is not None else number, pos),
+        )
+        for position in order:
+            tp = site.targets[position]
             resolved = [pp for pp in tp.patches if pp.resolved]
             current = [pp for pp in resolved if (pp.patch.phase or 0) == number]
             if any(pp.patch.collection is None for pp in current):
                 held = [pp for pp in current if pp.patch.collection is None]
                 result.append(Application(tp.target, number, None, _ordered(held)))
-            for name in dict.fromkeys(pp.patch.collection for pp in current if pp.patch.collection is not None):
-                key = (position, name)
-                held = [pp for pp in resolved if pp.patch.collection == name and (pp.patch.phase or 0) <= number]
-                new = [pp for pp in current if pp.patch.collection == name]
+            for collection in dict.fromkeys(pp.patch.collection for pp in current if pp.patch.collection is not None):
+                key = (position, collection)
+                held = [
+                    pp for pp in resolved if pp.patch.collection == collection and (pp.patch.phase or 0) <= number
+                ]
+                new = [pp for pp in current if pp.patch.collection == collection]
                 when = None if any(not pp.patch.condition for pp in new) else new
                 capture = None
                 if semantics != "2.1.0" and len(registered[key]) > 1:
                     capture = (f"_kept_{slugs[key]}", f"_original_{slugs[key]}")
                 first = number == min(registered[key])
-                result.append(Application(tp.target, number, name, _ordered(held), when, capture, first))
+                result.append(Application(tp.target, number, collection, _ordered(held), when, capture, first))
     return result
 
 

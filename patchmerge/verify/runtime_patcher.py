@@ -56,9 +56,9 @@ class RuntimePatch:
 
     def register(self, func: Callable[..., Any], force_patch: bool = False) -> None:
         if getattr(func, "__name__", "").endswith(WRAPPER_SUFFIXES):
-            if self.semantics != "2.1.0" and func in self.wrappers:
-                return  # from 2.2.0 a wrapper registered twice is kept once
-            self.wrappers.append(func)
+            # from 2.2.0 a wrapper registered twice is kept once; the Patch is still marked for applying again
+            if self.semantics == "2.1.0" or func not in self.wrappers:
+                self.wrappers.append(func)
         else:
             if self.replacement is not None and not force_patch:
                 raise RuntimeError(f"the patch of {self.target} exist !")

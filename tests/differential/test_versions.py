@@ -76,3 +76,49 @@ def test_a_wrapper_registered_again_in_a_later_phase_is_kept_once_from_2_2_0(tmp
     # 2.1.0 with `again`: wrappers [log, log] over log(original) -> three logs; 2.2.0: one
     assert sorted(o["calls"].count("log>") for o in old) == [2, 6]
     assert sorted(n["calls"].count("log>") for n in new) == [2, 2]
+
+
+TAGGED = {
+    **FILES,
+    "Megatron-LM/megatron/core/user.py": "from megatron.core.ops import scale\n",
+    "MindSpeed/mindspeed/routes.py": ROUTES
+    + """
+
+def tag_wrapper(fn):
+    def inner(x):
+        LOG.append("tag>")
+        return fn(x) + 100
+    return inner
+""",
+}
+
+
+def test_a_wrapper_kept_once_still_marks_its_patch_for_applying_again_in_2_2_0(tmp_path: Path) -> None:
+    # 2.2.0's set_patch_func keeps a repeated wrapper once but still resets is_applied: the Patch is applied
+    # again from its kept original, so collection B's replacement in between is lost
+    patches = {
+        "megatron.core.ops.scale": [
+            {"patch_import": "mindspeed.routes.log_wrapper", "phase": 0, "collection": "A"},
+            {"patch_import": "mindspeed.routes.scale_a", "phase": 1, "collection": "B"},
+            {"patch_import": "mindspeed.routes.log_wrapper", "condition": ["args.c"], "phase": 2,
+             "collection": "A"},
+        ]
+    }
+    new = compare(tmp_path, Scenario("kept_once_2_2_0", TAGGED, patches, semantics="2.2.0"))
+    assert sorted("a" in o["calls"] for o in new) == [False, True]  # with `c`, B's replacement is gone
+
+
+def test_a_collection_applies_its_targets_in_the_order_it_first_got_them(tmp_path: Path) -> None:
+    # one definition through two targets: `user.scale` reached collection A in phase 0, `ops.scale` only in
+    # phase 1, so A's apply in phase 1 re-applies user.scale's Patch first, as its dict is ordered
+    patches = {
+        "megatron.core.ops.scale": [
+            {"patch_import": "mindspeed.routes.tag_wrapper", "condition": ["args.t"], "phase": 1, "collection": "A"},
+        ],
+        "megatron.core.user.scale": [
+            {"patch_import": "mindspeed.routes.log_wrapper", "phase": 0, "collection": "A"},
+            {"patch_import": "mindspeed.routes.checked_decorator", "phase": 1, "collection": "A"},
+        ],
+    }
+    for semantics in ("2.1.0", "2.2.0"):
+        compare(tmp_path / semantics, Scenario(f"order_{semantics}", TAGGED, patches, semantics=semantics))

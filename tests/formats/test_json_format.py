@@ -127,3 +127,12 @@ def test_collection_is_read_checked_and_written_back(load, write_json):
     bad = write_json('{"a.b.f": [{"patch_import": "m.f", "collection": 3}]}')
     with pytest.raises(PatchFileError, match="'collection' must be a non-empty string"):
         load(bad)
+
+
+def test_one_phase_names_one_collection(load, write_json):
+    path = write_json(
+        '{"a.b.f": [{"patch_import": "m.f_wrapper", "phase": 0, "collection": "A"}],'
+        ' "a.b.g": [{"patch_import": "m.g_wrapper", "phase": 0}]}'
+    )
+    with pytest.raises(PatchFileError, match=r"a\.b\.f#0 and a\.b\.g#0 are both in phase 0"):
+        load(path)
