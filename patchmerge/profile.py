@@ -51,6 +51,8 @@ class Check:
     log_files: tuple[str, ...] = ("msrun_log/worker_*.log",)  # relative to the script's working folder
     shell_root: str = "MindSpeed-LLM"  # the source root the model shell is relative to and runs in
     strict_merge: bool = False  # a patch the merge cannot fuse fails the check (default: it stays a runtime patch)
+    # folders of the shell root the script writes into (logs, --save): each check gets its own copy
+    write_dirs: tuple[str, ...] = ("logs",)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ _SECTION_TYPES: dict[str, dict[str, type]] = {
         "log_files": tuple,
         "shell_root": str,
         "strict_merge": bool,
+        "write_dirs": tuple,
     },
     "bisect": {"state_dir": str, "jobs": int},
     "collect": {

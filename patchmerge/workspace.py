@@ -37,6 +37,8 @@ class Workspace:
     hard_links: int = 0
     copies: int = 0  # files copied because a hard link was refused (another filesystem, a quota...)
     fresh_dirs: list[str] = field(default_factory=list)  # real, empty folders for a script to write in
+    private_dirs: list[str] = field(default_factory=list)  # real folders whose files are copies, not links
+    copied_dirs: list[str] = field(default_factory=list)  # whole copies of the original folder
 
     def materialise(self, relative: Path | str) -> None:
         """Make the folder holding `relative` (a file path under the workspace) real, and every folder above it,
@@ -44,6 +46,38 @@ class Workspace:
         leaf = self._real_parents(relative)
         if leaf.is_symlink() and leaf.is_dir():
             self._unlink_folder(leaf)
+
+    def private_dir(self, relative: str) -> Path:
+        """A real folder at `relative` holding copies of the original's files (not links), its sub-folders
+        still links: a script may append to or rewrite its files without reaching the original. For the
+        folder a model script runs in."""
+        folder = self._real_parents(relative)
+        if folder.is_symlink():
+            self._unlink_folder(folder, copy_files=True)
+        elif folder.is_dir():
+            for entry in os.scandir(folder):
+                if entry.is_file(follow_symlinks=False):  # linked before: replace each link by a copy
+                    data = Path(entry.path).read_bytes()
+                    os.unlink(entry.path)
+                    Path(entry.path).write_bytes(data)
+        if relative not in self.private_dirs:
+            self.private_dirs.append(relative)
+        return folder
+
+    def copy_dir(self, relative: str) -> Path:
+        """A real folder at `relative` that is a full copy of the original's (a folder a script writes into)."""
+        folder = self._real_parents(relative)
+        if folder.is_symlink():
+            original = folder.parent / os.readlink(folder)
+            folder.unlink()
+            shutil.copytree(original, folder, symlinks=True)
+            self.copied_dirs.append(relative)
+        return folder
+
+    def linked_dirs(self, relative: str) -> list[Path]:
+        """The originals of the linked sub-folders of a real workspace folder."""
+        folder = self.path / relative
+        return [Path(e.path).resolve() for e in os.scandir(folder) if e.is_symlink() and e.is_dir()]
 
     def fresh_dir(self, relative: str) -> Path:
         """A real folder at `relative` with nothing of the original in it (a script's log folder)."""
@@ -69,8 +103,8 @@ class Workspace:
                 here.mkdir()
         return here / parts[-1]
 
-    def _unlink_folder(self, folder: Path) -> None:
-        original = Path(os.readlink(folder))
+    def _unlink_folder(self, folder: Path, *, copy_files: bool = False) -> None:
+        original = folder.parent / os.readlink(folder)  # a relative link is relative to its own folder
         folder.unlink()
         folder.mkdir()
         for entry in os.scandir(original):
@@ -81,6 +115,9 @@ class Workspace:
                 destination.symlink_to(entry.path, target_is_directory=True)
             elif entry.is_symlink():
                 destination.symlink_to(os.readlink(entry.path))
+            elif copy_files:
+                shutil.copy2(entry.path, destination)
+                self.copies += 1
             else:
                 self._link_file(Path(entry.path), destination)
         self.materialised_dirs.append(folder.relative_to(self.path).as_posix())
@@ -105,6 +142,8 @@ class Workspace:
             "their files hard links (copies across filesystems), and rewritten files are new files",
             "materialised_dirs": self.materialised_dirs,
             "fresh_dirs": self.fresh_dirs,
+            "private_dirs": self.private_dirs,
+            "copied_dirs": self.copied_dirs,
             "hard_links": self.hard_links,
             "copies": self.copies,
         }

@@ -98,3 +98,35 @@ def test_no_workspace_over_something_else_or_inside_a_root(origin: Path, tmp_pat
     ws = create_workspace(origin, ROOTS, tmp_path / "ws")
     with pytest.raises(WorkspaceError, match="not a path inside"):
         ws.materialise("../escape.py")
+
+
+def test_the_scripts_folder_holds_copies_so_appends_stay_in_the_workspace(origin: Path, tmp_path: Path) -> None:
+    (origin / "B/train.log").write_text("old\n")
+    (origin / "B/logs").mkdir()
+    (origin / "B/logs/run.log").write_text("old\n")
+    before = snapshot(origin)
+    ws = create_workspace(origin, ROOTS, tmp_path / "ws")
+    ws.materialise("B/b.py")  # as a merge would: hard links first
+    ws.private_dir("B")
+    ws.copy_dir("B/logs")
+    with open(ws.path / "B/train.log", "a") as log:
+        log.write("appended\n")
+    with open(ws.path / "B/b.py", "a") as source:
+        source.write("# appended\n")
+    with open(ws.path / "B/logs/run.log", "a") as log:
+        log.write("appended\n")
+    assert snapshot(origin) == before
+    assert (ws.path / "B/logs/run.log").read_text() == "old\nappended\n"
+
+
+def test_a_relative_link_inside_a_root_is_followed_from_its_own_folder(
+    origin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (origin / "A/real").mkdir()
+    (origin / "A/real/x.py").write_text("x\n")
+    (origin / "A/alias").symlink_to("real", target_is_directory=True)
+    monkeypatch.chdir(tmp_path)  # a relative link text must not be read against the working folder
+    ws = create_workspace(origin, ROOTS, tmp_path / "ws")
+    ws.materialise("A/alias/x.py")
+    assert (ws.path / "A/alias/x.py").read_text() == "x\n"
+    assert not (ws.path / "A/alias").is_symlink()

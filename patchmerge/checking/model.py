@@ -46,6 +46,7 @@ class CheckOptions:
     probes: bool | None = None  # None: the profile's
     strict_merge: bool = False  # a patch the merge reports as failed fails the check
     echo: bool = True
+    write_dirs: tuple[str, ...] = ("logs",)  # folders of the shell root the script writes into: copied
 
 
 @dataclass
@@ -61,6 +62,7 @@ class CheckResult:
     coverage: dict[str, Any] | None = None
     merge_report: Path | None = None
     fused: list[str] = field(default_factory=list)  # ids of the fused patches
+    warnings: list[str] = field(default_factory=list)
 
     def document(self) -> dict[str, Any]:
         figures = None
@@ -78,4 +80,5 @@ class CheckResult:
             "merge_report": str(self.merge_report) if self.merge_report else None,
             "matched_in": self.matched_in,
             "patches_fused": len(self.fused),
+            "warnings": self.warnings,
         }

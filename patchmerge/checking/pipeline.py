@@ -49,10 +49,13 @@ def run_check(origin: Session, patch_set: PatchSet, options: CheckOptions, works
         return result
 
     cwd = workspace.path / options.shell_root
-    workspace.materialise(Path(options.shell_root) / LOG_NAME)  # the script's own folder must be real
+    workspace.private_dir(options.shell_root)  # the script's own folder: real, its files copies
+    for folder in options.write_dirs:
+        workspace.copy_dir(f"{options.shell_root}/{folder}")
     for folder in _log_folders(options.log_files):
         workspace.fresh_dir(f"{options.shell_root}/{folder}")
     workspace.save()
+    watched = {path: _mtime(path) for path in workspace.linked_dirs(options.shell_root)}
     log = workspace.path / LOG_NAME
     run = ModelRun(
         command=("bash", str(cwd / options.model_shell)),
@@ -64,6 +67,12 @@ def run_check(origin: Session, patch_set: PatchSet, options: CheckOptions, works
     )
     outcome = origin.pm.hook.run_model(run=run)
     result.log, result.script_exit = log, outcome.exit_status
+    for path, before in watched.items():
+        if _mtime(path) != before:
+            result.warnings.append(
+                f"the script changed {path} in the original tree (a folder the workspace links to); add "
+                f"{path.name!r} to check.write_dirs so that each check writes into its own copy"
+            )
     logs = [log, *written_logs(cwd, options.log_files)]
     found = find_pattern(logs, matches)
     result.matched_in = str(found) if found else None
@@ -104,6 +113,13 @@ def _merge_into(
         first = failed[0]
         return f"merge failed for {len(failed)} patch(es), first {first.patch.id}: {first.reason}"
     return None
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def _log_folders(globs: tuple[str, ...]) -> list[str]:

@@ -65,6 +65,7 @@ def check_options(profile: Profile, args: argparse.Namespace, *, echo: bool) -> 
         shell_root=check.shell_root,
         strict_merge=check.strict_merge,
         echo=echo,
+        write_dirs=check.write_dirs,
     )
 
 
@@ -98,6 +99,7 @@ def verdict_text(result: CheckResult) -> str:
         lines.append(f"  log:          {result.log}")
         lines.append(f"  script exit:  {'none (stopped)' if result.script_exit is None else result.script_exit}")
     lines.append(f"  seconds:      {result.seconds:.1f}")
+    lines += [f"  warning:      {warning}" for warning in result.warnings]
     lines.append(f"  workspace:    {result.workspace}")
     if result.coverage:
         c = result.coverage

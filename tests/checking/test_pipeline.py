@@ -151,3 +151,18 @@ def test_a_runner_plugin_takes_the_run(tmp_path: Path) -> None:
     run = runner.runs[0]
     assert run.cwd == tmp_path / "ws" / "MindSpeed-LLM" and run.command[-1].endswith("run.sh")
     assert run.env["PYTHONPATH"].split(":")[:3] == [str(tmp_path / "ws" / r) for r in session.profile.sources.roots]
+
+
+def test_a_script_writing_into_a_linked_folder_is_reported(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "MindSpeed-LLM/ckpt").mkdir(parents=True)
+    body = "python3 train.py\ntouch ckpt/iter_1.pt\n"
+    profile = write_model_tree(root, ops=OPS, shell_body=body)
+    session = open_session(str(root), str(profile))
+    result = run_check(session, load_session_patches(session, None), options(), tmp_path / "ws")
+    assert result.verdict is Verdict.PASS
+    assert any("ckpt" in w and "check.write_dirs" in w for w in result.warnings)
+    (root / "MindSpeed-LLM/ckpt/iter_1.pt").unlink()
+    kept = run_check(session, load_session_patches(session, None), options(write_dirs=("ckpt",)), tmp_path / "ws2")
+    assert kept.warnings == [] and not (root / "MindSpeed-LLM/ckpt/iter_1.pt").exists()
+    assert (tmp_path / "ws2/MindSpeed-LLM/ckpt/iter_1.pt").exists()
