@@ -37,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
     options = check_options(session.profile, args, echo=False)
     model_shell_path(session.root, options)
     matcher(options.pattern, options.regex)
+    jobs = args.jobs if args.jobs is not None else session.profile.bisect.jobs
+    if jobs < 1:
+        raise BisectStateError(f"--jobs must be at least 1, got {jobs}")
     state_dir = Path(args.state_dir) if args.state_dir else session.root / session.profile.bisect.state_dir
     state_dir = state_dir.absolute()
     fresh = BisectState(
@@ -50,7 +53,6 @@ def run(args: argparse.Namespace) -> int:
     if args.mark is not None:
         _mark(state, args.mark)
         save_state(state_dir, state)
-    jobs = args.jobs if args.jobs is not None else session.profile.bisect.jobs
     bisector = Bisector(session, patch_set, options, state_dir, state, jobs=jobs, progress=_progress)
     print(f"bisect: {len(patch_set)} patches on {len(bisector.units)} targets; state: {state_dir}", file=sys.stderr)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -40,22 +41,14 @@ def open_tree(args: argparse.Namespace) -> Session:
 
 
 def check_options(profile: Profile, args: argparse.Namespace, *, echo: bool) -> CheckOptions:
-    check = profile.check.__class__(
-        **{
-            **vars(profile.check),
-            **{
-                key: value
-                for key, value in {
-                    "model_shell": args.model_shell,
-                    "pattern": args.pattern,
-                    "regex": args.regex,
-                    "timeout": args.timeout,
-                    "strict_merge": args.strict_merge,
-                }.items()
-                if value is not None
-            },
-        }
-    )
+    given = {
+        "model_shell": args.model_shell,
+        "pattern": args.pattern,
+        "regex": args.regex,
+        "timeout": args.timeout,
+        "strict_merge": args.strict_merge,
+    }
+    check = dataclasses.replace(profile.check, **{key: value for key, value in given.items() if value is not None})
     return CheckOptions(
         model_shell=check.model_shell,
         pattern=check.pattern,

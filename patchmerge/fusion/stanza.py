@@ -109,12 +109,13 @@ def render_site(
             names[dotted.rsplit(".", 1)[-1]] = aliases[dotted]
         renames[pp.patch.id] = names
     lines.append("    _final = _original")
-    for flag, value in sorted({a.capture for a in applications(site, semantics) if a.capture is not None}):
+    planned = applications(site, semantics)
+    for flag, value in sorted({a.capture for a in planned if a.capture is not None}):
         lines += [f"    {flag} = False", f"    {value} = None"]
     if probes:
         lines.append("    _taken = []")
     counter = 0
-    for application in applications(site, semantics):
+    for application in planned:
         lines.append(f"    # {application.describe()}")
         level = 1
         if application.when:

@@ -136,3 +136,10 @@ def test_the_bundled_example_finds_its_wrong_patch(capsys: pytest.CaptureFixture
     assert "megatron.core.transformer.torch_norm.WrappedTorchNorm.forward#0" in out
     runs = int(out.split("model runs: ")[1].split()[0])
     assert runs <= math.ceil(math.log2(32)) + 2
+
+
+def test_jobs_below_one_is_bad_input_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root, profile, _ = tree(tmp_path, ops=4, conditional=(1,))
+    assert bisect(root, profile, "--jobs", "0") == 2
+    assert "--jobs must be at least 1" in capsys.readouterr().err
+    assert not (root.parent / "state").exists()
