@@ -13,7 +13,7 @@ from patchmerge.cli import main
 from patchmerge.host import make_plugin_manager
 from patchmerge.loading import load_patch_file
 from patchmerge.profile import load_profile
-from tests.conftest import REAL_PATCH_JSON
+from tests.conftest import REAL_PATCH_JSON, needs_real_patch_json
 
 SMALL = {
     "'megatron.training.a'": [
@@ -26,7 +26,6 @@ SMALL = {
     ],
     "'megatron.training.c'": [{"patch_import": "ms.c1", "patch_name": "c1", "condition": []}],
 }
-needs_real = pytest.mark.skipif(not REAL_PATCH_JSON.is_file(), reason="the real patch JSON is not present")
 
 
 def cut(capsys, *argv: str) -> tuple[int, str, str]:
@@ -114,13 +113,13 @@ def test_bad_kind_is_an_argparse_error(capsys, small):
     assert exc.value.code == 2
 
 
-@needs_real
+@needs_real_patch_json
 def test_real_count(capsys):
     code, out, _ = cut(capsys, REAL_PATCH_JSON, "--count")
     assert code == 0 and out.splitlines()[0] == "targets 196, patches 241"
 
 
-@needs_real
+@needs_real_patch_json
 def test_real_full_range_round_trips(capsys, tmp_path):
     out_file = tmp_path / "all.json"
     code, _, _ = cut(capsys, REAL_PATCH_JSON, "--left", 0, "--right", 241, "-o", out_file)
@@ -128,7 +127,7 @@ def test_real_full_range_round_trips(capsys, tmp_path):
     assert load(out_file) == load(REAL_PATCH_JSON)
 
 
-@needs_real
+@needs_real_patch_json
 def test_real_range_keeps_ten_in_order(capsys, tmp_path):
     out_file = tmp_path / "ten.json"
     code, out, _ = cut(capsys, REAL_PATCH_JSON, "--left", 10, "--right", 20, "-o", out_file)
@@ -136,7 +135,7 @@ def test_real_range_keeps_ten_in_order(capsys, tmp_path):
     assert same(load(out_file)) == same(load(REAL_PATCH_JSON)[10:20])
 
 
-@needs_real
+@needs_real_patch_json
 def test_real_target_prefix(capsys, tmp_path):
     out_file = tmp_path / "training.json"
     code, _, _ = cut(capsys, REAL_PATCH_JSON, "--target-prefix", "megatron.training", "-o", out_file)
@@ -145,7 +144,7 @@ def test_real_target_prefix(capsys, tmp_path):
     assert code == 0 and kept and same(kept) == same(expected)
 
 
-@needs_real
+@needs_real_patch_json
 def test_real_kind_wrap(capsys, tmp_path):
     out_file = tmp_path / "wrap.json"
     code, _, _ = cut(capsys, REAL_PATCH_JSON, "--kind", "wrap", "-o", out_file)
