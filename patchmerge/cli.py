@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="fuse into a workspace, run the model shell, match the expected line")
     _add_tree_arguments(check)
     _add_check_arguments(check)
-    check.add_argument("--workspace", metavar="D", help="default: ROOT_DIR/.patchmerge/check/run-N")
+    check.add_argument(
+        "--workspace", metavar="D", help="default: ROOT_DIR/.patchmerge/check/run-N (a cache folder if read-only)"
+    )
     check.add_argument("--json", action="store_true", help="print the verdict as one JSON document")
     check.set_defaults(run="patchmerge.commands.check")
 

@@ -14,6 +14,7 @@ from patchmerge.host import make_plugin_manager
 from patchmerge.loading import load_patch_file
 from patchmerge.model import PatchSet
 from patchmerge.profile import Profile, load_profile
+from patchmerge.writable import read_only_note, state_path
 
 DEFAULT_PROFILE = "mindspeed-llm-core-r0.8.0"
 EXAMPLE_PROFILE = "example"
@@ -51,7 +52,8 @@ def open_session(root_dir: str | None, profile_spec: str | None) -> Session:
 
 def patch_file_path(session: Session, patch_json: str | None, *, collect: bool = False) -> Path:
     """PATCH_JSON if given; else the profile's `patch_json`; else (or with `collect`) the JSON `collect` derives
-    from the tree's registrations, written to ROOT_DIR/.patchmerge/collected.json (SPEC section 9)."""
+    from the tree's registrations, written to ROOT_DIR/.patchmerge/collected.json (SPEC section 9), or to the
+    tree's cache folder when ROOT_DIR is read-only."""
     if patch_json is not None and not collect:
         return Path(patch_json)
     if session.profile.patch_json and not collect:
@@ -77,7 +79,9 @@ def collect_into_tree(session: Session) -> Path:
     from patchmerge.collect import collect, write_collected  # collect is only loaded when it runs
 
     result = collect(session.root, session.profile)
-    out = session.root / COLLECTED_JSON
+    out, moved = state_path(session.root, COLLECTED_JSON)
+    if moved:  # plan, check and bisect only read the tree: they still run on a read-only install
+        print(read_only_note("collected patch JSON", out), file=sys.stderr)
     write_collected(result, out)
     print(
         f"collected {len(result.patch_set)} patches on {len(result.patch_set.targets)} targets "

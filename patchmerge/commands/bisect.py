@@ -19,7 +19,8 @@ from patchmerge.checking.pipeline import model_shell_path
 from patchmerge.checking.verdict import matcher
 from patchmerge.commands.check import check_options, open_tree
 from patchmerge.errors import EXIT_OK, EXIT_PARTIAL
-from patchmerge.session import load_session_patches, patch_file_path
+from patchmerge.session import Session, load_session_patches, patch_file_path
+from patchmerge.writable import read_only_note, state_path
 
 MARKS = {"good": "pass", "bad": "fail", "skip": "skip"}
 
@@ -40,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
     jobs = args.jobs if args.jobs is not None else session.profile.bisect.jobs
     if jobs < 1:
         raise BisectStateError(f"--jobs must be at least 1, got {jobs}")
-    state_dir = Path(args.state_dir) if args.state_dir else session.root / session.profile.bisect.state_dir
-    state_dir = state_dir.absolute()
+    state_dir = (Path(args.state_dir) if args.state_dir else _default_state_dir(session)).absolute()
     fresh = BisectState(
         root=str(session.root),
         profile=str(session.profile.path) if session.profile.path else session.profile.name,
@@ -74,6 +74,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {finding.note}")
     print(f"model runs: {document['runs']} ({bisector.runs_this_time} this time); result: {result}")
     return EXIT_OK if finding.found else EXIT_PARTIAL
+
+
+def _default_state_dir(session: Session) -> Path:
+    """The profile's bisect.state_dir, or its place under the tree's cache folder when ROOT_DIR is read-only
+    (the same place every time, so --resume finds it without --state-dir)."""
+    state_dir, moved = state_path(session.root, session.profile.bisect.state_dir)
+    if moved:
+        print(read_only_note("bisect state", state_dir), file=sys.stderr)
+    return state_dir
 
 
 def _start(state_dir: Path, state: BisectState) -> BisectState:

@@ -14,6 +14,7 @@ from patchmerge.commands.merge import example_copy
 from patchmerge.fusion.transaction import MANIFEST_DIR
 from patchmerge.profile import Profile
 from patchmerge.session import EXAMPLE_PROFILE, Session, load_session_patches, open_session
+from patchmerge.writable import read_only_note, state_path
 
 EXIT_PASS, EXIT_FAIL, EXIT_MERGE_FAILED = 0, 1, 3
 
@@ -69,11 +70,20 @@ def next_free(folder: Path, stem: str) -> Path:
     return folder / f"{stem}-{number}"
 
 
+def default_workspace(root: Path) -> Path:
+    """ROOT_DIR/.patchmerge/check/run-N, or the same under the tree's cache folder when ROOT_DIR is read-only."""
+    folder, moved = state_path(root, Path(MANIFEST_DIR) / "check")
+    workspace = next_free(folder, "run")
+    if moved:
+        print(read_only_note("workspace", workspace), file=sys.stderr)
+    return workspace
+
+
 def run(args: argparse.Namespace) -> int:
     session = open_tree(args)
     patch_set = load_session_patches(session, args.patch_json)
     options = check_options(session.profile, args, echo=not args.json)
-    workspace = Path(args.workspace) if args.workspace else next_free(session.root / MANIFEST_DIR / "check", "run")
+    workspace = Path(args.workspace) if args.workspace else default_workspace(session.root)
     result = run_check(session, patch_set, options, workspace)
     if args.json:
         print(json.dumps(result.document(), indent=2))

@@ -10,7 +10,9 @@ import pytest
 
 from patchmerge import bundled
 from patchmerge.cli import main
+from patchmerge.writable import tree_cache_dir
 from tests.checking.model_trees import write_model_tree
+from tests.read_only import example_copy, simulate_read_only, tree_digest
 
 BROKEN_EXAMPLE = bundled.example_root() / "patches-broken.json"
 COUNTER_PLUGIN = """
@@ -143,3 +145,22 @@ def test_jobs_below_one_is_bad_input_and_writes_nothing(tmp_path: Path, capsys: 
     assert bisect(root, profile, "--jobs", "0") == 2
     assert "--jobs must be at least 1" in capsys.readouterr().err
     assert not (root.parent / "state").exists()
+
+
+def test_a_read_only_root_dir_keeps_the_bisect_state_in_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = example_copy(tmp_path)
+    before = tree_digest(root)
+    simulate_read_only(monkeypatch, root, tmp_path / "cache")
+    argv = ["bisect", str(root), str(root / "patches-broken.json"), "--profile", "example"]
+    assert main(argv) == 0
+    state = tree_cache_dir(root) / "bisect"
+    captured = capsys.readouterr()
+    assert f"ROOT_DIR is read-only: bisect state in {state}\n" in captured.err
+    culprit = "megatron.core.transformer.torch_norm.WrappedTorchNorm.forward#0"
+    assert json.loads((state / "result.json").read_text())["culprits"] == [culprit] and culprit in captured.out
+    # --resume finds the same state folder without --state-dir, and runs nothing again
+    assert main([*argv, "--resume"]) == 0
+    assert "(0 this time)" in capsys.readouterr().out
+    assert tree_digest(root) == before

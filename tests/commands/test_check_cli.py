@@ -13,16 +13,23 @@ import pytest
 
 from patchmerge import bundled
 from patchmerge.cli import main
+from patchmerge.writable import tree_cache_dir
 from tests.checking.model_trees import write_model_tree
+from tests.read_only import example_copy, read_only_mount, simulate_read_only, tree_digest
 
 BROKEN_EXAMPLE = bundled.example_root() / "patches-broken.json"
 JSON_FIELDS = {"verdict", "reason", "log", "script_exit", "seconds", "workspace", "coverage"}
 
 
 def run_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+    code, document, _ = run_json_err(argv, capsys)
+    return code, document
+
+
+def run_json_err(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict, str]:
     code = main([*argv, "--json"])
-    out = capsys.readouterr().out
-    return code, json.loads(out)
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out), captured.err
 
 
 def test_the_bundled_example_passes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -99,3 +106,59 @@ def test_ctrl_c_stops_the_script_and_its_children(tmp_path: Path) -> None:
     assert process.returncode == 2 and "interrupted" in err and "Traceback" not in err
     child = Path(f"/proc/{int(marker.read_text())}/stat")
     assert not child.exists() or child.read_text().split()[2] == "Z"
+
+
+def test_a_read_only_root_dir_gets_its_workspace_in_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = example_copy(tmp_path)
+    before = tree_digest(root)
+    simulate_read_only(monkeypatch, root, tmp_path / "cache")
+    code, document, err = run_json_err(["check", str(root), "--profile", "example"], capsys)
+    expected = tree_cache_dir(root) / "check" / "run-1"
+    assert code == 0 and document["verdict"] == "pass"
+    assert expected.parent.parent.parent == tmp_path / "cache" / "patchmerge"
+    assert document["workspace"] == str(expected) and Path(document["merge_report"]).is_relative_to(expected)
+    assert f"ROOT_DIR is read-only: workspace in {expected}\n" in err
+    assert tree_digest(root) == before
+
+
+def test_a_given_workspace_wins_over_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = write_model_tree(tmp_path / "root", ops=4)
+    simulate_read_only(monkeypatch, tmp_path / "root", tmp_path / "cache")
+    argv = ["check", str(tmp_path / "root"), "--profile", str(profile), "--workspace", str(tmp_path / "ws")]
+    code, document, err = run_json_err(argv, capsys)
+    assert code == 0 and document["workspace"] == str(tmp_path / "ws")
+    assert "read-only" not in err and not tree_cache_dir(tmp_path / "root").exists()
+
+
+def test_a_really_read_only_root_dir_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = example_copy(tmp_path / "source")
+    before = tree_digest(source)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with read_only_mount(source.parent, tmp_path / "mounted") as mounted:
+        code, document, err = run_json_err(["check", str(mounted / "root"), "--profile", "example"], capsys)
+        expected = tree_cache_dir(mounted / "root") / "check" / "run-1"
+    assert code == 0 and document["verdict"] == "pass" and document["workspace"] == str(expected)
+    assert f"ROOT_DIR is read-only: workspace in {expected}\n" in err
+    assert tree_digest(source) == before
+
+
+def test_a_read_only_root_dir_collects_into_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = example_copy(tmp_path)
+    profile = tmp_path / "no-patch-json.toml"
+    text = (bundled.configs_dir() / "example.toml").read_text(encoding="utf-8")
+    profile.write_text(text.replace('patch_json = "patches.json"\n', ""), encoding="utf-8")
+    before = tree_digest(root)
+    simulate_read_only(monkeypatch, root, tmp_path / "cache")
+    code, document, err = run_json_err(["check", str(root), "--profile", str(profile)], capsys)
+    collected = tree_cache_dir(root) / "collected.json"
+    assert code == 0 and document["verdict"] == "pass"
+    assert f"ROOT_DIR is read-only: collected patch JSON in {collected}\n" in err and collected.is_file()
+    assert tree_digest(root) == before
