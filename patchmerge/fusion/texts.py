@@ -7,6 +7,7 @@ from pathlib import Path
 from patchmerge.errors import PatchmergeError
 from patchmerge.fusion.already import fused_pairs
 from patchmerge.fusion.model import FileEdit
+from patchmerge.fusion.source_form import SourceFormError, decode, encode_like
 
 
 class MergeAborted(PatchmergeError):
@@ -14,10 +15,13 @@ class MergeAborted(PatchmergeError):
 
 
 class Texts:
-    """Each file read once, edited in memory, compared with what was read at the end."""
+    """Each file read once, edited in memory, compared with what was read at the end.
+
+    Texts have "\\n" line ends and no BOM, whatever the file holds; `edits` gives each file its own form back."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.raw: dict[Path, bytes | None] = {}
         self.original: dict[Path, str | None] = {}
         self.current: dict[Path, str] = {}
         self._fused: dict[Path, set[tuple[str, str]]] = {}
@@ -25,10 +29,12 @@ class Texts:
     def read(self, path: Path) -> str:
         if path not in self.current:
             full = self.root / path
+            data = full.read_bytes() if full.exists() else None
             try:
-                text = full.read_bytes().decode("utf-8") if full.exists() else None
-            except UnicodeDecodeError:
-                raise MergeAborted(f"{path}: not UTF-8, so it cannot be rewritten") from None
+                text = None if data is None else decode(data)
+            except SourceFormError as exc:
+                raise MergeAborted(f"{path}: {exc}") from None
+            self.raw[path] = data
             self.original[path] = text
             self.current[path] = text or ""
         return self.current[path]
@@ -46,9 +52,14 @@ class Texts:
     def edits(self) -> list[FileEdit]:
         changed = []
         for path, text in self.current.items():
-            before = self.original[path]
-            if text != before:
-                changed.append(FileEdit(path, None if before is None else before.encode("utf-8"), text.encode("utf-8")))
+            if text == self.original[path]:
+                continue
+            try:
+                new = encode_like(text, self.raw[path])
+            except SourceFormError as exc:
+                raise MergeAborted(f"{path}: {exc}") from None
+            if new != self.raw[path]:
+                changed.append(FileEdit(path, self.raw[path], new))
         return changed
 
 
