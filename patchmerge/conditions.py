@@ -16,7 +16,32 @@ _FORBIDDEN: dict[type[ast.AST], str] = {
     ast.Await: "an await",
 }
 
-_BUILTIN_NAMES = frozenset(dir(builtins))
+BUILTIN_NAMES = frozenset(dir(builtins))
+
+# A condition runs in every training process, so it may read args, its condition_import names and these
+# builtins only (the profile's conditions.allowed_names adds more). Each is a pure function of its arguments:
+# none reaches a module, a file, a frame or a namespace, nor runs code given as text. What collect writes
+# must pass as it is, so every builtin collect keeps in a condition is here (tests hold the two together).
+ALLOWED_BUILTINS = frozenset({
+    "bool", "int", "float", "str",  # convert an arg value before comparing it
+    "len", "min", "max", "abs", "round",  # numbers from arg values
+    "any", "all",  # predicates over a list arg
+    "isinstance",  # type tests; `type` stays out, its three-argument form builds classes
+    "tuple", "list", "set", "dict", "sorted",  # a container to compare with, or to look in
+    "getattr", "hasattr",  # an optional arg: getattr(args, 'x', None), the name a plain string (checked below)
+})
+ALLOWED_HINT = "profile: conditions.allowed_names"
+
+# Attributes that reach the interpreter's internals: dunders (args.__class__, f.__globals__) and the frame and
+# code attributes of generators, coroutines and tracebacks (a generator expression's gi_frame.f_globals holds
+# __builtins__). The usual escapes out of an expression that may only read data.
+_INTERNAL_ATTRIBUTES = frozenset({
+    "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame", "cr_code", "cr_await", "ag_frame", "ag_code", "ag_await",
+    "f_back", "f_builtins", "f_code", "f_globals", "f_locals", "f_trace", "tb_frame", "tb_next", "co_code",
+})
+# str.format reads attributes named inside the format string ('{0.__class__}'), out of sight of the check above
+_FORMAT_METHODS = frozenset({"format", "format_map"})
+_NAME_READERS = frozenset({"getattr", "hasattr"})
 
 
 class ConditionError(ValueError):
@@ -28,6 +53,7 @@ class ParsedCondition:
     text: str
     tree: ast.Expression
     free_names: frozenset[str]  # names read from the surroundings that are not builtins
+    builtins_read: frozenset[str] = frozenset()  # builtin names it reads (checked against the allowed ones)
 
 
 def parse_condition(text: object) -> ParsedCondition:
@@ -50,11 +76,51 @@ def parse_condition(text: object) -> ParsedCondition:
         reason = _FORBIDDEN.get(type(node))
         if reason:
             raise ConditionError(f"contains {reason}")
+    _check_attributes(tree)
     try:
         names = _free_names(tree.body, frozenset())
     except RecursionError:
         raise ConditionError("is nested too deeply to parse") from None
-    return ParsedCondition(text=text.strip(), tree=tree, free_names=frozenset(names - _BUILTIN_NAMES))
+    return ParsedCondition(
+        text=text.strip(),
+        tree=tree,
+        free_names=frozenset(names - BUILTIN_NAMES),
+        builtins_read=frozenset(names & BUILTIN_NAMES),
+    )
+
+
+def is_internal_attribute(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__") or name in _INTERNAL_ATTRIBUTES
+
+
+def _check_attributes(tree: ast.Expression) -> None:
+    """Refuse what reaches the interpreter's internals through attributes, whatever the names it reads."""
+    readers_called: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and is_internal_attribute(node.attr):
+            raise ConditionError(
+                f"reads the attribute {node.attr}, which a condition may not read (dunder, frame and code "
+                "attributes reach the interpreter's internals)"
+            )
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr in _FORMAT_METHODS:
+            raise ConditionError(
+                f"calls .{node.func.attr}(), which a condition may not call (a format string reads any attribute)"
+            )
+        if isinstance(node.func, ast.Name) and node.func.id in _NAME_READERS:
+            name = node.args[1] if len(node.args) > 1 else None
+            if not (isinstance(name, ast.Constant) and isinstance(name.value, str)) or node.keywords:
+                raise ConditionError(f"calls {node.func.id}() without a plain string as the attribute name")
+            if is_internal_attribute(name.value):
+                raise ConditionError(
+                    f"reads the attribute {name.value} through {node.func.id}(), which a condition may not read "
+                    "(dunder, frame and code attributes reach the interpreter's internals)"
+                )
+            readers_called.add(id(node.func))
+    for node in ast.walk(tree):  # getattr handed on as a value (a key= function...) escapes the check above
+        if isinstance(node, ast.Name) and node.id in _NAME_READERS and id(node) not in readers_called:
+            raise ConditionError(f"uses {node.id} other than as {node.id}(obj, 'name'), which a condition may not")
 
 
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
@@ -81,6 +147,23 @@ def _free_names(node: ast.AST, bound: frozenset[str]) -> set[str]:
     for result in results:
         names |= _free_names(result, inner)
     return names
+
+
+def refused_name(
+    condition: ParsedCondition, condition_import: tuple[str, ...], allowed: frozenset[str], args_name: str = "args"
+) -> str | None:
+    """The first name the condition may not read: a builtin not in `allowed` (nor given by args or its
+    condition_import), or any dunder name (`__builtins__`, `__import__`). Other unknown names are for the planner:
+    a missing condition_import is a patch that does not resolve, not code that must never run."""
+    provided = {args_name} | {dotted.rsplit(".", 1)[-1] for dotted in condition_import}
+    names = condition.free_names | condition.builtins_read
+    refused = {n for n in names if n.startswith("__") and n.endswith("__")}
+    refused |= condition.builtins_read - provided - allowed
+    return min(refused) if refused else None
+
+
+def refusal(name: str) -> str:
+    return f"reads {name}, which is not args, a condition_import name or an allowed builtin ({ALLOWED_HINT})"
 
 
 def unknown_names(condition: ParsedCondition, condition_import: tuple[str, ...], args_name: str = "args") -> list[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from patchmerge import bundled
+from patchmerge.conditions import BUILTIN_NAMES
 from patchmerge.errors import ProfileError
 
 
@@ -85,6 +86,12 @@ class Collect:
 
 
 @dataclass(frozen=True)
+class Conditions:
+    # builtins a condition may read besides the default ones (patchmerge.conditions.ALLOWED_BUILTINS)
+    allowed_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     sources: Sources
@@ -98,6 +105,7 @@ class Profile:
     check: Check = field(default_factory=Check)
     bisect: Bisect = field(default_factory=Bisect)
     collect: Collect = field(default_factory=Collect)
+    conditions: Conditions = field(default_factory=Conditions)
 
     def with_overrides(self, **changes: Any) -> Profile:
         """CLI flags win over profile values; None means 'not given'."""
@@ -112,6 +120,7 @@ _SECTIONS: dict[str, type] = {
     "check": Check,
     "bisect": Bisect,
     "collect": Collect,
+    "conditions": Conditions,
 }
 _TOP_LEVEL: dict[str, type] = {"name": str, "description": str, "patch_json": str, "plugins": tuple}
 # The TOML type each section key must have (tuple = a list of strings). Explicit, so a new field must be
@@ -147,6 +156,7 @@ _SECTION_TYPES: dict[str, dict[str, type]] = {
         "keep_outside": bool,
         "direct_assignments": bool,
     },
+    "conditions": {"allowed_names": tuple},
 }
 _REQUIRED: tuple[tuple[str | None, str], ...] = ((None, "name"), ("sources", "roots"), ("sources", "rewritable"))
 # lists that must not be empty: no roots or no rewritable package leaves nothing to do, and no wrapper
@@ -223,6 +233,14 @@ def profile_from_dict(data: dict[str, Any], path: Path | None = None) -> Profile
         if not file.endswith(".py") or ("::" in entry and not all(p.isidentifier() for p in qualname.split("."))):
             raise ProfileError(
                 f"'collect.entry' item {entry!r} must be 'REL/FILE.py' or 'REL/FILE.py::Qual.name'", where=where
+            )
+    for name in sections["conditions"].allowed_names:
+        if name not in BUILTIN_NAMES or name.startswith("__"):
+            what = "reaches the interpreter's internals" if name.startswith("__") else "is not a Python builtin"
+            raise ProfileError(
+                f"'conditions.allowed_names' item {name!r} {what} (conditions read args and their "
+                "condition_import names already; this list adds builtins)",
+                where=where,
             )
     return Profile(path=path, **top, **sections)
 

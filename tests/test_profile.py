@@ -1,3 +1,4 @@
+import re
 import tomllib
 from dataclasses import fields
 
@@ -156,3 +157,25 @@ def test_collect_section(tmp_path):
     real = load_profile("mindspeed-llm-core-r0.8.0")
     assert real.collect.entry and "MegatronAdaptation.apply" in real.collect.apply_calls
     assert load_profile("mindspeed-llm-26.1.0-core-r0.12.1").runtime.semantics == "2.2.0"
+
+
+def test_conditions_section_widens_the_builtins_a_condition_may_read(tmp_path):
+    profile = load_profile(_write(tmp_path, MINIMAL + '[conditions]\nallowed_names = ["sum", "divmod"]\n'))
+    assert profile.conditions.allowed_names == ("sum", "divmod")
+    assert load_profile(_write(tmp_path, MINIMAL)).conditions.allowed_names == ()
+    with pytest.raises(ProfileError, match=r"unknown key 'conditions\.allowed' \(did you mean 'allowed_names'\?\)"):
+        load_profile(_write(tmp_path, MINIMAL + '[conditions]\nallowed = ["sum"]\n'))
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("sortd", "'conditions.allowed_names' item 'sortd' is not a Python builtin"),
+        ("__import__", "'conditions.allowed_names' item '__import__' reaches the interpreter's internals"),
+    ],
+)
+def test_allowed_names_must_be_builtins(tmp_path, name, message):
+    path = _write(tmp_path, MINIMAL + f'[conditions]\nallowed_names = ["{name}"]\n')
+    with pytest.raises(ProfileError, match=re.escape(message)) as info:
+        load_profile(path)
+    assert str(path) in str(info.value)

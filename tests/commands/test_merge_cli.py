@@ -181,3 +181,18 @@ def test_new_patch_on_an_already_fused_target_fails_asking_to_undo_first(capsys,
     others = [p for p in report["patches"] if p["target"] != target]
     assert others and all(p["outcome"] == "already-fused" for p in others)
     assert {k: v for k, v in snapshot(root).items() if not k.startswith(".patchmerge")} == before
+
+
+def test_a_condition_reading_more_than_args_is_bad_input_and_writes_nothing(capsys, root, tmp_path):
+    target = "megatron.core.parallel_state.destroy_model_parallel"
+    condition = "__import__('os').system('touch pwned')"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({target: [{"patch_import": "a.b", "condition": ["args.x", condition]}]}))
+    before = snapshot(root)
+    code, out, err = merge(capsys, str(root), str(path))
+    assert code == 2 and out == ""
+    assert err == (
+        f"patchmerge: error: {path}: patch {target}#0: condition 1 \"{condition}\" reads __import__, which is not "
+        "args, a condition_import name or an allowed builtin (profile: conditions.allowed_names)\n"
+    )
+    assert snapshot(root) == before and not (root / ".patchmerge").exists()

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from patchmerge import bundled
 from patchmerge.cli import main
 
 
@@ -150,3 +151,16 @@ def test_unexpected_exception_is_one_line_and_exit_2(capsys, monkeypatch, mini_r
 def test_profile_that_is_a_folder_exit_2(capsys, mini_root, write_json, tmp_path):
     code, _, err = run(capsys, "plan", str(mini_root), str(write_json({})), "--profile", str(tmp_path))
     assert code == 2 and "is a folder" in err and "Traceback" not in err
+
+
+def test_a_profile_widens_the_builtins_a_condition_may_read(capsys, mini_root, write_json, tmp_path):
+    path = write_json({"megatron.core.layers.forward": [
+        {"patch_import": "mindspeed.layers.forward", "condition": ["sum(args.sizes) > 8"]}
+    ]})
+    code, _, err = run(capsys, "plan", str(mini_root), str(path), "--profile", "example")
+    assert code == 2 and "reads sum, which is not args" in err
+    profile = tmp_path / "wider.toml"
+    text = (bundled.configs_dir() / "example.toml").read_text(encoding="utf-8")
+    profile.write_text(text + '\n[conditions]\nallowed_names = ["sum"]\n', encoding="utf-8")
+    code, out, err = run(capsys, "plan", str(mini_root), str(path), "--profile", str(profile))
+    assert code == 0 and "1 resolved, 0 unresolved" in out, err
