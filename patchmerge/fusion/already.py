@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from patchmerge.fusion.stanza import HELPER_ALIAS
 
 _INSTALLERS = {"fused_function", "fused_member", "fused_value"}
+# the comment an in-source fused definition carries, one per patch (patchmerge.fusion.insource.writer)
+_IN_SOURCE = re.compile(r"^\s*# patchmerge: (\S+) (?:replaced|wrapped) by (\S+) \(", re.MULTILINE)
 
 
 def fused_pairs(text: str) -> set[tuple[str, str]]:
     """(target, patch_import) pairs recorded by the install calls of fused stanzas in a module's text."""
+    pairs = {(match[1], match[2]) for match in _IN_SOURCE.finditer(text)}
     try:
         tree = ast.parse(text)
     except SyntaxError:
-        return set()
-    pairs: set[tuple[str, str]] = set()
+        return pairs
     for node in ast.walk(tree):
         if not (
             isinstance(node, ast.Call)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from patchmerge.fusion import edits as file_edits
+from patchmerge.fusion.insource import DEFERRED, IN_SOURCE, fuse_in_source
+from patchmerge.fusion.insource.writer import Context as InSourceContext
 from patchmerge.fusion.model import MergeResult, Outcome, PatchOutcome
 from patchmerge.fusion.registration_files import (
     Collected,
@@ -166,22 +168,42 @@ def fuse_plan(
     for path, new in disabled_texts.items():
         texts.write(path, new)
 
+    in_source = fuse_in_source(
+        candidates,
+        InSourceContext(
+            read=texts.read,
+            rewritable=profile.sources.rewritable,
+            helper_module=profile.runtime.helper_module,
+            probes=probes,
+            registered_at=lambda pp: _registered_at(pp, registered, collected),
+        ),
+    )
+    for path, text in in_source.texts.items():
+        texts.write(path, text)
     fuse_context = FuseContext(context, profile.runtime.helper_module, probes)
     fuse_context.fused_sites = {site.key: site for site in candidates}
     by_file: dict[Path, list[str]] = {}
     for site in candidates:
+        if site in in_source.fused:
+            for pp in site.patches:
+                settle_outcome(pp, Outcome.FUSED)
+                outcomes[pp.patch.id].strategy = IN_SOURCE
+            continue
         code = session.pm.hook.fuse_site(site=site, context=fuse_context)
         by_file.setdefault(site.file, []).append(code)
         for pp in site.patches:
             settle_outcome(pp, Outcome.FUSED)
+            outcomes[pp.patch.id].strategy = DEFERRED
+            outcomes[pp.patch.id].strategy_reason = in_source.fallback.get(site.key)
     for path, stanzas in by_file.items():
         try:
             appended = file_edits.append_block(texts.read(path), profile.runtime.helper_module, stanzas, path)
         except file_edits.EditError as exc:
             raise MergeAborted(str(exc)) from None
         texts.write(path, appended)
-    if candidates:
-        needs_setter = any(s.mechanism is Mechanism.VALUE for s in candidates)
+    deferred = [site for site in candidates if site not in in_source.fused]
+    if deferred or (probes and in_source.fused):  # in source, only probes need the helper
+        needs_setter = any(s.mechanism is Mechanism.VALUE for s in deferred)
         _write_runtime_support(session, context, texts, needs_setter, probes)
     for changes in session.pm.hook.post_merge_fixup(files=dict(texts.current), root=session.root, profile=profile):
         for path, text in (changes or {}).items():
@@ -251,6 +273,15 @@ def _decide(
                 (pp, Outcome.SKIPPED, f"{first.patch.id} on the same binding cannot be fused; a binding is fused whole")
             )
     return decisions
+
+
+def _registered_at(pp: PlannedPatch, registered: dict[str, list[Registration]], collected: Collected) -> str:
+    """Where the patch was registered, for the comment on its fused definition."""
+    for registration in registered.get(pp.patch.target, []):
+        if registration.patch_import == pp.patch.patch_import:
+            return f"{registration.file.as_posix()}:{registration.line}"
+    at = collected.sites.get(pp.patch.id)
+    return f"{at[0]}:{at[1]}" if at else "registration not found"
 
 
 def _ids(sites: list[Site]) -> set[str]:

@@ -32,6 +32,8 @@ class PatchOutcome:
     outcome: Outcome
     reason: str | None = None
     notes: list[str] = field(default_factory=list)
+    strategy: str | None = None  # how a fused patch was fused: "in-source" or "deferred"
+    strategy_reason: str | None = None  # for "deferred": why the in-source strategy could not take it
 
 
 @dataclass

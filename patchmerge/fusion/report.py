@@ -83,9 +83,12 @@ def report_document(
                 "outcome": str(o.outcome),
                 "reason": o.reason,
                 "notes": list(o.notes),
+                "strategy": o.strategy,
+                "strategy_reason": o.strategy_reason,
             }
             for o in outcomes
         ],
+        "by_strategy": by_strategy(result),
         "files_written": files_written(result),
         "targets_total": len(patch_set.targets),
         "warnings": list(result.warnings),
@@ -100,6 +103,15 @@ def by_kind(result: MergeResult) -> dict[str, int]:
         if o.outcome in _DONE and o.kind is not None:
             counts[str(o.kind)] += 1
     return counts
+
+
+def by_strategy(result: MergeResult) -> dict[str, int]:
+    """Fused patches by strategy: "in-source" (at the definition) or "deferred" (a settle stanza)."""
+    counts: dict[str, int] = {}
+    for outcome in result.outcomes:
+        if outcome.outcome is Outcome.FUSED and outcome.strategy:
+            counts[outcome.strategy] = counts.get(outcome.strategy, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def files_written(result: MergeResult) -> list[str]:
@@ -117,6 +129,9 @@ def summary_text(result: MergeResult) -> str:
     kinds = _kinds_text(result)
     if kinds:
         lines.append(f"by kind: {kinds}")
+    strategies = by_strategy(result)
+    if strategies:
+        lines.append("by strategy: " + ", ".join(f"{name} {count}" for name, count in strategies.items()))
     pending = _not_done(result.outcomes)
     if pending:
         lines.append("not fused:")
@@ -152,6 +167,15 @@ def summary_markdown(result: MergeResult, document: dict[str, Any]) -> str:
         out += ["| kind | patches |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in kinds.items()]
     else:
         out.append("No patch fused.")
+
+    out += ["", "## By strategy", ""]
+    deferred = [o for o in result.outcomes if o.outcome is Outcome.FUSED and o.strategy == "deferred"]
+    if document["by_strategy"]:
+        out += ["| strategy | patches |", "|---|---:|"]
+        out += [f"| {k} | {v} |" for k, v in document["by_strategy"].items()]
+    if deferred:
+        out += ["", "Fused by the deferred strategy (a settle stanza at the end of the module), and why:", ""]
+        out += [f"- `{_cell(o.patch.id)}`: {_cell(o.strategy_reason or '')}" for o in deferred]
 
     pending = _not_done(result.outcomes)
     out += ["", f"## Not fused ({len(pending)})", ""]

@@ -42,6 +42,19 @@ def unpatched(module_name, name):
 TAKEN = []  # (target, patch id or "TARGET#original"), in the order the fused branches were first taken
 
 
+_RAN = set()  # first branch id of each in-source binding that has run in this process
+
+
+def first_run(module_name, *ids):
+    """An in-source fused definition runs: the first time, probe each branch it holds (TARGET#INDEX, or
+    TARGET#original when no replacement applies). After that a call costs one set lookup."""
+    if ids[0] in _RAN:
+        return
+    _RAN.add(ids[0])
+    for pid in ids:
+        _probe(module_name, pid.rpartition("#")[0], pid, "", "")
+
+
 def announce(module_name, branches, taken):
     """Every fused binding reports here once, when it settles, which of its branches it took (each patch that
     applied, or the original when no replacement did): the one place coverage probes hook into. Each branch

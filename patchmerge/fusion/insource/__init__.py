@@ -1,0 +1,46 @@
+"""The in-source fusion strategy (the default): each fused definition holds the code that runs.
+
+`fuse_in_source` takes the sites the merge fuses, writes those it can in source, and says for each of the
+others why the deferred strategy (a settle stanza at the end of the module) takes it instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from patchmerge.fusion.insource.binding import Binding, choose
+from patchmerge.fusion.insource.moving import CannotMove
+from patchmerge.fusion.insource.writer import Context, InSourceWriter
+from patchmerge.fusion.sites import Site
+
+IN_SOURCE = "in-source"
+DEFERRED = "deferred"
+
+
+@dataclass
+class InSourceResult:
+    fused: list[Site] = field(default_factory=list)
+    fallback: dict[tuple[str, str | None, str], str] = field(default_factory=dict)  # site key -> reason
+    texts: dict[Path, str] = field(default_factory=dict)
+
+
+def fuse_in_source(sites: list[Site], context: Context) -> InSourceResult:
+    result = InSourceResult()
+    patch_sources = {
+        (pp.source.module, pp.source.qualname) for site in sites for pp in site.patches if pp.source is not None
+    }
+    writer = InSourceWriter(context)
+    for site in sites:
+        chosen = choose(site, patch_sources)
+        if not isinstance(chosen, Binding):
+            result.fallback[site.key] = chosen
+            continue
+        try:
+            writer.add(chosen)
+        except CannotMove as exc:
+            result.fallback[site.key] = str(exc)
+            continue
+        result.fused.append(site)
+    result.texts = writer.render()
+    return result

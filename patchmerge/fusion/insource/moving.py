@@ -1,0 +1,312 @@
+"""Move a module-level function out of its module and keep the meaning of every free name (SPEC section 3.10).
+
+libcst's ScopeProvider answers, for each name the function reads, what binds it in the module it comes from:
+- an import of a package the merge may rewrite (MindSpeed, Megatron): carried into the body of each function
+  that reads it, so it runs at call time and no import cycle can form;
+- an import of anything else (stdlib, torch): carried to the new module's top, unless that module binds the
+  name otherwise (then into the function bodies, as above);
+- a helper, constant or other module-level name of the source module: imported from it in the body of each
+  function that reads it, so state the source module rebinds is read as it is at call time;
+- a builtin: nothing, unless the new module shadows it.
+What would change meaning (a `global` statement, module dunders, a name read at definition time that only the
+source module can give) is refused with the reason, and the binding falls back to the deferred strategy.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.helpers import get_absolute_module_from_package_for_import
+from libcst.metadata import (
+    Assignment,
+    BuiltinAssignment,
+    FunctionScope,
+    GlobalScope,
+    ImportAssignment,
+    MetadataWrapper,
+    Scope,
+    ScopeProvider,
+)
+
+_MODULE_DUNDERS = frozenset({"__name__", "__file__", "__spec__", "__package__", "__loader__", "__path__", "__dict__"})
+_BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+class CannotMove(Exception):
+    """The definition cannot be moved without changing what its names mean (the message says why)."""
+
+
+@dataclass(frozen=True)
+class ImportLine:
+    """One carried import: `import module [as alias]` or `from module import name [as alias]`."""
+
+    module: str
+    name: str | None = None  # None: `import module`
+    alias: str | None = None
+
+    @property
+    def bound(self) -> str:
+        if self.alias:
+            return self.alias
+        return self.name if self.name is not None else self.module.split(".")[0]
+
+    def statement(self) -> cst.SimpleStatementLine:
+        alias = f" as {self.alias}" if self.alias else ""
+        code = f"import {self.module}{alias}" if self.name is None else f"from {self.module} import {self.name}{alias}"
+        return cst.parse_statement(code)  # type: ignore[return-value]
+
+
+@dataclass
+class ModuleInfo:
+    """A parsed module with its scopes: parsed once, asked many questions."""
+
+    name: str  # dotted
+    is_package: bool
+    wrapper: MetadataWrapper
+    scopes: dict[cst.CSTNode, Scope | None]
+
+    @classmethod
+    def parse(cls, name: str, text: str, is_package: bool = False) -> ModuleInfo:
+        wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
+        return cls(name, is_package, wrapper, dict(wrapper.resolve(ScopeProvider)))
+
+    @property
+    def module(self) -> cst.Module:
+        return self.wrapper.module
+
+    @property
+    def global_scope(self) -> GlobalScope:
+        scope = self.scopes[self.module]
+        assert isinstance(scope, GlobalScope)
+        return scope
+
+    def top_level_def(self, name: str) -> cst.FunctionDef | None:
+        found = [s for s in self.module.body if isinstance(s, cst.FunctionDef) and s.name.value == name]
+        return found[0] if len(found) == 1 else None
+
+    def global_bindings(self, name: str) -> list[Assignment | BuiltinAssignment]:
+        return [a for a in self.global_scope.assignments[name] if not isinstance(a, BuiltinAssignment)]
+
+
+@dataclass
+class MovedFunction:
+    """A function ready to be written into another module."""
+
+    node: cst.FunctionDef  # renamed, with carried imports at the top of the bodies that need them
+    module_imports: list[ImportLine] = field(default_factory=list)  # for the new module's top
+    reads_original: list[str] = field(default_factory=list)  # dotted names of rewritable imports it reads
+
+
+def _subtree_ids(node: cst.CSTNode) -> set[int]:
+    found: set[int] = set()
+
+    class Collect(cst.CSTVisitor):
+        def on_visit(self, child: cst.CSTNode) -> bool:
+            found.add(id(child))
+            return True
+
+    node.visit(Collect())
+    return found
+
+
+def _import_line(assignment: ImportAssignment, source: ModuleInfo) -> ImportLine:
+    statement = assignment.node
+    if isinstance(statement, cst.Import):
+        for alias in statement.names:
+            if alias.evaluated_alias == assignment.name or alias.evaluated_name == assignment.name:
+                return ImportLine(alias.evaluated_name, None, alias.evaluated_alias)
+        raise CannotMove(f"cannot read the import of '{assignment.name}'")
+    assert isinstance(statement, cst.ImportFrom)
+    package = source.name if source.is_package else source.name.rpartition(".")[0]
+    module = get_absolute_module_from_package_for_import(package or None, statement)
+    if module is None or isinstance(statement.names, cst.ImportStar):
+        raise CannotMove(f"'{assignment.name}' comes from an import the merge cannot carry (a star import)")
+    for alias in statement.names:
+        if (alias.evaluated_alias or alias.evaluated_name) == assignment.name:
+            return ImportLine(module, alias.evaluated_name, alias.evaluated_alias)
+    raise CannotMove(f"cannot read the import of '{assignment.name}'")
+
+
+def _enclosing_function(scope: Scope) -> FunctionScope | None:
+    """The function whose body runs the code of `scope` (a class or comprehension runs in its function)."""
+    current: Scope | None = scope
+    while current is not None and not isinstance(current, GlobalScope):
+        if isinstance(current, FunctionScope):
+            return current
+        current = current.parent
+    return None
+
+
+def move_function(
+    source: ModuleInfo,
+    name: str,
+    new_name: str,
+    *,
+    rewritable: tuple[str, ...],
+    destination: ModuleInfo,
+    destination_class: cst.ClassDef | None = None,
+) -> MovedFunction:
+    """The module-level function `name` of `source`, renamed, made to read the same objects from `destination`."""
+    node = source.top_level_def(name)
+    if node is None:
+        raise CannotMove(f"{source.name}.{name} is not one plain module-level def")
+    inside = _subtree_ids(node)
+    local_imports: dict[cst.FunctionDef, dict[ImportLine, None]] = {}
+    module_imports: dict[ImportLine, None] = {}
+    reads: list[str] = []
+
+    def at_call_time(scope: Scope, line: ImportLine) -> None:
+        function = _enclosing_function(scope)
+        if function is None or not isinstance(function.node, cst.FunctionDef):
+            raise CannotMove(f"'{line.bound}' is read when {name} is defined, and only {source.name} can give it")
+        local_imports.setdefault(function.node, {})[line] = None
+
+    for scope in {s for s in source.scopes.values() if s is not None}:
+        if isinstance(scope, FunctionScope) and id(scope.node) in inside:
+            for statement_name in _globals_declared(scope.node):
+                raise CannotMove(f"{name} rebinds module state of {source.name} ('global {statement_name}')")
+        for access in scope.accesses:
+            if id(access.node) not in inside:
+                continue
+            referents = [r for r in access.referents if r.scope is source.global_scope]
+            if len(referents) != len(list(access.referents)):
+                continue  # a local, parameter or enclosing-function name: it moves with the code
+            read = _access_name(access.node)
+            if read in _MODULE_DUNDERS:
+                raise CannotMove(f"{name} reads the module's own {read}, which would name another module")
+            bound = [r for r in referents if not isinstance(r, BuiltinAssignment)]
+            if not bound:
+                if read in _BUILTIN_NAMES and destination.global_bindings(read):
+                    raise CannotMove(f"{destination.name} binds the builtin name '{read}' that {name} reads")
+                continue  # a builtin, or a name nothing binds (pyflakes reports it if the move adds it)
+            if len(bound) != 1 or not isinstance(bound[0], ImportAssignment):
+                # a helper, constant or state of the source module: read from it when the code runs
+                if any(isinstance(b, Assignment) and isinstance(b.node, cst.FunctionDef) and b.node is node
+                       for b in bound):
+                    line = ImportLine(source.name, name)  # the function calls itself: the source re-exports it
+                else:
+                    line = ImportLine(source.name, read)
+                at_call_time(scope, line)
+                continue
+            line = _import_line(bound[0], source)
+            if line.module == destination.name and line.name == line.bound and _defines(destination, line.bound):
+                continue  # the name is the new module's own definition: its global is the very object
+            if bound_alike(destination, line) and not (
+                destination_class is not None and _class_binds(destination_class, line.bound)
+            ):
+                continue  # the new module binds the same name to the same import already
+            if _is_rewritable(line.module, rewritable):
+                reads.append(line.module if line.name is None else f"{line.module}.{line.name}")
+                at_call_time(scope, line)
+            elif not destination.global_bindings(line.bound):
+                if destination_class is not None and _class_binds(destination_class, line.bound):
+                    at_call_time(scope, line)
+                else:
+                    module_imports[line] = None
+            else:
+                at_call_time(scope, line)
+    carried = node.visit(_CarryImports(local_imports))
+    assert isinstance(carried, cst.FunctionDef)
+    return MovedFunction(carried.with_changes(name=cst.Name(new_name)), list(module_imports), reads)
+
+
+def _access_name(node: cst.CSTNode) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    return cst.Module([]).code_for_node(node).split(".")[0]
+
+
+def _globals_declared(function: cst.CSTNode) -> list[str]:
+    names: list[str] = []
+
+    class Find(cst.CSTVisitor):
+        def visit_Global(self, node: cst.Global) -> None:
+            names.extend(item.name.value for item in node.names)
+
+    function.visit(Find())
+    return names
+
+
+def _defines(info: ModuleInfo, name: str) -> bool:
+    bindings = info.global_bindings(name)
+    return len(bindings) == 1 and isinstance(bindings[0], Assignment) and not isinstance(bindings[0], ImportAssignment)
+
+
+def _is_rewritable(module: str, rewritable: tuple[str, ...]) -> bool:
+    return module.split(".")[0] in rewritable
+
+
+def bound_alike(destination: ModuleInfo, line: ImportLine) -> bool:
+    """The destination already binds the name by the same import at module level."""
+    bindings = destination.global_bindings(line.bound)
+    if len(bindings) != 1 or not isinstance(bindings[0], ImportAssignment):
+        return False
+    try:
+        return _import_line(bindings[0], destination) == line
+    except CannotMove:
+        return False
+
+
+def _class_binds(node: cst.ClassDef, name: str) -> bool:
+    """A moved method's decorators and defaults are evaluated in the class body, where class names shadow."""
+    for statement in node.body.body:
+        if isinstance(statement, cst.FunctionDef | cst.ClassDef) and statement.name.value == name:
+            return True
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                targets = getattr(small, "targets", None) or [getattr(small, "target", None)]
+                for target in targets:
+                    value = getattr(target, "target", target)
+                    if isinstance(value, cst.Name) and value.value == name:
+                        return True
+    return False
+
+
+class _CarryImports(cst.CSTTransformer):
+    """Put each function's carried imports at the top of its body, after its docstring."""
+
+    def __init__(self, imports: dict[cst.FunctionDef, dict[ImportLine, None]]) -> None:
+        self.imports = {id(function): list(lines) for function, lines in imports.items()}
+        self.stack: list[int] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.stack.append(id(node))
+        return True
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        key = self.stack.pop()
+        lines = sorted(self.imports.get(key, ()), key=lambda line: (line.module, line.name or "", line.alias or ""))
+        if not lines or not isinstance(updated.body, cst.IndentedBlock):
+            if lines:
+                raise CannotMove(f"{original.name.value} has a one-line body, so imports cannot be carried into it")
+            return updated
+        body = list(updated.body.body)
+        at = 1 if body and _is_docstring(body[0]) else 0
+        body[at:at] = _statements(lines)
+        return updated.with_changes(body=updated.body.with_changes(body=body))
+
+
+def _statements(lines: list[ImportLine]) -> list[cst.SimpleStatementLine]:
+    """One `from m import a, b` per module; plain `import` lines one each."""
+    out: list[cst.SimpleStatementLine] = []
+    grouped: dict[str, list[ImportLine]] = {}
+    for line in lines:
+        if line.name is None:
+            out.append(line.statement())
+        else:
+            grouped.setdefault(line.module, []).append(line)
+    for module, names in grouped.items():
+        listed = ", ".join(n.name + (f" as {n.alias}" if n.alias else "") for n in names)  # type: ignore[operator]
+        out.append(cst.parse_statement(f"from {module} import {listed}"))  # type: ignore[arg-type]
+    return out
+
+
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, cst.SimpleString | cst.ConcatenatedString)
+    )

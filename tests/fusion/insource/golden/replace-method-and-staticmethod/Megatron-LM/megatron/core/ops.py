@@ -1,0 +1,33 @@
+"""Ops."""
+
+from megatron.calls import LOG
+import megatron._patchmerge as _patchmerge
+
+LIMIT = 4
+
+
+def scale(x):
+    """Megatron's scale."""
+    LOG.append("megatron.scale")
+    return x * 2
+
+
+class Layer:
+    def __init__(self, n):
+        self.n = n
+
+    # patchmerge: megatron.core.ops.Layer.forward replaced by mindspeed.layer.forward (MindSpeed-LLM/mindspeed_llm/adaptor.py:9)
+    def forward(self, x):
+        _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.forward#0')
+        from mindspeed.util import twice
+        LOG.append("mindspeed.forward")
+        return twice(x) * self.n
+
+    # patchmerge: megatron.core.ops.Layer.size replaced by mindspeed.layer.size (MindSpeed-LLM/mindspeed_llm/adaptor.py:11)
+    def size(x):
+        _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.size#0')
+        return len(x) + 1
+
+
+def caller(x):
+    return scale(x) + Layer(2).forward(x)
