@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from patchmerge.cli import main
 from patchmerge.formats import patch_set_from_mapping
 from patchmerge.verify.assignments import assignments, condition_domains
@@ -35,8 +37,9 @@ BASE_FILES = {
 PROFILE = profile_text("differential", ["MindSpeed-LLM/mindspeed_llm/adaptor.py"])
 
 RUNNER = """
-import argparse, json, sys
+import argparse, importlib, json, sys
 mode, assignment, patches_file = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+way = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
 args = argparse.Namespace(**assignment)
 import megatron.training.global_vars as global_vars
 applied = []
@@ -46,7 +49,20 @@ if mode == "runtime":  # "pristine" runs the unpatched tree
     from patchmerge.verify.runtime_patcher import apply_patch_specs
     specs = json_format.parse(Path(patches_file).read_text(), Path(patches_file)).patches
     applied = apply_patch_specs(specs, args, sys.argv[4])
-global_vars.set_args(args)
+if not way.get("args_after"):
+    global_vars.set_args(args)
+# the fused tree, used the ways a training run may use it: the patch modules or the targets imported first,
+# the adaptor (whose fused registrations are disabled) run or not, the args set before the imports or after
+first, then = way.get("patch_modules", []), way.get("target_modules", [])
+if not way.get("patch_first"):
+    first, then = then, first
+for name in first + then:
+    importlib.import_module(name)
+if way.get("adaptor"):
+    from mindspeed_llm.adaptor import adapt
+    adapt(args)
+if way.get("args_after"):
+    global_vars.set_args(args)
 from scenario import run
 try:
     result, error = run(), None
@@ -55,11 +71,13 @@ except Exception as exc:
 from megatron.calls import LOG
 taken = []
 if mode == "fused":
-    from megatron import _patchmerge
-    taken = [pid for _, pid in _patchmerge.TAKEN if not pid.endswith("#original")]
+    try:
+        from megatron import _patchmerge
+        taken = [pid for _, pid in _patchmerge.TAKEN if not pid.endswith("#original")]
+    except ImportError:  # merged with no deferred binding and no probes: no helper module
+        pass
 print(json.dumps({"result": repr(result), "error": error, "calls": LOG, "applied": applied, "taken": taken}))
 """
-
 
 @dataclass
 class Scenario:
@@ -68,6 +86,9 @@ class Scenario:
     patches: dict[str, list[dict[str, Any]]]
     extra_domains: dict[str, list[Any]] = field(default_factory=dict)
     semantics: str = "2.1.0"  # the MindSpeed patch_utils behaviour both sides reproduce
+    # ways (see `ways`) a fused run is known to get wrong, with the reason: the test is then an expected
+    # failure that says so, and fails as soon as such a way agrees with the runtime for every assignment
+    known_broken: dict[str, str] = field(default_factory=dict)
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -119,22 +140,50 @@ def build(base: Path, scenario: Scenario) -> tuple[Path, Path]:
     return pristine, fused
 
 
+def ways(patches: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The ways each fused run is repeated: plain, adaptor on, patch modules imported first, args set late."""
+    patch_modules = sorted({r["patch_import"].rpartition(".")[0] for records in patches.values() for r in records})
+    target_modules = sorted({_module_part(target.strip("'\"")) for target in patches})
+    base = {"patch_modules": patch_modules, "target_modules": target_modules}
+    return [base, {**base, "adaptor": True}, {**base, "patch_first": True}, {**base, "args_after": True}]
+
+
+def _module_part(dotted: str) -> str:
+    """The module of a dotted target: the part before the first capitalised name (a class) or the last name."""
+    parts = dotted.split(".")
+    for index, part in enumerate(parts[:-1]):
+        if part[:1].isupper():
+            return ".".join(parts[:index])
+    return ".".join(parts[:-1])
+
+
 def _run(
-    root: Path, mode: str, assignment: dict[str, Any], patches_file: Path, semantics: str = "2.1.0"
+    root: Path,
+    mode: str,
+    assignment: dict[str, Any],
+    patches_file: Path,
+    semantics: str = "2.1.0",
+    way: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     roots = [root / r for r in ("Megatron-LM", "MindSpeed", "MindSpeed-LLM")]
     env["PYTHONPATH"] = os.pathsep.join(str(r) for r in roots)
     done = subprocess.run(
-        [sys.executable, "-c", RUNNER, mode, json.dumps(assignment), str(patches_file), semantics],
+        [sys.executable, "-c", RUNNER, mode, json.dumps(assignment), str(patches_file), semantics,
+         json.dumps(way or {})],
         cwd=root / "MindSpeed-LLM",
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert done.returncode == 0, f"{mode} run crashed for {assignment}:\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, f"{mode} run crashed for {assignment} ({way}):\n{done.stderr[-3000:]}"
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _described(way: dict[str, Any]) -> str:
+    flags = [name for name in ("adaptor", "patch_first", "args_after") if way.get(name)]
+    return ", ".join(flags) or "plain"
 
 
 def compare(base: Path, scenario: Scenario) -> list[dict[str, Any]]:
@@ -143,19 +192,33 @@ def compare(base: Path, scenario: Scenario) -> list[dict[str, Any]]:
     specs = patch_set_from_mapping(scenario.patches.items(), source=None, format="json").patches
     domains = {**condition_domains(specs), **scenario.extra_domains}
     outcomes = []
+    broken: set[str] = set()
     changed = False
     for assignment in assignments(domains) if domains else [{}]:
         runtime = _run(pristine, "runtime", assignment, pristine / "patches.json", scenario.semantics)
-        fused_run = _run(fused, "fused", assignment, pristine / "patches.json", scenario.semantics)
-        # the branches the fused tree announces are patches the runtime applied too
-        assert set(fused_run.pop("taken")) <= set(runtime.pop("applied")), f"{scenario.name}: {assignment}"
-        fused_run.pop("applied"), runtime.pop("taken")
-        assert fused_run == runtime, (
-            f"{scenario.name} differs for {assignment}:\nruntime {runtime}\nfused   {fused_run}"
-        )
+        applied = set(runtime.pop("applied"))
+        runtime.pop("taken")
+        for way in ways(scenario.patches):
+            label = _described(way)
+            try:
+                fused_run = _run(fused, "fused", assignment, pristine / "patches.json", scenario.semantics, way)
+                # the branches the fused tree announces are patches the runtime applied too
+                assert set(fused_run.pop("taken")) <= applied, f"{scenario.name}: {assignment} {way}"
+                fused_run.pop("applied")
+                assert fused_run == runtime, (
+                    f"{scenario.name} differs for {assignment} ({label}):\nruntime {runtime}\nfused   {fused_run}"
+                )
+            except AssertionError:
+                if label not in scenario.known_broken:
+                    raise
+                broken.add(label)
         unpatched = _run(pristine, "pristine", assignment, pristine / "patches.json")
         unpatched.pop("applied"), unpatched.pop("taken")
         changed = changed or runtime != unpatched
         outcomes.append(runtime)
     assert changed, f"{scenario.name}: the patches change nothing, so the comparison proves nothing"
+    fixed = set(scenario.known_broken) - broken
+    assert not fixed, f"{scenario.name}: now agrees with the runtime when run {fixed}: drop it from known_broken"
+    if broken:
+        pytest.xfail("; ".join(f"{label}: {scenario.known_broken[label]}" for label in sorted(broken)))
     return outcomes

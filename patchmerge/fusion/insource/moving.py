@@ -66,11 +66,19 @@ class ModuleInfo:
     is_package: bool
     wrapper: MetadataWrapper
     scopes: dict[cst.CSTNode, Scope | None]
+    _rebound: frozenset[str] | None = None
 
     @classmethod
     def parse(cls, name: str, text: str, is_package: bool = False) -> ModuleInfo:
         wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
         return cls(name, is_package, wrapper, dict(wrapper.resolve(ScopeProvider)))
+
+    @property
+    def rebound(self) -> frozenset[str]:
+        """Names a `global` statement anywhere in the module rebinds at run time."""
+        if self._rebound is None:
+            self._rebound = frozenset(_globals_declared(self.module))
+        return self._rebound
 
     @property
     def module(self) -> cst.Module:
@@ -156,6 +164,7 @@ def move_function(
     local_imports: dict[cst.FunctionDef, dict[ImportLine, None]] = {}
     module_imports: dict[ImportLine, None] = {}
     reads: list[str] = []
+    through_module: dict[int, str] = {}  # id of a Name node -> module it is read from as an attribute
 
     def at_call_time(scope: Scope, line: ImportLine) -> None:
         function = _enclosing_function(scope)
@@ -182,13 +191,17 @@ def move_function(
                     raise CannotMove(f"{destination.name} binds the builtin name '{read}' that {name} reads")
                 continue  # a builtin, or a name nothing binds (pyflakes reports it if the move adds it)
             if len(bound) != 1 or not isinstance(bound[0], ImportAssignment):
-                # a helper, constant or state of the source module: read from it when the code runs
-                if any(isinstance(b, Assignment) and isinstance(b.node, cst.FunctionDef) and b.node is node
-                       for b in bound):
-                    line = ImportLine(source.name, name)  # the function calls itself: the source re-exports it
+                if any(isinstance(b, Assignment) and b.node is node for b in bound):
+                    # the function calls itself: the source module re-exports it under its old name
+                    at_call_time(scope, ImportLine(source.name, name))
+                elif _defined_once(bound) and read not in source.rebound:
+                    at_call_time(scope, ImportLine(source.name, read))  # a helper def or class: one object
                 else:
-                    line = ImportLine(source.name, read)
-                at_call_time(scope, line)
+                    # state the source module may rebind: read through the module at each use, never copied
+                    if not isinstance(access.node, cst.Name):
+                        raise CannotMove(f"cannot read '{read}' of {source.name} through the module")
+                    at_call_time(scope, ImportLine(source.name))
+                    through_module[id(access.node)] = source.name
                 continue
             line = _import_line(bound[0], source)
             if line.module == destination.name and line.name == line.bound and _defines(destination, line.bound):
@@ -207,9 +220,25 @@ def move_function(
                     module_imports[line] = None
             else:
                 at_call_time(scope, line)
-    carried = node.visit(_CarryImports(local_imports))
+    if through_module:
+        package = source.name.split(".")[0]
+        for function in local_imports:
+            if _binds_locally(source, function, package):
+                raise CannotMove(f"{name} binds '{package}' itself, so {source.name} cannot be read through it")
+    carried = node.visit(_CarryImports(local_imports, through_module))
     assert isinstance(carried, cst.FunctionDef)
     return MovedFunction(carried.with_changes(name=cst.Name(new_name)), list(module_imports), reads)
+
+
+def _defined_once(bound: list[Assignment | BuiltinAssignment]) -> bool:
+    return len(bound) == 1 and isinstance(bound[0], Assignment) and isinstance(
+        bound[0].node, cst.FunctionDef | cst.ClassDef
+    )
+
+
+def _binds_locally(source: ModuleInfo, function: cst.FunctionDef, name: str) -> bool:
+    scope = source.scopes.get(function.body.body[0]) if isinstance(function.body, cst.IndentedBlock) else None
+    return scope is not None and any(a.scope is scope for a in scope.assignments[name])
 
 
 def _access_name(node: cst.CSTNode) -> str:
@@ -267,9 +296,16 @@ def _class_binds(node: cst.ClassDef, name: str) -> bool:
 class _CarryImports(cst.CSTTransformer):
     """Put each function's carried imports at the top of its body, after its docstring."""
 
-    def __init__(self, imports: dict[cst.FunctionDef, dict[ImportLine, None]]) -> None:
+    def __init__(self, imports: dict[cst.FunctionDef, dict[ImportLine, None]], through: dict[int, str]) -> None:
         self.imports = {id(function): list(lines) for function, lines in imports.items()}
+        self.through = through
         self.stack: list[int] = []
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        module = self.through.get(id(original))
+        if module is None:
+            return updated
+        return cst.parse_expression(f"{module}.{original.value}")
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         self.stack.append(id(node))
@@ -283,7 +319,7 @@ class _CarryImports(cst.CSTTransformer):
                 raise CannotMove(f"{original.name.value} has a one-line body, so imports cannot be carried into it")
             return updated
         body = list(updated.body.body)
-        at = 1 if body and _is_docstring(body[0]) else 0
+        at = 1 if body and is_docstring(body[0]) else 0
         body[at:at] = _statements(lines)
         return updated.with_changes(body=updated.body.with_changes(body=body))
 
@@ -303,7 +339,7 @@ def _statements(lines: list[ImportLine]) -> list[cst.SimpleStatementLine]:
     return out
 
 
-def _is_docstring(statement: cst.BaseStatement) -> bool:
+def is_docstring(statement: cst.BaseStatement) -> bool:
     return (
         isinstance(statement, cst.SimpleStatementLine)
         and len(statement.body) == 1

@@ -22,7 +22,15 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, ImportItem
 
 from patchmerge.fusion.insource.binding import Binding
-from patchmerge.fusion.insource.moving import CannotMove, ImportLine, ModuleInfo, bound_alike, move_function
+from patchmerge.fusion.insource.moving import (
+    CannotMove,
+    ImportLine,
+    ModuleInfo,
+    bound_alike,
+    is_docstring,
+    move_function,
+)
+from patchmerge.fusion.sites import Site
 from patchmerge.fusion.stanza import HELPER_ALIAS
 from patchmerge.model import DefKind, PlannedPatch
 
@@ -39,6 +47,7 @@ class FileOps:
     append: dict[str | None, list[cst.BaseStatement]] = field(default_factory=dict)  # class (None: module) -> end
     imports: dict[str, ImportLine] = field(default_factory=dict)  # bound name -> module-level import
     names: set[str] = field(default_factory=set)  # module-level names this merge adds
+    back_imports: dict[str, ImportLine] = field(default_factory=dict)  # class names the back-imports bind
     helper: bool = False
 
     def copy(self) -> FileOps:
@@ -48,6 +57,7 @@ class FileOps:
             {k: list(v) for k, v in self.append.items()},
             dict(self.imports),
             set(self.names),
+            dict(self.back_imports),
             self.helper,
         )
 
@@ -114,7 +124,7 @@ class InSourceWriter:
             for line in moved.module_imports:
                 self._module_import(site.file, target, line)
             definition = moved.node
-            self._back_import(pp, site, moved.node)
+            self._back_import(pp, Place(site.module, site.owner_class, site.name, site.file), moved.node)
         else:
             assert original is not None
             definition = original
@@ -173,7 +183,7 @@ class InSourceWriter:
             raise CannotMove(f"'{line.bound}' is already a name this merge adds to {target.name}")
         ops.imports[line.bound] = line
 
-    def _back_import(self, pp: PlannedPatch, site: object, node: cst.FunctionDef) -> None:
+    def _back_import(self, pp: PlannedPatch, place: Place, node: cst.FunctionDef) -> None:
         """The patch module imports the moved def back from its new place: one definition, one object."""
         source = pp.source
         assert source is not None and source.file is not None
@@ -181,20 +191,20 @@ class InSourceWriter:
         name = source.qualname
         key: Key = (None, name)
         self._locate(source.file, key)
-        binding_site = site  # a Site: module, owner_class, name
-        module, owner, target_name = binding_site.module, binding_site.owner_class, binding_site.name  # type: ignore[attr-defined]
-        comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {name} moved to {module}.{(owner + '.') if owner else ''}{target_name}"))
+        module, owner, target_name = place.module, place.owner_class, place.name
+        where = f"{module}.{owner + '.' if owner else ''}{target_name}"
+        comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {name} moved to {where}"))
         if owner is None:
             alias = "" if name == target_name else f" as {name}"
             lines = [f"from {module} import {target_name}{alias}"]
         else:
-            bindings = info.global_bindings(owner)
             line = ImportLine(module, owner)
+            bindings = info.global_bindings(owner)
             if bindings and not bound_alike(info, line):
-                raise CannotMove(f"{source.module} binds '{owner}' to something else, so it cannot import {module}.{owner}")
-            added = self._ops(source.file).imports
+                raise CannotMove(f"{source.module} binds '{owner}' to something else, so it cannot import {where}")
+            added = self._ops(source.file).back_imports
             if owner in added and added[owner] != line:
-                raise CannotMove(f"{source.module} gets '{owner}' from two modules")
+                raise CannotMove(f"{source.module} would get '{owner}' from two modules")
             lines = [] if bindings or owner in added else [f"from {module} import {owner}"]
             added[owner] = line
             reach = f"{owner}.{target_name}" if not node.decorators else f'vars({owner})["{target_name}"]'
@@ -205,13 +215,13 @@ class InSourceWriter:
         blank = [line for line in leading if line.comment is None]
         statements[0] = statements[0].with_changes(leading_lines=[*blank, comment])
         self._ops(source.file).replace[key] = statements
-        self.moved[pp.patch.patch_import] = (binding_site.file, target_name)  # type: ignore[attr-defined]
+        self.moved[pp.patch.patch_import] = (place.file, target_name)
 
-    def _wrapper_name(self, pp: PlannedPatch, site: object, target: ModuleInfo, anchor: str) -> str:
+    def _wrapper_name(self, pp: PlannedPatch, site: Site, target: ModuleInfo, anchor: str) -> str:
         """The name the wrapper has in the target module, moving its def there if it lives elsewhere."""
         source = pp.source
         assert source is not None
-        file = site.file  # type: ignore[attr-defined]
+        file = site.file
         name = source.qualname
         done = self.moved.get(pp.patch.patch_import)
         if done is not None:
@@ -231,8 +241,7 @@ class InSourceWriter:
         ops = self._ops(file)
         ops.before.setdefault(anchor, []).append(node)
         ops.names.add(name)
-        fake_site = _Place(target.name, None, name, file)
-        self._back_import(pp, fake_site, moved.node)
+        self._back_import(pp, Place(target.name, None, name, file), moved.node)
         return name
 
     def render(self) -> dict[Path, str]:
@@ -255,7 +264,9 @@ class InSourceWriter:
 
 
 @dataclass
-class _Place:
+class Place:
+    """Where a moved def lands: its module, class (None at module level), name, and file."""
+
     module: str
     owner_class: str | None
     name: str
@@ -359,8 +370,7 @@ def _with_first_statement(node: cst.FunctionDef, statement: cst.BaseStatement) -
     if not isinstance(node.body, cst.IndentedBlock):
         raise CannotMove(f"{node.name.value} has a one-line body")
     body = list(node.body.body)
-    at = 1 if body and isinstance(body[0], cst.SimpleStatementLine) and body[0].body and isinstance(
-        body[0].body[0], cst.Expr) and isinstance(body[0].body[0].value, cst.SimpleString | cst.ConcatenatedString) else 0
+    at = 1 if body and is_docstring(body[0]) else 0
     body[at:at] = [statement]
     return node.with_changes(body=node.body.with_changes(body=body))
 

@@ -149,7 +149,9 @@ CASES = {
         },
         {
             "megatron.core.ops.limit": [{"patch_import": "mindspeed.extra.limit", "patch_name": "limit"}],
-            "megatron.core.ops.Layer.describe": [{"patch_import": "mindspeed.extra.describe", "patch_name": "describe"}],
+            "megatron.core.ops.Layer.describe": [
+                {"patch_import": "mindspeed.extra.describe", "patch_name": "describe"}
+            ],
         },
     ),
 }

@@ -12,9 +12,10 @@ LIMIT = 4
 def scale(x):
     """MindSpeed's scale."""
     _patchmerge.first_run(__name__, 'megatron.core.ops.scale#0')
-    from mindspeed.ops import FACTOR, _clip
+    import mindspeed.ops
+    from mindspeed.ops import _clip
     LOG.append("mindspeed.scale")
-    return _clip(math.ceil(x * FACTOR))
+    return _clip(math.ceil(x * mindspeed.ops.FACTOR))
 
 
 class Layer:
