@@ -20,7 +20,7 @@ def append_block(text: str, helper_module: str, stanzas: list[str], path: Path |
     The block imports the runtime helper as `_patchmerge`; a module that binds that name itself (other than by
     an earlier merge's helper import) would have its binding replaced, so the edit is refused."""
     where = path if path is not None else "<module>"
-    if _binds_helper_alias(text, helper_module):
+    if binds_helper_alias(text, helper_module):
         raise EditError(
             f"{where}: the module already binds the name '{HELPER_ALIAS}' at module level, which the fused block "
             "needs for the runtime helper; rename it in the module first"
@@ -30,7 +30,7 @@ def append_block(text: str, helper_module: str, stanzas: list[str], path: Path |
     return text.rstrip("\n") + "\n\n\n" + block + "\n\n\n" + body + "\n"
 
 
-def _binds_helper_alias(text: str, helper_module: str) -> bool:
+def binds_helper_alias(text: str, helper_module: str) -> bool:
     """Whether module-level code (or a `global` statement) binds HELPER_ALIAS other than as the helper import."""
     try:
         tree = ast.parse(text)

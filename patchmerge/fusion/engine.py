@@ -179,6 +179,11 @@ def fuse_plan(
         ),
     )
     for path, text in in_source.texts.items():
+        if path in in_source.probed and file_edits.binds_helper_alias(texts.read(path), profile.runtime.helper_module):
+            raise MergeAborted(
+                f"{path}: the module already binds the name '{HELPER_ALIAS}' at module level, which the fused "
+                "probes need for the runtime helper; rename it in the module first"
+            )
         texts.write(path, text)
     fuse_context = FuseContext(context, profile.runtime.helper_module, probes)
     fuse_context.fused_sites = {site.key: site for site in candidates}

@@ -23,6 +23,7 @@ class InSourceResult:
     fused: list[Site] = field(default_factory=list)
     fallback: dict[tuple[str, str | None, str], str] = field(default_factory=dict)  # site key -> reason
     texts: dict[Path, str] = field(default_factory=dict)
+    probed: set[Path] = field(default_factory=set)  # files whose fused code calls the runtime helper's probe
 
 
 def fuse_in_source(sites: list[Site], context: Context) -> InSourceResult:
@@ -43,4 +44,5 @@ def fuse_in_source(sites: list[Site], context: Context) -> InSourceResult:
             continue
         result.fused.append(site)
     result.texts = writer.render()
+    result.probed = {path for path, ops in writer.ops.items() if ops.helper}
     return result

@@ -48,6 +48,7 @@ class FileOps:
     imports: dict[str, ImportLine] = field(default_factory=dict)  # bound name -> module-level import
     names: set[str] = field(default_factory=set)  # module-level names this merge adds
     back_imports: dict[str, ImportLine] = field(default_factory=dict)  # class names the back-imports bind
+    class_imports: set[int] = field(default_factory=set)  # ids of those import statements (one kept per class)
     helper: bool = False
 
     def copy(self) -> FileOps:
@@ -58,6 +59,7 @@ class FileOps:
             dict(self.imports),
             set(self.names),
             dict(self.back_imports),
+            set(self.class_imports),
             self.helper,
         )
 
@@ -205,8 +207,9 @@ class InSourceWriter:
             added = self._ops(source.file).back_imports
             if owner in added and added[owner] != line:
                 raise CannotMove(f"{source.module} would get '{owner}' from two modules")
-            lines = [] if bindings or owner in added else [f"from {module} import {owner}"]
             added[owner] = line
+            # each back-import binds the class itself unless the module imported it above the def already
+            lines = [] if _bound_above(info, owner, name) else [f"from {module} import {owner}"]
             reach = f"{owner}.{target_name}" if not node.decorators else f'vars({owner})["{target_name}"]'
             lines.append(f"{name} = {reach}")
         statements = [cst.parse_statement(text) for text in lines]
@@ -214,6 +217,8 @@ class InSourceWriter:
         leading = list(original.leading_lines) if original is not None else []
         blank = [line for line in leading if line.comment is None]
         statements[0] = statements[0].with_changes(leading_lines=[*blank, comment])
+        if owner is not None and len(statements) == 2:
+            self._ops(source.file).class_imports.add(id(statements[0]))
         self._ops(source.file).replace[key] = statements
         self.moved[pp.patch.patch_import] = (place.file, target_name)
 
@@ -271,6 +276,16 @@ class Place:
     owner_class: str | None
     name: str
     file: Path
+
+
+def _bound_above(info: ModuleInfo, name: str, def_name: str) -> bool:
+    """`name` is bound by a top-level statement above the def `def_name` (so it is bound when that runs)."""
+    for statement in info.module.body:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == def_name:
+            return False
+        if isinstance(statement, cst.SimpleStatementLine) and name in _bound_names(statement):
+            return True
+    return False
 
 
 def _blank_lines(owner: str | None) -> list[cst.EmptyLine]:
@@ -406,7 +421,25 @@ class _Apply(cst.CSTTransformer):
             if isinstance(statement, cst.FunctionDef | cst.ClassDef) and name in self.ops.before:
                 out.extend(self.ops.before[name])
             out.append(statement)
-        return updated.with_changes(body=out)
+        return updated.with_changes(body=self._once(out))
+
+    def _once(self, body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        """Keep the first of the identical class imports back-imports write; its comment moves on."""
+        seen: set[str] = set()
+        out: list[cst.BaseStatement] = []
+        carried: list[cst.EmptyLine] | None = None
+        for statement in body:
+            if carried is not None and isinstance(statement, cst.SimpleStatementLine):
+                statement = statement.with_changes(leading_lines=carried)
+                carried = None
+            if id(statement) in self.ops.class_imports:
+                code = cst.Module([statement.with_changes(leading_lines=[])]).code
+                if code in seen:
+                    carried = list(statement.leading_lines)
+                    continue
+                seen.add(code)
+            out.append(statement)
+        return out
 
     def _edit(self, body: list[cst.BaseStatement], owner: str | None) -> list[cst.BaseStatement]:
         out: list[cst.BaseStatement] = []
