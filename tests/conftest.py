@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import subprocess
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,6 +40,21 @@ def fail_os_replace(monkeypatch: pytest.MonkeyPatch, on_call: int, error: BaseEx
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", flaky_replace)
+
+
+@contextlib.contextmanager
+def chattr(flag: str, path: Path) -> Iterator[None]:
+    """`chattr +FLAG path` for the block; skips the test where chattr cannot set it (not root, tmpfs, overlayfs)."""
+    try:
+        made = subprocess.run(["chattr", f"+{flag}", str(path)], capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        pytest.skip("no chattr on this machine")
+    if made.returncode != 0:
+        pytest.skip(f"chattr +{flag} does not work here: {made.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", f"-{flag}", str(path)], capture_output=True, check=False)
 
 
 @pytest.fixture

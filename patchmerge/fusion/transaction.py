@@ -1,9 +1,7 @@
 """All-or-nothing writes of a merge, with a manifest and backups so `undo` can restore the tree byte for byte.
 
-Layout under ROOT_DIR/.patchmerge/:
-    manifests/<run-id>.json   one manifest per merge, oldest first (run ids start with a sequence number)
-    manifest.json             a copy of the last run's manifest (what outside scripts read)
-    backups/<run-id>/<path>   the original bytes of every file that run changed
+Where the state lives is in `history`; the journal that makes the replacements safe against a crash, and the
+recovery from one, are in `journal`.
 
 Files are always replaced through a temp file in the same folder + os.replace, never written in place: a tree
 may be a hard-linked copy of originals kept elsewhere, and an in-place write would change those too.
@@ -12,28 +10,42 @@ may be a hard-linked copy of originals kept elsewhere, and an in-place write wou
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import shutil
 import stat
-import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from patchmerge.errors import PatchmergeError
+from patchmerge.fusion.filewrite import TransactionError, cannot_write, read_bytes, sha256
+from patchmerge.fusion.history import (
+    BACKUP_DIR,
+    HISTORY_DIR,
+    JOURNAL_NAME,
+    MANIFEST_DIR,
+    MANIFEST_NAME,
+    drop_run,
+    next_run_id,
+    runs,
+)
+from patchmerge.fusion.journal import MERGE, UNDO, Journal, fsync_dir, refuse_interrupted, write
 from patchmerge.fusion.model import FileEdit
 
-MANIFEST_DIR = ".patchmerge"
-MANIFEST_NAME = "manifest.json"
-HISTORY_DIR = "manifests"
-BACKUP_DIR = "backups"
-
-
-class TransactionError(PatchmergeError):
-    """The merge could not be written (bad edit, unreadable file, incomplete rollback)."""
+__all__ = [
+    "BACKUP_DIR",
+    "HISTORY_DIR",
+    "JOURNAL_NAME",
+    "MANIFEST_DIR",
+    "MANIFEST_NAME",
+    "MergeConflictError",
+    "NothingToUndoError",
+    "TransactionError",
+    "UndoConflictError",
+    "commit_edits",
+    "sha256",
+    "undo_last",
+]
 
 
 class MergeConflictError(TransactionError):
@@ -48,10 +60,6 @@ class NothingToUndoError(TransactionError):
     """No merge is recorded under ROOT_DIR/.patchmerge."""
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def commit_edits(root: Path, edits: Sequence[FileEdit], meta: dict[str, Any]) -> Path:
     """Write every edit or none; record the run for `undo`. Returns the path of manifest.json.
 
@@ -62,36 +70,35 @@ def commit_edits(root: Path, edits: Sequence[FileEdit], meta: dict[str, Any]) ->
     changes = [e for e in _checked(root, edits) if e.new != e.original]
     if not changes:
         return state / MANIFEST_NAME
+    refuse_interrupted(root)  # the commands recover first; this is the last guard
     modes = {e.path: _current_mode(root, e) for e in changes}
 
     history = state / HISTORY_DIR
-    run_id = _next_run_id(history)
-    backups = state / BACKUP_DIR / run_id
-    previous_last = _read_bytes(state / MANIFEST_NAME)
+    run_id = next_run_id(history)
     entries = [_entry(e, modes[e.path]) for e in changes]
     _plan_created_dirs(root, changes, entries)
     manifest = {"run_id": run_id, "time": datetime.now(UTC).isoformat(), "meta": meta, "files": entries}
-    replaced: list[FileEdit] = []
-    made_dirs: list[Path] = []
+    journal = Journal(root, MERGE, run_id, entries)
     try:
-        for edit in changes:
+        backups = state / BACKUP_DIR / run_id
+        for edit in changes:  # on disk before the journal names them
             if edit.original is not None:
                 target = backups / edit.path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(edit.original)
-        # the record goes down before any source file changes, so even a killed run can be undone
-        text = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-        history.mkdir(parents=True, exist_ok=True)
-        _atomic_write(history / f"{run_id}.json", text, None)
-        _atomic_write(state / MANIFEST_NAME, text, None)
+                _make_folder(root, target.parent)
+                write(root, target, edit.original, None)
+        for folder in {(backups / e.path).parent for e in changes}:
+            fsync_dir(folder)
+        journal.begin()
         for edit, entry in zip(changes, entries, strict=True):
-            for folder in entry["created_dirs"]:
-                (root / folder).mkdir()
-                made_dirs.append(root / folder)
-            _atomic_write(root / edit.path, edit.new, modes[edit.path])
-            replaced.append(edit)
+            journal.make_dirs(entry["created_dirs"])
+            journal.replace(entry["path"], edit.new, modes[edit.path], edit.original)
+        text = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        _make_folder(root, history)
+        write(root, history / f"{run_id}.json", text, None)
+        write(root, state / MANIFEST_NAME, text, None)
+        journal.finish()
     except BaseException as exc:  # KeyboardInterrupt included: the tree must go back as it was
-        _roll_back(root, replaced, modes, made_dirs, run_id, previous_last, exc)
+        _abandon(journal, exc, "nothing was written, the tree is as it was")
         raise
     return state / MANIFEST_NAME
 
@@ -99,14 +106,15 @@ def commit_edits(root: Path, edits: Sequence[FileEdit], meta: dict[str, Any]) ->
 def undo_last(root: Path, *, force: bool = False) -> list[Path]:
     """Restore the files of the last merge and drop it from the history. Returns the restored relative paths.
 
-    Resumable: a file already back to its "before" bytes is skipped, and the run leaves the history only once
-    every file is restored, so an interrupted undo can simply be run again.
+    All or nothing too: a failure or Ctrl-C part way puts back what was restored, and a crash is finished by the
+    next command from the journal. A file already back to its "before" bytes is skipped.
     """
     state = root / MANIFEST_DIR
-    runs = _runs(state / HISTORY_DIR)
-    if not runs:
+    refuse_interrupted(root)  # the command recovers first; this is the last guard
+    recorded = runs(state / HISTORY_DIR)
+    if not recorded:
         raise NothingToUndoError("no merge recorded to undo", where=str(state))
-    run_file = runs[-1]
+    run_file = recorded[-1]
     try:
         manifest = json.loads(run_file.read_text(encoding="utf-8"))
         entries: list[dict[str, Any]] = manifest["files"]
@@ -115,16 +123,19 @@ def undo_last(root: Path, *, force: bool = False) -> list[Path]:
         raise TransactionError(f"unreadable undo manifest: {exc}", where=str(run_file)) from None
     backups = state / BACKUP_DIR / run_id
 
-    to_restore: list[dict[str, Any]] = []
+    to_restore: list[tuple[dict[str, Any], bytes | None, bytes | None]] = []  # entry, current bytes, original
     conflicts: list[str] = []
     for entry in entries:
-        current = _read_bytes(root / entry["path"])
+        current = read_bytes(root / entry["path"])
         digest = None if current is None else sha256(current)
         if digest == entry["sha256_before"]:
             continue  # already as before the merge
         if digest != entry["sha256_after"]:
             conflicts.append(entry["path"])
-        to_restore.append(entry)
+        original = None if entry["created"] else read_bytes(backups / entry["path"])
+        if not entry["created"] and (original is None or sha256(original) != entry["sha256_before"]):
+            raise TransactionError("backup missing or damaged; cannot restore", where=entry["path"])
+        to_restore.append((entry, current, original))
     if conflicts and not force:
         raise UndoConflictError(
             f"changed since the merge (edited by hand?): {', '.join(conflicts)}; "
@@ -132,23 +143,26 @@ def undo_last(root: Path, *, force: bool = False) -> list[Path]:
             where=conflicts[0],
         )
 
-    for entry in to_restore:
-        path = root / entry["path"]
-        if entry["created"]:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-            continue
-        original = _read_bytes(backups / entry["path"])
-        if original is None or sha256(original) != entry["sha256_before"]:
-            raise TransactionError("backup missing or damaged; cannot restore", where=entry["path"])
-        _atomic_write(path, original, entry.get("mode"))
+    journal = Journal(root, UNDO, run_id, [entry for entry, _, _ in to_restore])
+    try:
+        journal.begin()
+        for entry, current, original in to_restore:
+            journal.replace(entry["path"], original, entry.get("mode"), current)
+    except BaseException as exc:
+        _abandon(journal, exc, "nothing was undone, the tree is as it was")
+        raise
+    # every file is restored: from here on a failure leaves the journal, and the next command finishes the undo
     for entry in reversed(entries):  # innermost folders were recorded last
         for folder in reversed(entry.get("created_dirs", [])):
             with contextlib.suppress(OSError):  # kept when something else was put there since
                 (root / folder).rmdir()
-
-    # drop the run: manifest.json now describes the run before it, or goes away
-    _drop_run(state, run_id)
+    try:
+        drop_run(state, run_id)  # manifest.json now describes the run before it, or goes away
+    except OSError as exc:
+        refused = cannot_write(root, Path(exc.filename) if exc.filename else state, exc)
+        finish = f"`patchmerge undo {root}` finishes the undo"
+        raise TransactionError(f"every file is restored, but {refused}; {finish}") from exc
+    journal.finish()
     return [Path(e["path"]) for e in entries]
 
 
@@ -175,7 +189,7 @@ def _checked(root: Path, edits: Sequence[FileEdit]) -> list[FileEdit]:
         if path.is_dir():
             raise TransactionError("is a folder, not a file", where=str(rel))
         try:
-            current = _read_bytes(path, strict=True)
+            current = read_bytes(path, strict=True)
         except OSError as exc:
             raise TransactionError(f"cannot read: {exc.strerror}", where=str(rel)) from None
         if current != edit.original:
@@ -204,41 +218,6 @@ def _entry(edit: FileEdit, mode: int | None) -> dict[str, Any]:
     }
 
 
-def _read_bytes(path: Path, *, strict: bool = False) -> bytes | None:
-    """The file's bytes, or None when it does not exist (strict: other read errors propagate)."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError:
-        if strict:
-            raise
-        return None
-
-
-def _atomic_write(path: Path, data: bytes, mode: int | None) -> None:
-    """Replace `path` by a new file holding `data` (a new inode: hard links elsewhere keep the old bytes)."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".pmtmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp makes 0600 files; a created file gets the usual umask-based mode instead
-        os.chmod(temp, mode if mode is not None else 0o666 & ~_umask())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
 def _plan_created_dirs(root: Path, changes: list[FileEdit], entries: list[dict[str, Any]]) -> None:
     """Record, per created file, the missing folders its write will create (outermost first), so undo and
     rollback remove exactly those."""
@@ -253,64 +232,26 @@ def _plan_created_dirs(root: Path, changes: list[FileEdit], entries: list[dict[s
         entry["created_dirs"] = [p.as_posix() for p in reversed(missing)]
 
 
-def _roll_back(
-    root: Path,
-    replaced: list[FileEdit],
-    modes: dict[Path, int | None],
-    made_dirs: list[Path],
-    run_id: str,
-    previous_last: bytes | None,
-    cause: BaseException,
-) -> None:
-    """Undo a failed commit. Keeps the backups and manifest when a restore fails, so nothing is lost."""
-    failed: list[str] = []
-    for edit in reversed(replaced):
-        try:
-            if edit.original is None:
-                (root / edit.path).unlink()
-            else:
-                _atomic_write(root / edit.path, edit.original, modes[edit.path])
-        except BaseException:  # keep restoring the rest, even through a second Ctrl-C
-            failed.append(Path(edit.path).as_posix())
+def _make_folder(root: Path, folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(root, folder, exc, what="create the folder") from exc
+
+
+def _abandon(journal: Journal, cause: BaseException, outcome: str) -> None:
+    """Put back what a failed merge or undo replaced, forget a merge's run; a refused write is raised as one
+    clear error. When some file cannot be put back the journal stays, so the next command finishes the job."""
+    failed = journal.revert()
+    root = journal.root
     if failed:
-        state = root / MANIFEST_DIR
         raise TransactionError(
-            f"merge failed ({cause!r}) and these files could not be restored: {', '.join(failed)}; "
-            f"their originals are in {state / BACKUP_DIR / run_id}; run `patchmerge undo --force`",
+            f"{journal.kind} failed ({cause}) and these files could not be put back: {', '.join(failed)}; "
+            f"`patchmerge undo {root}` puts the tree back as it was before the merge once the cause is fixed",
             where=failed[0],
         ) from cause
-    for folder in reversed(made_dirs):
+    if journal.kind == MERGE:
         with contextlib.suppress(OSError):
-            folder.rmdir()
-    state = root / MANIFEST_DIR
-    with contextlib.suppress(OSError):
-        (state / HISTORY_DIR / f"{run_id}.json").unlink(missing_ok=True)
-        if previous_last is None:
-            (state / MANIFEST_NAME).unlink(missing_ok=True)
-        else:
-            _atomic_write(state / MANIFEST_NAME, previous_last, None)
-    shutil.rmtree(state / BACKUP_DIR / run_id, ignore_errors=True)
-
-
-def _runs(history: Path) -> list[Path]:
-    """Recorded runs, oldest first (by the sequence number that starts each run id)."""
-    if not history.is_dir():
-        return []
-    runs = [p for p in history.glob("*.json") if p.name.split("-", 1)[0].isdigit()]
-    return sorted(runs, key=lambda p: int(p.name.split("-", 1)[0]))
-
-
-def _next_run_id(history: Path) -> str:
-    runs = _runs(history)
-    sequence = int(runs[-1].name.split("-", 1)[0]) + 1 if runs else 1
-    return f"{sequence:04d}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}"
-
-
-def _drop_run(state: Path, run_id: str) -> None:
-    (state / HISTORY_DIR / f"{run_id}.json").unlink(missing_ok=True)
-    shutil.rmtree(state / BACKUP_DIR / run_id, ignore_errors=True)
-    runs = _runs(state / HISTORY_DIR)
-    if runs:
-        _atomic_write(state / MANIFEST_NAME, runs[-1].read_bytes(), None)
-    else:
-        (state / MANIFEST_NAME).unlink(missing_ok=True)
+            drop_run(root / MANIFEST_DIR, journal.run_id)
+    if isinstance(cause, TransactionError):
+        raise TransactionError(f"{cause}; {outcome}") from cause

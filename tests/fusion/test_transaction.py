@@ -1,3 +1,5 @@
+import errno
+import fnmatch
 import json
 import os
 import stat
@@ -70,13 +72,31 @@ def test_commit_writes_all_and_records_manifest(root: Path) -> None:
     assert not [p for p in root.rglob("*.pmtmp")]
 
 
-@pytest.mark.parametrize("fail_on", [1, 2, 3, 4, 5, 6])
-def test_failure_on_nth_replace_leaves_tree_identical(root: Path, monkeypatch, fail_on: int) -> None:
+# the replaces of a commit: 3 backups, the journal, 4 tree files, the run's manifest, manifest.json
+REPLACED = [
+    ".patchmerge/backups/*/pkg/a.py",
+    ".patchmerge/backups/*/pkg/b.py",
+    ".patchmerge/backups/*/pkg/c.py",
+    ".patchmerge/journal.json",
+    "pkg/a.py",
+    "pkg/b.py",
+    "pkg/new/deep/d.py",
+    "pkg/c.py",
+    ".patchmerge/manifests/*.json",
+    ".patchmerge/manifest.json",
+]
+
+
+@pytest.mark.parametrize("fail_on", range(1, len(REPLACED) + 1))
+def test_failure_on_nth_replace_names_the_file_and_leaves_tree_identical(root: Path, monkeypatch, fail_on) -> None:
     before = snapshot(root)
-    fail_os_replace(monkeypatch, fail_on, OSError(28, "No space left on device"))
-    with pytest.raises(OSError):
+    fail_os_replace(monkeypatch, fail_on, OSError(errno.ENOSPC, "No space left on device"))
+    with pytest.raises(TransactionError) as info:
         commit_edits(root, edits_for(root), {})
     monkeypatch.undo()
+    shown, _, rest = str(info.value).removeprefix("cannot write ").partition(": ")
+    assert fnmatch.fnmatch(shown, REPLACED[fail_on - 1]), str(info.value)
+    assert rest == "no space left on the device; nothing was written, the tree is as it was"
     assert tree_only(root) == before
     assert not (root / MANIFEST_DIR / "manifest.json").exists()
     assert not list((root / MANIFEST_DIR).rglob("*.json"))
@@ -84,7 +104,7 @@ def test_failure_on_nth_replace_leaves_tree_identical(root: Path, monkeypatch, f
         undo_last(root)
 
 
-@pytest.mark.parametrize("interrupt_on", [3, 5])
+@pytest.mark.parametrize("interrupt_on", [3, 4, 6, 9, 10])
 def test_keyboard_interrupt_mid_way_leaves_tree_identical(root: Path, monkeypatch, interrupt_on: int) -> None:
     before = snapshot(root)
     fail_os_replace(monkeypatch, interrupt_on, KeyboardInterrupt())
@@ -99,10 +119,11 @@ def test_failure_keeps_the_previous_runs_manifest(root: Path, monkeypatch) -> No
     commit_edits(root, edits_for(root)[:1], {"run": 1})
     manifest_before = (root / MANIFEST_DIR / "manifest.json").read_bytes()
     before = snapshot(root)
-    fail_os_replace(monkeypatch, 4, OSError(5, "I/O error"))
+    fail_os_replace(monkeypatch, 5, OSError(errno.EIO, "Input/output error"))  # 2 backups, journal, b.py, c.py
     second = [FileEdit(Path("pkg/b.py"), b"B = 2\n", b"B = 5\n"), FileEdit(Path("pkg/c.py"), b"C = 3", b"C = 6")]
-    with pytest.raises(OSError):
+    with pytest.raises(TransactionError) as info:
         commit_edits(root, second, {"run": 2})
+    assert str(info.value) == "cannot write pkg/c.py: Input/output error; nothing was written, the tree is as it was"
     monkeypatch.undo()
     assert snapshot(root) == before
     assert (root / MANIFEST_DIR / "manifest.json").read_bytes() == manifest_before
@@ -207,15 +228,29 @@ def test_undo_conflict_names_the_file_unless_forced(root: Path) -> None:
     assert tree_only(root) == before
 
 
-def test_interrupted_undo_can_be_run_again(root: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("interrupt_on", [2, 3, 4])  # the journal, then the restores
+def test_interrupted_undo_puts_back_what_it_restored(root: Path, monkeypatch, interrupt_on) -> None:
     before = snapshot(root)
     commit_edits(root, edits_for(root), {})
-    fail_os_replace(monkeypatch, 2, KeyboardInterrupt())
+    merged = snapshot(root)
+    fail_os_replace(monkeypatch, interrupt_on, KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
         undo_last(root)
     monkeypatch.undo()
-    undo_last(root)  # the half-restored files are not conflicts
+    assert snapshot(root) == merged
+    undo_last(root)
     assert tree_only(root) == before
+
+
+def test_undo_refused_write_names_the_file_and_undoes_nothing(root: Path, monkeypatch) -> None:
+    commit_edits(root, edits_for(root), {})
+    merged = snapshot(root)
+    fail_os_replace(monkeypatch, 3, PermissionError(errno.EACCES, "Permission denied"))  # journal, a.py, b.py
+    with pytest.raises(TransactionError) as info:
+        undo_last(root)
+    monkeypatch.undo()
+    assert str(info.value) == "cannot write pkg/b.py: permission denied; nothing was undone, the tree is as it was"
+    assert snapshot(root) == merged
 
 
 def test_nothing_to_undo(tmp_path: Path) -> None:
