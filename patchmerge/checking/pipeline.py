@@ -12,6 +12,7 @@ from patchmerge.coverage.compute import coverage_document, read_logs
 from patchmerge.coverage.report import write_reports as write_coverage
 from patchmerge.errors import PatchmergeError
 from patchmerge.fusion.engine import merge
+from patchmerge.fusion.journal import refuse_interrupted
 from patchmerge.fusion.model import Outcome
 from patchmerge.fusion.report import write_reports as write_merge_reports
 from patchmerge.fusion.transaction import MANIFEST_DIR, commit_edits
@@ -35,6 +36,7 @@ def model_shell_path(root: Path, options: CheckOptions) -> Path:
 
 def run_check(origin: Session, patch_set: PatchSet, options: CheckOptions, workspace_dir: Path) -> CheckResult:
     """Check `patch_set` fused into a workspace of `origin.root`; the origin is only read."""
+    refuse_interrupted(origin.root)  # a half-written origin would be checked as if it were the tree
     model_shell_path(origin.root, options)
     matches = matcher(options.pattern, options.regex)
     started = time.monotonic()

@@ -14,6 +14,7 @@ from pathlib import Path
 from patchmerge.collect import collect, write_collected
 from patchmerge.collect.writer import patch_json, summary
 from patchmerge.errors import EXIT_OK, EXIT_PARTIAL, RootDirError
+from patchmerge.fusion.journal import refuse_interrupted
 from patchmerge.session import COLLECTED_JSON, open_session
 
 DEFAULT_OUTPUT = COLLECTED_JSON
@@ -23,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     if args.root_dir is None:
         raise RootDirError("collect needs a ROOT_DIR")
     session = open_session(args.root_dir, args.profile)
+    refuse_interrupted(session.root)
     result = collect(session.root, session.profile)
     figures = summary(result)
     if args.output == "-":

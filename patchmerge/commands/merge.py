@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ from patchmerge import bundled
 from patchmerge.errors import PatchFileError
 from patchmerge.fusion.diff import diff_stat, unified_diff
 from patchmerge.fusion.engine import merge
+from patchmerge.fusion.journal import recover, refuse_interrupted
 from patchmerge.fusion.report import exit_status, summary_text, write_reports
 from patchmerge.fusion.transaction import MANIFEST_DIR, commit_edits
 from patchmerge.session import EXAMPLE_PROFILE, load_session_patches, open_session
@@ -30,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
         root_dir, profile = str(example_copy()), profile or EXAMPLE_PROFILE
         print(f"merging a copy of the bundled example: {root_dir}")
     session = open_session(root_dir, profile)
+    if args.dry_run:  # writes nothing, not even a recovery
+        refuse_interrupted(session.root)
+    elif recovered := recover(session.root):  # a half-written tree is never merged into
+        print(f"patchmerge: {recovered}", file=sys.stderr)
     if args.collect and args.patch_json:
         raise PatchFileError("give either PATCH_JSON or --collect, not both")
     patch_set = load_session_patches(session, args.patch_json, collect=args.collect)

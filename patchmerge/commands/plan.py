@@ -7,6 +7,7 @@ import json
 import time
 
 from patchmerge.errors import EXIT_OK, EXIT_PARTIAL
+from patchmerge.fusion.journal import refuse_interrupted
 from patchmerge.planning import PlanContext, build_plan
 from patchmerge.planning.render import plan_to_json, plan_to_text
 from patchmerge.session import load_session_patches, open_session
@@ -14,6 +15,7 @@ from patchmerge.session import load_session_patches, open_session
 
 def run(args: argparse.Namespace) -> int:
     session = open_session(args.root_dir, args.profile)
+    refuse_interrupted(session.root)
     patch_set = load_session_patches(session, args.patch_json)
     started = time.perf_counter()
     context = PlanContext.create(session.root, session.profile, session.pm)
