@@ -11,6 +11,7 @@ from pathlib import Path
 from patchmerge.checking.model import CheckOptions, CheckResult, Verdict
 from patchmerge.checking.pipeline import run_check
 from patchmerge.commands.merge import example_copy
+from patchmerge.fusion.journal import refuse_interrupted
 from patchmerge.fusion.transaction import MANIFEST_DIR
 from patchmerge.profile import Profile
 from patchmerge.session import EXAMPLE_PROFILE, Session, load_session_patches, open_session
@@ -38,7 +39,9 @@ def open_tree(args: argparse.Namespace) -> Session:
     if root_dir is None:
         root_dir, profile = str(example_copy()), profile or EXAMPLE_PROFILE
         print(f"using a copy of the bundled example: {root_dir}", file=sys.stderr)
-    return open_session(root_dir, profile)
+    session = open_session(root_dir, profile)
+    refuse_interrupted(session.root)  # before a patch JSON is collected from it or a bisect state is made
+    return session
 
 
 def check_options(profile: Profile, args: argparse.Namespace, *, echo: bool) -> CheckOptions:

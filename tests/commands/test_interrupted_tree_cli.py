@@ -24,6 +24,7 @@ def everything(root) -> dict[str, bytes]:
         ["plan"],
         ["merge", "--dry-run"],
         ["check"],  # with the profile's model shell and pattern
+        ["bisect"],
         ["collect"],
     ],
 )
