@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -13,6 +14,7 @@ from patchmerge import bundled
 from patchmerge.errors import PatchFileError
 from patchmerge.fusion.diff import diff_stat, unified_diff
 from patchmerge.fusion.engine import merge
+from patchmerge.fusion.filewrite import TransactionError, cannot_write
 from patchmerge.fusion.journal import recover, refuse_interrupted
 from patchmerge.fusion.report import exit_status, summary_text, write_reports
 from patchmerge.fusion.transaction import MANIFEST_DIR, commit_edits
@@ -47,11 +49,30 @@ def run(args: argparse.Namespace) -> int:
         print(summary_text(result))
         print("dry run: nothing written")
         return exit_status(result)
-    commit_edits(session.root, result.edits, {"patch_file": str(patch_set.source), "profile": session.profile.name})
     report_dir = Path(args.report_dir) if args.report_dir else session.root / MANIFEST_DIR / "report"
-    write_reports(report_dir, result, patch_set, session.pm, merge_seconds=seconds)
+    _check_writable(session.root, report_dir)
+    commit_edits(session.root, result.edits, {"patch_file": str(patch_set.source), "profile": session.profile.name})
+    try:
+        write_reports(report_dir, result, patch_set, session.pm, merge_seconds=seconds)
+    except OSError as exc:
+        refused = cannot_write(session.root, Path(exc.filename) if exc.filename else report_dir, exc)
+        raise TransactionError(
+            f"the merge is written (undo with: patchmerge undo {session.root}), but its reports are not: {refused}"
+        ) from exc
     print(summary_text(result))
     if result.edits:
         print(diff_stat(result.edits))
     print(f"reports: {report_dir}  (undo with: patchmerge undo {session.root})")
     return exit_status(result)
+
+
+def _check_writable(root: Path, report_dir: Path) -> None:
+    """A report folder that cannot be written stops the merge before the tree is touched."""
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=report_dir, prefix=".probe.")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        refused = cannot_write(root, report_dir, exc, what="write the reports into")
+        raise TransactionError(f"{refused}; nothing was written, the tree is as it was") from exc

@@ -91,8 +91,9 @@ def write_cause(path: Path, exc: OSError) -> str:
     folder = path.parent
     number = exc.errno
     if number == errno.EPERM:
-        for place, kind in ((path, "file"), (folder, "folder")):
+        for place in (path, folder):
             flags = _inode_flags(place)
+            kind = "folder" if place.is_dir() else "file"
             if flags & _FS_IMMUTABLE_FL:
                 return f"the {kind} is immutable (`chattr -i {place}` lifts it)"
             if flags & _FS_APPEND_FL:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from patchmerge.cli import main
+from patchmerge.commands import merge as merge_command
 from tests.conftest import chattr
 from tests.read_only import example_copy, read_only_mount
 
@@ -77,7 +78,7 @@ def test_immutable_folder(capsys, root: Path) -> None:
 def test_read_only_filesystem(capsys, root: Path, tmp_path: Path) -> None:
     before = snapshot(root)
     with read_only_mount(root, tmp_path / "mounted") as mounted:
-        code, err = merge(capsys, mounted)
+        code, err = run(capsys, "merge", str(mounted), "--profile", "example", "--report-dir", str(tmp_path / "r"))
     assert code == 2
     assert re.fullmatch(
         r"patchmerge: error: cannot create the folder \.patchmerge/backups/0001-\w+/MindSpeed-LLM/mindspeed_llm/tasks: "
@@ -131,3 +132,31 @@ def test_undo_onto_an_immutable_file(capsys, root: Path) -> None:
     assert snapshot(root) == merged
     assert run(capsys, "undo", str(root))[0] == 0  # once the flag is lifted
     assert {k: v for k, v in snapshot(root).items() if not k.startswith(".patchmerge/")} == pristine
+
+
+def test_report_folder_that_cannot_be_written_stops_the_merge_first(capsys, root: Path, tmp_path: Path) -> None:
+    before = snapshot(root)
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    with chattr("i", folder):
+        code, err = run(capsys, "merge", str(root), "--profile", "example", "--report-dir", str(folder / "merge"))
+    assert code == 2
+    assert err == (
+        f"patchmerge: error: cannot write the reports into {folder / 'merge'}: the folder is immutable "
+        f"(`chattr -i {folder}` lifts it){NOTHING_WRITTEN}"
+    )
+    assert snapshot(root) == before
+
+
+def test_reports_refused_after_the_merge_is_written(capsys, monkeypatch, root: Path) -> None:
+    def full_disk(report_dir: Path, *args, **kwargs) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(report_dir / "report.json"))
+
+    monkeypatch.setattr(merge_command, "write_reports", full_disk)
+    code, err = merge(capsys, root)
+    assert code == 2
+    assert err == (
+        f"patchmerge: error: the merge is written (undo with: patchmerge undo {root}), but its reports are not: "
+        "cannot write .patchmerge/report/report.json: no space left on the device\n"
+    )
+    assert run(capsys, "undo", str(root))[0] == 0
