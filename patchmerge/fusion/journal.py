@@ -169,30 +169,29 @@ def recover(root: Path, *, force: bool = False) -> str | None:
             "restores them over those changes",
             where=changed[0],
         )
-    for entry in reversed(files):
-        path = root / entry["path"]
-        _remove_temp_files(path)
-        if _digest(path) == entry["sha256_before"]:
-            continue
-        if entry["created"]:
-            path.unlink(missing_ok=True)
-            continue
-        original = read_bytes(root / entry["backup"])
-        if original is None or sha256(original) != entry["sha256_before"]:
-            raise TransactionError("backup missing or damaged; cannot restore", where=entry["path"])
-        write(root, path, original, entry.get("mode"))
+    try:
+        for entry in reversed(files):
+            _restore(root, entry)
+    except TransactionError as exc:  # the journal stays: the next run tries again
+        raise TransactionError(
+            f"found an interrupted {journal['kind']} of {root} but could not restore its files: {exc}; "
+            "run the command again once that is fixed"
+        ) from exc
     for entry in reversed(files):  # innermost folders were recorded last
         for folder in reversed(entry.get("created_dirs", [])):
             with contextlib.suppress(OSError):  # kept when something else was put there since
                 (root / folder).rmdir()
     for folder in {(root / e["path"]).parent for e in files}:
         fsync_dir(folder)
-    drop_run(state, journal["run_id"])
-    for folder in (state, state / HISTORY_DIR):  # a killed write of the journal or of a manifest
-        with contextlib.suppress(OSError):
+    try:
+        drop_run(state, journal["run_id"])
+        for folder in (state, state / HISTORY_DIR):  # a killed write of the journal or of a manifest
             for stray in folder.glob(f".*{TEMP_SUFFIX}"):
                 stray.unlink(missing_ok=True)
-    (state / JOURNAL_NAME).unlink()
+        (state / JOURNAL_NAME).unlink()
+    except OSError as exc:  # every file is back; only the record is left to tidy, by the next run
+        refused = cannot_write(root, Path(exc.filename) if exc.filename else state, exc)
+        raise TransactionError(f"the files of the interrupted {journal['kind']} are restored, but {refused}") from exc
     fsync_dir(state)
     if journal["kind"] == MERGE:
         return (
@@ -203,6 +202,24 @@ def recover(root: Path, *, force: bool = False) -> str | None:
         f"found an interrupted undo of {root} ({done} of {total} files restored): finished it, "
         f"the tree is as it was before merge {journal['run_id']}"
     )
+
+
+def _restore(root: Path, entry: dict[str, Any]) -> None:
+    """Put one journal entry's file back to its bytes from before the merge."""
+    path = root / entry["path"]
+    _remove_temp_files(path)
+    if _digest(path) == entry["sha256_before"]:
+        return
+    if entry["created"]:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise cannot_write(root, path, exc, what="remove") from exc
+        return
+    original = read_bytes(root / entry["backup"])
+    if original is None or sha256(original) != entry["sha256_before"]:
+        raise TransactionError("backup missing or damaged; cannot restore", where=entry["path"])
+    write(root, path, original, entry.get("mode"))
 
 
 def _progress(root: Path, journal: dict[str, Any]) -> tuple[int, int]:

@@ -23,6 +23,7 @@ from patchmerge.fusion.transaction import (
     commit_edits,
     undo_last,
 )
+from tests.conftest import chattr
 
 CHILD = """
 import pickle, sys
@@ -183,3 +184,19 @@ def test_damaged_journal_is_named(root: Path) -> None:
     assert str(info.value).startswith(
         f"{root / MANIFEST_DIR / JOURNAL_NAME}: damaged journal of an interrupted merge or undo ("
     )
+
+
+def test_recovery_blocked_by_an_immutable_file_says_so_and_keeps_the_journal(root: Path, tmp_path: Path) -> None:
+    before = files(root)
+    killed_merge(root, 3, tmp_path)
+    with chattr("i", root / "pkg" / "a.py"):
+        with pytest.raises(TransactionError) as info:
+            recover(root)
+        assert (root / "pkg" / "a.py").read_bytes() == b"A = 10\n"  # the others may be back already
+    assert str(info.value) == (
+        f"found an interrupted merge of {root} but could not restore its files: cannot write pkg/a.py: the file is "
+        f"immutable (`chattr -i {root / 'pkg' / 'a.py'}` lifts it); run the command again once that is fixed"
+    )
+    assert (root / MANIFEST_DIR / JOURNAL_NAME).is_file()
+    assert recover(root) is not None
+    assert files(root) == before
