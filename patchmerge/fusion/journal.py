@@ -60,6 +60,10 @@ class Journal:
             for entry in self.entries
         ]
         text = json.dumps({"kind": self.kind, "run_id": self.run_id, "files": files}, indent=2) + "\n"
+        try:  # a merge that only creates files has written no backup, so no state folder yet
+            self.path.parent.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise cannot_write(self.root, self.path.parent, exc, what="create the folder") from exc
         write(self.root, self.path, text.encode("utf-8"), None)
         fsync_dir(self.path.parent)
 

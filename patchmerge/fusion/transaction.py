@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from patchmerge.fusion.filewrite import TransactionError, cannot_write, read_bytes, sha256
+from patchmerge.fusion.filewrite import TransactionError, cannot_write, fsync_dir, read_bytes, sha256
 from patchmerge.fusion.history import (
     BACKUP_DIR,
     HISTORY_DIR,
@@ -29,7 +29,7 @@ from patchmerge.fusion.history import (
     next_run_id,
     runs,
 )
-from patchmerge.fusion.journal import MERGE, UNDO, Journal, fsync_dir, refuse_interrupted, write
+from patchmerge.fusion.journal import MERGE, UNDO, Journal, refuse_interrupted, write
 from patchmerge.fusion.model import FileEdit
 
 __all__ = [

@@ -262,3 +262,10 @@ def test_no_changes_records_no_run(root: Path) -> None:
     same = [FileEdit(Path("pkg/b.py"), b"B = 2\n", b"B = 2\n")]
     commit_edits(root, same, {})
     assert not (root / MANIFEST_DIR).exists()
+
+
+def test_a_merge_that_only_creates_files_is_recorded_and_undone(tmp_path: Path) -> None:
+    commit_edits(tmp_path, [FileEdit(Path("pkg/new.py"), None, b"x = 1\n")], {})
+    assert (tmp_path / "pkg/new.py").read_bytes() == b"x = 1\n"
+    assert [p.as_posix() for p in undo_last(tmp_path)] == ["pkg/new.py"]
+    assert tree_only(tmp_path) == {}
