@@ -241,7 +241,12 @@ def _decide(
     """None when the site can be fused; else the outcome of each of its patches. A site is fused whole or not
     at all: a registration left active on top of a partly fused chain would change what runs."""
     everything = [pp for tp in site.targets for pp in tp.patches]
-    done = texts.fused_pairs(site.file)
+    done = set(texts.fused_pairs(site.file))
+    # an in-source wrapper rebinds the def's name (`f = f_wrapper(f)`), so a merged tree may resolve the
+    # target as a value fused elsewhere: what was fused at the definition counts too
+    for tp in site.targets:
+        if tp.definition is not None and tp.definition.file is not None and tp.definition.file != site.file:
+            done |= texts.fused_pairs(tp.definition.file)
     pairs = [(pp.patch.target, pp.patch.patch_import) for pp in everything]
     if pairs and all(pair in done for pair in pairs):
         return [(pp, Outcome.ALREADY_FUSED, "fused by an earlier merge") for pp in everything]

@@ -102,6 +102,7 @@ def test_report_json_fields(tmp_path: Path, patch_set: PatchSet, pm) -> None:
         "patches_skipped",
         "patches_failed",
         "by_kind",
+        "by_strategy",
         "patches",
         "files_written",
         "targets_total",
@@ -130,6 +131,8 @@ def test_report_json_fields(tmp_path: Path, patch_set: PatchSet, pm) -> None:
         "outcome": "fused",
         "reason": None,
         "notes": ["subclass m.core.a.F2 keeps f"],
+        "strategy": None,
+        "strategy_reason": None,
     }
     assert doc["patches"][2]["outcome"] == "already-fused"
     assert doc["patches"][5]["kind"] is None
