@@ -211,3 +211,56 @@ def test_in_source_targets_read_as_ordinary_code(tmp_path):
     assert seen["qualname"] == "Layer.describe"
     fused_ops = (fused / "Megatron-LM/megatron/core/ops.py").read_text()
     assert "_patchmerge_settle" not in fused_ops and "fused_member" not in fused_ops
+
+
+def _calls_original(known_broken: dict[str, str] | None = None) -> Scenario:
+    return Scenario(
+        "calls-original",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/ops.py": OPS,
+            "Megatron-LM/megatron/core/user.py": USER,
+            "MindSpeed/mindspeed/patches.py": """
+                from megatron.calls import LOG
+                from megatron.core.ops import Layer, scale as megatron_scale
+
+
+                def scale(x):
+                    LOG.append("mindspeed.scale")
+                    return megatron_scale(x) + 1
+
+
+                def forward(self, x):
+                    LOG.append("mindspeed.forward")
+                    return Layer.size("ab") + x
+            """,
+            "MindSpeed-LLM/scenario.py": """
+def run():
+    from megatron.core import ops
+    return [ops.caller(2), ops.Layer(1).forward(3)]
+""",
+        },
+        {
+            "megatron.core.ops.scale": [{"patch_import": "mindspeed.patches.scale"}],
+            "megatron.core.ops.Layer.forward": [{"patch_import": "mindspeed.patches.forward"}],
+        },
+        known_broken=known_broken or {},
+    )
+
+
+def test_a_replacement_that_calls_the_original_is_not_moved_over_it(tmp_path):
+    """Moved in place of `scale`, `megatron_scale` would be the patch itself: that binding falls back."""
+    _, fused = build(tmp_path, _calls_original())
+    report = json.loads((fused / ".patchmerge" / "report" / "report.json").read_text())
+    strategies = {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
+    assert strategies["megatron.core.ops.scale#0"][0] == "deferred"
+    assert "reads the original it replaces" in strategies["megatron.core.ops.scale#0"][1]
+    assert strategies["megatron.core.ops.Layer.forward#0"] == ("in-source", "")  # reads the class, not .forward
+
+
+def test_a_patch_calling_the_original_under_an_alias_runs_like_the_runtime(tmp_path):
+    broken = (
+        "the deferred strategy's stand-in is what the patch module imports under the alias, so the patch calls "
+        "itself (the runtime's alias keeps the original)"
+    )
+    compare(tmp_path, _calls_original({way: broken for way in ("plain", "adaptor", "patch_first", "args_after")}))

@@ -104,7 +104,7 @@ class MovedFunction:
 
     node: cst.FunctionDef  # renamed, with carried imports at the top of the bodies that need them
     module_imports: list[ImportLine] = field(default_factory=list)  # for the new module's top
-    reads_original: list[str] = field(default_factory=list)  # dotted names of rewritable imports it reads
+    reads: list[str] = field(default_factory=list)  # dotted names of the MindSpeed/Megatron imports it carries
 
 
 def _subtree_ids(node: cst.CSTNode) -> set[int]:
@@ -204,6 +204,8 @@ def move_function(
                     through_module[id(access.node)] = source.name
                 continue
             line = _import_line(bound[0], source)
+            if _is_rewritable(line.module, rewritable):
+                reads.append(line.module if line.name is None else f"{line.module}.{line.name}")
             if line.module == destination.name and line.name == line.bound and _defines(destination, line.bound):
                 continue  # the name is the new module's own definition: its global is the very object
             if bound_alike(destination, line) and not (
@@ -211,7 +213,6 @@ def move_function(
             ):
                 continue  # the new module binds the same name to the same import already
             if _is_rewritable(line.module, rewritable):
-                reads.append(line.module if line.name is None else f"{line.module}.{line.name}")
                 at_call_time(scope, line)
             elif not destination.global_bindings(line.bound):
                 if destination_class is not None and _class_binds(destination_class, line.bound):

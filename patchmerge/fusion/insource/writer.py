@@ -14,20 +14,30 @@ binding that cannot be written this way is left to the deferred strategy with th
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, ImportItem
 
+from patchmerge.fusion.insource.apply import Apply, FileOps, Key
 from patchmerge.fusion.insource.binding import Binding
+from patchmerge.fusion.insource.bodies import (
+    blank_lines,
+    body_of,
+    bound_above,
+    is_named,
+    single_def,
+    with_first_statement,
+)
 from patchmerge.fusion.insource.moving import (
     CannotMove,
     ImportLine,
     ModuleInfo,
+    MovedFunction,
     bound_alike,
-    is_docstring,
     move_function,
 )
 from patchmerge.fusion.sites import Site
@@ -35,33 +45,6 @@ from patchmerge.fusion.stanza import HELPER_ALIAS
 from patchmerge.model import DefKind, PlannedPatch
 
 COMMENT = "# patchmerge:"
-Key = tuple[str | None, str]  # (class name or None, name) of a statement in a module body
-
-
-@dataclass
-class FileOps:
-    """Everything one file gets, keyed by the statement it concerns."""
-
-    replace: dict[Key, list[cst.BaseStatement]] = field(default_factory=dict)
-    before: dict[str, list[cst.BaseStatement]] = field(default_factory=dict)  # top-level name -> inserted above
-    append: dict[str | None, list[cst.BaseStatement]] = field(default_factory=dict)  # class (None: module) -> end
-    imports: dict[str, ImportLine] = field(default_factory=dict)  # bound name -> module-level import
-    names: set[str] = field(default_factory=set)  # module-level names this merge adds
-    back_imports: dict[str, ImportLine] = field(default_factory=dict)  # class names the back-imports bind
-    class_imports: set[int] = field(default_factory=set)  # ids of those import statements (one kept per class)
-    helper: bool = False
-
-    def copy(self) -> FileOps:
-        return FileOps(
-            {k: list(v) for k, v in self.replace.items()},
-            {k: list(v) for k, v in self.before.items()},
-            {k: list(v) for k, v in self.append.items()},
-            dict(self.imports),
-            set(self.names),
-            dict(self.back_imports),
-            set(self.class_imports),
-            self.helper,
-        )
 
 
 @dataclass
@@ -108,11 +91,11 @@ class InSourceWriter:
     def _plan(self, binding: Binding) -> None:
         site = binding.site
         target = self.info(site.file, site.module, site.file.name == "__init__.py")
-        body, klass = _body_of(target, site.owner_class)
+        body, klass = body_of(target, site.owner_class)
         ops = self._ops(site.file)
         key: Key = (site.owner_class, site.name)
         self._locate(site.file, key)
-        original = _single_def(body, site.name, binding.kind is DefKind.MISSING)
+        original = single_def(body, site.name, binding.kind is DefKind.MISSING)
         anchor = site.owner_class or site.name
         statements: list[cst.BaseStatement] = []
         comments = [self._comment(pp) for pp in binding.patches]
@@ -123,6 +106,7 @@ class InSourceWriter:
             moved = move_function(
                 source, name, site.name, rewritable=self.context.rewritable, destination=target, destination_class=klass
             )
+            _refuse_reading_the_original(moved, binding)
             for line in moved.module_imports:
                 self._module_import(site.file, target, line)
             definition = moved.node
@@ -133,13 +117,13 @@ class InSourceWriter:
             if binding.kind is DefKind.STATICMETHOD:
                 # the runtime wraps what getattr returns: the plain function, and binds the result as it is
                 definition = definition.with_changes(
-                    decorators=[d for d in definition.decorators if not _is_named(d.decorator, "staticmethod")]
+                    decorators=[d for d in definition.decorators if not is_named(d.decorator, "staticmethod")]
                 )
         if self.context.probes:
-            definition = _with_first_statement(definition, self._probe(binding))
+            definition = with_first_statement(definition, self._probe(binding))
             ops.helper = True
         if original is None:
-            leading = _blank_lines(site.owner_class)
+            leading = blank_lines(site.owner_class)
         else:  # a replaced original's comments leave with it; a wrapped one keeps them
             keep = binding.replacement is None
             leading = [line for line in original.leading_lines if keep or line.comment is None]
@@ -209,7 +193,7 @@ class InSourceWriter:
                 raise CannotMove(f"{source.module} would get '{owner}' from two modules")
             added[owner] = line
             # each back-import binds the class itself unless the module imported it above the def already
-            lines = [] if _bound_above(info, owner, name) else [f"from {module} import {owner}"]
+            lines = [] if bound_above(info, owner, name) else [f"from {module} import {owner}"]
             reach = f"{owner}.{target_name}" if not node.decorators else f'vars({owner})["{target_name}"]'
             lines.append(f"{name} = {reach}")
         statements = [cst.parse_statement(text) for text in lines]
@@ -242,7 +226,7 @@ class InSourceWriter:
             self._module_import(file, target, line)
         comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {pp.patch.patch_import}, moved here to wrap {anchor}"))
         own = [line for line in moved.node.leading_lines if line.comment is not None]
-        node = moved.node.with_changes(leading_lines=[*_blank_lines(None), comment, *own])
+        node = moved.node.with_changes(leading_lines=[*blank_lines(None), comment, *own])
         ops = self._ops(file)
         ops.before.setdefault(anchor, []).append(node)
         ops.names.add(name)
@@ -254,7 +238,7 @@ class InSourceWriter:
         out: dict[Path, str] = {}
         for path, ops in self.ops.items():
             info = self.infos[path]
-            module = info.module.visit(_Apply(ops))
+            module = info.module.visit(Apply(ops))
             assert isinstance(module, cst.Module)
             items = [ImportItem(line.module, line.name, line.alias) for line in ops.imports.values()]
             if ops.helper:
@@ -278,175 +262,14 @@ class Place:
     file: Path
 
 
-def _bound_above(info: ModuleInfo, name: str, def_name: str) -> bool:
-    """`name` is bound by a top-level statement above the def `def_name` (so it is bound when that runs)."""
-    for statement in info.module.body:
-        if isinstance(statement, cst.FunctionDef) and statement.name.value == def_name:
-            return False
-        if isinstance(statement, cst.SimpleStatementLine) and name in _bound_names(statement):
-            return True
-    return False
-
-
-def _blank_lines(owner: str | None) -> list[cst.EmptyLine]:
-    """The blank lines above a new def: two at module level, one in a class body (PEP 8)."""
-    return [cst.EmptyLine(indent=False)] * (1 if owner else 2)
-
-
-def _body_of(info: ModuleInfo, owner: str | None) -> tuple[list[cst.BaseStatement], cst.ClassDef | None]:
-    if owner is None:
-        return list(info.module.body), None
-    classes = [s for s in info.module.body if isinstance(s, cst.ClassDef) and s.name.value == owner]
-    if len(classes) != 1 or not isinstance(classes[0].body, cst.IndentedBlock):
-        raise CannotMove(f"class {owner} is not one plain top-level class of {info.name}")
-    return list(classes[0].body.body), classes[0]
-
-
-def _single_def(body: list[cst.BaseStatement], name: str, missing: bool) -> cst.FunctionDef | None:
-    """The one statement that binds `name` in a body, which must be a def (None for a name to create)."""
-    binders = [s for s in body if name in _bound_names(s)]
-    if missing:
-        if binders:
-            raise CannotMove(f"'{name}' is bound in the source already")
-        return None
-    if len(binders) != 1 or not isinstance(binders[0], cst.FunctionDef):
-        raise CannotMove(f"'{name}' is not bound by one plain def in its body")
-    return binders[0]
-
-
-def _bound_names(statement: cst.BaseStatement) -> set[str]:
-    if isinstance(statement, cst.FunctionDef | cst.ClassDef):
-        return {statement.name.value}
-    names: set[str] = set()
-
-    class Targets(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            names.add(node.value)
-
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            return False
-
-    if isinstance(statement, cst.SimpleStatementLine):
-        for small in statement.body:
-            for target in _assigned(small):
-                target.visit(Targets())
-        return names
-    # compound statements (if/try/for/with) that may bind it: count every name they store
-    for node in _stores(statement):
-        names.add(node)
-    return names
-
-
-def _assigned(small: cst.BaseSmallStatement) -> list[cst.CSTNode]:
-    if isinstance(small, cst.Assign):
-        return [t.target for t in small.targets]
-    if isinstance(small, cst.AnnAssign | cst.AugAssign):
-        return [small.target]
-    if isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(getattr(small, "names", None), cst.ImportStar):
-        return [cst.Name((a.evaluated_alias or a.evaluated_name).split(".")[0]) for a in small.names]  # type: ignore[union-attr]
-    return []
-
-
-def _stores(statement: cst.BaseStatement) -> set[str]:
-    found: set[str] = set()
-
-    class Find(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            found.add(node.name.value)
-            return False
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-            found.add(node.name.value)
-            return False
-
-        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
-            for small in node.body:
-                for target in _assigned(small):
-                    found.update(n.value for n in _names(target))
-            return False
-
-    statement.visit(Find())
-    return found
-
-
-def _names(node: cst.CSTNode) -> list[cst.Name]:
-    if isinstance(node, cst.Name):
-        return [node]
-    if isinstance(node, cst.Tuple | cst.List):
-        return [n for element in node.elements for n in _names(element.value)]
-    return []
-
-
-def _is_named(expression: cst.BaseExpression, name: str) -> bool:
-    return isinstance(expression, cst.Name) and expression.value == name
-
-
-def _with_first_statement(node: cst.FunctionDef, statement: cst.BaseStatement) -> cst.FunctionDef:
-    if not isinstance(node.body, cst.IndentedBlock):
-        raise CannotMove(f"{node.name.value} has a one-line body")
-    body = list(node.body.body)
-    at = 1 if body and is_docstring(body[0]) else 0
-    body[at:at] = [statement]
-    return node.with_changes(body=node.body.with_changes(body=body))
-
-
-class _Apply(cst.CSTTransformer):
-    """Replace, insert and append the planned statements in a module and its top-level classes."""
-
-    def __init__(self, ops: FileOps) -> None:
-        self.ops = ops
-        self.top_classes: set[int] = set()
-
-    def visit_Module(self, node: cst.Module) -> bool:
-        self.top_classes = {id(s) for s in node.body if isinstance(s, cst.ClassDef)}
-        return True
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return id(node) in self.top_classes  # only top-level classes hold targets
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False  # nothing planned lives inside a function
-
-    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
-        if id(original) not in self.top_classes or not isinstance(updated.body, cst.IndentedBlock):
-            return updated
-        body = self._edit(list(updated.body.body), original.name.value)
-        return updated.with_changes(body=updated.body.with_changes(body=body))
-
-    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        body = self._edit(list(updated.body), None)
-        out: list[cst.BaseStatement] = []
-        for statement in body:
-            name = getattr(getattr(statement, "name", None), "value", None)
-            if isinstance(statement, cst.FunctionDef | cst.ClassDef) and name in self.ops.before:
-                out.extend(self.ops.before[name])
-            out.append(statement)
-        return updated.with_changes(body=self._once(out))
-
-    def _once(self, body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
-        """Keep the first of the identical class imports back-imports write; its comment moves on."""
-        seen: set[str] = set()
-        out: list[cst.BaseStatement] = []
-        carried: list[cst.EmptyLine] | None = None
-        for statement in body:
-            if carried is not None and isinstance(statement, cst.SimpleStatementLine):
-                statement = statement.with_changes(leading_lines=carried)
-                carried = None
-            if id(statement) in self.ops.class_imports:
-                code = cst.Module([statement.with_changes(leading_lines=[])]).code
-                if code in seen:
-                    carried = list(statement.leading_lines)
-                    continue
-                seen.add(code)
-            out.append(statement)
-        return out
-
-    def _edit(self, body: list[cst.BaseStatement], owner: str | None) -> list[cst.BaseStatement]:
-        out: list[cst.BaseStatement] = []
-        for statement in body:
-            if isinstance(statement, cst.FunctionDef) and (owner, statement.name.value) in self.ops.replace:
-                out.extend(self.ops.replace[(owner, statement.name.value)])
-            else:
-                out.append(statement)
-        out.extend(self.ops.append.get(owner, []))
-        return out
+def _refuse_reading_the_original(moved: MovedFunction, binding: Binding) -> None:
+    """A replacement that reaches the original it replaces (`from megatron.x import f as megatron_f`) would,
+    moved in place of it, reach itself: the runtime keeps the original under the alias, the source cannot."""
+    site = binding.site
+    owner = f"{site.module}.{site.owner_class}" if site.owner_class else None
+    direct = {site.targets[0].target, f"{site.module}.{site.name}"} if owner is None else set()
+    through = {site.module, *([owner] if owner else [])}  # the module or class, then `.name` on it
+    reaches_name = bool(m.findall(moved.node, m.Attribute(attr=m.Name(site.name))))
+    for read in moved.reads:
+        if read in direct or (read in through and reaches_name):
+            raise CannotMove(f"the patch reads the original it replaces ({read}), which moving would make itself")

@@ -1,0 +1,99 @@
+"""The edits planned for one file, and the transformer that applies them in one pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from patchmerge.fusion.insource.moving import ImportLine
+
+Key = tuple[str | None, str]  # (class name or None, name) of a statement in a module body
+
+
+@dataclass
+class FileOps:
+    """Everything one file gets, keyed by the statement it concerns."""
+
+    replace: dict[Key, list[cst.BaseStatement]] = field(default_factory=dict)
+    before: dict[str, list[cst.BaseStatement]] = field(default_factory=dict)  # top-level name -> inserted above
+    append: dict[str | None, list[cst.BaseStatement]] = field(default_factory=dict)  # class (None: module) -> end
+    imports: dict[str, ImportLine] = field(default_factory=dict)  # bound name -> module-level import
+    names: set[str] = field(default_factory=set)  # module-level names this merge adds
+    back_imports: dict[str, ImportLine] = field(default_factory=dict)  # class names the back-imports bind
+    class_imports: set[int] = field(default_factory=set)  # ids of those import statements (one kept per class)
+    helper: bool = False
+
+    def copy(self) -> FileOps:
+        return FileOps(
+            {k: list(v) for k, v in self.replace.items()},
+            {k: list(v) for k, v in self.before.items()},
+            {k: list(v) for k, v in self.append.items()},
+            dict(self.imports),
+            set(self.names),
+            dict(self.back_imports),
+            set(self.class_imports),
+            self.helper,
+        )
+
+
+class Apply(cst.CSTTransformer):
+    """Replace, insert and append the planned statements in a module and its top-level classes."""
+
+    def __init__(self, ops: FileOps) -> None:
+        self.ops = ops
+        self.top_classes: set[int] = set()
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        self.top_classes = {id(s) for s in node.body if isinstance(s, cst.ClassDef)}
+        return True
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return id(node) in self.top_classes  # only top-level classes hold targets
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False  # nothing planned lives inside a function
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        if id(original) not in self.top_classes or not isinstance(updated.body, cst.IndentedBlock):
+            return updated
+        body = self._edit(list(updated.body.body), original.name.value)
+        return updated.with_changes(body=updated.body.with_changes(body=body))
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        body = self._edit(list(updated.body), None)
+        out: list[cst.BaseStatement] = []
+        for statement in body:
+            name = getattr(getattr(statement, "name", None), "value", None)
+            if isinstance(statement, cst.FunctionDef | cst.ClassDef) and name in self.ops.before:
+                out.extend(self.ops.before[name])
+            out.append(statement)
+        return updated.with_changes(body=self._once(out))
+
+    def _once(self, body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        """Keep the first of the identical class imports back-imports write; its comment moves on."""
+        seen: set[str] = set()
+        out: list[cst.BaseStatement] = []
+        carried: list[cst.EmptyLine] | None = None
+        for statement in body:
+            if carried is not None and isinstance(statement, cst.SimpleStatementLine):
+                statement = statement.with_changes(leading_lines=carried)
+                carried = None
+            if id(statement) in self.ops.class_imports:
+                code = cst.Module([statement.with_changes(leading_lines=[])]).code
+                if code in seen:
+                    carried = list(statement.leading_lines)
+                    continue
+                seen.add(code)
+            out.append(statement)
+        return out
+
+    def _edit(self, body: list[cst.BaseStatement], owner: str | None) -> list[cst.BaseStatement]:
+        out: list[cst.BaseStatement] = []
+        for statement in body:
+            if isinstance(statement, cst.FunctionDef) and (owner, statement.name.value) in self.ops.replace:
+                out.extend(self.ops.replace[(owner, statement.name.value)])
+            else:
+                out.append(statement)
+        out.extend(self.ops.append.get(owner, []))
+        return out

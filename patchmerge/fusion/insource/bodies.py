@@ -1,0 +1,119 @@
+"""Questions about the statements of a module or class body, and small edits of one def, for in-source writing."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from patchmerge.fusion.insource.moving import CannotMove, ModuleInfo, is_docstring
+
+
+def bound_above(info: ModuleInfo, name: str, def_name: str) -> bool:
+    """`name` is bound by a top-level statement above the def `def_name` (so it is bound when that runs)."""
+    for statement in info.module.body:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == def_name:
+            return False
+        if isinstance(statement, cst.SimpleStatementLine) and name in bound_names(statement):
+            return True
+    return False
+
+
+def blank_lines(owner: str | None) -> list[cst.EmptyLine]:
+    """The blank lines above a new def: two at module level, one in a class body (PEP 8)."""
+    return [cst.EmptyLine(indent=False)] * (1 if owner else 2)
+
+
+def body_of(info: ModuleInfo, owner: str | None) -> tuple[list[cst.BaseStatement], cst.ClassDef | None]:
+    if owner is None:
+        return list(info.module.body), None
+    classes = [s for s in info.module.body if isinstance(s, cst.ClassDef) and s.name.value == owner]
+    if len(classes) != 1 or not isinstance(classes[0].body, cst.IndentedBlock):
+        raise CannotMove(f"class {owner} is not one plain top-level class of {info.name}")
+    return list(classes[0].body.body), classes[0]
+
+
+def single_def(body: list[cst.BaseStatement], name: str, missing: bool) -> cst.FunctionDef | None:
+    """The one statement that binds `name` in a body, which must be a def (None for a name to create)."""
+    binders = [s for s in body if name in bound_names(s)]
+    if missing:
+        if binders:
+            raise CannotMove(f"'{name}' is bound in the source already")
+        return None
+    if len(binders) != 1 or not isinstance(binders[0], cst.FunctionDef):
+        raise CannotMove(f"'{name}' is not bound by one plain def in its body")
+    return binders[0]
+
+
+def bound_names(statement: cst.BaseStatement) -> set[str]:
+    if isinstance(statement, cst.FunctionDef | cst.ClassDef):
+        return {statement.name.value}
+    names: set[str] = set()
+
+    class Targets(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            names.add(node.value)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            return False
+
+    if isinstance(statement, cst.SimpleStatementLine):
+        for small in statement.body:
+            for target in _assigned(small):
+                target.visit(Targets())
+        return names
+    # compound statements (if/try/for/with) that may bind it: count every name they store
+    for node in _stores(statement):
+        names.add(node)
+    return names
+
+
+def _assigned(small: cst.BaseSmallStatement) -> list[cst.CSTNode]:
+    if isinstance(small, cst.Assign):
+        return [t.target for t in small.targets]
+    if isinstance(small, cst.AnnAssign | cst.AugAssign):
+        return [small.target]
+    if isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(getattr(small, "names", None), cst.ImportStar):
+        return [cst.Name((a.evaluated_alias or a.evaluated_name).split(".")[0]) for a in small.names]  # type: ignore[union-attr]
+    return []
+
+
+def _stores(statement: cst.BaseStatement) -> set[str]:
+    found: set[str] = set()
+
+    class Find(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            found.add(node.name.value)
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            found.add(node.name.value)
+            return False
+
+        def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+            for small in node.body:
+                for target in _assigned(small):
+                    found.update(n.value for n in _names(target))
+            return False
+
+    statement.visit(Find())
+    return found
+
+
+def _names(node: cst.CSTNode) -> list[cst.Name]:
+    if isinstance(node, cst.Name):
+        return [node]
+    if isinstance(node, cst.Tuple | cst.List):
+        return [n for element in node.elements for n in _names(element.value)]
+    return []
+
+
+def is_named(expression: cst.BaseExpression, name: str) -> bool:
+    return isinstance(expression, cst.Name) and expression.value == name
+
+
+def with_first_statement(node: cst.FunctionDef, statement: cst.BaseStatement) -> cst.FunctionDef:
+    if not isinstance(node.body, cst.IndentedBlock):
+        raise CannotMove(f"{node.name.value} has a one-line body")
+    body = list(node.body.body)
+    at = 1 if body and is_docstring(body[0]) else 0
+    body[at:at] = [statement]
+    return node.with_changes(body=node.body.with_changes(body=body))
