@@ -104,7 +104,7 @@ class MovedFunction:
 
     node: cst.FunctionDef  # renamed, with carried imports at the top of the bodies that need them
     module_imports: list[ImportLine] = field(default_factory=list)  # for the new module's top
-    reads: list[str] = field(default_factory=list)  # dotted names of the MindSpeed/Megatron imports it carries
+    reads: dict[str, str] = field(default_factory=dict)  # dotted name -> local name of each MindSpeed/Megatron import
 
 
 def _subtree_ids(node: cst.CSTNode) -> set[int]:
@@ -163,7 +163,7 @@ def move_function(
     inside = _subtree_ids(node)
     local_imports: dict[cst.FunctionDef, dict[ImportLine, None]] = {}
     module_imports: dict[ImportLine, None] = {}
-    reads: list[str] = []
+    reads: dict[str, str] = {}
     through_module: dict[int, str] = {}  # id of a Name node -> module it is read from as an attribute
 
     def at_call_time(scope: Scope, line: ImportLine) -> None:
@@ -205,7 +205,7 @@ def move_function(
                 continue
             line = _import_line(bound[0], source)
             if _is_rewritable(line.module, rewritable):
-                reads.append(line.module if line.name is None else f"{line.module}.{line.name}")
+                reads[line.module if line.name is None else f"{line.module}.{line.name}"] = line.bound
             if line.module == destination.name and line.name == line.bound and _defines(destination, line.bound):
                 continue  # the name is the new module's own definition: its global is the very object
             if bound_alike(destination, line) and not (

@@ -269,7 +269,8 @@ def _refuse_reading_the_original(moved: MovedFunction, binding: Binding) -> None
     owner = f"{site.module}.{site.owner_class}" if site.owner_class else None
     direct = {site.targets[0].target, f"{site.module}.{site.name}"} if owner is None else set()
     through = {site.module, *([owner] if owner else [])}  # the module or class, then `.name` on it
-    reaches_name = bool(m.findall(moved.node, m.Attribute(attr=m.Name(site.name))))
-    for read in moved.reads:
-        if read in direct or (read in through and reaches_name):
+    for read, local in moved.reads.items():
+        # `local.name` on the imported module or class (not `super(C, self).name`, which is the base's)
+        reached = bool(m.findall(moved.node, m.Attribute(value=m.Name(local), attr=m.Name(site.name))))
+        if read in direct or (read in through and reached):
             raise CannotMove(f"the patch reads the original it replaces ({read}), which moving would make itself")
