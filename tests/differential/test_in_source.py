@@ -233,6 +233,11 @@ def _calls_original(known_broken: dict[str, str] | None = None) -> Scenario:
                 def forward(self, x):
                     LOG.append("mindspeed.forward")
                     return Layer.size("ab") + x
+
+
+                def init(self, n):
+                    super(Layer, self).__init__()  # the base's __init__, not the one it replaces
+                    self.n = n + 1
             """,
             "MindSpeed-LLM/scenario.py": """
 def run():
@@ -243,6 +248,7 @@ def run():
         {
             "megatron.core.ops.scale": [{"patch_import": "mindspeed.patches.scale"}],
             "megatron.core.ops.Layer.forward": [{"patch_import": "mindspeed.patches.forward"}],
+            "megatron.core.ops.Layer.__init__": [{"patch_import": "mindspeed.patches.init"}],
         },
         known_broken=known_broken or {},
     )
@@ -256,6 +262,7 @@ def test_a_replacement_that_calls_the_original_is_not_moved_over_it(tmp_path):
     assert strategies["megatron.core.ops.scale#0"][0] == "deferred"
     assert "reads the original it replaces" in strategies["megatron.core.ops.scale#0"][1]
     assert strategies["megatron.core.ops.Layer.forward#0"] == ("in-source", "")  # reads the class, not .forward
+    assert strategies["megatron.core.ops.Layer.__init__#0"] == ("in-source", "")
 
 
 def test_a_patch_calling_the_original_under_an_alias_runs_like_the_runtime(tmp_path):
