@@ -206,8 +206,8 @@ def move_function(
             line = _import_line(bound[0], source)
             if _is_rewritable(line.module, rewritable):
                 reads[line.module if line.name is None else f"{line.module}.{line.name}"] = line.bound
-            if line.module == destination.name and line.name == line.bound and _defines(destination, line.bound):
-                continue  # the name is the new module's own definition: its global is the very object
+            if line.module == destination.name and line.name == line.bound and destination.global_bindings(read):
+                continue  # `from M import n` run in M reads M's own global n: the plain name says the same
             if bound_alike(destination, line) and not (
                 destination_class is not None and _class_binds(destination_class, line.bound)
             ):
@@ -257,11 +257,6 @@ def _globals_declared(function: cst.CSTNode) -> list[str]:
 
     function.visit(Find())
     return names
-
-
-def _defines(info: ModuleInfo, name: str) -> bool:
-    bindings = info.global_bindings(name)
-    return len(bindings) == 1 and isinstance(bindings[0], Assignment) and not isinstance(bindings[0], ImportAssignment)
 
 
 def _is_rewritable(module: str, rewritable: tuple[str, ...]) -> bool:
