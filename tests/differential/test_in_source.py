@@ -271,3 +271,39 @@ def test_a_patch_calling_the_original_under_an_alias_runs_like_the_runtime(tmp_p
         "itself (the runtime's alias keeps the original)"
     )
     compare(tmp_path, _calls_original({way: broken for way in ("plain", "adaptor", "patch_first", "args_after")}))
+
+
+def test_a_name_module_code_reads_at_import_is_not_moved_over(tmp_path):
+    """`ops = ... if available() else None` runs at import with the original at runtime (patched later): in
+    source it would run the patch, so that binding falls back, and the run agrees with the runtime."""
+    scenario = Scenario(
+        "read-at-import",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/gemm.py": """
+                grouped_gemm = None
+
+
+                def available():
+                    return grouped_gemm is not None
+
+
+                ops = grouped_gemm.ops if available() else None
+            """,
+            "MindSpeed/mindspeed/gemm.py": """
+                def available():
+                    return True
+            """,
+            "MindSpeed-LLM/scenario.py": """
+def run():
+    from megatron.core import gemm
+    return [gemm.available(), gemm.ops]
+""",
+        },
+        {"megatron.core.gemm.available": [{"patch_import": "mindspeed.gemm.available"}]},
+    )
+    (outcome,) = compare(tmp_path, scenario)
+    assert outcome["result"] == "[True, None]"
+    report = json.loads((tmp_path / "fused" / ".patchmerge" / "report" / "report.json").read_text())
+    (patch,) = report["patches"]
+    assert patch["strategy"] == "deferred" and "reads available when it runs" in patch["strategy_reason"]

@@ -117,3 +117,31 @@ def with_first_statement(node: cst.FunctionDef, statement: cst.BaseStatement) ->
     at = 1 if body and is_docstring(body[0]) else 0
     body[at:at] = [statement]
     return node.with_changes(body=node.body.with_changes(body=body))
+
+
+def read_at_import(body: list[cst.BaseStatement], name: str, skip: cst.CSTNode | None) -> bool:
+    """Whether code of `body` that runs when it executes (not inside a function body) reads `name`: such code
+    would capture the fused object where the runtime, patching later, leaves it the original."""
+    found = False
+
+    class Find(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            for part in (*node.decorators, node.params):  # evaluated when the def runs
+                part.visit(self)
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal found
+            found = found or node.value == name
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)  # `x.name` reads x, not a global `name`
+            return False
+
+    for statement in body:
+        if statement is not skip:
+            statement.visit(Find())
+    return found

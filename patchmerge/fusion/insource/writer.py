@@ -29,6 +29,7 @@ from patchmerge.fusion.insource.bodies import (
     body_of,
     bound_above,
     is_named,
+    read_at_import,
     single_def,
     with_first_statement,
 )
@@ -96,6 +97,9 @@ class InSourceWriter:
         key: Key = (site.owner_class, site.name)
         self._locate(site.file, key)
         original = single_def(body, site.name, binding.kind is DefKind.MISSING)
+        if read_at_import(body, site.name, original):
+            where = f"class {site.owner_class}'s body" if site.owner_class else f"{site.module}'s module-level code"
+            raise CannotMove(f"{where} reads {site.name} when it runs; the runtime patches after that")
         anchor = site.owner_class or site.name
         statements: list[cst.BaseStatement] = []
         comments = [self._comment(pp) for pp in binding.patches]
