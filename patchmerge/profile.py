@@ -34,6 +34,9 @@ class Runtime:
     args_setter: str = "megatron.training.global_vars.set_args"
     # the runtime helper a merge writes into the tree (stdlib only); its package must be rewritable
     helper_module: str = "megatron._patchmerge"
+    # files (globs under ROOT_DIR) whose add_argument calls make the adaptor's own parse of the command line,
+    # the args the runtime decides conditions from (SPEC 3.11); none: conditional bindings are deferred
+    adaptor_args_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,7 @@ _SECTION_TYPES: dict[str, dict[str, type]] = {
         "wrapper_suffixes": tuple,
         "args_setter": str,
         "helper_module": str,
+        "adaptor_args_files": tuple,
     },
     "probes": {"enabled": bool, "format": str, "prefix": str},
     "check": {

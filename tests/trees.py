@@ -32,6 +32,7 @@ def profile_text(
     *,
     description: str | None = None,
     semantics: str | None = None,
+    adaptor_args_files: Sequence[str] = (),
 ) -> str:
     """A profile for a ROOT_DIR of the three source roots with `patches.json` at its top and ARGS_MODULE."""
     lines = [f"name = {json.dumps(name)}"]
@@ -55,4 +56,6 @@ def profile_text(
     ]
     if semantics is not None:
         lines.append(f"semantics = {json.dumps(semantics)}")
+    if adaptor_args_files:
+        lines.append(f"adaptor_args_files = {json.dumps(list(adaptor_args_files))}")
     return "\n".join(lines) + "\n"

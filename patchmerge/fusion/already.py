@@ -9,7 +9,7 @@ from patchmerge.fusion.stanza import HELPER_ALIAS
 
 _INSTALLERS = {"fused_function", "fused_member", "fused_value"}
 # the comment an in-source fused definition carries, one per patch (patchmerge.fusion.insource.writer)
-_IN_SOURCE = re.compile(r"^\s*# patchmerge: (\S+) (?:replaced|wrapped) by (\S+) \(", re.MULTILINE)
+_IN_SOURCE = re.compile(r"^\s*# patchmerge: (\S+) (?:replaced|wrapped) by (\S+) (?:if .* )?\(", re.MULTILINE)
 
 
 def fused_pairs(text: str) -> set[tuple[str, str]]:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from patchmerge.fusion import edits as file_edits
 from patchmerge.fusion.insource import DEFERRED, IN_SOURCE, fuse_in_source
+from patchmerge.fusion.insource.adaptor_args import read_adaptor_args, render_parser
+from patchmerge.fusion.insource.adaptor_args import read_files as adaptor_files
 from patchmerge.fusion.insource.writer import Context as InSourceContext
 from patchmerge.fusion.model import MergeResult, Outcome, PatchOutcome
 from patchmerge.fusion.registration_files import (
@@ -168,6 +170,9 @@ def fuse_plan(
     for path, new in disabled_texts.items():
         texts.write(path, new)
 
+    adaptor_args = None
+    if profile.runtime.adaptor_args_files:
+        adaptor_args = read_adaptor_args(adaptor_files(session.root, profile.runtime.adaptor_args_files))
     in_source = fuse_in_source(
         candidates,
         InSourceContext(
@@ -177,6 +182,7 @@ def fuse_plan(
             probes=probes,
             registered_at=lambda pp: _registered_at(pp, registered, collected),
         ),
+        adaptor_args,
     )
     for path, text in in_source.texts.items():
         if path in in_source.probed and file_edits.binds_helper_alias(texts.read(path), profile.runtime.helper_module):
@@ -207,9 +213,9 @@ def fuse_plan(
             raise MergeAborted(str(exc)) from None
         texts.write(path, appended)
     deferred = [site for site in candidates if site not in in_source.fused]
-    if deferred or (probes and in_source.fused):  # in source, only probes need the helper
+    if deferred or in_source.probed:  # in source, only probes and conditions need the helper
         needs_setter = any(s.mechanism is Mechanism.VALUE for s in deferred)
-        _write_runtime_support(session, context, texts, needs_setter, probes)
+        _write_runtime_support(session, context, texts, needs_setter, probes, render_parser(in_source.options))
     for changes in session.pm.hook.post_merge_fixup(files=dict(texts.current), root=session.root, profile=profile):
         for path, text in (changes or {}).items():
             texts.write(Path(path), text)
@@ -308,7 +314,7 @@ def _lines_by_file(groups: set[str]) -> dict[str, set[int]]:
 
 
 def _write_runtime_support(
-    session: Session, context: PlanContext, texts: Texts, needs_setter: bool, probes: bool
+    session: Session, context: PlanContext, texts: Texts, needs_setter: bool, probes: bool, adaptor_options: str
 ) -> None:
     """The helper module the stanzas import, and the args-ready hook that settles classes and values."""
     runtime = session.profile.runtime
@@ -320,7 +326,8 @@ def _write_runtime_support(
         )
     helper = context.tree.relative(folders[0] / f"{name}.py")
     assert helper is not None
-    texts.write(helper, render_helper(runtime.args_accessor, session.profile.probes.prefix if probes else None))
+    prefix = session.profile.probes.prefix if probes else None
+    texts.write(helper, render_helper(runtime.args_accessor, prefix, adaptor_options))
     if not needs_setter:
         return
     module, _, function = runtime.args_setter.rpartition(".")

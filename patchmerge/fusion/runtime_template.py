@@ -83,6 +83,22 @@ def _probe(module_name, target, pid, patch_import, condition):
     sys.stderr.flush()
 
 
+_ADAPTATION_ARGS = []
+
+
+def adaptation_args():
+    """The args the adaptor parses itself from the command line (its parse_known_args of sys.argv), for the
+    options fused conditions read, as its parser defines them: parsed once per process, no later than the first
+    import of a module whose fused definitions depend on them."""
+    if not _ADAPTATION_ARGS:
+        import argparse
+
+        parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
+{adaptor_options}
+        _ADAPTATION_ARGS.append(parser.parse_known_args(sys.argv[1:])[0])
+    return _ADAPTATION_ARGS[0]
+
+
 class NotReady(Exception):
     """The args are not parsed yet, so a condition cannot be decided."""
 
@@ -309,5 +325,7 @@ def args_ready():
 '''
 
 
-def render(args_accessor: str, probe_prefix: str | None) -> str:
-    return TEMPLATE.format(args_accessor=args_accessor, probe_prefix=probe_prefix)
+def render(args_accessor: str, probe_prefix: str | None, adaptor_options: str = "") -> str:
+    """The helper module; `adaptor_options` is the body that adds the options fused conditions read."""
+    options = "\n".join("    " + line if line else line for line in (adaptor_options or "    pass").splitlines())
+    return TEMPLATE.format(args_accessor=args_accessor, probe_prefix=probe_prefix, adaptor_options=options)

@@ -34,13 +34,23 @@ BASE_FILES = {
     "MindSpeed-LLM/mindspeed_llm/__init__.py": "",
 }
 
-PROFILE = profile_text("differential", ["MindSpeed-LLM/mindspeed_llm/adaptor.py"])
+# the adaptor's own parser (MindSpeed-LLM's process_args): the runtime decides conditions from its parse
+ARGUMENTS = "MindSpeed-LLM/mindspeed_llm/arguments.py"
 
 RUNNER = """
-import argparse, importlib, json, sys
-mode, assignment, patches_file = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+import argparse, copy, importlib, json, sys
+mode, command_line, patches_file = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
 way = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
-args = argparse.Namespace(**assignment)
+overrides = json.loads(sys.argv[6]) if len(sys.argv) > 6 else {}
+semantics = sys.argv[4]
+sys.argv = ["pretrain.py", *command_line]  # what a training script is started with
+from mindspeed_llm.arguments import process_args
+# the runtime's args: the adaptor parses the command line itself (MegatronAdaptation.get_args)
+args, _ = process_args(argparse.ArgumentParser(allow_abbrev=False)).parse_known_args()
+# Megatron's own args, after its validation (which may change a value a condition reads)
+megatron_args = copy.copy(args)
+for name, value in overrides.items():
+    setattr(megatron_args, name, value)
 import megatron.training.global_vars as global_vars
 applied = []
 if mode == "runtime":  # "pristine" runs the unpatched tree
@@ -48,9 +58,9 @@ if mode == "runtime":  # "pristine" runs the unpatched tree
     from patchmerge.formats import json_format
     from patchmerge.verify.runtime_patcher import apply_patch_specs
     specs = json_format.parse(Path(patches_file).read_text(), Path(patches_file)).patches
-    applied = apply_patch_specs(specs, args, sys.argv[4])
+    applied = apply_patch_specs(specs, args, semantics)
 if not way.get("args_after"):
-    global_vars.set_args(args)
+    global_vars.set_args(megatron_args)
 # the fused tree, used the ways a training run may use it: the patch modules or the targets imported first,
 # the adaptor (whose fused registrations are disabled) run or not, the args set before the imports or after
 first, then = way.get("patch_modules", []), way.get("target_modules", [])
@@ -62,7 +72,7 @@ if way.get("adaptor"):
     from mindspeed_llm.adaptor import adapt
     adapt(args)
 if way.get("args_after"):
-    global_vars.set_args(args)
+    global_vars.set_args(megatron_args)
 from scenario import run
 try:
     result, error = run(), None
@@ -89,6 +99,8 @@ class Scenario:
     # ways (see `ways`) a fused run is known to get wrong, with the reason: the test is then an expected
     # failure that says so, and fails as soon as such a way agrees with the runtime for every assignment
     known_broken: dict[str, str] = field(default_factory=dict)
+    # what Megatron's validation changes in its own args (the runtime's conditions read the adaptor's parse)
+    megatron_overrides: dict[str, Any] = field(default_factory=dict)
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -126,9 +138,13 @@ def build(base: Path, scenario: Scenario) -> tuple[Path, Path]:
     _write(pristine, BASE_FILES)
     _write(pristine, scenario.files)
     _write(pristine, {"MindSpeed-LLM/mindspeed_llm/adaptor.py": _adaptor(scenario.patches)})
+    _write(pristine, {ARGUMENTS: _arguments(domains(scenario))})
     (pristine / "patches.json").write_text(json.dumps(scenario.patches, indent=2))
-    profile = PROFILE if scenario.semantics == "2.1.0" else profile_text(
-        "differential", ["MindSpeed-LLM/mindspeed_llm/adaptor.py"], semantics=scenario.semantics
+    profile = profile_text(
+        "differential",
+        ["MindSpeed-LLM/mindspeed_llm/adaptor.py"],
+        semantics=None if scenario.semantics == "2.1.0" else scenario.semantics,
+        adaptor_args_files=[ARGUMENTS],
     )
     (base / "profile.toml").write_text(profile)
     fused = base / "fused"
@@ -138,6 +154,53 @@ def build(base: Path, scenario: Scenario) -> tuple[Path, Path]:
     unfused = [(p["id"], p["reason"]) for p in report["patches"] if p["outcome"] != "fused"]
     assert code == 0 and not unfused, f"{scenario.name}: not fused: {unfused}"
     return pristine, fused
+
+
+def domains(scenario: Scenario) -> dict[str, list[Any]]:
+    specs = patch_set_from_mapping(scenario.patches.items(), source=None, format="json").patches
+    return {**condition_domains(specs), **scenario.extra_domains}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _arguments(domains: dict[str, list[Any]]) -> str:
+    """The adaptor's parser for the options the conditions read: a switch for a truth value, else a typed
+    option whose absence leaves None."""
+    lines = ["def process_args(parser):", "    parser.conflict_handler = 'resolve'"]
+    for name, values in sorted(domains.items()):
+        if all(isinstance(v, bool) for v in values):
+            lines.append(f"    parser.add_argument({_flag(name)!r}, action='store_true')")
+        else:
+            kind = _value_type(values)
+            lines.append(f"    parser.add_argument({_flag(name)!r}, type={kind.__name__}, default=None)")
+    lines.append("    return parser")
+    return "\n".join(lines) + "\n"
+
+
+def _value_type(values: list[Any]) -> type:
+    kinds = {type(v) for v in values if v is not None and not isinstance(v, bool)}
+    return kinds.pop() if len(kinds) == 1 else str
+
+
+def command_line(assignment: dict[str, Any], domains: dict[str, list[Any]]) -> list[str]:
+    """The command line that makes the adaptor's parser give `assignment` (a truth value where the option takes
+    a value: true is a value no condition names)."""
+    argv: list[str] = []
+    for name, value in sorted(assignment.items()):
+        values = domains[name]
+        if value is None or value is False:
+            continue
+        if all(isinstance(v, bool) for v in values):
+            argv.append(_flag(name))
+            continue
+        kind = _value_type(values)
+        if value is True:
+            taken = {v for v in values if not isinstance(v, bool)}
+            value = next(c for c in (kind("7"), kind("70"), kind("700")) if c not in taken)
+        argv += [_flag(name), str(value)]
+    return argv
 
 
 def ways(patches: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -160,24 +223,25 @@ def _module_part(dotted: str) -> str:
 def _run(
     root: Path,
     mode: str,
-    assignment: dict[str, Any],
+    command: list[str],
     patches_file: Path,
     semantics: str = "2.1.0",
     way: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     roots = [root / r for r in ("Megatron-LM", "MindSpeed", "MindSpeed-LLM")]
     env["PYTHONPATH"] = os.pathsep.join(str(r) for r in roots)
     done = subprocess.run(
-        [sys.executable, "-c", RUNNER, mode, json.dumps(assignment), str(patches_file), semantics,
-         json.dumps(way or {})],
+        [sys.executable, "-c", RUNNER, mode, json.dumps(command), str(patches_file), semantics,
+         json.dumps(way or {}), json.dumps(overrides or {})],
         cwd=root / "MindSpeed-LLM",
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert done.returncode == 0, f"{mode} run crashed for {assignment} ({way}):\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, f"{mode} run crashed for {command} ({way}):\n{done.stderr[-3000:]}"
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -189,19 +253,20 @@ def _described(way: dict[str, Any]) -> str:
 def compare(base: Path, scenario: Scenario) -> list[dict[str, Any]]:
     """Run every combination on both trees; return the runtime outcomes (for the test to check they vary)."""
     pristine, fused = build(base, scenario)
-    specs = patch_set_from_mapping(scenario.patches.items(), source=None, format="json").patches
-    domains = {**condition_domains(specs), **scenario.extra_domains}
+    space = domains(scenario)
     outcomes = []
     broken: set[str] = set()
     changed = False
-    for assignment in assignments(domains) if domains else [{}]:
-        runtime = _run(pristine, "runtime", assignment, pristine / "patches.json", scenario.semantics)
+    overrides = scenario.megatron_overrides
+    for assignment in assignments(space) if space else [{}]:
+        argv = command_line(assignment, space)
+        runtime = _run(pristine, "runtime", argv, pristine / "patches.json", scenario.semantics, None, overrides)
         applied = set(runtime.pop("applied"))
         runtime.pop("taken")
         for way in ways(scenario.patches):
             label = _described(way)
             try:
-                fused_run = _run(fused, "fused", assignment, pristine / "patches.json", scenario.semantics, way)
+                fused_run = _run(fused, "fused", argv, pristine / "patches.json", scenario.semantics, way, overrides)
                 # the branches the fused tree announces are patches the runtime applied too
                 assert set(fused_run.pop("taken")) <= applied, f"{scenario.name}: {assignment} {way}"
                 fused_run.pop("applied")
@@ -212,7 +277,7 @@ def compare(base: Path, scenario: Scenario) -> list[dict[str, Any]]:
                 if label not in scenario.known_broken:
                     raise
                 broken.add(label)
-        unpatched = _run(pristine, "pristine", assignment, pristine / "patches.json")
+        unpatched = _run(pristine, "pristine", argv, pristine / "patches.json", "2.1.0", None, overrides)
         unpatched.pop("applied"), unpatched.pop("taken")
         changed = changed or runtime != unpatched
         outcomes.append(runtime)

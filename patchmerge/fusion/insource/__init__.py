@@ -6,9 +6,11 @@ others why the deferred strategy (a settle stanza at the end of the module) take
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Option
 from patchmerge.fusion.insource.binding import Binding, choose
 from patchmerge.fusion.insource.moving import CannotMove
 from patchmerge.fusion.insource.writer import Context, InSourceWriter
@@ -23,17 +25,20 @@ class InSourceResult:
     fused: list[Site] = field(default_factory=list)
     fallback: dict[tuple[str, str | None, str], str] = field(default_factory=dict)  # site key -> reason
     texts: dict[Path, str] = field(default_factory=dict)
-    probed: set[Path] = field(default_factory=set)  # files whose fused code calls the runtime helper's probe
+    probed: set[Path] = field(default_factory=set)  # files whose fused code uses the runtime helper
+    options: list[Option] = field(default_factory=list)  # the adaptor options the fused conditions read
 
 
-def fuse_in_source(sites: list[Site], context: Context) -> InSourceResult:
+def fuse_in_source(sites: list[Site], context: Context, adaptor_args: AdaptorArgs | None = None) -> InSourceResult:
     result = InSourceResult()
     patch_sources = {
         (pp.source.module, pp.source.qualname) for site in sites for pp in site.patches if pp.source is not None
     }
+    uses = Counter(pp.patch.patch_import for site in sites for pp in site.patches)
+    context = replace(context, shared=frozenset(name for name, count in uses.items() if count > 1))
     writer = InSourceWriter(context)
     for site in sites:
-        chosen = choose(site, patch_sources)
+        chosen = choose(site, patch_sources, adaptor_args)
         if not isinstance(chosen, Binding):
             result.fallback[site.key] = chosen
             continue
@@ -45,4 +50,5 @@ def fuse_in_source(sites: list[Site], context: Context) -> InSourceResult:
         result.fused.append(site)
     result.texts = writer.render()
     result.probed = {path for path, ops in writer.ops.items() if ops.helper}
+    result.options = list(writer.options.values())
     return result

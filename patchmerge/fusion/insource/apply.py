@@ -61,14 +61,7 @@ class Apply(cst.CSTTransformer):
         return updated.with_changes(body=updated.body.with_changes(body=body))
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        body = self._edit(list(updated.body), None)
-        out: list[cst.BaseStatement] = []
-        for statement in body:
-            name = getattr(getattr(statement, "name", None), "value", None)
-            if isinstance(statement, cst.FunctionDef | cst.ClassDef) and name in self.ops.before:
-                out.extend(self.ops.before[name])
-            out.append(statement)
-        return updated.with_changes(body=self._once(out))
+        return updated.with_changes(body=self._once(self._edit(list(updated.body), None)))
 
     def _once(self, body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
         """Keep the first of the identical class imports back-imports write; its comment moves on."""
@@ -91,6 +84,9 @@ class Apply(cst.CSTTransformer):
     def _edit(self, body: list[cst.BaseStatement], owner: str | None) -> list[cst.BaseStatement]:
         out: list[cst.BaseStatement] = []
         for statement in body:
+            name = statement.name.value if isinstance(statement, cst.FunctionDef | cst.ClassDef) else None
+            if owner is None and name in self.ops.before:  # moved defs go above the top-level def they serve
+                out.extend(self.ops.before[name])
             if isinstance(statement, cst.FunctionDef) and (owner, statement.name.value) in self.ops.replace:
                 out.extend(self.ops.replace[(owner, statement.name.value)])
             else:

@@ -1,14 +1,17 @@
 """Which bindings the in-source strategy takes, and why the others fall back to the deferred strategy.
 
 In source, a binding's chain is fixed when its module is imported, so it must not depend on anything decided
-later: every patch unconditional, one Patch (no phases), one target, and a definition the runtime would
-replace or wrap as a plain object (a def in a module or class body, or a name the patch creates).
+later: one Patch (no phases), one target, a definition the runtime would replace or wrap as a plain object (a
+def in a module or class body, or a name the patch creates), and conditions that read only options of the
+adaptor's own parse (SPEC 3.11), which the runtime helper parses from the command line at that import.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from patchmerge.conditions import ConditionError, parse_condition
+from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Option, condition_keys
 from patchmerge.fusion.sites import Mechanism, Site
 from patchmerge.model import DefKind, FusionKind, PlannedPatch
 
@@ -20,19 +23,22 @@ _WRAPPABLE = (DefKind.FUNCTION, DefKind.METHOD, DefKind.STATICMETHOD, DefKind.PR
 
 @dataclass
 class Binding:
-    """One site fused in source: at most one replacement, then its wrappers in registration order."""
+    """One site fused in source: at most one unconditional replacement (else the original), the conditional
+    replacements over it (a later one that holds wins), then its wrappers in registration order."""
 
     site: Site
     kind: DefKind  # of the target definition
     replacement: PlannedPatch | None
     wrappers: list[PlannedPatch]
+    branches: list[PlannedPatch] = field(default_factory=list)
+    options: list[Option] = field(default_factory=list)  # the adaptor options its conditions read
 
     @property
     def patches(self) -> list[PlannedPatch]:
         return self.site.patches
 
 
-def choose(site: Site, patch_sources: set[tuple[str, str]]) -> Binding | str:
+def choose(site: Site, patch_sources: set[tuple[str, str]], adaptor_args: AdaptorArgs | None = None) -> Binding | str:
     """The binding when the in-source strategy can take `site`, else the reason it cannot."""
     if site.mechanism is Mechanism.VALUE:
         return "a class or module value: settled when the args are set by the deferred strategy"
@@ -42,15 +48,20 @@ def choose(site: Site, patch_sources: set[tuple[str, str]]) -> Binding | str:
     definition = site.targets[0].definition
     assert definition is not None
     patches = site.patches
-    conditional = [pp.patch.id for pp in patches if pp.patch.is_conditional]
-    if conditional:
-        return f"conditional ({', '.join(conditional)}): the branches are decided by the deferred strategy"
+    options = _options(patches, adaptor_args)
+    if isinstance(options, str):
+        return options
     if len({(pp.patch.phase, pp.patch.collection) for pp in patches}) > 1:
         return "patches in several phases or collections: the runtime re-applies the Patch"
     replacements = [pp for pp in patches if pp.kind is not FusionKind.WRAP]
     wrappers = [pp for pp in patches if pp.kind is FusionKind.WRAP]
-    if len(replacements) > 1:
-        return "more than one replacement on one binding"
+    always = [pp for pp in replacements if not pp.patch.is_conditional]
+    if len(always) > 1:
+        return "more than one unconditional replacement on one binding"
+    if always and replacements[0] is not always[0]:
+        return f"a conditional replacement registered before the unconditional {always[0].patch.id}"
+    branches = [pp for pp in replacements if pp.patch.is_conditional]
+    conditional_wrappers = any(pp.patch.is_conditional for pp in wrappers)
     if len({pp.patch.patch_import for pp in wrappers}) != len(wrappers):
         return "a wrapper registered more than once on one binding"
     if (definition.module, definition.qualname) in patch_sources:
@@ -59,6 +70,9 @@ def choose(site: Site, patch_sources: set[tuple[str, str]]) -> Binding | str:
     if kind is DefKind.MISSING:
         if wrappers:
             return "wrappers on a name the patch creates"
+    elif kind is DefKind.STATICMETHOD and wrappers and (branches or conditional_wrappers):
+        # the runtime wraps the plain function getattr returns; the class body holds the staticmethod object
+        return "wrappers on a staticmethod under a condition"
     elif replacements and kind not in _REPLACEABLE:
         return f"a {kind.value} target: the deferred strategy binds it"
     elif not replacements and kind not in _WRAPPABLE:
@@ -71,5 +85,33 @@ def choose(site: Site, patch_sources: set[tuple[str, str]]) -> Binding | str:
             return f"{pp.patch.id}: the patch is defined in the target's own module"
     if site.owner_class and "." in site.owner_class:
         return "a member of a nested class"
-    replacement = replacements[0] if replacements else None
-    return Binding(site, kind, replacement, wrappers)
+    return Binding(site, kind, always[0] if always else None, wrappers, branches, options)
+
+
+def _options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | None) -> list[Option] | str:
+    """The adaptor options the patches' conditions read, or why they cannot be decided at import."""
+    conditional = [pp for pp in patches if pp.patch.is_conditional]
+    if not conditional:
+        return []
+    ids = ", ".join(pp.patch.id for pp in conditional)
+    if adaptor_args is None:
+        return (f"conditional ({ids}): the profile names no adaptor args source (runtime.adaptor_args_files), "
+                "so the deferred strategy decides")
+    options: dict[str, Option] = {}
+    for pp in conditional:
+        if pp.patch.condition_import:
+            names = ", ".join(pp.patch.condition_import)
+            return f"{pp.patch.id}: its condition calls {names}, which cannot be imported where it is decided"
+        for text in pp.patch.condition:
+            try:
+                keys = condition_keys(parse_condition(text).tree)
+            except ConditionError as exc:
+                return f"{pp.patch.id}: condition {text!r} {exc}"
+            if keys is None:
+                return f"{pp.patch.id}: condition {text!r} uses args other than by reading its options"
+            for key in sorted(keys):
+                option = adaptor_args.option(key)
+                if isinstance(option, str):
+                    return f"{pp.patch.id}: {option}"
+                options[key] = option
+    return list(options.values())

@@ -13,6 +13,7 @@ binding that cannot be written this way is left to the deferred strategy with th
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ import libcst.matchers as m
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, ImportItem
 
+from patchmerge.fusion.insource.adaptor_args import Option
 from patchmerge.fusion.insource.apply import Apply, FileOps, Key
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import (
@@ -42,8 +44,8 @@ from patchmerge.fusion.insource.moving import (
     move_function,
 )
 from patchmerge.fusion.sites import Site
-from patchmerge.fusion.stanza import HELPER_ALIAS
-from patchmerge.model import DefKind, PlannedPatch
+from patchmerge.fusion.stanza import HELPER_ALIAS, normalise
+from patchmerge.model import DefKind, FusionKind, PlannedPatch
 
 COMMENT = "# patchmerge:"
 
@@ -55,6 +57,7 @@ class Context:
     helper_module: str
     probes: bool
     registered_at: Callable[[PlannedPatch], str]  # "file:line" of the registration, for the comment
+    shared: frozenset[str] = frozenset()  # patch_imports that patch more than one binding
 
 
 class InSourceWriter:
@@ -63,6 +66,7 @@ class InSourceWriter:
         self.infos: dict[Path, ModuleInfo] = {}
         self.ops: dict[Path, FileOps] = {}
         self.moved: dict[str, tuple[Path, str]] = {}  # patch_import -> (file it moved to, name there)
+        self.options: dict[str, Option] = {}  # the adaptor options the fused conditions read, by dest
 
     def info(self, path: Path, module: str, is_package: bool = False) -> ModuleInfo:
         if path not in self.infos:
@@ -75,11 +79,11 @@ class InSourceWriter:
     def add(self, binding: Binding) -> None:
         """Plan `binding`'s edits; raise CannotMove (and change nothing) when it cannot be written in source."""
         staged = {path: ops.copy() for path, ops in self.ops.items()}
-        moved = dict(self.moved)
+        moved, options = dict(self.moved), dict(self.options)
         try:
             self._plan(binding)
         except CannotMove:
-            self.ops, self.moved = staged, moved
+            self.ops, self.moved, self.options = staged, moved, options
             raise
 
     def _ops(self, path: Path) -> FileOps:
@@ -101,8 +105,10 @@ class InSourceWriter:
             where = f"class {site.owner_class}'s body" if site.owner_class else f"{site.module}'s module-level code"
             raise CannotMove(f"{where} reads {site.name} when it runs; the runtime patches after that")
         anchor = site.owner_class or site.name
-        statements: list[cst.BaseStatement] = []
         comments = [self._comment(pp) for pp in binding.patches]
+        # the wrappers every branch gets: their ids go into each branch's probe
+        always_wrapped = [pp for pp in binding.wrappers if not pp.patch.is_conditional]
+        definition: cst.FunctionDef | None = None
         if binding.replacement is not None:
             pp = binding.replacement
             source = self._source_info(pp)
@@ -115,35 +121,73 @@ class InSourceWriter:
                 self._module_import(site.file, target, line)
             definition = moved.node
             self._back_import(pp, Place(site.module, site.owner_class, site.name, site.file), moved.node)
-        else:
-            assert original is not None
+        elif original is not None:
             definition = original
-            if binding.kind is DefKind.STATICMETHOD:
+            if binding.kind is DefKind.STATICMETHOD and binding.wrappers:
                 # the runtime wraps what getattr returns: the plain function, and binds the result as it is
                 definition = definition.with_changes(
                     decorators=[d for d in definition.decorators if not is_named(d.decorator, "staticmethod")]
                 )
-        if self.context.probes:
-            definition = with_first_statement(definition, self._probe(binding))
+        if definition is not None and self.context.probes:
+            own = binding.replacement.patch.id if binding.replacement else f"{site.targets[0].target}#original"
+            definition = with_first_statement(definition, self._probe([own, *_ids(always_wrapped)]))
             ops.helper = True
         if original is None:
             leading = blank_lines(site.owner_class)
         else:  # a replaced original's comments leave with it; a wrapped one keeps them
             keep = binding.replacement is None
             leading = [line for line in original.leading_lines if keep or line.comment is None]
-        own = [line for line in definition.leading_lines if line.comment is not None and binding.replacement]
-        definition = definition.with_changes(
-            leading_lines=[*leading, *(cst.EmptyLine(comment=cst.Comment(c)) for c in comments), *own]
-        )
-        statements.append(definition)
+        head = [*leading, *(cst.EmptyLine(comment=cst.Comment(c)) for c in comments)]
+        moved_beside: list[cst.BaseStatement] = []
+        if definition is not None:
+            own_comments = [line for line in definition.leading_lines if line.comment is not None]
+            definition = definition.with_changes(leading_lines=own_comments if binding.replacement else [])
+        statements: list[cst.BaseStatement] = []
+        if binding.branches:
+            branches = []
+            for pp in binding.branches:
+                probe = [pp.patch.id, *_ids(always_wrapped)]
+                inside = pp.patch.patch_import not in self.context.shared  # else its code runs for others too
+                role = "as a branch of"
+                local = self._beside(pp, site, target, anchor, role, moved_beside, probe if inside else None)
+                bind = [f"{site.name} = {local}"]
+                if not inside and self.context.probes:
+                    bind.append(self._probe_text(probe))
+                branches.append((self._condition(pp), [cst.parse_statement(line) for line in bind]))
+            statements.append(_if_chain(branches[::-1], [definition] if definition is not None else None))
+        elif definition is not None:
+            statements.append(definition)
         for pp in binding.wrappers:
-            local = self._wrapper_name(pp, site, target, anchor)
-            statements.append(cst.parse_statement(f"{site.name} = {local}({site.name})"))
+            local = self._beside(pp, site, target, anchor, "to wrap", moved_beside, None)
+            wrap = [f"{site.name} = {local}({site.name})"]
+            if pp.patch.is_conditional:
+                if self.context.probes:  # the wrapper's own code runs as it is applied
+                    wrap.append(self._probe_text([pp.patch.id]))
+                statements.append(_if_chain([(self._condition(pp), [cst.parse_statement(w) for w in wrap])], None))
+            else:
+                statements.append(cst.parse_statement(wrap[0]))
+        if self.context.probes and (binding.branches or any(pp.patch.is_conditional for pp in binding.wrappers)):
+            ops.helper = True
+        statements[0] = statements[0].with_changes(leading_lines=[*head, *statements[0].leading_lines])
+        if binding.options:
+            ops.helper = True
+            self.options.update({option.dest: option for option in binding.options})
+        if site.owner_class is not None or original is not None:  # moved defs go above the class or the def
+            ops.before.setdefault(anchor, []).extend(moved_beside)
+            moved_beside = []
         if original is None:
-            self._ops(site.file).append.setdefault(site.owner_class, []).extend(statements)
-            self._ops(site.file).names.add(site.name)
+            ops.append.setdefault(site.owner_class, []).extend([*moved_beside, *statements])
+            ops.names.add(site.name)
         else:
-            self._ops(site.file).replace[key] = statements
+            ops.replace[key] = statements
+
+    def _condition(self, pp: PlannedPatch) -> str:
+        """The patch's conditions as one expression over the adaptor's parse (rewritten on the tree)."""
+        parts = [_over_adaptor_args(text) for text in pp.patch.condition]
+        if len(parts) == 1:
+            return parts[0]
+        loose = (ast.BoolOp, ast.IfExp)  # what binds looser than `and` gets brackets
+        return " and ".join(f"({p})" if isinstance(ast.parse(p, mode="eval").body, loose) else p for p in parts)
 
     def _source_info(self, pp: PlannedPatch) -> ModuleInfo:
         source = pp.source
@@ -154,15 +198,15 @@ class InSourceWriter:
 
     def _comment(self, pp: PlannedPatch) -> str:
         role = "wrapped by" if pp.kind and pp.kind.value == "wrap" else "replaced by"
-        return f"{COMMENT} {pp.patch.target} {role} {pp.patch.patch_import} ({self.context.registered_at(pp)})"
+        when = f" if {' and '.join(normalise(c) for c in pp.patch.condition)}" if pp.patch.condition else ""
+        return f"{COMMENT} {pp.patch.target} {role} {pp.patch.patch_import}{when} ({self.context.registered_at(pp)})"
 
-    def _probe(self, binding: Binding) -> cst.BaseStatement:
-        """One statement: the first time the definition runs, each of its branches is probed once."""
-        target = binding.site.targets[0].target
-        ids = [pp.patch.id for pp in binding.patches]
-        if binding.replacement is None:
-            ids.insert(0, f"{target}#original")
-        return cst.parse_statement(f"{HELPER_ALIAS}.first_run(__name__, {', '.join(repr(i) for i in ids)})")
+    def _probe(self, ids: list[str]) -> cst.BaseStatement:
+        """One statement: the first time the definition runs, each of the branches it stands for is probed."""
+        return cst.parse_statement(self._probe_text(ids))
+
+    def _probe_text(self, ids: list[str]) -> str:
+        return f"{HELPER_ALIAS}.first_run(__name__, {', '.join(repr(i) for i in ids)})"
 
     def _module_import(self, path: Path, target: ModuleInfo, line: ImportLine) -> None:
         ops = self._ops(path)
@@ -210,32 +254,49 @@ class InSourceWriter:
         self._ops(source.file).replace[key] = statements
         self.moved[pp.patch.patch_import] = (place.file, target_name)
 
-    def _wrapper_name(self, pp: PlannedPatch, site: Site, target: ModuleInfo, anchor: str) -> str:
-        """The name the wrapper has in the target module, moving its def there if it lives elsewhere."""
+    def _beside(
+        self,
+        pp: PlannedPatch,
+        site: Site,
+        target: ModuleInfo,
+        anchor: str,
+        role: str,
+        moved_beside: list[cst.BaseStatement],
+        probe: list[str] | None,
+    ) -> str:
+        """The name a wrapper or a conditional replacement has in the target module, its def moved there (into
+        `moved_beside`) if it lives elsewhere: importing it there when the module loads could form a cycle."""
         source = pp.source
         assert source is not None
         file = site.file
         name = source.qualname
+        local = name  # its own name: the runtime binds the patch object, whose __name__ shows in errors and logs
+        if site.owner_class is None and name == site.name:
+            raise CannotMove(f"{pp.patch.patch_import} has the target's name, which its branch binds at module level")
         done = self.moved.get(pp.patch.patch_import)
         if done is not None:
-            if done[0] != file:
+            if done[0] != file or probe:
                 raise CannotMove(f"{pp.patch.patch_import} moved to {done[0]} for another binding; importing it "
                                  "here when the module loads could form a cycle")
             return done[1]
-        if target.global_bindings(name) or name in self._ops(file).names or name in self._ops(file).imports:
-            raise CannotMove(f"{target.name} already binds '{name}', the wrapper's name")
+        if target.global_bindings(local) or local in self._ops(file).names or local in self._ops(file).imports:
+            raise CannotMove(f"{target.name} already binds '{local}', the name {pp.patch.patch_import} would get")
         info = self._source_info(pp)
-        moved = move_function(info, name, name, rewritable=self.context.rewritable, destination=target)
+        moved = move_function(info, name, local, rewritable=self.context.rewritable, destination=target)
+        if pp.kind is not FusionKind.WRAP:
+            _refuse_reading_the_original(moved, Binding(site, DefKind.FUNCTION, pp, []))
         for line in moved.module_imports:
             self._module_import(file, target, line)
-        comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {pp.patch.patch_import}, moved here to wrap {anchor}"))
+        comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {pp.patch.patch_import}, moved here {role} {anchor}"))
         own = [line for line in moved.node.leading_lines if line.comment is not None]
         node = moved.node.with_changes(leading_lines=[*blank_lines(None), comment, *own])
-        ops = self._ops(file)
-        ops.before.setdefault(anchor, []).append(node)
-        ops.names.add(name)
-        self._back_import(pp, Place(target.name, None, name, file), moved.node)
-        return name
+        if probe and self.context.probes:
+            node = with_first_statement(node, self._probe(probe))
+            self._ops(file).helper = True
+        moved_beside.append(node)
+        self._ops(file).names.add(local)
+        self._back_import(pp, Place(target.name, None, local, file), moved.node)
+        return local
 
     def render(self) -> dict[Path, str]:
         """Each planned file's new text."""
@@ -278,3 +339,33 @@ def _refuse_reading_the_original(moved: MovedFunction, binding: Binding) -> None
         reached = bool(m.findall(moved.node, m.Attribute(value=m.Name(local), attr=m.Name(site.name))))
         if read in direct or (read in through and reached):
             raise CannotMove(f"the patch reads the original it replaces ({read}), which moving would make itself")
+
+
+def _ids(patches: list[PlannedPatch]) -> list[str]:
+    return [pp.patch.id for pp in patches]
+
+
+def _if_chain(
+    branches: list[tuple[str, list[cst.BaseStatement]]], otherwise: list[cst.BaseStatement] | None
+) -> cst.If:
+    """`if c1: s1 elif c2: s2 ... else: otherwise`, the first branch whose condition holds taken."""
+    orelse: cst.If | cst.Else | None = cst.Else(body=cst.IndentedBlock(otherwise)) if otherwise else None
+    for condition, statements in reversed(branches):
+        test = cst.parse_expression(condition)
+        orelse = cst.If(test=test, body=cst.IndentedBlock(statements), orelse=orelse)
+    assert isinstance(orelse, cst.If)
+    return orelse
+
+
+class _ArgsToAdaptorParse(ast.NodeTransformer):
+    def visit_Name(self, node: ast.Name) -> ast.expr:  # noqa: N802 - ast's interface
+        if node.id != "args":
+            return node
+        helper = ast.Attribute(value=ast.Name(id=HELPER_ALIAS, ctx=ast.Load()), attr="adaptation_args", ctx=ast.Load())
+        return ast.copy_location(ast.Call(func=helper, args=[], keywords=[]), node)
+
+
+def _over_adaptor_args(text: str) -> str:
+    """The condition reading the adaptor's parse where it read `args`, rewritten on the expression tree."""
+    tree = _ArgsToAdaptorParse().visit(ast.parse(text.strip(), mode="eval"))
+    return ast.unparse(ast.fix_missing_locations(tree))

@@ -1,0 +1,167 @@
+"""The args the adaptor parses itself, read from its parser's source (SPEC section 3.11).
+
+The runtime decides every condition at adaptation time from its own `parse_known_args` of the command line
+(MindSpeed-LLM: `MegatronAdaptation.get_args()`), before Megatron parses and validates. An in-source condition
+is decided when its module is imported, and importing the adaptor's parser there would import half of the
+tree from inside a half-imported Megatron module. So the merge reads the `add_argument` calls of the files the
+profile names (`runtime.adaptor_args_files`) and writes, into the runtime helper, a stdlib parser of just the
+options the fused conditions read: same option strings, action, type, default, choices and nargs, parsed once
+per process from `sys.argv` as the adaptor parses it. An option defined in two places in ways that give
+different values, or written in a way that cannot be read, is not guessed: its bindings fall back.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# the add_argument keywords that shape the parsed value; the others (help, metavar, required...) do not
+_SHAPING = ("action", "type", "default", "choices", "nargs", "const")
+_ACTIONS = frozenset({"store", "store_true", "store_false", "store_const", "append", "append_const", "count",
+                      "extend"})
+_TYPES = frozenset({"int", "float", "str", "bool"})
+_IMPLIED_DEFAULTS = {"store_true": False, "store_false": True}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One readable `add_argument` call: its option strings and the keywords that shape its value."""
+
+    flags: tuple[str, ...]
+    dest: str
+    shape: tuple[tuple[str, object], ...]  # (keyword, literal value), type as its builtin's name
+    where: str  # file:line
+
+    def call(self) -> str:
+        keywords = [f"dest={self.dest!r}"] + [
+            f"{key}={value}" if key == "type" else f"{key}={value!r}" for key, value in self.shape
+        ]
+        return f"parser.add_argument({', '.join(repr(f) for f in self.flags)}, {', '.join(keywords)})"
+
+
+@dataclass
+class AdaptorArgs:
+    """The options found in the adaptor's parser files, by dest."""
+
+    options: dict[str, list[Option]] = field(default_factory=dict)
+    unreadable: dict[str, list[str]] = field(default_factory=dict)  # dest -> where a call could not be read
+    files: tuple[str, ...] = ()
+
+    def option(self, dest: str) -> Option | str:
+        """The one option that gives `args.<dest>`, or why there is none to rely on."""
+        if dest in self.unreadable:
+            return f"args.{dest}: its add_argument at {', '.join(self.unreadable[dest])} cannot be read statically"
+        found = self.options.get(dest)
+        if not found:
+            return f"args.{dest} is not an option of the adaptor's parser ({', '.join(self.files) or 'no files'})"
+        if len({option.shape for option in found}) > 1:
+            places = ", ".join(option.where for option in found)
+            return f"args.{dest} is defined differently in several places ({places}); which one parses is not known"
+        flags = tuple(dict.fromkeys(flag for option in found for flag in option.flags))
+        return Option(flags, dest, found[0].shape, found[0].where)
+
+
+def read_adaptor_args(files: list[tuple[str, str]]) -> AdaptorArgs:
+    """Every `add_argument` call of the given (name, source) files."""
+    found = AdaptorArgs(files=tuple(name for name, _ in files))
+    for name, text in files:
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue  # the merge reports unparsable files where it reads them; nothing can be read here
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr == "add_argument":
+                    _add(found, node, f"{name}:{node.lineno}")
+                elif node.func.attr == "set_defaults":
+                    for keyword in node.keywords:  # a default set apart from the option: not followed
+                        if keyword.arg:
+                            found.unreadable.setdefault(keyword.arg, []).append(f"{name}:{node.lineno}")
+    return found
+
+
+def _add(found: AdaptorArgs, call: ast.Call, where: str) -> None:
+    if not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args):
+        return  # flags computed at run time: nothing says which dest they give
+    flags = tuple(a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+    if not flags or not all(flag.startswith("-") for flag in flags):
+        return  # a positional argument: no condition reads it as an option
+    keywords = {k.arg: k.value for k in call.keywords if k.arg}
+    dest = _dest(flags, keywords.get("dest"))
+    if dest is None or any(k.arg is None for k in call.keywords):
+        return
+    shape: list[tuple[str, object]] = []
+    for key in _SHAPING:
+        if key not in keywords:
+            continue
+        value = _readable(key, keywords[key])
+        if value is _UNREADABLE:
+            found.unreadable.setdefault(dest, []).append(where)
+            return
+        shape.append((key, value))
+    action = dict(shape).get("action", "store")
+    if "default" not in dict(shape) and action in _IMPLIED_DEFAULTS:
+        shape.append(("default", _IMPLIED_DEFAULTS[action]))  # so `store_true` and `..., default=False` agree
+    found.options.setdefault(dest, []).append(Option(flags, dest, tuple(sorted(shape, key=str)), where))
+
+
+_UNREADABLE = object()
+
+
+def _readable(key: str, node: ast.expr) -> object:
+    if key == "type":
+        return node.id if isinstance(node, ast.Name) and node.id in _TYPES else _UNREADABLE
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _UNREADABLE
+    if key == "action" and value not in _ACTIONS:
+        return _UNREADABLE
+    return value
+
+
+def _dest(flags: tuple[str, ...], dest: ast.expr | None) -> str | None:
+    if dest is not None:
+        return dest.value if isinstance(dest, ast.Constant) and isinstance(dest.value, str) else None
+    long = [flag for flag in flags if flag.startswith("--")]
+    return (long or list(flags))[0].lstrip("-").replace("-", "_")
+
+
+def condition_keys(tree: ast.Expression, args_name: str = "args") -> set[str] | None:
+    """The `args.<key>` a condition reads (also through getattr/hasattr with a plain name); None when it uses
+    args any other way (handed to a function, say), which a parse of some options cannot stand for."""
+    keys: set[str] = set()
+    covered: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == args_name:
+            keys.add(node.attr)
+            covered.add(id(node.value))
+        elif (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr")
+            and len(node.args) >= 2 and isinstance(node.args[0], ast.Name) and node.args[0].id == args_name
+            and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
+        ):
+            keys.add(node.args[1].value)
+            covered.add(id(node.args[0]))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == args_name and id(node) not in covered:
+            return None
+    return keys
+
+
+def render_parser(options: list[Option]) -> str:
+    """The helper's `adaptation_args` body: the options in a stdlib parser, parsed once from sys.argv."""
+    lines = [f"    {option.call()}  # {option.where}" for option in sorted(options, key=lambda o: o.dest)]
+    return "\n".join(lines) if lines else "    pass"
+
+
+def read_files(root: Path, patterns: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(relative name, text) of every file the patterns match under ROOT_DIR, in pattern order."""
+    seen: dict[str, str] = {}
+    for pattern in patterns:
+        for path in sorted(root.glob(pattern)):
+            name = path.relative_to(root).as_posix()
+            if path.is_file() and name not in seen:
+                seen[name] = path.read_text(encoding="utf-8", errors="replace")
+    return list(seen.items())

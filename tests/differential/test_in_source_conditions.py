@@ -1,0 +1,213 @@
+"""Conditional bindings fused in source: the branches written at the definition, decided when the module is
+imported from the adaptor's own parse of the command line (SPEC 3.11), compared with runtime patching in every
+way a run may use the tree, for every condition value."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from tests.differential.harness import Scenario, build, compare
+
+OPS = """
+from megatron.calls import LOG
+
+
+def scale(x):
+    LOG.append("megatron.scale")
+    return x * 2
+
+
+class Layer:
+    def __init__(self, n):
+        self.n = n
+
+    def forward(self, x):
+        LOG.append("megatron.forward")
+        return x * self.n
+
+    @staticmethod
+    def size(x):
+        LOG.append("megatron.size")
+        return len(x)
+
+    @property
+    def width(self):
+        return self.n
+
+
+def caller(x):
+    return scale(x) + Layer(2).forward(x)
+"""
+
+USER = """
+from megatron.core.ops import scale
+
+
+def use(x):
+    return scale(x)
+"""
+
+PATCHES = """
+from functools import wraps
+
+from megatron.calls import LOG
+
+
+def scale_fast(x):
+    LOG.append("mindspeed.scale_fast")
+    if x < 0:
+        raise ValueError("negative")
+    return x * 3
+
+
+def scale_exact(x):
+    LOG.append("mindspeed.scale_exact")
+    return x * 4
+
+
+def forward(self, x):
+    LOG.append("mindspeed.forward")
+    return x * self.n + 100
+
+
+def size(x):
+    LOG.append("mindspeed.size")
+    return -len(x)
+
+
+def describe(self):
+    return ("layer", self.n)
+
+
+def forward_wrapper(fn):
+    @wraps(fn)
+    def inner(self, x):
+        LOG.append("forward_wrapper>")
+        return fn(self, x) + 1
+    return inner
+
+
+def scale_decorator(fn):
+    @wraps(fn)
+    def inner(x):
+        LOG.append("scale_decorator>")
+        return fn(x) * 10
+    return inner
+"""
+
+SCENARIO = """
+def attempt(function, *args):
+    try:
+        return function(*args)
+    except Exception as exc:
+        return ("raised", type(exc).__name__, str(exc))
+
+
+def run():
+    from megatron.core import ops, user
+    from mindspeed import patches
+    layer = ops.Layer(3)
+    return [
+        ops.caller(2), user.use(3), attempt(user.use, -1), ops.scale.__name__, user.scale is ops.scale,
+        layer.forward(1), ops.Layer.size("abcd"), type(ops.Layer.__dict__["size"]).__name__,
+        attempt(lambda: layer.describe()), patches.scale_fast is getattr(ops, "scale_fast", patches.scale_fast),
+    ]
+"""
+
+TARGETS = {
+    "megatron.core.ops.scale": [
+        {"patch_import": "mindspeed.patches.scale_fast", "condition": ["args.fast"]},
+        {"patch_import": "mindspeed.patches.scale_decorator", "condition": ["args.level == 2"]},
+        {"patch_import": "mindspeed.patches.scale_exact", "condition": ["args.level == 3", "not args.fast"]},
+    ],
+    "megatron.core.ops.Layer.forward": [
+        {"patch_import": "mindspeed.patches.forward", "condition": ["args.fast"]},
+        {"patch_import": "mindspeed.patches.forward_wrapper", "condition": ["getattr(args, 'level', 0) == 2"]},
+    ],
+    "megatron.core.ops.Layer.size": [{"patch_import": "mindspeed.patches.size", "condition": ["args.level == 3"]}],
+    "megatron.core.ops.Layer.describe": [{"patch_import": "mindspeed.patches.describe", "condition": ["args.fast"]}],
+}
+
+
+def _scenario(**extra) -> Scenario:
+    return Scenario(
+        "conditional in source",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/ops.py": OPS,
+            "Megatron-LM/megatron/core/user.py": USER,
+            "MindSpeed/mindspeed/patches.py": PATCHES,
+            "MindSpeed-LLM/scenario.py": SCENARIO,
+        },
+        TARGETS,
+        **extra,
+    )
+
+
+def _report(fused) -> dict[str, dict]:
+    report = json.loads((fused / ".patchmerge" / "report" / "report.json").read_text())
+    return {p["id"]: p for p in report["patches"]}
+
+
+def test_conditional_bindings_are_fused_in_source_and_run_like_the_runtime(tmp_path):
+    outcomes = compare(tmp_path, _scenario())
+    assert {p["strategy"] for p in _report(tmp_path / "fused").values()} == {"in-source"}
+    assert len({o["result"] for o in outcomes}) > 3  # the condition values lead to different programs
+
+
+def test_a_value_megatron_validation_changes_does_not_decide_the_branch(tmp_path):
+    """MindSpeed-LLM's validation sets args.unaligned_linear = False in Megatron's args; the runtime decided
+    from its own parse before that. The fused tree follows the runtime, not Megatron's validated args."""
+    outcomes = compare(tmp_path, _scenario(megatron_overrides={"fast": False, "level": None}))
+    assert any("mindspeed.scale_fast" in o["calls"] for o in outcomes)
+
+
+def test_the_branches_read_as_code_at_the_definition(tmp_path):
+    pristine, fused = build(tmp_path, _scenario())
+    ops = (fused / "Megatron-LM/megatron/core/ops.py").read_text()
+    assert "if _patchmerge.adaptation_args().fast:\n    scale = scale_fast" in ops
+    assert "# patchmerge: megatron.core.ops.scale replaced by mindspeed.patches.scale_fast if args.fast (" in ops
+    assert "_MemberRouter" not in ops and "fused_function" not in ops  # no stand-in anywhere
+    probe = textwrap.dedent("""
+        import inspect, pickle, sys
+        sys.argv = ["pretrain.py", "--fast"]
+        from megatron.core import ops
+        from mindspeed import patches
+        print(inspect.getsourcefile(ops.scale).endswith("megatron/core/ops.py"))
+        print("mindspeed.scale_fast" in inspect.getsource(ops.scale))
+        print(pickle.loads(pickle.dumps(ops.scale)) is ops.scale, patches.scale_fast is ops.scale)
+        print(type(ops.Layer.__dict__["size"]).__name__)
+    """)
+    roots = [fused / r for r in ("Megatron-LM", "MindSpeed", "MindSpeed-LLM")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(map(str, roots)), PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:4] == ["True", "True", "True True", "staticmethod"]
+
+
+def test_a_condition_the_adaptor_parse_does_not_define_falls_back_with_the_reason(tmp_path):
+    targets = {**TARGETS, "megatron.core.ops.Layer.describe": [
+        {"patch_import": "mindspeed.patches.describe", "condition": ["args.fast"]},
+    ]}
+    scenario = _scenario()
+    scenario.patches = targets
+    pristine, fused = build(tmp_path, scenario)
+    arguments = pristine / "MindSpeed-LLM/mindspeed_llm/arguments.py"
+    assert "--fast" in arguments.read_text()
+    # the same tree with the option gone from the adaptor's parser: the merge cannot decide args.fast at import
+    for tree in (pristine, fused):
+        path = tree / "MindSpeed-LLM/mindspeed_llm/arguments.py"
+        path.write_text(path.read_text().replace("'--fast'", "'--quick'"))
+    again = tmp_path / "again"
+    subprocess.run(["cp", "-r", str(pristine), str(again)], check=True)
+    from patchmerge.cli import main
+
+    assert main(["merge", str(again), "--profile", str(tmp_path / "profile.toml")]) == 0
+    report = _report(again)
+    describe = report["megatron.core.ops.Layer.describe#0"]
+    assert describe["strategy"] == "deferred"
+    assert "args.fast is not an option of the adaptor's parser" in describe["strategy_reason"]
