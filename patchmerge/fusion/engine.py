@@ -220,7 +220,17 @@ def fuse_plan(
         for path, text in (changes or {}).items():
             texts.write(Path(path), text)
     edits = texts.edits()
-    problems = [p for edit in edits for p in check_file(edit.path, texts.original[edit.path], texts.current[edit.path])]
+    problems = [
+        problem
+        for edit in edits
+        for problem in check_file(
+            edit.path,
+            texts.original[edit.path],
+            texts.current[edit.path],
+            # moved code keeps what pyflakes already said of it where it came from (a name read after `del`)
+            [texts.original.get(origin) or texts.read(origin) for origin in in_source.origins.get(edit.path, ())],
+        )
+    ]
     if problems:
         raise MergeAborted("the merge would write invalid code, so nothing was written:\n  " + "\n  ".join(problems))
     ordered = [outcomes[pp.patch.id] for pp in plan.patches]

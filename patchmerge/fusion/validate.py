@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from pyflakes import api as pyflakes_api
@@ -33,13 +34,17 @@ def undefined_names(text: str, filename: str) -> Counter[str]:
     return collector.undefined
 
 
-def check_file(path: Path, before: str | None, after: str) -> list[str]:
-    """Problems the edit introduces in this file (empty when it is fine)."""
+def check_file(path: Path, before: str | None, after: str, origins: Sequence[str | None] = ()) -> list[str]:
+    """Problems the edit introduces in this file (empty when it is fine); `origins` are the texts code moved
+    from, whose undefined names come along with it and are not new."""
     try:
         compile(after, str(path), "exec", dont_inherit=True)
     except SyntaxError as exc:
         return [f"{path}: the fused file does not compile: line {exc.lineno}: {exc.msg}"]
     new = undefined_names(after, str(path))
     old = undefined_names(before, str(path)) if before is not None else Counter()
+    for origin in origins:
+        if origin is not None:
+            old += undefined_names(origin, str(path))
     added = sorted(name for name in new if new[name] > old.get(name, 0))
     return [f"{path}: the fusion reads undefined name '{name}'" for name in added]

@@ -27,6 +27,7 @@ class InSourceResult:
     texts: dict[Path, str] = field(default_factory=dict)
     probed: set[Path] = field(default_factory=set)  # files whose fused code uses the runtime helper
     options: list[Option] = field(default_factory=list)  # the adaptor options the fused conditions read
+    origins: dict[Path, set[Path]] = field(default_factory=dict)  # file -> files whose code moved into it
 
 
 def fuse_in_source(sites: list[Site], context: Context, adaptor_args: AdaptorArgs | None = None) -> InSourceResult:
@@ -51,4 +52,5 @@ def fuse_in_source(sites: list[Site], context: Context, adaptor_args: AdaptorArg
     result.texts = writer.render()
     result.probed = {path for path, ops in writer.ops.items() if ops.helper}
     result.options = list(writer.options.values())
+    result.origins = writer.origins
     return result

@@ -21,7 +21,7 @@ _SHAPING = ("action", "type", "default", "choices", "nargs", "const")
 _ACTIONS = frozenset({"store", "store_true", "store_false", "store_const", "append", "append_const", "count",
                       "extend"})
 _TYPES = frozenset({"int", "float", "str", "bool"})
-_IMPLIED_DEFAULTS = {"store_true": False, "store_false": True}
+_IMPLIED_DEFAULTS = {repr("store_true"): "False", repr("store_false"): "True"}
 
 
 @dataclass(frozen=True)
@@ -30,13 +30,11 @@ class Option:
 
     flags: tuple[str, ...]
     dest: str
-    shape: tuple[tuple[str, object], ...]  # (keyword, literal value), type as its builtin's name
+    shape: tuple[tuple[str, str], ...]  # (keyword, value as source: a literal's repr, a type's builtin name)
     where: str  # file:line
 
     def call(self) -> str:
-        keywords = [f"dest={self.dest!r}"] + [
-            f"{key}={value}" if key == "type" else f"{key}={value!r}" for key, value in self.shape
-        ]
+        keywords = [f"dest={self.dest!r}"] + [f"{key}={value}" for key, value in self.shape]
         return f"parser.add_argument({', '.join(repr(f) for f in self.flags)}, {', '.join(keywords)})"
 
 
@@ -91,7 +89,7 @@ def _add(found: AdaptorArgs, call: ast.Call, where: str) -> None:
     dest = _dest(flags, keywords.get("dest"))
     if dest is None or any(k.arg is None for k in call.keywords):
         return
-    shape: list[tuple[str, object]] = []
+    shape: list[tuple[str, str]] = []
     for key in _SHAPING:
         if key not in keywords:
             continue
@@ -99,8 +97,8 @@ def _add(found: AdaptorArgs, call: ast.Call, where: str) -> None:
         if value is _UNREADABLE:
             found.unreadable.setdefault(dest, []).append(where)
             return
-        shape.append((key, value))
-    action = dict(shape).get("action", "store")
+        shape.append((key, value if key == "type" else repr(value)))
+    action = dict(shape).get("action", repr("store"))
     if "default" not in dict(shape) and action in _IMPLIED_DEFAULTS:
         shape.append(("default", _IMPLIED_DEFAULTS[action]))  # so `store_true` and `..., default=False` agree
     found.options.setdefault(dest, []).append(Option(flags, dest, tuple(sorted(shape, key=str)), where))

@@ -67,6 +67,7 @@ class InSourceWriter:
         self.ops: dict[Path, FileOps] = {}
         self.moved: dict[str, tuple[Path, str]] = {}  # patch_import -> (file it moved to, name there)
         self.options: dict[str, Option] = {}  # the adaptor options the fused conditions read, by dest
+        self.origins: dict[Path, set[Path]] = {}  # file -> the files whose code moved into it
 
     def info(self, path: Path, module: str, is_package: bool = False) -> ModuleInfo:
         if path not in self.infos:
@@ -80,10 +81,11 @@ class InSourceWriter:
         """Plan `binding`'s edits; raise CannotMove (and change nothing) when it cannot be written in source."""
         staged = {path: ops.copy() for path, ops in self.ops.items()}
         moved, options = dict(self.moved), dict(self.options)
+        origins = {path: set(files) for path, files in self.origins.items()}
         try:
             self._plan(binding)
         except CannotMove:
-            self.ops, self.moved, self.options = staged, moved, options
+            self.ops, self.moved, self.options, self.origins = staged, moved, options, origins
             raise
 
     def _ops(self, path: Path) -> FileOps:
@@ -113,6 +115,7 @@ class InSourceWriter:
             pp = binding.replacement
             source = self._source_info(pp)
             name = pp.source.qualname  # type: ignore[union-attr]
+            self.origins.setdefault(site.file, set()).add(pp.source.file)  # type: ignore[union-attr,arg-type]
             moved = move_function(
                 source, name, site.name, rewritable=self.context.rewritable, destination=target, destination_class=klass
             )
@@ -282,6 +285,7 @@ class InSourceWriter:
         if target.global_bindings(local) or local in self._ops(file).names or local in self._ops(file).imports:
             raise CannotMove(f"{target.name} already binds '{local}', the name {pp.patch.patch_import} would get")
         info = self._source_info(pp)
+        self.origins.setdefault(file, set()).add(source.file)
         moved = move_function(info, name, local, rewritable=self.context.rewritable, destination=target)
         if pp.kind is not FusionKind.WRAP:
             _refuse_reading_the_original(moved, Binding(site, DefKind.FUNCTION, pp, []))
