@@ -55,6 +55,22 @@ def first_run(module_name, *ids):
         _probe(module_name, pid.rpartition("#")[0], pid, "", "")
 
 
+_SELECTED = set()  # conditional branches chosen when their module was imported
+
+
+def select(*ids):
+    """A conditional branch was chosen at import: the first run of its code is now a run of that branch."""
+    _SELECTED.update(ids)
+
+
+def first_run_selected(module_name, *ids):
+    """`first_run` for the code of a conditional branch, which MindSpeed code may also call directly: only a
+    run of the branch that was chosen counts."""
+    if ids[0] in _RAN or ids[0] not in _SELECTED:
+        return
+    first_run(module_name, *ids)
+
+
 def announce(module_name, branches, taken):
     """Every fused binding reports here once, when it settles, which of its branches it took (each patch that
     applied, or the original when no replacement did): the one place coverage probes hook into. Each branch

@@ -91,6 +91,11 @@ def forward_wrapper(fn):
     return inner
 
 
+def caller(x):
+    LOG.append("mindspeed.caller")
+    return -x
+
+
 def scale_decorator(fn):
     @wraps(fn)
     def inner(x):
@@ -115,6 +120,7 @@ def run():
         ops.caller(2), user.use(3), attempt(user.use, -1), ops.scale.__name__, user.scale is ops.scale,
         layer.forward(1), ops.Layer.size("abcd"), type(ops.Layer.__dict__["size"]).__name__,
         attempt(lambda: layer.describe()), patches.scale_fast is getattr(ops, "scale_fast", patches.scale_fast),
+        ops.caller.__name__, patches.caller(5),
     ]
 """
 
@@ -129,6 +135,8 @@ TARGETS = {
         {"patch_import": "mindspeed.patches.forward_wrapper", "condition": ["getattr(args, 'level', 0) == 2"]},
     ],
     "megatron.core.ops.Layer.size": [{"patch_import": "mindspeed.patches.size", "condition": ["args.level == 3"]}],
+    # a patch with the target's own name: the branch rebinds the name, the patch keeps a binding of its own
+    "megatron.core.ops.caller": [{"patch_import": "mindspeed.patches.caller", "condition": ["args.level == 2"]}],
     "megatron.core.ops.Layer.describe": [{"patch_import": "mindspeed.patches.describe", "condition": ["args.fast"]}],
 }
 

@@ -6,8 +6,7 @@ others why the deferred strategy (a settle stanza at the end of the module) take
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Option
@@ -35,8 +34,6 @@ def fuse_in_source(sites: list[Site], context: Context, adaptor_args: AdaptorArg
     patch_sources = {
         (pp.source.module, pp.source.qualname) for site in sites for pp in site.patches if pp.source is not None
     }
-    uses = Counter(pp.patch.patch_import for site in sites for pp in site.patches)
-    context = replace(context, shared=frozenset(name for name, count in uses.items() if count > 1))
     writer = InSourceWriter(context)
     for site in sites:
         chosen = choose(site, patch_sources, adaptor_args)

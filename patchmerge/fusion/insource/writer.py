@@ -57,7 +57,6 @@ class Context:
     helper_module: str
     probes: bool
     registered_at: Callable[[PlannedPatch], str]  # "file:line" of the registration, for the comment
-    shared: frozenset[str] = frozenset()  # patch_imports that patch more than one binding
 
 
 class InSourceWriter:
@@ -150,12 +149,10 @@ class InSourceWriter:
             branches = []
             for pp in binding.branches:
                 probe = [pp.patch.id, *_ids(always_wrapped)]
-                inside = pp.patch.patch_import not in self.context.shared  # else its code runs for others too
-                role = "as a branch of"
-                local = self._beside(pp, site, target, anchor, role, moved_beside, probe if inside else None)
+                local = self._beside(pp, site, target, anchor, "as a branch of", moved_beside, probe)
                 bind = [f"{site.name} = {local}"]
-                if not inside and self.context.probes:
-                    bind.append(self._probe_text(probe))
+                if self.context.probes:  # its code counts as this branch only where the branch was chosen
+                    bind.append(f"{HELPER_ALIAS}.select({pp.patch.id!r})")
                 branches.append((self._condition(pp), [cst.parse_statement(line) for line in bind]))
             statements.append(_if_chain(branches[::-1], [definition] if definition is not None else None))
         elif definition is not None:
@@ -208,8 +205,8 @@ class InSourceWriter:
         """One statement: the first time the definition runs, each of the branches it stands for is probed."""
         return cst.parse_statement(self._probe_text(ids))
 
-    def _probe_text(self, ids: list[str]) -> str:
-        return f"{HELPER_ALIAS}.first_run(__name__, {', '.join(repr(i) for i in ids)})"
+    def _probe_text(self, ids: list[str], function: str = "first_run") -> str:
+        return f"{HELPER_ALIAS}.{function}(__name__, {', '.join(repr(i) for i in ids)})"
 
     def _module_import(self, path: Path, target: ModuleInfo, line: ImportLine) -> None:
         ops = self._ops(path)
@@ -275,18 +272,20 @@ class InSourceWriter:
         name = source.qualname
         local = name  # its own name: the runtime binds the patch object, whose __name__ shows in errors and logs
         if site.owner_class is None and name == site.name:
-            raise CannotMove(f"{pp.patch.patch_import} has the target's name, which its branch binds at module level")
+            # the branch rebinds the name, so the def keeps its name and the patch a binding of its own
+            local = f"_{source.module.rpartition('.')[2]}_{name}"
         done = self.moved.get(pp.patch.patch_import)
         if done is not None:
             if done[0] != file or probe:
                 raise CannotMove(f"{pp.patch.patch_import} moved to {done[0]} for another binding; importing it "
                                  "here when the module loads could form a cycle")
             return done[1]
-        if target.global_bindings(local) or local in self._ops(file).names or local in self._ops(file).imports:
+        taken = {*self._ops(file).names, *self._ops(file).imports}
+        if target.global_bindings(local) or local in taken or (local != name and name in taken):
             raise CannotMove(f"{target.name} already binds '{local}', the name {pp.patch.patch_import} would get")
         info = self._source_info(pp)
         self.origins.setdefault(file, set()).add(source.file)
-        moved = move_function(info, name, local, rewritable=self.context.rewritable, destination=target)
+        moved = move_function(info, name, name, rewritable=self.context.rewritable, destination=target)
         if pp.kind is not FusionKind.WRAP:
             _refuse_reading_the_original(moved, Binding(site, DefKind.FUNCTION, pp, []))
         for line in moved.module_imports:
@@ -295,9 +294,11 @@ class InSourceWriter:
         own = [line for line in moved.node.leading_lines if line.comment is not None]
         node = moved.node.with_changes(leading_lines=[*blank_lines(None), comment, *own])
         if probe and self.context.probes:
-            node = with_first_statement(node, self._probe(probe))
+            node = with_first_statement(node, cst.parse_statement(self._probe_text(probe, "first_run_selected")))
             self._ops(file).helper = True
         moved_beside.append(node)
+        if local != name:
+            moved_beside.append(cst.parse_statement(f"{local} = {name}  # {pp.patch.patch_import} itself"))
         self._ops(file).names.add(local)
         self._back_import(pp, Place(target.name, None, local, file), moved.node)
         return local

@@ -20,6 +20,7 @@ from tests.trees import profile_text
 
 GOLDEN = Path(__file__).parent / "golden"
 ADAPTOR = "MindSpeed-LLM/mindspeed_llm/adaptor.py"
+ARGUMENTS = "MindSpeed-LLM/mindspeed_llm/arguments.py"  # the adaptor's own parser: conditions read its options
 
 MEGATRON_OPS = '''\
 """Ops."""
@@ -133,6 +134,50 @@ CASES = {
             ],
         },
     ),
+    "conditional-function-and-method": (
+        {
+            "MindSpeed/mindspeed/routes.py": '''\
+                from megatron.calls import LOG
+
+
+                def scale_tp2d(x):
+                    """2-D tensor parallel scale."""
+                    LOG.append("mindspeed.scale_tp2d")
+                    return x * 4
+
+
+                def forward(self, x):
+                    LOG.append("mindspeed.forward")
+                    return x + self.n
+
+
+                def scale_wrapper(fn):
+                    def wrapper(x):
+                        return fn(x) + 1
+
+                    return wrapper
+            ''',
+            ARGUMENTS: '''\
+                def process_args(parser):
+                    group = parser.add_argument_group(title="2d-tp")
+                    group.add_argument("--tp-2d", action="store_true", default=False)
+                    group.add_argument("--dispatcher", type=str, choices=["allgather", "alltoall"], default="allgather")
+                    return parser
+            ''',
+        },
+        {
+            "megatron.core.ops.scale": [
+                {"patch_import": "mindspeed.routes.scale_tp2d", "patch_name": "scale_tp2d",
+                 "condition": ["args.tp_2d"]},
+                {"patch_import": "mindspeed.routes.scale_wrapper", "patch_name": "scale_wrapper",
+                 "condition": ["args.dispatcher == 'alltoall'"]},
+            ],
+            "megatron.core.ops.Layer.forward": [
+                {"patch_import": "mindspeed.routes.forward", "patch_name": "forward",
+                 "condition": ["args.tp_2d", "args.dispatcher != 'alltoall'"]},
+            ],
+        },
+    ),
     "new-function-and-method": (
         {
             "MindSpeed/mindspeed/extra.py": '''\
@@ -172,7 +217,7 @@ def _tree(base: Path, case: str) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(_dedent(text))
     (root / "patches.json").write_text(json.dumps(patches, indent=2))
-    (base / "profile.toml").write_text(profile_text("golden", [ADAPTOR]))
+    (base / "profile.toml").write_text(profile_text("golden", [ADAPTOR], adaptor_args_files=[ARGUMENTS]))
     return root
 
 
