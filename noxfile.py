@@ -30,6 +30,7 @@ def _install(session: nox.Session, *extra: str) -> None:
 def tests(session: nox.Session) -> None:
     """The test suite (the installed TOML plugin is part of what it checks)."""
     _install(session, "pytest>=8", "nox")  # nox: the test of the noxfile itself imports it
+    session.install("torch==2.13.0")  # CPU torch: the TorchScript test of fused code
     session.install(TOML_PLUGIN, MINDSPEED_LLM_PLUGIN)
     session.run("pytest", *(session.posargs or ["-q"]))
 

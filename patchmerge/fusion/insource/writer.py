@@ -132,7 +132,7 @@ class InSourceWriter:
                 )
         if definition is not None and self.context.probes:
             own = binding.replacement.patch.id if binding.replacement else f"{site.targets[0].target}#original"
-            definition = with_first_statement(definition, self._probe([own, *_ids(always_wrapped)]))
+            definition = with_first_statement(definition, self._probe([own, *_ids(always_wrapped)], target))
             ops.helper = True
         if original is None:
             leading = blank_lines(site.owner_class)
@@ -201,9 +201,14 @@ class InSourceWriter:
         when = f" if {' and '.join(normalise(c) for c in pp.patch.condition)}" if pp.patch.condition else ""
         return f"{COMMENT} {pp.patch.target} {role} {pp.patch.patch_import}{when} ({self.context.registered_at(pp)})"
 
-    def _probe(self, ids: list[str]) -> cst.BaseStatement:
-        """One statement: the first time the definition runs, each of the branches it stands for is probed."""
-        return cst.parse_statement(self._probe_text(ids))
+    def _probe(self, ids: list[str], module: ModuleInfo, function: str = "first_run") -> cst.BaseStatement:
+        """One statement: the first time the definition runs, each of the branches it stands for is probed.
+        Where the module has torch, TorchScript may compile the definition (a scripted caller compiles what it
+        calls): the probe then sits under `torch.jit.is_scripting()`, a branch TorchScript does not compile."""
+        probe = self._probe_text(ids, function)
+        if module.global_bindings("torch"):
+            return cst.parse_statement(f"if not torch.jit.is_scripting():\n    {probe}\n")
+        return cst.parse_statement(probe)
 
     def _probe_text(self, ids: list[str], function: str = "first_run") -> str:
         return f"{HELPER_ALIAS}.{function}(__name__, {', '.join(repr(i) for i in ids)})"
@@ -294,7 +299,7 @@ class InSourceWriter:
         own = [line for line in moved.node.leading_lines if line.comment is not None]
         node = moved.node.with_changes(leading_lines=[*blank_lines(None), comment, *own])
         if probe and self.context.probes:
-            node = with_first_statement(node, cst.parse_statement(self._probe_text(probe, "first_run_selected")))
+            node = with_first_statement(node, self._probe(probe, target, "first_run_selected"))
             self._ops(file).helper = True
         moved_beside.append(node)
         if local != name:
