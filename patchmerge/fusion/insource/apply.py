@@ -84,11 +84,11 @@ class Apply(cst.CSTTransformer):
     def _edit(self, body: list[cst.BaseStatement], owner: str | None) -> list[cst.BaseStatement]:
         out: list[cst.BaseStatement] = []
         for statement in body:
-            name = statement.name.value if isinstance(statement, cst.FunctionDef | cst.ClassDef) else None
+            name = statement.name.value if isinstance(statement, cst.FunctionDef | cst.ClassDef) else ""
             if owner is None and name in self.ops.before:  # moved defs go above the top-level def they serve
                 out.extend(self.ops.before[name])
-            if isinstance(statement, cst.FunctionDef) and (owner, statement.name.value) in self.ops.replace:
-                out.extend(self.ops.replace[(owner, statement.name.value)])
+            if isinstance(statement, cst.FunctionDef | cst.ClassDef) and (owner, name) in self.ops.replace:
+                out.extend(self.ops.replace[(owner, name)])
             else:
                 out.append(statement)
         out.extend(self.ops.append.get(owner, []))

@@ -40,7 +40,7 @@ class Binding:
 
 def choose(site: Site, patch_sources: set[tuple[str, str]], adaptor_args: AdaptorArgs | None = None) -> Binding | str:
     """The binding when the in-source strategy can take `site`, else the reason it cannot."""
-    if site.mechanism is Mechanism.VALUE:
+    if site.mechanism is Mechanism.VALUE and not _class_by_class(site):
         return "a class or module value: settled when the args are set by the deferred strategy"
     if len(site.targets) != 1:
         names = ", ".join(tp.target for tp in site.targets)
@@ -73,14 +73,20 @@ def choose(site: Site, patch_sources: set[tuple[str, str]], adaptor_args: Adapto
     elif kind is DefKind.STATICMETHOD and wrappers and (branches or conditional_wrappers):
         # the runtime wraps the plain function getattr returns; the class body holds the staticmethod object
         return "wrappers on a staticmethod under a condition"
-    elif replacements and kind not in _REPLACEABLE:
+    elif replacements and kind not in (*_REPLACEABLE, DefKind.CLASS):
         return f"a {kind.value} target: the deferred strategy binds it"
     elif not replacements and kind not in _WRAPPABLE:
         return f"wrappers on a {kind.value}: the runtime wraps the object a lookup returns, which a def cannot show"
+    if kind is DefKind.CLASS:
+        if not _class_by_class(site):
+            return "a class target with wrappers, conditions or several patches: the deferred strategy binds it"
+        if definition.file != site.file:
+            return f"class {site.name} is bound in {site.module} by an import: the deferred strategy binds it"
+    wanted = DefKind.CLASS if kind is DefKind.CLASS else DefKind.FUNCTION
     for pp in patches:
         source = pp.source
-        if source is None or source.file is None or source.kind is not DefKind.FUNCTION or "." in source.qualname:
-            return f"{pp.patch.id}: the patch is not a module-level function in the source roots"
+        if source is None or source.file is None or source.kind is not wanted or "." in source.qualname:
+            return f"{pp.patch.id}: the patch is not a module-level {wanted.value} in the source roots"
         if source.module == site.module:
             return f"{pp.patch.id}: the patch is defined in the target's own module"
     if site.owner_class and "." in site.owner_class:
@@ -115,3 +121,20 @@ def _options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | None) -> l
                     return f"{pp.patch.id}: {option}"
                 options[key] = option
     return list(options.values())
+
+
+def _class_by_class(site: Site) -> bool:
+    """A class replaced by one unconditional class: its def moves in place of the original's."""
+    if len(site.targets) != 1 or site.owner_class is not None:
+        return False
+    definition = site.targets[0].definition
+    patches = site.patches
+    return (
+        definition is not None
+        and definition.kind is DefKind.CLASS
+        and len(patches) == 1
+        and patches[0].kind is not FusionKind.WRAP
+        and not patches[0].patch.is_conditional
+        and patches[0].source is not None
+        and patches[0].source.kind is DefKind.CLASS
+    )

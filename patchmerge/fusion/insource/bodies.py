@@ -31,15 +31,19 @@ def body_of(info: ModuleInfo, owner: str | None) -> tuple[list[cst.BaseStatement
     return list(classes[0].body.body), classes[0]
 
 
-def single_def(body: list[cst.BaseStatement], name: str, missing: bool) -> cst.FunctionDef | None:
-    """The one statement that binds `name` in a body, which must be a def (None for a name to create)."""
+def single_def(
+    body: list[cst.BaseStatement], name: str, missing: bool, a_class: bool = False
+) -> cst.FunctionDef | cst.ClassDef | None:
+    """The one statement that binds `name` in a body, which must be a def, or a class statement when `a_class`
+    (None for a name to create)."""
     binders = [s for s in body if name in bound_names(s)]
     if missing:
         if binders:
             raise CannotMove(f"'{name}' is bound in the source already")
         return None
-    if len(binders) != 1 or not isinstance(binders[0], cst.FunctionDef):
-        raise CannotMove(f"'{name}' is not bound by one plain def in its body")
+    kind = cst.ClassDef if a_class else cst.FunctionDef
+    if len(binders) != 1 or not isinstance(binders[0], kind):
+        raise CannotMove(f"'{name}' is not bound by one plain {'class' if a_class else 'def'} in its body")
     return binders[0]
 
 

@@ -94,6 +94,10 @@ class ModuleInfo:
         found = [s for s in self.module.body if isinstance(s, cst.FunctionDef) and s.name.value == name]
         return found[0] if len(found) == 1 else None
 
+    def top_level_class(self, name: str) -> cst.ClassDef | None:
+        found = [s for s in self.module.body if isinstance(s, cst.ClassDef) and s.name.value == name]
+        return found[0] if len(found) == 1 else None
+
     def global_bindings(self, name: str) -> list[Assignment | BuiltinAssignment]:
         return [a for a in self.global_scope.assignments[name] if not isinstance(a, BuiltinAssignment)]
 
@@ -102,9 +106,10 @@ class ModuleInfo:
 class MovedFunction:
     """A function ready to be written into another module."""
 
-    node: cst.FunctionDef  # renamed, with carried imports at the top of the bodies that need them
+    node: cst.FunctionDef | cst.ClassDef  # renamed, with carried imports at the top of the bodies that need them
     module_imports: list[ImportLine] = field(default_factory=list)  # for the new module's top
     reads: dict[str, str] = field(default_factory=dict)  # dotted name -> local name of each MindSpeed/Megatron import
+    original_aliases: set[str] = field(default_factory=set)  # local names under which a moved class reads the original
 
 
 def _subtree_ids(node: cst.CSTNode) -> set[int]:
@@ -155,11 +160,17 @@ def move_function(
     rewritable: tuple[str, ...],
     destination: ModuleInfo,
     destination_class: cst.ClassDef | None = None,
+    original: frozenset[str] = frozenset(),
 ) -> MovedFunction:
-    """The module-level function `name` of `source`, renamed, made to read the same objects from `destination`."""
-    node = source.top_level_def(name)
+    """The module-level function (or class) `name` of `source`, renamed, made to read the same objects from
+    `destination`. A class reads `original` (the dotted names of the class it replaces, which stays in the
+    destination beside it) through local names the caller binds to it: `MovedFunction.original_aliases`."""
+    node: cst.FunctionDef | cst.ClassDef | None = source.top_level_def(name)
+    if node is None and original:
+        node = source.top_level_class(name)
     if node is None:
         raise CannotMove(f"{source.name}.{name} is not one plain module-level def")
+    original_aliases: set[str] = set()
     inside = _subtree_ids(node)
     local_imports: dict[cst.FunctionDef, dict[ImportLine, None]] = {}
     module_imports: dict[ImportLine, None] = {}
@@ -168,9 +179,23 @@ def move_function(
 
     def at_call_time(scope: Scope, line: ImportLine) -> None:
         function = _enclosing_function(scope)
-        if function is None or not isinstance(function.node, cst.FunctionDef):
-            raise CannotMove(f"'{line.bound}' is read when {name} is defined, and only {source.name} can give it")
+        if function is None or not isinstance(function.node, cst.FunctionDef) or id(function.node) not in inside:
+            at_definition_time(line)
+            return
         local_imports.setdefault(function.node, {})[line] = None
+
+    def at_definition_time(line: ImportLine) -> None:
+        """A class body, its bases and decorators, and its methods' defaults and annotations run when the class
+        is defined: only an import the destination can run at its top does (never MindSpeed: a cycle)."""
+        if isinstance(node, cst.ClassDef) and not _is_rewritable(line.module, rewritable):
+            if not destination.global_bindings(line.bound):
+                module_imports[line] = None
+                return
+            if bound_alike(destination, line):
+                return
+        if isinstance(node, cst.ClassDef) and bound_alike(destination, line):
+            return
+        raise CannotMove(f"'{line.bound}' is read when {name} is defined, and only {source.name} can give it")
 
     for scope in {s for s in source.scopes.values() if s is not None}:
         if isinstance(scope, FunctionScope) and id(scope.node) in inside:
@@ -204,8 +229,13 @@ def move_function(
                     through_module[id(access.node)] = source.name
                 continue
             line = _import_line(bound[0], source)
+            dotted = line.module if line.name is None else f"{line.module}.{line.name}"
+            if dotted in original:
+                original_aliases.add(line.bound)  # the caller binds it to the original beside the moved class
+                reads[dotted] = line.bound
+                continue
             if _is_rewritable(line.module, rewritable):
-                reads[line.module if line.name is None else f"{line.module}.{line.name}"] = line.bound
+                reads[dotted] = line.bound
             if line.module == destination.name and line.name == line.bound and destination.global_bindings(read):
                 continue  # `from M import n` run in M reads M's own global n: the plain name says the same
             if bound_alike(destination, line) and not (
@@ -227,8 +257,8 @@ def move_function(
             if _binds_locally(source, function, package):
                 raise CannotMove(f"{name} binds '{package}' itself, so {source.name} cannot be read through it")
     carried = node.visit(_CarryImports(local_imports, through_module))
-    assert isinstance(carried, cst.FunctionDef)
-    return MovedFunction(carried.with_changes(name=cst.Name(new_name)), list(module_imports), reads)
+    assert isinstance(carried, cst.FunctionDef | cst.ClassDef)
+    return MovedFunction(carried.with_changes(name=cst.Name(new_name)), list(module_imports), reads, original_aliases)
 
 
 def _defined_once(bound: list[Assignment | BuiltinAssignment]) -> bool:
@@ -237,7 +267,7 @@ def _defined_once(bound: list[Assignment | BuiltinAssignment]) -> bool:
     )
 
 
-def _binds_locally(source: ModuleInfo, function: cst.FunctionDef, name: str) -> bool:
+def _binds_locally(source: ModuleInfo, function: cst.FunctionDef | cst.ClassDef, name: str) -> bool:
     scope = source.scopes.get(function.body.body[0]) if isinstance(function.body, cst.IndentedBlock) else None
     return scope is not None and any(a.scope is scope for a in scope.assignments[name])
 

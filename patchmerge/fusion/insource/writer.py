@@ -14,6 +14,7 @@ binding that cannot be written this way is left to the deferred strategy with th
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ from patchmerge.fusion.insource.moving import (
     ModuleInfo,
     MovedFunction,
     bound_alike,
+    is_docstring,
     move_function,
 )
 from patchmerge.fusion.sites import Site
@@ -101,10 +103,17 @@ class InSourceWriter:
         ops = self._ops(site.file)
         key: Key = (site.owner_class, site.name)
         self._locate(site.file, key)
-        original = single_def(body, site.name, binding.kind is DefKind.MISSING)
+        original = single_def(body, site.name, binding.kind is DefKind.MISSING, binding.kind is DefKind.CLASS)
         if read_at_import(body, site.name, original):
             where = f"class {site.owner_class}'s body" if site.owner_class else f"{site.module}'s module-level code"
             raise CannotMove(f"{where} reads {site.name} when it runs; the runtime patches after that")
+        if isinstance(original, cst.ClassDef):
+            if any(k[0] == site.name for k in ops.replace) or site.name in ops.append:
+                raise CannotMove(f"members of class {site.name} are fused in source too; the class is replaced whole")
+            self._plan_class(binding, target, original, key)
+            return
+        if site.owner_class is not None and (None, site.owner_class) in ops.replace:
+            raise CannotMove(f"class {site.owner_class} is replaced whole by another binding")
         anchor = site.owner_class or site.name
         comments = [self._comment(pp) for pp in binding.patches]
         # the wrappers every branch gets: their ids go into each branch's probe
@@ -181,6 +190,67 @@ class InSourceWriter:
         else:
             ops.replace[key] = statements
 
+    def _plan_class(self, binding: Binding, target: ModuleInfo, original: cst.ClassDef, key: Key) -> None:
+        """A class replaced by a class: the patch's class moves in place of the original. Where it reads the
+        original (`class GPTModel(MegatronGPTModel)`), the original stays and that name is bound to it between."""
+        site = binding.site
+        pp = binding.replacement
+        assert pp is not None and pp.source is not None
+        source = self._source_info(pp)
+        self.origins.setdefault(site.file, set()).add(pp.source.file)  # type: ignore[arg-type]
+        moved = move_function(
+            source,
+            pp.source.qualname,
+            site.name,
+            rewritable=self.context.rewritable,
+            destination=target,
+            original=self._original_names(site),
+        )
+        for line in moved.module_imports:
+            self._module_import(site.file, target, line)
+        node = moved.node
+        if self.context.probes and isinstance(node.body, cst.IndentedBlock):
+            body = list(node.body.body)
+            at = 1 if body and is_docstring(body[0]) else 0  # the class body runs once: when it is defined
+            body[at:at] = [self._probe([pp.patch.id], target)]
+            node = node.with_changes(body=node.body.with_changes(body=body))
+            self._ops(site.file).helper = True
+        comment = cst.EmptyLine(comment=cst.Comment(self._comment(pp)))
+        own = [line for line in node.leading_lines if line.comment is not None]
+        statements: list[cst.BaseStatement] = []
+        if moved.original_aliases:
+            for alias in sorted(moved.original_aliases):
+                if alias == site.name or target.global_bindings(alias) or alias in self._ops(site.file).names:
+                    raise CannotMove(f"{target.name} already binds '{alias}', the name the patch gives the original")
+                self._ops(site.file).names.add(alias)
+            aliases = [cst.parse_statement(f"{alias} = {site.name}") for alias in sorted(moved.original_aliases)]
+            aliases[0] = aliases[0].with_changes(leading_lines=[*blank_lines(None), comment])
+            statements = [original, *aliases]
+            node = node.with_changes(leading_lines=[*blank_lines(None), *own])
+        else:
+            leading = [line for line in original.leading_lines if line.comment is None]
+            node = node.with_changes(leading_lines=[*leading, comment, *own])
+        statements.append(node)
+        self._ops(site.file).replace[key] = statements
+        self._back_import(pp, Place(site.module, None, site.name, site.file), node)
+
+    def _original_names(self, site: Site) -> frozenset[str]:
+        """The dotted names that mean the replaced class: its own, and a package's re-export of it."""
+        names = {site.targets[0].target, f"{site.module}.{site.name}"}
+        parts = site.module.split(".")
+        folder = site.file.parent
+        for depth in range(len(parts) - 1, 0, -1):
+            init = folder / "__init__.py"
+            try:
+                text = self.context.read(init)
+            except (OSError, KeyError):
+                break
+            if not re.search(rf"\bimport\b[^\n]*\b{re.escape(site.name)}\b", text):
+                break
+            names.add(".".join(parts[:depth]) + f".{site.name}")
+            folder = folder.parent
+        return frozenset(names)
+
     def _condition(self, pp: PlannedPatch) -> str:
         """The patch's conditions as one expression over the adaptor's parse (rewritten on the tree)."""
         parts = [_over_adaptor_args(text) for text in pp.patch.condition]
@@ -222,7 +292,7 @@ class InSourceWriter:
             raise CannotMove(f"'{line.bound}' is already a name this merge adds to {target.name}")
         ops.imports[line.bound] = line
 
-    def _back_import(self, pp: PlannedPatch, place: Place, node: cst.FunctionDef) -> None:
+    def _back_import(self, pp: PlannedPatch, place: Place, node: cst.FunctionDef | cst.ClassDef) -> None:
         """The patch module imports the moved def back from its new place: one definition, one object."""
         source = pp.source
         assert source is not None and source.file is not None
@@ -250,7 +320,7 @@ class InSourceWriter:
             reach = f"{owner}.{target_name}" if not node.decorators else f'vars({owner})["{target_name}"]'
             lines.append(f"{name} = {reach}")
         statements = [cst.parse_statement(text) for text in lines]
-        original = info.top_level_def(name)
+        original = info.top_level_def(name) or info.top_level_class(name)
         leading = list(original.leading_lines) if original is not None else []
         blank = [line for line in leading if line.comment is None]
         statements[0] = statements[0].with_changes(leading_lines=[*blank, comment])

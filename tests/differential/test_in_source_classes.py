@@ -1,0 +1,139 @@
+"""Classes replaced by classes, fused in source: the patch's class moves in place of the original; where it
+subclasses the original under an alias, the original stays and the alias is bound to it between the two.
+Compared with runtime patching in every way a run may use the tree."""
+
+from __future__ import annotations
+
+import json
+
+from tests.differential.harness import Scenario, build, compare
+
+GPT_MODEL = """
+from megatron.calls import LOG
+
+
+class GPTModel:
+    \"\"\"Megatron's GPT.\"\"\"
+
+    def __init__(self, layers):
+        self.layers = layers
+
+    def forward(self, x):
+        LOG.append("megatron.GPTModel.forward")
+        return x * self.layers
+
+
+def build(layers):
+    return GPTModel(layers)
+"""
+
+SOFTMAX = """
+from megatron.calls import LOG
+
+
+class ScaledSoftmax:
+    @staticmethod
+    def apply(x, scale):
+        LOG.append("megatron.ScaledSoftmax")
+        return x * scale
+"""
+
+LLM_GPT = """
+import math
+
+from megatron.calls import LOG
+from megatron.core.models import GPTModel as MegatronGPTModel
+from mindspeed_llm.util import twice
+
+DEPTH = 2
+
+
+class GPTModel(MegatronGPTModel):
+    \"\"\"MindSpeed-LLM's GPT: twice the depth.\"\"\"
+
+    kind = "llm"
+
+    def __init__(self, layers):
+        super().__init__(layers * DEPTH)
+
+    def forward(self, x):
+        LOG.append("llm.GPTModel.forward")
+        return twice(MegatronGPTModel.forward(self, x)) + math.floor(0.5)
+"""
+
+MINDSPEED_SOFTMAX = """
+from megatron.calls import LOG
+
+
+class ScaledSoftmax:
+    \"\"\"Fused on the NPU.\"\"\"
+
+    @staticmethod
+    def apply(x, scale):
+        LOG.append("mindspeed.ScaledSoftmax")
+        if scale < 0:
+            raise ValueError("negative scale")
+        return x * scale + 1
+"""
+
+SCENARIO = """
+def attempt(function, *args):
+    try:
+        return function(*args)
+    except Exception as exc:
+        return ("raised", type(exc).__name__, str(exc))
+
+
+def run():
+    from megatron.core import models, softmax
+    from megatron.core.models import gpt_model
+    from mindspeed_llm import gpt
+    model = gpt_model.build(3)
+    return [
+        model.forward(2), type(model).__name__, [c.__name__ for c in type(model).__mro__], model.layers,
+        getattr(model, "kind", None), models.GPTModel is gpt_model.GPTModel, gpt.GPTModel is gpt_model.GPTModel,
+        softmax.ScaledSoftmax.apply(2, 3), attempt(softmax.ScaledSoftmax.apply, 2, -1),
+        softmax.ScaledSoftmax.__doc__, type(softmax.ScaledSoftmax.__dict__["apply"]).__name__,
+    ]
+"""
+
+
+def _scenario() -> Scenario:
+    return Scenario(
+        "classes in source",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/models/__init__.py": "from megatron.core.models.gpt_model import GPTModel\n",
+            "Megatron-LM/megatron/core/models/gpt_model.py": GPT_MODEL,
+            "Megatron-LM/megatron/core/softmax.py": SOFTMAX,
+            "MindSpeed-LLM/mindspeed_llm/gpt.py": LLM_GPT,
+            "MindSpeed-LLM/mindspeed_llm/util.py": "def twice(x):\n    return 2 * x\n",
+            "MindSpeed/mindspeed/softmax.py": MINDSPEED_SOFTMAX,
+            "MindSpeed-LLM/scenario.py": SCENARIO,
+        },
+        {
+            "megatron.core.models.gpt_model.GPTModel": [{"patch_import": "mindspeed_llm.gpt.GPTModel"}],
+            "megatron.core.softmax.ScaledSoftmax": [{"patch_import": "mindspeed.softmax.ScaledSoftmax"}],
+        },
+    )
+
+
+def test_classes_replaced_by_classes_are_fused_in_source_and_run_like_the_runtime(tmp_path):
+    (outcome,) = compare(tmp_path, _scenario())
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    assert {p["strategy"] for p in report["patches"]} == {"in-source"}, report["patches"]
+    assert "llm.GPTModel.forward" in outcome["calls"] and "mindspeed.ScaledSoftmax" in outcome["calls"]
+
+
+def test_a_moved_class_reads_as_code_in_the_megatron_file(tmp_path):
+    pristine, fused = build(tmp_path, _scenario())
+    text = (fused / "Megatron-LM/megatron/core/models/gpt_model.py").read_text()
+    # the original stays (the patch subclasses it), the patch's alias is bound to it, then the patch's class
+    assert text.index("class GPTModel:") < text.index("MegatronGPTModel = GPTModel") < text.index(
+        "class GPTModel(MegatronGPTModel):"
+    )
+    assert "# patchmerge: megatron.core.models.gpt_model.GPTModel replaced by mindspeed_llm.gpt.GPTModel (" in text
+    softmax = (fused / "Megatron-LM/megatron/core/softmax.py").read_text()
+    assert softmax.count("class ScaledSoftmax") == 1 and "Fused on the NPU." in softmax  # the original left
+    patch_module = (fused / "MindSpeed-LLM/mindspeed_llm/gpt.py").read_text()
+    assert "from megatron.core.models.gpt_model import GPTModel" in patch_module and "class " not in patch_module
