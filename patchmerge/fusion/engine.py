@@ -181,6 +181,7 @@ def fuse_plan(
             helper_module=profile.runtime.helper_module,
             probes=probes,
             registered_at=lambda pp: _registered_at(pp, registered, collected),
+            peek=lambda path: texts.read(path) if (session.root / path).is_file() else None,
         ),
         adaptor_args,
     )

@@ -10,6 +10,7 @@ from tests.differential.harness import Scenario, build, compare
 
 GPT_MODEL = """
 from megatron.calls import LOG
+from megatron.core.config import Config
 
 
 class GPTModel:
@@ -18,7 +19,7 @@ class GPTModel:
     def __init__(self, layers):
         self.layers = layers
 
-    def forward(self, x):
+    def forward(self, x, config: Config = None):
         LOG.append("megatron.GPTModel.forward")
         return x * self.layers
 
@@ -42,6 +43,7 @@ LLM_GPT = """
 import math
 
 from megatron.calls import LOG
+from megatron.core import Config
 from megatron.core.models import GPTModel as MegatronGPTModel
 from mindspeed_llm.util import twice
 
@@ -56,7 +58,8 @@ class GPTModel(MegatronGPTModel):
     def __init__(self, layers):
         super().__init__(layers * DEPTH)
 
-    def forward(self, x):
+    # the annotation is read when the class is defined: Megatron's package re-exports what its file imports
+    def forward(self, x, config: Config = None):
         LOG.append("llm.GPTModel.forward")
         return twice(MegatronGPTModel.forward(self, x)) + math.floor(0.5)
 """
@@ -94,6 +97,7 @@ def run():
         getattr(model, "kind", None), models.GPTModel is gpt_model.GPTModel, gpt.GPTModel is gpt_model.GPTModel,
         softmax.ScaledSoftmax.apply(2, 3), attempt(softmax.ScaledSoftmax.apply, 2, -1),
         softmax.ScaledSoftmax.__doc__, type(softmax.ScaledSoftmax.__dict__["apply"]).__name__,
+        type(model).forward.__annotations__["config"].__qualname__,
     ]
 """
 
@@ -102,7 +106,8 @@ def _scenario() -> Scenario:
     return Scenario(
         "classes in source",
         {
-            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/__init__.py": "from megatron.core.config import Config\n",
+            "Megatron-LM/megatron/core/config.py": "class Config:\n    pass\n",
             "Megatron-LM/megatron/core/models/__init__.py": "from megatron.core.models.gpt_model import GPTModel\n",
             "Megatron-LM/megatron/core/models/gpt_model.py": GPT_MODEL,
             "Megatron-LM/megatron/core/softmax.py": SOFTMAX,

@@ -15,6 +15,7 @@ source module can give) is refused with the reason, and the binding falls back t
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -161,6 +162,7 @@ def move_function(
     destination: ModuleInfo,
     destination_class: cst.ClassDef | None = None,
     original: frozenset[str] = frozenset(),
+    same_import: Callable[[ImportLine, ImportLine], bool] | None = None,
 ) -> MovedFunction:
     """The module-level function (or class) `name` of `source`, renamed, made to read the same objects from
     `destination`. A class reads `original` (the dotted names of the class it replaces, which stays in the
@@ -191,10 +193,8 @@ def move_function(
             if not destination.global_bindings(line.bound):
                 module_imports[line] = None
                 return
-            if bound_alike(destination, line):
-                return
-        if isinstance(node, cst.ClassDef) and bound_alike(destination, line):
-            return
+        if bound_alike(destination, line, same_import):
+            return  # the destination's top binds the same object already (a re-export counts)
         raise CannotMove(f"'{line.bound}' is read when {name} is defined, and only {source.name} can give it")
 
     for scope in {s for s in source.scopes.values() if s is not None}:
@@ -293,15 +293,19 @@ def _is_rewritable(module: str, rewritable: tuple[str, ...]) -> bool:
     return module.split(".")[0] in rewritable
 
 
-def bound_alike(destination: ModuleInfo, line: ImportLine) -> bool:
-    """The destination already binds the name by the same import at module level."""
+def bound_alike(
+    destination: ModuleInfo, line: ImportLine, same: Callable[[ImportLine, ImportLine], bool] | None = None
+) -> bool:
+    """The destination already binds the name by the same import at module level (or, with `same`, by an
+    import `same` says gives the same object)."""
     bindings = destination.global_bindings(line.bound)
     if len(bindings) != 1 or not isinstance(bindings[0], ImportAssignment):
         return False
     try:
-        return _import_line(bindings[0], destination) == line
+        theirs = _import_line(bindings[0], destination)
     except CannotMove:
         return False
+    return theirs == line or (same is not None and same(theirs, line))
 
 
 def _class_binds(node: cst.ClassDef, name: str) -> bool:

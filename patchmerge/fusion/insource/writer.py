@@ -59,6 +59,7 @@ class Context:
     helper_module: str
     probes: bool
     registered_at: Callable[[PlannedPatch], str]  # "file:line" of the registration, for the comment
+    peek: Callable[[Path], str | None] = lambda path: None  # a file's text if it exists (a package's __init__)
 
 
 class InSourceWriter:
@@ -125,7 +126,13 @@ class InSourceWriter:
             name = pp.source.qualname  # type: ignore[union-attr]
             self.origins.setdefault(site.file, set()).add(pp.source.file)  # type: ignore[union-attr,arg-type]
             moved = move_function(
-                source, name, site.name, rewritable=self.context.rewritable, destination=target, destination_class=klass
+                source,
+                name,
+                site.name,
+                rewritable=self.context.rewritable,
+                destination=target,
+                destination_class=klass,
+                same_import=self._same_import,
             )
             _refuse_reading_the_original(moved, binding)
             for line in moved.module_imports:
@@ -205,6 +212,7 @@ class InSourceWriter:
             rewritable=self.context.rewritable,
             destination=target,
             original=self._original_names(site),
+            same_import=self._same_import,
         )
         for line in moved.module_imports:
             self._module_import(site.file, target, line)
@@ -234,18 +242,34 @@ class InSourceWriter:
         self._ops(site.file).replace[key] = statements
         self._back_import(pp, Place(site.module, None, site.name, site.file), node)
 
+    def _same_import(self, ours: ImportLine, theirs: ImportLine) -> bool:
+        """`from a.b import X` and `from a.b.c import X` give one object when package a.b re-exports X."""
+        if ours.name is None or ours.name != theirs.name or ours.alias != theirs.alias:
+            return False
+        outer, inner = sorted((ours.module, theirs.module), key=len)
+        if not inner.startswith(outer + "."):
+            return False
+        init = self._package_init(outer)
+        return init is not None and _imports_name(init, ours.name)
+
+    def _package_init(self, package: str) -> str | None:
+        """The text of `package`'s __init__.py, found beside a module of the same top package already read."""
+        for path, info in self.infos.items():
+            parts = info.name.split(".")
+            if parts[0] != package.split(".")[0]:
+                continue
+            root = path.parents[len(parts) - (0 if path.name == "__init__.py" else 1)]
+            return self.context.peek(root.joinpath(*package.split("."), "__init__.py"))
+        return None
+
     def _original_names(self, site: Site) -> frozenset[str]:
         """The dotted names that mean the replaced class: its own, and a package's re-export of it."""
         names = {site.targets[0].target, f"{site.module}.{site.name}"}
         parts = site.module.split(".")
-        folder = site.file.parent
+        folder = site.file.parent.parent if site.file.name == "__init__.py" else site.file.parent
         for depth in range(len(parts) - 1, 0, -1):
-            init = folder / "__init__.py"
-            try:
-                text = self.context.read(init)
-            except (OSError, KeyError):
-                break
-            if not re.search(rf"\bimport\b[^\n]*\b{re.escape(site.name)}\b", text):
+            text = self.context.peek(folder / "__init__.py")
+            if text is None or not _imports_name(text, site.name):
                 break
             names.add(".".join(parts[:depth]) + f".{site.name}")
             folder = folder.parent
@@ -360,7 +384,9 @@ class InSourceWriter:
             raise CannotMove(f"{target.name} already binds '{local}', the name {pp.patch.patch_import} would get")
         info = self._source_info(pp)
         self.origins.setdefault(file, set()).add(source.file)
-        moved = move_function(info, name, name, rewritable=self.context.rewritable, destination=target)
+        moved = move_function(
+            info, name, name, rewritable=self.context.rewritable, destination=target, same_import=self._same_import
+        )
         if pp.kind is not FusionKind.WRAP:
             _refuse_reading_the_original(moved, Binding(site, DefKind.FUNCTION, pp, []))
         for line in moved.module_imports:
@@ -449,3 +475,8 @@ def _over_adaptor_args(text: str) -> str:
     """The condition reading the adaptor's parse where it read `args`, rewritten on the expression tree."""
     tree = _ArgsToAdaptorParse().visit(ast.parse(text.strip(), mode="eval"))
     return ast.unparse(ast.fix_missing_locations(tree))
+
+
+def _imports_name(text: str, name: str) -> bool:
+    """A package's __init__ imports `name` (so `package.name` is a re-export of it)."""
+    return re.search(rf"\bimport\b[^\n]*\b{re.escape(name)}\b", text) is not None
