@@ -9,6 +9,7 @@ from patchmerge.fusion import edits as file_edits
 from patchmerge.fusion.insource import DEFERRED, IN_SOURCE, fuse_in_source
 from patchmerge.fusion.insource.adaptor_args import read_adaptor_args, render_parser
 from patchmerge.fusion.insource.adaptor_args import read_files as adaptor_files
+from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.writer import Context as InSourceContext
 from patchmerge.fusion.model import MergeResult, Outcome, PatchOutcome
 from patchmerge.fusion.registration_files import (
@@ -182,6 +183,7 @@ def fuse_plan(
             probes=probes,
             registered_at=lambda pp: _registered_at(pp, registered, collected),
             peek=lambda path: texts.read(path) if (session.root / path).is_file() else None,
+            imports=ImportGraph(context.tree.module_file, context.tree.is_package),
         ),
         adaptor_args,
     )

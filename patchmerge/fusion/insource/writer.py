@@ -36,6 +36,7 @@ from patchmerge.fusion.insource.bodies import (
     single_def,
     with_first_statement,
 )
+from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.moving import (
     CannotMove,
     ImportLine,
@@ -60,6 +61,7 @@ class Context:
     probes: bool
     registered_at: Callable[[PlannedPatch], str]  # "file:line" of the registration, for the comment
     peek: Callable[[Path], str | None] = lambda path: None  # a file's text if it exists (a package's __init__)
+    imports: ImportGraph | None = None  # what importing a module imports, for imports this merge adds
 
 
 class InSourceWriter:
@@ -70,6 +72,7 @@ class InSourceWriter:
         self.moved: dict[str, tuple[Path, str]] = {}  # patch_import -> (file it moved to, name there)
         self.options: dict[str, Option] = {}  # the adaptor options the fused conditions read, by dest
         self.origins: dict[Path, set[Path]] = {}  # file -> the files whose code moved into it
+        self.moved_to: dict[str, str] = {}  # patch_import -> the module it moved to
 
     def info(self, path: Path, module: str, is_package: bool = False) -> ModuleInfo:
         if path not in self.infos:
@@ -82,12 +85,16 @@ class InSourceWriter:
     def add(self, binding: Binding) -> None:
         """Plan `binding`'s edits; raise CannotMove (and change nothing) when it cannot be written in source."""
         staged = {path: ops.copy() for path, ops in self.ops.items()}
-        moved, options = dict(self.moved), dict(self.options)
+        moved, options, moved_to = dict(self.moved), dict(self.options), dict(self.moved_to)
         origins = {path: set(files) for path, files in self.origins.items()}
+        added = {m: set(v) for m, v in self.context.imports.added.items()} if self.context.imports else {}
         try:
             self._plan(binding)
         except CannotMove:
             self.ops, self.moved, self.options, self.origins = staged, moved, options, origins
+            self.moved_to = moved_to
+            if self.context.imports is not None:
+                self.context.imports.added = added
             raise
 
     def _ops(self, path: Path) -> FileOps:
@@ -196,6 +203,21 @@ class InSourceWriter:
             ops.names.add(site.name)
         else:
             ops.replace[key] = statements
+
+    def _bind_moved(self, pp: PlannedPatch, target: ModuleInfo, name: str, file: Path) -> str:
+        """One definition for several bindings: import it at this module's top from where it moved, when
+        importing that module never imports this one (no cycle can form)."""
+        home = self.moved_to[pp.patch.patch_import]
+        graph = self.context.imports
+        if graph is None or graph.reaches(home, target.name):
+            raise CannotMove(f"{pp.patch.patch_import} moved to {home} for another binding, and importing {home} "
+                             f"imports {target.name}: importing it here could form a cycle")
+        line = ImportLine(home, name)
+        if target.global_bindings(name) and not bound_alike(target, line):
+            raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
+        self._module_import(file, target, line)
+        graph.added.setdefault(target.name, set()).add(home)
+        return name
 
     def _plan_class(self, binding: Binding, target: ModuleInfo, original: cst.ClassDef, key: Key) -> None:
         """A class replaced by a class: the patch's class moves in place of the original. Where it reads the
@@ -352,6 +374,7 @@ class InSourceWriter:
             self._ops(source.file).class_imports.add(id(statements[0]))
         self._ops(source.file).replace[key] = statements
         self.moved[pp.patch.patch_import] = (place.file, target_name)
+        self.moved_to[pp.patch.patch_import] = place.module
 
     def _beside(
         self,
@@ -375,10 +398,12 @@ class InSourceWriter:
             local = f"_{source.module.rpartition('.')[2]}_{name}"
         done = self.moved.get(pp.patch.patch_import)
         if done is not None:
-            if done[0] != file or probe:
-                raise CannotMove(f"{pp.patch.patch_import} moved to {done[0]} for another binding; importing it "
-                                 "here when the module loads could form a cycle")
-            return done[1]
+            if probe and self.context.probes:
+                raise CannotMove(f"{pp.patch.patch_import} moved to {done[0]} for another binding, whose probe it "
+                                 "holds")
+            if done[0] == file:
+                return done[1]
+            return self._bind_moved(pp, target, done[1], file)
         taken = {*self._ops(file).names, *self._ops(file).imports}
         if target.global_bindings(local) or local in taken or (local != name and name in taken):
             raise CannotMove(f"{target.name} already binds '{local}', the name {pp.patch.patch_import} would get")

@@ -1,0 +1,97 @@
+"""Which modules importing a module runs, read from source: whether a new module-level import can close a cycle.
+
+A definition moved into one Megatron module for one binding may be needed by another module when it loads (a
+wrapper applied there too). Importing it from there at that module's top is safe when importing the defining
+module never comes back to the importing one: every module-level import (in `try`/`if` blocks too, not inside
+functions), and each package's `__init__` on the way to a module, counts.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from pathlib import Path
+
+
+class ImportGraph:
+    def __init__(self, module_file: Callable[[str], Path | None], is_package: Callable[[str], bool]) -> None:
+        self._module_file = module_file
+        self._is_package = is_package
+        self._edges: dict[str, frozenset[str]] = {}
+        self.added: dict[str, set[str]] = {}  # module -> what this merge makes it import at its top
+
+    def reaches(self, start: str, goal: str) -> bool:
+        """Whether importing `start` imports `goal` (or `goal` itself is `start` or one of its packages)."""
+        seen: set[str] = set()
+        todo = [start]
+        while todo:
+            module = todo.pop()
+            for step in _with_packages(module):
+                if step == goal:
+                    return True
+                if step in seen:
+                    continue
+                seen.add(step)
+                todo.extend(self._imports(step))
+                todo.extend(self.added.get(step, ()))
+        return False
+
+    def _imports(self, module: str) -> frozenset[str]:
+        if module not in self._edges:
+            self._edges[module] = frozenset(self._read(module))
+        return self._edges[module]
+
+    def _read(self, module: str) -> set[str]:
+        path = self._module_file(module)
+        if path is None:
+            return set()
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        except (OSError, SyntaxError, ValueError):
+            return set()
+        package = module if self._is_package(module) else module.rpartition(".")[0]
+        found: set[str] = set()
+        for node in _module_level(tree.body):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = _absolute(package, node.module, node.level)
+                if base is None:
+                    continue
+                found.add(base)
+                # `from package import name` may import the submodule package.name
+                found.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+        return {name for name in found if self._module_file(name) is not None or self._is_package(name)}
+
+
+def _module_level(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The statements that run when the module loads, through try/if/with blocks but not into defs."""
+    out: list[ast.stmt] = []
+    for node in body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        out.append(node)
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            children = getattr(node, field, None)
+            if isinstance(children, list):
+                nested = [c for c in children if isinstance(c, ast.stmt)]
+                for handler in (c for c in children if isinstance(c, ast.ExceptHandler)):
+                    nested.extend(handler.body)
+                out.extend(_module_level(nested))
+    return out
+
+
+def _absolute(package: str, module: str | None, level: int) -> str | None:
+    if level == 0:
+        return module
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, *([module] if module else [])]) or None
+
+
+def _with_packages(module: str) -> list[str]:
+    """`a.b.c` runs `a`, `a.b`, then `a.b.c` when imported."""
+    parts = module.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]

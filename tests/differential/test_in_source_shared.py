@@ -1,0 +1,63 @@
+"""One patch for several bindings in different modules: its def moves to the first, and the others import it
+from there when that import cannot close a cycle (else they fall back, saying why). Compared with runtime
+patching in every way a run may use the tree."""
+
+from __future__ import annotations
+
+import json
+
+from tests.differential.harness import Scenario, compare
+
+WRAPPERS = """
+from functools import wraps
+
+from megatron.calls import LOG
+
+
+def traced_wrapper(fn):
+    @wraps(fn)
+    def wrapper(*args):
+        LOG.append("traced>" + fn.__name__)
+        return fn(*args) + 1
+    return wrapper
+"""
+
+SCENARIO = """
+def run():
+    from megatron.core import alpha, beta, gamma
+    from mindspeed import wrappers
+    return [alpha.f(1), beta.g(2), gamma.h(3), beta.Layer().forward(4), wrappers.traced_wrapper.__name__]
+"""
+
+
+def test_a_wrapper_of_several_modules_moves_once_and_is_imported_where_no_cycle_can_form(tmp_path):
+    scenario = Scenario(
+        "shared wrapper",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/alpha.py": "def f(x):\n    return x * 10\n",
+            "Megatron-LM/megatron/core/beta.py": (
+                "def g(x):\n    return x * 20\n\n\nclass Layer:\n    def forward(self, x):\n        return x * 30\n"
+            ),
+            # gamma imports alpha at its top: the wrapper cannot move to gamma and be imported into alpha
+            "Megatron-LM/megatron/core/gamma.py": "from megatron.core import alpha\n\n\ndef h(x):\n    return x * 40\n",
+            "MindSpeed/mindspeed/wrappers.py": WRAPPERS,
+            "MindSpeed-LLM/scenario.py": SCENARIO,
+        },
+        {
+            "megatron.core.gamma.h": [{"patch_import": "mindspeed.wrappers.traced_wrapper"}],
+            "megatron.core.alpha.f": [{"patch_import": "mindspeed.wrappers.traced_wrapper", "condition": ["args.a"]}],
+            "megatron.core.beta.g": [{"patch_import": "mindspeed.wrappers.traced_wrapper"}],
+            "megatron.core.beta.Layer.forward": [{"patch_import": "mindspeed.wrappers.traced_wrapper"}],
+        },
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    strategies = {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
+    assert strategies["megatron.core.gamma.h#0"][0] == "in-source"  # moved here first
+    assert strategies["megatron.core.beta.g#0"][0] == "in-source"  # imported from gamma: no cycle
+    assert strategies["megatron.core.beta.Layer.forward#0"][0] == "in-source"  # the same import, once
+    assert strategies["megatron.core.alpha.f#0"][0] == "deferred"
+    assert "could form a cycle" in strategies["megatron.core.alpha.f#0"][1]
+    beta = (tmp_path / "fused/Megatron-LM/megatron/core/beta.py").read_text()
+    assert beta.count("from megatron.core.gamma import traced_wrapper") == 1
