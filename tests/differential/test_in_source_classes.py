@@ -89,6 +89,7 @@ def attempt(function, *args):
 
 def run():
     from megatron.core import models, softmax
+    from megatron.legacy import softmax as legacy
     from megatron.core.models import gpt_model
     from mindspeed_llm import gpt
     model = gpt_model.build(3)
@@ -98,6 +99,7 @@ def run():
         softmax.ScaledSoftmax.apply(2, 3), attempt(softmax.ScaledSoftmax.apply, 2, -1),
         softmax.ScaledSoftmax.__doc__, type(softmax.ScaledSoftmax.__dict__["apply"]).__name__,
         type(model).forward.__annotations__["config"].__qualname__,
+        legacy.ScaledSoftmax.apply(5, 2), legacy.ScaledSoftmax is softmax.ScaledSoftmax,
     ]
 """
 
@@ -111,6 +113,8 @@ def _scenario() -> Scenario:
             "Megatron-LM/megatron/core/models/__init__.py": "from megatron.core.models.gpt_model import GPTModel\n",
             "Megatron-LM/megatron/core/models/gpt_model.py": GPT_MODEL,
             "Megatron-LM/megatron/core/softmax.py": SOFTMAX,
+            "Megatron-LM/megatron/legacy/__init__.py": "",
+            "Megatron-LM/megatron/legacy/softmax.py": SOFTMAX.replace('"megatron.Scaled', '"legacy.Scaled'),
             "MindSpeed-LLM/mindspeed_llm/gpt.py": LLM_GPT,
             "MindSpeed-LLM/mindspeed_llm/util.py": "def twice(x):\n    return 2 * x\n",
             "MindSpeed/mindspeed/softmax.py": MINDSPEED_SOFTMAX,
@@ -119,6 +123,8 @@ def _scenario() -> Scenario:
         {
             "megatron.core.models.gpt_model.GPTModel": [{"patch_import": "mindspeed_llm.gpt.GPTModel"}],
             "megatron.core.softmax.ScaledSoftmax": [{"patch_import": "mindspeed.softmax.ScaledSoftmax"}],
+            # the same class for a second target: it moves once, the other module imports it
+            "megatron.legacy.softmax.ScaledSoftmax": [{"patch_import": "mindspeed.softmax.ScaledSoftmax"}],
         },
     )
 
@@ -140,5 +146,7 @@ def test_a_moved_class_reads_as_code_in_the_megatron_file(tmp_path):
     assert "# patchmerge: megatron.core.models.gpt_model.GPTModel replaced by mindspeed_llm.gpt.GPTModel (" in text
     softmax = (fused / "Megatron-LM/megatron/core/softmax.py").read_text()
     assert softmax.count("class ScaledSoftmax") == 1 and "Fused on the NPU." in softmax  # the original left
+    legacy = (fused / "Megatron-LM/megatron/legacy/softmax.py").read_text()
+    assert "class ScaledSoftmax" not in legacy and "from megatron.core.softmax import ScaledSoftmax" in legacy
     patch_module = (fused / "MindSpeed-LLM/mindspeed_llm/gpt.py").read_text()
     assert "from megatron.core.models.gpt_model import GPTModel" in patch_module and "class " not in patch_module

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import libcst as cst
 
@@ -93,3 +94,13 @@ class Apply(cst.CSTTransformer):
                 out.append(statement)
         out.extend(self.ops.append.get(owner, []))
         return out
+
+
+@dataclass
+class Place:
+    """Where a moved def lands: its module, class (None at module level), name, and file."""
+
+    module: str
+    owner_class: str | None
+    name: str
+    file: Path

@@ -13,8 +13,6 @@ binding that cannot be written this way is left to the deferred strategy with th
 
 from __future__ import annotations
 
-import ast
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +23,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, ImportItem
 
 from patchmerge.fusion.insource.adaptor_args import Option
-from patchmerge.fusion.insource.apply import Apply, FileOps, Key
+from patchmerge.fusion.insource.apply import Apply, FileOps, Key, Place
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import (
     blank_lines,
@@ -36,6 +34,8 @@ from patchmerge.fusion.insource.bodies import (
     single_def,
     with_first_statement,
 )
+from patchmerge.fusion.insource.branches import condition_code, if_chain
+from patchmerge.fusion.insource.classes import plan_class
 from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.moving import (
     CannotMove,
@@ -43,9 +43,9 @@ from patchmerge.fusion.insource.moving import (
     ModuleInfo,
     MovedFunction,
     bound_alike,
-    is_docstring,
     move_function,
 )
+from patchmerge.fusion.insource.reexports import Reexports
 from patchmerge.fusion.sites import Site
 from patchmerge.fusion.stanza import HELPER_ALIAS, normalise
 from patchmerge.model import DefKind, FusionKind, PlannedPatch
@@ -73,6 +73,7 @@ class InSourceWriter:
         self.options: dict[str, Option] = {}  # the adaptor options the fused conditions read, by dest
         self.origins: dict[Path, set[Path]] = {}  # file -> the files whose code moved into it
         self.moved_to: dict[str, str] = {}  # patch_import -> the module it moved to
+        self.reexports = Reexports(context.peek, self.infos)
 
     def info(self, path: Path, module: str, is_package: bool = False) -> ModuleInfo:
         if path not in self.infos:
@@ -97,7 +98,7 @@ class InSourceWriter:
                 self.context.imports.added = added
             raise
 
-    def _ops(self, path: Path) -> FileOps:
+    def file_ops(self, path: Path) -> FileOps:
         return self.ops.setdefault(path, FileOps())
 
     def _locate(self, path: Path, key: Key) -> None:
@@ -108,7 +109,7 @@ class InSourceWriter:
         site = binding.site
         target = self.info(site.file, site.module, site.file.name == "__init__.py")
         body, klass = body_of(target, site.owner_class)
-        ops = self._ops(site.file)
+        ops = self.file_ops(site.file)
         key: Key = (site.owner_class, site.name)
         self._locate(site.file, key)
         original = single_def(body, site.name, binding.kind is DefKind.MISSING, binding.kind is DefKind.CLASS)
@@ -118,18 +119,18 @@ class InSourceWriter:
         if isinstance(original, cst.ClassDef):
             if any(k[0] == site.name for k in ops.replace) or site.name in ops.append:
                 raise CannotMove(f"members of class {site.name} are fused in source too; the class is replaced whole")
-            self._plan_class(binding, target, original, key)
+            plan_class(self, binding, target, original, key)
             return
         if site.owner_class is not None and (None, site.owner_class) in ops.replace:
             raise CannotMove(f"class {site.owner_class} is replaced whole by another binding")
         anchor = site.owner_class or site.name
-        comments = [self._comment(pp) for pp in binding.patches]
+        comments = [self.comment(pp) for pp in binding.patches]
         # the wrappers every branch gets: their ids go into each branch's probe
         always_wrapped = [pp for pp in binding.wrappers if not pp.patch.is_conditional]
         definition: cst.FunctionDef | None = None
         if binding.replacement is not None:
             pp = binding.replacement
-            source = self._source_info(pp)
+            source = self.source_info(pp)
             name = pp.source.qualname  # type: ignore[union-attr]
             self.origins.setdefault(site.file, set()).add(pp.source.file)  # type: ignore[union-attr,arg-type]
             moved = move_function(
@@ -139,13 +140,13 @@ class InSourceWriter:
                 rewritable=self.context.rewritable,
                 destination=target,
                 destination_class=klass,
-                same_import=self._same_import,
+                same_import=self.reexports.same_import,
             )
             _refuse_reading_the_original(moved, binding)
             for line in moved.module_imports:
-                self._module_import(site.file, target, line)
+                self.module_import(site.file, target, line)
             definition = moved.node
-            self._back_import(pp, Place(site.module, site.owner_class, site.name, site.file), moved.node)
+            self.back_import(pp, Place(site.module, site.owner_class, site.name, site.file), moved.node)
         elif original is not None:
             definition = original
             if binding.kind is DefKind.STATICMETHOD and binding.wrappers:
@@ -155,7 +156,7 @@ class InSourceWriter:
                 )
         if definition is not None and self.context.probes:
             own = binding.replacement.patch.id if binding.replacement else f"{site.targets[0].target}#original"
-            definition = with_first_statement(definition, self._probe([own, *_ids(always_wrapped)], target))
+            definition = with_first_statement(definition, self.probe([own, *_ids(always_wrapped)], target))
             ops.helper = True
         if original is None:
             leading = blank_lines(site.owner_class)
@@ -172,12 +173,15 @@ class InSourceWriter:
             branches = []
             for pp in binding.branches:
                 probe = [pp.patch.id, *_ids(always_wrapped)]
+                reused = pp.patch.patch_import in self.moved  # its def holds another binding's probe
                 local = self._beside(pp, site, target, anchor, "as a branch of", moved_beside, probe)
                 bind = [f"{site.name} = {local}"]
-                if self.context.probes:  # its code counts as this branch only where the branch was chosen
+                if self.context.probes and reused:  # this branch is probed when it is chosen
+                    bind.append(self._probe_text(probe))
+                elif self.context.probes:  # its code counts as this branch only where the branch was chosen
                     bind.append(f"{HELPER_ALIAS}.select({pp.patch.id!r})")
-                branches.append((self._condition(pp), [cst.parse_statement(line) for line in bind]))
-            statements.append(_if_chain(branches[::-1], [definition] if definition is not None else None))
+                branches.append((condition_code(pp), [cst.parse_statement(line) for line in bind]))
+            statements.append(if_chain(branches[::-1], [definition] if definition is not None else None))
         elif definition is not None:
             statements.append(definition)
         for pp in binding.wrappers:
@@ -186,7 +190,7 @@ class InSourceWriter:
             if pp.patch.is_conditional:
                 if self.context.probes:  # the wrapper's own code runs as it is applied
                     wrap.append(self._probe_text([pp.patch.id]))
-                statements.append(_if_chain([(self._condition(pp), [cst.parse_statement(w) for w in wrap])], None))
+                statements.append(if_chain([(condition_code(pp), [cst.parse_statement(w) for w in wrap])], None))
             else:
                 statements.append(cst.parse_statement(wrap[0]))
         if self.context.probes and (binding.branches or any(pp.patch.is_conditional for pp in binding.wrappers)):
@@ -204,120 +208,35 @@ class InSourceWriter:
         else:
             ops.replace[key] = statements
 
-    def _bind_moved(self, pp: PlannedPatch, target: ModuleInfo, name: str, file: Path) -> str:
-        """One definition for several bindings: import it at this module's top from where it moved, when
-        importing that module never imports this one (no cycle can form)."""
+    def bind_moved(self, pp: PlannedPatch, target: ModuleInfo, name: str, file: Path, in_place: bool = False) -> str:
+        """One definition for several bindings: import it at this module's top (or `in_place`, where the caller
+        puts the import) from where it moved, when importing that module never imports this one."""
         home = self.moved_to[pp.patch.patch_import]
         graph = self.context.imports
         if graph is None or graph.reaches(home, target.name):
             raise CannotMove(f"{pp.patch.patch_import} moved to {home} for another binding, and importing {home} "
                              f"imports {target.name}: importing it here could form a cycle")
-        line = ImportLine(home, name)
-        if target.global_bindings(name) and not bound_alike(target, line):
-            raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
-        self._module_import(file, target, line)
+        if not in_place:
+            line = ImportLine(home, name)
+            if target.global_bindings(name) and not bound_alike(target, line):
+                raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
+            self.module_import(file, target, line)
         graph.added.setdefault(target.name, set()).add(home)
         return name
 
-    def _plan_class(self, binding: Binding, target: ModuleInfo, original: cst.ClassDef, key: Key) -> None:
-        """A class replaced by a class: the patch's class moves in place of the original. Where it reads the
-        original (`class GPTModel(MegatronGPTModel)`), the original stays and that name is bound to it between."""
-        site = binding.site
-        pp = binding.replacement
-        assert pp is not None and pp.source is not None
-        source = self._source_info(pp)
-        self.origins.setdefault(site.file, set()).add(pp.source.file)  # type: ignore[arg-type]
-        moved = move_function(
-            source,
-            pp.source.qualname,
-            site.name,
-            rewritable=self.context.rewritable,
-            destination=target,
-            original=self._original_names(site),
-            same_import=self._same_import,
-        )
-        for line in moved.module_imports:
-            self._module_import(site.file, target, line)
-        node = moved.node
-        if self.context.probes and isinstance(node.body, cst.IndentedBlock):
-            body = list(node.body.body)
-            at = 1 if body and is_docstring(body[0]) else 0  # the class body runs once: when it is defined
-            body[at:at] = [self._probe([pp.patch.id], target)]
-            node = node.with_changes(body=node.body.with_changes(body=body))
-            self._ops(site.file).helper = True
-        comment = cst.EmptyLine(comment=cst.Comment(self._comment(pp)))
-        own = [line for line in node.leading_lines if line.comment is not None]
-        statements: list[cst.BaseStatement] = []
-        if moved.original_aliases:
-            for alias in sorted(moved.original_aliases):
-                if alias == site.name or target.global_bindings(alias) or alias in self._ops(site.file).names:
-                    raise CannotMove(f"{target.name} already binds '{alias}', the name the patch gives the original")
-                self._ops(site.file).names.add(alias)
-            aliases = [cst.parse_statement(f"{alias} = {site.name}") for alias in sorted(moved.original_aliases)]
-            aliases[0] = aliases[0].with_changes(leading_lines=[*blank_lines(None), comment])
-            statements = [original, *aliases]
-            node = node.with_changes(leading_lines=[*blank_lines(None), *own])
-        else:
-            leading = [line for line in original.leading_lines if line.comment is None]
-            node = node.with_changes(leading_lines=[*leading, comment, *own])
-        statements.append(node)
-        self._ops(site.file).replace[key] = statements
-        self._back_import(pp, Place(site.module, None, site.name, site.file), node)
-
-    def _same_import(self, ours: ImportLine, theirs: ImportLine) -> bool:
-        """`from a.b import X` and `from a.b.c import X` give one object when package a.b re-exports X."""
-        if ours.name is None or ours.name != theirs.name or ours.alias != theirs.alias:
-            return False
-        outer, inner = sorted((ours.module, theirs.module), key=len)
-        if not inner.startswith(outer + "."):
-            return False
-        init = self._package_init(outer)
-        return init is not None and _imports_name(init, ours.name)
-
-    def _package_init(self, package: str) -> str | None:
-        """The text of `package`'s __init__.py, found beside a module of the same top package already read."""
-        for path, info in self.infos.items():
-            parts = info.name.split(".")
-            if parts[0] != package.split(".")[0]:
-                continue
-            root = path.parents[len(parts) - (0 if path.name == "__init__.py" else 1)]
-            return self.context.peek(root.joinpath(*package.split("."), "__init__.py"))
-        return None
-
-    def _original_names(self, site: Site) -> frozenset[str]:
-        """The dotted names that mean the replaced class: its own, and a package's re-export of it."""
-        names = {site.targets[0].target, f"{site.module}.{site.name}"}
-        parts = site.module.split(".")
-        folder = site.file.parent.parent if site.file.name == "__init__.py" else site.file.parent
-        for depth in range(len(parts) - 1, 0, -1):
-            text = self.context.peek(folder / "__init__.py")
-            if text is None or not _imports_name(text, site.name):
-                break
-            names.add(".".join(parts[:depth]) + f".{site.name}")
-            folder = folder.parent
-        return frozenset(names)
-
-    def _condition(self, pp: PlannedPatch) -> str:
-        """The patch's conditions as one expression over the adaptor's parse (rewritten on the tree)."""
-        parts = [_over_adaptor_args(text) for text in pp.patch.condition]
-        if len(parts) == 1:
-            return parts[0]
-        loose = (ast.BoolOp, ast.IfExp)  # what binds looser than `and` gets brackets
-        return " and ".join(f"({p})" if isinstance(ast.parse(p, mode="eval").body, loose) else p for p in parts)
-
-    def _source_info(self, pp: PlannedPatch) -> ModuleInfo:
+    def source_info(self, pp: PlannedPatch) -> ModuleInfo:
         source = pp.source
         assert source is not None and source.file is not None
         if pp.patch.patch_import in self.moved:
             raise CannotMove(f"{pp.patch.patch_import} already moved for another binding")
         return self.info(source.file, source.module, source.file.name == "__init__.py")
 
-    def _comment(self, pp: PlannedPatch) -> str:
+    def comment(self, pp: PlannedPatch) -> str:
         role = "wrapped by" if pp.kind and pp.kind.value == "wrap" else "replaced by"
         when = f" if {' and '.join(normalise(c) for c in pp.patch.condition)}" if pp.patch.condition else ""
         return f"{COMMENT} {pp.patch.target} {role} {pp.patch.patch_import}{when} ({self.context.registered_at(pp)})"
 
-    def _probe(self, ids: list[str], module: ModuleInfo, function: str = "first_run") -> cst.BaseStatement:
+    def probe(self, ids: list[str], module: ModuleInfo, function: str = "first_run") -> cst.BaseStatement:
         """One statement: the first time the definition runs, each of the branches it stands for is probed.
         Where the module has torch, TorchScript may compile the definition (a scripted caller compiles what it
         calls): the probe then sits under `torch.jit.is_scripting()`, a branch TorchScript does not compile."""
@@ -329,8 +248,8 @@ class InSourceWriter:
     def _probe_text(self, ids: list[str], function: str = "first_run") -> str:
         return f"{HELPER_ALIAS}.{function}(__name__, {', '.join(repr(i) for i in ids)})"
 
-    def _module_import(self, path: Path, target: ModuleInfo, line: ImportLine) -> None:
-        ops = self._ops(path)
+    def module_import(self, path: Path, target: ModuleInfo, line: ImportLine) -> None:
+        ops = self.file_ops(path)
         known = ops.imports.get(line.bound)
         if known is not None and known != line:
             raise CannotMove(f"'{line.bound}' would be imported into {target.name} twice, differently")
@@ -338,7 +257,7 @@ class InSourceWriter:
             raise CannotMove(f"'{line.bound}' is already a name this merge adds to {target.name}")
         ops.imports[line.bound] = line
 
-    def _back_import(self, pp: PlannedPatch, place: Place, node: cst.FunctionDef | cst.ClassDef) -> None:
+    def back_import(self, pp: PlannedPatch, place: Place, node: cst.FunctionDef | cst.ClassDef) -> None:
         """The patch module imports the moved def back from its new place: one definition, one object."""
         source = pp.source
         assert source is not None and source.file is not None
@@ -357,7 +276,7 @@ class InSourceWriter:
             bindings = info.global_bindings(owner)
             if bindings and not bound_alike(info, line):
                 raise CannotMove(f"{source.module} binds '{owner}' to something else, so it cannot import {where}")
-            added = self._ops(source.file).back_imports
+            added = self.file_ops(source.file).back_imports
             if owner in added and added[owner] != line:
                 raise CannotMove(f"{source.module} would get '{owner}' from two modules")
             added[owner] = line
@@ -371,8 +290,8 @@ class InSourceWriter:
         blank = [line for line in leading if line.comment is None]
         statements[0] = statements[0].with_changes(leading_lines=[*blank, comment])
         if owner is not None and len(statements) == 2:
-            self._ops(source.file).class_imports.add(id(statements[0]))
-        self._ops(source.file).replace[key] = statements
+            self.file_ops(source.file).class_imports.add(id(statements[0]))
+        self.file_ops(source.file).replace[key] = statements
         self.moved[pp.patch.patch_import] = (place.file, target_name)
         self.moved_to[pp.patch.patch_import] = place.module
 
@@ -398,35 +317,32 @@ class InSourceWriter:
             local = f"_{source.module.rpartition('.')[2]}_{name}"
         done = self.moved.get(pp.patch.patch_import)
         if done is not None:
-            if probe and self.context.probes:
-                raise CannotMove(f"{pp.patch.patch_import} moved to {done[0]} for another binding, whose probe it "
-                                 "holds")
             if done[0] == file:
                 return done[1]
-            return self._bind_moved(pp, target, done[1], file)
-        taken = {*self._ops(file).names, *self._ops(file).imports}
+            return self.bind_moved(pp, target, done[1], file)
+        taken = {*self.file_ops(file).names, *self.file_ops(file).imports}
         if target.global_bindings(local) or local in taken or (local != name and name in taken):
             raise CannotMove(f"{target.name} already binds '{local}', the name {pp.patch.patch_import} would get")
-        info = self._source_info(pp)
+        info = self.source_info(pp)
         self.origins.setdefault(file, set()).add(source.file)
-        moved = move_function(
-            info, name, name, rewritable=self.context.rewritable, destination=target, same_import=self._same_import
-        )
+        same = self.reexports.same_import
+        rewritable = self.context.rewritable
+        moved = move_function(info, name, name, rewritable=rewritable, destination=target, same_import=same)
         if pp.kind is not FusionKind.WRAP:
             _refuse_reading_the_original(moved, Binding(site, DefKind.FUNCTION, pp, []))
         for line in moved.module_imports:
-            self._module_import(file, target, line)
+            self.module_import(file, target, line)
         comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {pp.patch.patch_import}, moved here {role} {anchor}"))
         own = [line for line in moved.node.leading_lines if line.comment is not None]
         node = moved.node.with_changes(leading_lines=[*blank_lines(None), comment, *own])
         if probe and self.context.probes:
-            node = with_first_statement(node, self._probe(probe, target, "first_run_selected"))
-            self._ops(file).helper = True
+            node = with_first_statement(node, self.probe(probe, target, "first_run_selected"))
+            self.file_ops(file).helper = True
         moved_beside.append(node)
         if local != name:
             moved_beside.append(cst.parse_statement(f"{local} = {name}  # {pp.patch.patch_import} itself"))
-        self._ops(file).names.add(local)
-        self._back_import(pp, Place(target.name, None, local, file), moved.node)
+        self.file_ops(file).names.add(local)
+        self.back_import(pp, Place(target.name, None, local, file), moved.node)
         return local
 
     def render(self) -> dict[Path, str]:
@@ -448,16 +364,6 @@ class InSourceWriter:
         return out
 
 
-@dataclass
-class Place:
-    """Where a moved def lands: its module, class (None at module level), name, and file."""
-
-    module: str
-    owner_class: str | None
-    name: str
-    file: Path
-
-
 def _refuse_reading_the_original(moved: MovedFunction, binding: Binding) -> None:
     """A replacement that reaches the original it replaces (`from megatron.x import f as megatron_f`) would,
     moved in place of it, reach itself: the runtime keeps the original under the alias, the source cannot."""
@@ -474,34 +380,3 @@ def _refuse_reading_the_original(moved: MovedFunction, binding: Binding) -> None
 
 def _ids(patches: list[PlannedPatch]) -> list[str]:
     return [pp.patch.id for pp in patches]
-
-
-def _if_chain(
-    branches: list[tuple[str, list[cst.BaseStatement]]], otherwise: list[cst.BaseStatement] | None
-) -> cst.If:
-    """`if c1: s1 elif c2: s2 ... else: otherwise`, the first branch whose condition holds taken."""
-    orelse: cst.If | cst.Else | None = cst.Else(body=cst.IndentedBlock(otherwise)) if otherwise else None
-    for condition, statements in reversed(branches):
-        test = cst.parse_expression(condition)
-        orelse = cst.If(test=test, body=cst.IndentedBlock(statements), orelse=orelse)
-    assert isinstance(orelse, cst.If)
-    return orelse
-
-
-class _ArgsToAdaptorParse(ast.NodeTransformer):
-    def visit_Name(self, node: ast.Name) -> ast.expr:  # noqa: N802 - ast's interface
-        if node.id != "args":
-            return node
-        helper = ast.Attribute(value=ast.Name(id=HELPER_ALIAS, ctx=ast.Load()), attr="adaptation_args", ctx=ast.Load())
-        return ast.copy_location(ast.Call(func=helper, args=[], keywords=[]), node)
-
-
-def _over_adaptor_args(text: str) -> str:
-    """The condition reading the adaptor's parse where it read `args`, rewritten on the expression tree."""
-    tree = _ArgsToAdaptorParse().visit(ast.parse(text.strip(), mode="eval"))
-    return ast.unparse(ast.fix_missing_locations(tree))
-
-
-def _imports_name(text: str, name: str) -> bool:
-    """A package's __init__ imports `name` (so `package.name` is a re-export of it)."""
-    return re.search(rf"\bimport\b[^\n]*\b{re.escape(name)}\b", text) is not None

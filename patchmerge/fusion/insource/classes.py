@@ -1,0 +1,71 @@
+"""A class replaced by a class, in source: the patch's class moves in place of the original."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from patchmerge.fusion.insource.apply import Key, Place
+from patchmerge.fusion.insource.binding import Binding
+from patchmerge.fusion.insource.bodies import blank_lines
+from patchmerge.fusion.insource.moving import CannotMove, ModuleInfo, is_docstring, move_function
+
+if TYPE_CHECKING:  # the writer calls this module; only its type is named here
+    from patchmerge.fusion.insource.writer import InSourceWriter
+
+
+def plan_class(writer: InSourceWriter, binding: Binding, target: ModuleInfo, original: cst.ClassDef, key: Key) -> None:
+    """A class replaced by a class: the patch's class moves in place of the original. Where it reads the
+    original (`class GPTModel(MegatronGPTModel)`), the original stays and that name is bound to it between."""
+    site = binding.site
+    pp = binding.replacement
+    assert pp is not None and pp.source is not None
+    if pp.patch.patch_import in writer.moved:  # one class for several targets: the others import it
+        if writer.moved[pp.patch.patch_import][1] != site.name:
+            raise CannotMove(f"{pp.patch.patch_import} moved under another name for another binding")
+        writer.bind_moved(pp, target, site.name, site.file, in_place=True)
+        home = writer.moved_to[pp.patch.patch_import]
+        statement = cst.parse_statement(f"from {home} import {site.name}")
+        comment = cst.EmptyLine(comment=cst.Comment(writer.comment(pp)))
+        leading = [line for line in original.leading_lines if line.comment is None]
+        writer.file_ops(site.file).replace[key] = [statement.with_changes(leading_lines=[*leading, comment])]
+        return
+    source = writer.source_info(pp)
+    writer.origins.setdefault(site.file, set()).add(pp.source.file)  # type: ignore[arg-type]
+    moved = move_function(
+        source,
+        pp.source.qualname,
+        site.name,
+        rewritable=writer.context.rewritable,
+        destination=target,
+        original=writer.reexports.original_names(site),
+        same_import=writer.reexports.same_import,
+    )
+    for line in moved.module_imports:
+        writer.module_import(site.file, target, line)
+    node = moved.node
+    if writer.context.probes and isinstance(node.body, cst.IndentedBlock):
+        body = list(node.body.body)
+        at = 1 if body and is_docstring(body[0]) else 0  # the class body runs once: when it is defined
+        body[at:at] = [writer.probe([pp.patch.id], target)]
+        node = node.with_changes(body=node.body.with_changes(body=body))
+        writer.file_ops(site.file).helper = True
+    comment = cst.EmptyLine(comment=cst.Comment(writer.comment(pp)))
+    own = [line for line in node.leading_lines if line.comment is not None]
+    statements: list[cst.BaseStatement] = []
+    if moved.original_aliases:
+        for alias in sorted(moved.original_aliases):
+            if alias == site.name or target.global_bindings(alias) or alias in writer.file_ops(site.file).names:
+                raise CannotMove(f"{target.name} already binds '{alias}', the name the patch gives the original")
+            writer.file_ops(site.file).names.add(alias)
+        aliases = [cst.parse_statement(f"{alias} = {site.name}") for alias in sorted(moved.original_aliases)]
+        aliases[0] = aliases[0].with_changes(leading_lines=[*blank_lines(None), comment])
+        statements = [original, *aliases]
+        node = node.with_changes(leading_lines=[*blank_lines(None), *own])
+    else:
+        leading = [line for line in original.leading_lines if line.comment is None]
+        node = node.with_changes(leading_lines=[*leading, comment, *own])
+    statements.append(node)
+    writer.file_ops(site.file).replace[key] = statements
+    writer.back_import(pp, Place(site.module, None, site.name, site.file), node)

@@ -1,0 +1,57 @@
+"""Re-exports read from source: when two imports give one object, and which dotted names mean a class."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from patchmerge.fusion.insource.moving import ImportLine, ModuleInfo
+from patchmerge.fusion.sites import Site
+
+
+class Reexports:
+    """A package re-exports a name when its `__init__` imports it (`from .transformer_config import
+    TransformerConfig` in `megatron/core/transformer/__init__.py`)."""
+
+    def __init__(self, peek: Callable[[Path], str | None], infos: dict[Path, ModuleInfo]) -> None:
+        self.peek = peek
+        self.infos = infos  # the modules read so far, by file: where a package's folder is
+
+    def same_import(self, ours: ImportLine, theirs: ImportLine) -> bool:
+        """`from a.b import X` and `from a.b.c import X` give one object when package a.b re-exports X."""
+        if ours.name is None or ours.name != theirs.name or ours.alias != theirs.alias:
+            return False
+        outer, inner = sorted((ours.module, theirs.module), key=len)
+        if not inner.startswith(outer + "."):
+            return False
+        init = self.package_init(outer)
+        return init is not None and imports_name(init, ours.name)
+
+    def package_init(self, package: str) -> str | None:
+        """The text of `package`'s __init__.py, found beside a module of the same top package already read."""
+        for path, info in self.infos.items():
+            parts = info.name.split(".")
+            if parts[0] != package.split(".")[0]:
+                continue
+            root = path.parents[len(parts) - (0 if path.name == "__init__.py" else 1)]
+            return self.peek(root.joinpath(*package.split("."), "__init__.py"))
+        return None
+
+    def original_names(self, site: Site) -> frozenset[str]:
+        """The dotted names that mean the replaced class: its own, and a package's re-export of it."""
+        names = {site.targets[0].target, f"{site.module}.{site.name}"}
+        parts = site.module.split(".")
+        folder = site.file.parent.parent if site.file.name == "__init__.py" else site.file.parent
+        for depth in range(len(parts) - 1, 0, -1):
+            text = self.peek(folder / "__init__.py")
+            if text is None or not imports_name(text, site.name):
+                break
+            names.add(".".join(parts[:depth]) + f".{site.name}")
+            folder = folder.parent
+        return frozenset(names)
+
+
+def imports_name(text: str, name: str) -> bool:
+    """A package's __init__ imports `name` (so `package.name` is a re-export of it)."""
+    return re.search(rf"\bimport\b[^\n]*\b{re.escape(name)}\b", text) is not None
