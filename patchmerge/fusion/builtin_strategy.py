@@ -11,4 +11,11 @@ from patchmerge.hookspecs import hookimpl
 @hookimpl(trylast=True)
 def fuse_site(site: Site, context: FuseContext) -> str:
     semantics = context.plan_context.profile.runtime.semantics
-    return render_site(site, context.module_of, context.unpatched, probes=context.probes, semantics=semantics)
+    return render_site(
+        site,
+        context.module_of,
+        context.unpatched,
+        probes=context.probes,
+        semantics=semantics,
+        adaptation_args=site.key in context.adaptation_sites,
+    )

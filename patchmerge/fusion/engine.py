@@ -9,6 +9,7 @@ from patchmerge.fusion import edits as file_edits
 from patchmerge.fusion.insource import DEFERRED, IN_SOURCE, fuse_in_source
 from patchmerge.fusion.insource.adaptor_args import read_adaptor_args, render_parser
 from patchmerge.fusion.insource.adaptor_args import read_files as adaptor_files
+from patchmerge.fusion.insource.binding import condition_options
 from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.writer import Context as InSourceContext
 from patchmerge.fusion.model import MergeResult, Outcome, PatchOutcome
@@ -45,6 +46,8 @@ class FuseContext:
     helper_module: str
     probes: bool = True
     fused_sites: dict[tuple[str, str | None, str], Site] = field(default_factory=dict)
+    # sites whose conditions read only options of the adaptor's own parse: decided from it, as the runtime does
+    adaptation_sites: set[tuple[str, str | None, str]] = field(default_factory=set)
 
     def module_of(self, dotted: str) -> str | None:
         parts = dotted.split(".")
@@ -196,6 +199,13 @@ def fuse_plan(
         texts.write(path, text)
     fuse_context = FuseContext(context, profile.runtime.helper_module, probes)
     fuse_context.fused_sites = {site.key: site for site in candidates}
+    options = {option.dest: option for option in in_source.options}
+    if adaptor_args is not None:
+        for site in candidates:
+            read = condition_options(site.patches, adaptor_args)
+            if site not in in_source.fused and not isinstance(read, str) and read:
+                fuse_context.adaptation_sites.add(site.key)
+                options.update({option.dest: option for option in read})
     by_file: dict[Path, list[str]] = {}
     for site in candidates:
         if site in in_source.fused:
@@ -218,7 +228,7 @@ def fuse_plan(
     deferred = [site for site in candidates if site not in in_source.fused]
     if deferred or in_source.probed:  # in source, only probes and conditions need the helper
         needs_setter = any(s.mechanism is Mechanism.VALUE for s in deferred)
-        _write_runtime_support(session, context, texts, needs_setter, probes, render_parser(in_source.options))
+        _write_runtime_support(session, context, texts, needs_setter, probes, render_parser(list(options.values())))
     for changes in session.pm.hook.post_merge_fixup(files=dict(texts.current), root=session.root, profile=profile):
         for path, text in (changes or {}).items():
             texts.write(Path(path), text)

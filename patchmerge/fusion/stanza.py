@@ -79,6 +79,7 @@ def render_site(
     unpatched: Callable[[PlannedPatch], str | None],
     probes: bool = True,
     semantics: str = "2.1.0",
+    adaptation_args: bool = False,
 ) -> str:
     """The settle function and the install line for one site.
 
@@ -95,7 +96,10 @@ def render_site(
     described = ", ".join(tp.target for tp in site.targets)
     lines.append(f'    """{described}: {len(patches)} fused patch(es), applied as the runtime applies them."""')
     if needs_args:
-        lines.append(f"    args = {HELPER_ALIAS}.args()")
+        # the adaptor's own parse where the merge could read every option the conditions use (SPEC 3.11),
+        # else the args accessor the profile names
+        source = "adaptation_args" if adaptation_args else "args"
+        lines.append(f"    args = {HELPER_ALIAS}.{source}()")
     # Each condition name is imported under its own alias, so two names with the same last part, or a name
     # that is also a local of the settle function, cannot collide; each patch's conditions are rewritten to them.
     aliases: dict[str, str] = {}

@@ -38,6 +38,10 @@ class Layer:
     def width(self):
         return self.n
 
+    @staticmethod
+    def count(x):
+        return x + 1
+
 
 def caller(x):
     return scale(x) + Layer(2).forward(x)
@@ -96,6 +100,13 @@ def caller(x):
     return -x
 
 
+def count_wrapper(fn):
+    def wrapper(x):
+        LOG.append("count_wrapper>")
+        return fn(x) * 100
+    return wrapper
+
+
 def scale_decorator(fn):
     @wraps(fn)
     def inner(x):
@@ -120,7 +131,7 @@ def run():
         ops.caller(2), user.use(3), attempt(user.use, -1), ops.scale.__name__, user.scale is ops.scale,
         layer.forward(1), ops.Layer.size("abcd"), type(ops.Layer.__dict__["size"]).__name__,
         attempt(lambda: layer.describe()), patches.scale_fast is getattr(ops, "scale_fast", patches.scale_fast),
-        ops.caller.__name__, patches.caller(5),
+        ops.caller.__name__, patches.caller(5), ops.Layer.count(2),
     ]
 """
 
@@ -135,6 +146,8 @@ TARGETS = {
         {"patch_import": "mindspeed.patches.forward_wrapper", "condition": ["getattr(args, 'level', 0) == 2"]},
     ],
     "megatron.core.ops.Layer.size": [{"patch_import": "mindspeed.patches.size", "condition": ["args.level == 3"]}],
+    # deferred (a staticmethod wrapped under a condition), its condition still read from the adaptor's parse
+    "megatron.core.ops.Layer.count": [{"patch_import": "mindspeed.patches.count_wrapper", "condition": ["args.fast"]}],
     # a patch with the target's own name: the branch rebinds the name, the patch keeps a binding of its own
     "megatron.core.ops.caller": [{"patch_import": "mindspeed.patches.caller", "condition": ["args.level == 2"]}],
     "megatron.core.ops.Layer.describe": [{"patch_import": "mindspeed.patches.describe", "condition": ["args.fast"]}],
@@ -163,13 +176,16 @@ def _report(fused) -> dict[str, dict]:
 
 def test_conditional_bindings_are_fused_in_source_and_run_like_the_runtime(tmp_path):
     outcomes = compare(tmp_path, _scenario())
-    assert {p["strategy"] for p in _report(tmp_path / "fused").values()} == {"in-source"}
+    strategies = {pid: p["strategy"] for pid, p in _report(tmp_path / "fused").items()}
+    assert strategies.pop("megatron.core.ops.Layer.count#0") == "deferred"
+    assert set(strategies.values()) == {"in-source"}
     assert len({o["result"] for o in outcomes}) > 3  # the condition values lead to different programs
 
 
 def test_a_value_megatron_validation_changes_does_not_decide_the_branch(tmp_path):
     """MindSpeed-LLM's validation sets args.unaligned_linear = False in Megatron's args; the runtime decided
-    from its own parse before that. The fused tree follows the runtime, not Megatron's validated args."""
+    from its own parse before that. The fused tree follows the runtime, not Megatron's validated args, in the
+    deferred fallback too (Layer.count)."""
     outcomes = compare(tmp_path, _scenario(megatron_overrides={"fast": False, "level": None}))
     assert any("mindspeed.scale_fast" in o["calls"] for o in outcomes)
 

@@ -48,7 +48,7 @@ def choose(site: Site, patch_sources: set[tuple[str, str]], adaptor_args: Adapto
     definition = site.targets[0].definition
     assert definition is not None
     patches = site.patches
-    options = _options(patches, adaptor_args)
+    options = condition_options(patches, adaptor_args)
     if isinstance(options, str):
         return options
     if len({(pp.patch.phase, pp.patch.collection) for pp in patches}) > 1:
@@ -94,7 +94,7 @@ def choose(site: Site, patch_sources: set[tuple[str, str]], adaptor_args: Adapto
     return Binding(site, kind, always[0] if always else None, wrappers, branches, options)
 
 
-def _options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | None) -> list[Option] | str:
+def condition_options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | None) -> list[Option] | str:
     """The adaptor options the patches' conditions read, or why they cannot be decided at import."""
     conditional = [pp for pp in patches if pp.patch.is_conditional]
     if not conditional:
