@@ -30,7 +30,7 @@ from patchmerge.fusion.registrations import (
 )
 from patchmerge.fusion.runtime_template import render as render_helper
 from patchmerge.fusion.sites import Mechanism, Site, group_sites
-from patchmerge.fusion.stanza import HELPER_ALIAS
+from patchmerge.fusion.stanza import HELPER_ALIAS, waits_for
 from patchmerge.fusion.texts import MergeAborted, Texts, module_for
 from patchmerge.fusion.validate import check_file
 from patchmerge.model import FusionKind, PatchSet, Plan, PlannedPatch
@@ -219,6 +219,13 @@ def fuse_plan(
             settle_outcome(pp, Outcome.FUSED)
             outcomes[pp.patch.id].strategy = DEFERRED
             outcomes[pp.patch.id].strategy_reason = in_source.fallback.get(site.key)
+    # each patch module a class or value settle may wait for says when it has finished importing
+    for module in sorted({m for site in candidates if site not in in_source.fused
+                          for m in waits_for(site, fuse_context.module_of)}):
+        found = context.tree.module_file(module)
+        relative = context.tree.relative(found) if found is not None else None
+        if relative is not None:
+            by_file.setdefault(relative, []).append(f"{HELPER_ALIAS}.module_ready(__name__)")
     for path, stanzas in by_file.items():
         try:
             appended = file_edits.append_block(texts.read(path), profile.runtime.helper_module, stanzas, path)

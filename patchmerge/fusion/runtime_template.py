@@ -144,6 +144,22 @@ def _rebind_aliases(name, old_values, new_value, skip=None):
             setattr(module, name, new_value)
 
 
+def _keep_renamed_originals(router, original, name, patches):
+    """A patch module that imported the target under another name (`from m import f as megatron_f`) did so
+    before the runtime patched: it holds the original, so its stand-in there becomes the original again."""
+    for _, patch_import in patches:
+        parts = patch_import.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            holder = sys.modules.get(".".join(parts[:end]))
+            if holder is not None:
+                break
+        else:
+            continue
+        for attr, value in list(vars(holder).items()):
+            if value is router and attr != name:
+                setattr(holder, attr, original)
+
+
 class _Settling(Exception):
     """A patch used its own target while its chain was being built: the runtime still had the original there."""
 
@@ -178,6 +194,8 @@ def fused_function(module_name, name, original, settle, patches=()):
             else:
                 setattr(module, name, result)
             _rebind_aliases(name, [router] + ([original] if original is not None else []), result, module)
+            if original is not None:
+                _keep_renamed_originals(router, original, name, patches)
             return result
 
     def router(*args, **kwargs):
@@ -308,7 +326,34 @@ def fused_member(owner, name, settle, patches=()):
     setattr(owner, name, router)
 
 
-def fused_value(module_name, name, settle, patches=()):
+_WAITING = {{}}  # module still being imported -> settles that import patches from it
+
+
+def _importing(module_name):
+    spec = getattr(sys.modules.get(module_name), "__spec__", None)
+    return bool(getattr(spec, "_initializing", False))
+
+
+def _when_imported(apply, waits_for):
+    """Run `apply` now, or once every module it imports patches from has finished importing (a patch module
+    imported first imports its target, whose settle must not import the half-imported patch module)."""
+    busy = [name for name in waits_for if _importing(name)]
+    if busy:
+        with _LOCK:
+            _WAITING.setdefault(busy[0], []).append((apply, waits_for))
+    else:
+        apply()
+
+
+def module_ready(module_name):
+    """Called at the end of each patch module a settle may wait for: run what waited for it."""
+    with _LOCK:
+        waiting = _WAITING.pop(module_name, [])
+    for apply, waits_for in waiting:
+        _when_imported(apply, [name for name in waits_for if name != module_name])
+
+
+def fused_value(module_name, name, settle, patches=(), waits_for=()):
     """Patch a class or other module-level value when the args are set (now, if they already are)."""
     module = sys.modules[module_name]
     _ORIGINALS.setdefault((module_name, name), getattr(module, name, None))
@@ -323,11 +368,13 @@ def fused_value(module_name, name, settle, patches=()):
             _rebind_aliases(name, [old], result, module)
 
     apply.__patchmerge_patches__ = patches
+    apply.__patchmerge_waits_for__ = waits_for
     with _LOCK:
-        if _STATE["args_ready"]:
-            apply()
-        else:
+        ready = _STATE["args_ready"]
+        if not ready:
             _PENDING.append(apply)
+    if ready:
+        _when_imported(apply, waits_for)
 
 
 def args_ready():
@@ -337,7 +384,7 @@ def args_ready():
         pending = list(_PENDING)
         _PENDING.clear()
     for apply in pending:
-        apply()
+        _when_imported(apply, getattr(apply, "__patchmerge_waits_for__", ()))
 '''
 
 

@@ -169,17 +169,27 @@ def render_site(
         )
     lines.append("    return _final")
     ids = tuple((pp.patch.target, pp.patch.patch_import) for pp in patches)
-    lines += ["", "", _install_line(site, ids)]
+    lines += ["", "", _install_line(site, ids, waits_for(site, module_of))]
     return "\n".join(lines)
 
 
-def _install_line(site: Site, ids: tuple[tuple[str, str], ...]) -> str:
+def waits_for(site: Site, module_of: Callable[[str], str | None]) -> tuple[str, ...]:
+    """The modules a class or value settle imports its patches from (and those that define them): while one of
+    them is still being imported, the settle waits for it to finish, as the runtime patches after them."""
+    if site.mechanism is not Mechanism.VALUE:
+        return ()
+    modules = {module_of(pp.patch.patch_import) for pp in site.patches}
+    modules |= {pp.source.module for pp in site.patches if pp.source is not None and pp.source.file is not None}
+    return tuple(sorted(m for m in modules if m))
+
+
+def _install_line(site: Site, ids: tuple[tuple[str, str], ...], waits: tuple[str, ...] = ()) -> str:
     settle = settle_name(site)
     patches = "patches=(" + "".join(f"\n    ({t!r}, {p!r})," for t, p in ids) + "\n)"
     if site.mechanism is Mechanism.MEMBER:
         return f"{HELPER_ALIAS}.fused_member({site.owner_class}, {site.name!r}, {settle}, {patches})"
     if site.mechanism is Mechanism.VALUE:
-        return f"{HELPER_ALIAS}.fused_value(__name__, {site.name!r}, {settle}, {patches})"
+        return f"{HELPER_ALIAS}.fused_value(__name__, {site.name!r}, {settle}, {patches}, waits_for={waits!r})"
     exists = not all(pp.target is not None and pp.target.kind.value == "missing" for pp in site.patches)
     original = site.name if exists else "None"
     return f"{site.name} = {HELPER_ALIAS}.fused_function(__name__, {site.name!r}, {original}, {settle}, {patches})"

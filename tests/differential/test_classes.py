@@ -239,12 +239,8 @@ def test_classes_same_name_inheriting_alias_conditional_and_variables(tmp_path):
             "megatron.core.model.Model": [{"patch_import": "mindspeed.model.Model"}],
             "megatron.core.model.Attention": [{"patch_import": "mindspeed.model.Attention", "condition": ["args.b"]}],
         },
-        known_broken={
-            "patch_first": "the deferred strategy settles a class at the end of its module when the args are set "
-            "already, which imports the patch module while that module is still importing the target "
-            "(the runtime patches after the patch modules are fully imported)"
-        },
     )
+    # patch modules imported first (they import their targets): a class settle waits until they are imported
     assert len(compare(tmp_path, scenario)) == 4
 
 
