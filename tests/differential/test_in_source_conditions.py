@@ -196,6 +196,9 @@ def test_the_branches_read_as_code_at_the_definition(tmp_path):
     assert "if _patchmerge.adaptation_args().fast:\n    scale = scale_fast" in ops
     assert "# patchmerge: megatron.core.ops.scale replaced by mindspeed.patches.scale_fast if args.fast (" in ops
     assert "_MemberRouter" not in ops and "fused_function" not in ops  # no stand-in anywhere
+    # code that runs only under a condition imports what it needs when it runs, not when Megatron's module loads
+    assert "def scale_decorator(fn):\n    from functools import wraps\n" in ops
+    assert "\nfrom functools import wraps" not in ops
     probe = textwrap.dedent("""
         import inspect, pickle, sys
         sys.argv = ["pretrain.py", "--fast"]

@@ -163,6 +163,7 @@ def move_function(
     destination_class: cst.ClassDef | None = None,
     original: frozenset[str] = frozenset(),
     same_import: Callable[[ImportLine, ImportLine], bool] | None = None,
+    lazy_imports: bool = False,
 ) -> MovedFunction:
     """The module-level function (or class) `name` of `source`, renamed, made to read the same objects from
     `destination`. A class reads `original` (the dotted names of the class it replaces, which stays in the
@@ -214,6 +215,10 @@ def move_function(
             if not bound:
                 if read in _BUILTIN_NAMES and destination.global_bindings(read):
                     raise CannotMove(f"{destination.name} binds the builtin name '{read}' that {name} reads")
+                if read not in _BUILTIN_NAMES and destination.global_bindings(read):
+                    # a NameError where it was written would quietly become the destination's object
+                    raise CannotMove(f"{name} reads '{read}', which {source.name} never binds and "
+                                     f"{destination.name} does")
                 continue  # a builtin, or a name nothing binds (pyflakes reports it if the move adds it)
             if len(bound) != 1 or not isinstance(bound[0], ImportAssignment):
                 if any(isinstance(b, Assignment) and b.node is node for b in bound):
@@ -242,7 +247,9 @@ def move_function(
                 destination_class is not None and _class_binds(destination_class, line.bound)
             ):
                 continue  # the new module binds the same name to the same import already
-            if _is_rewritable(line.module, rewritable):
+            if _is_rewritable(line.module, rewritable) or (lazy_imports and _enclosing_function(scope) is not None):
+                # code that runs only under a condition imports what it needs when it runs: a module only that
+                # branch needs (mindspore, say) must not stop the destination from importing
                 at_call_time(scope, line)
             elif not destination.global_bindings(line.bound):
                 if destination_class is not None and _class_binds(destination_class, line.bound):

@@ -327,7 +327,15 @@ class InSourceWriter:
         self.origins.setdefault(file, set()).add(source.file)
         same = self.reexports.same_import
         rewritable = self.context.rewritable
-        moved = move_function(info, name, name, rewritable=rewritable, destination=target, same_import=same)
+        moved = move_function(
+            info,
+            name,
+            name,
+            rewritable=rewritable,
+            destination=target,
+            same_import=same,
+            lazy_imports=pp.patch.is_conditional,
+        )
         if pp.kind is not FusionKind.WRAP:
             _refuse_reading_the_original(moved, Binding(site, DefKind.FUNCTION, pp, []))
         for line in moved.module_imports:
