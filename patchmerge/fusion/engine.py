@@ -33,7 +33,7 @@ from patchmerge.fusion.sites import Mechanism, Site, group_sites
 from patchmerge.fusion.stanza import HELPER_ALIAS, waits_for
 from patchmerge.fusion.texts import MergeAborted, Texts, module_for
 from patchmerge.fusion.validate import check_file
-from patchmerge.model import FusionKind, PatchSet, Plan, PlannedPatch
+from patchmerge.model import DefKind, FusionKind, PatchSet, Plan, PlannedPatch
 from patchmerge.planning import PlanContext, build_plan
 from patchmerge.session import Session
 
@@ -98,6 +98,10 @@ def fuse_plan(
         if tp.target in site_failures:
             for pp in tp.patches:
                 settle_outcome(pp, Outcome.FAILED, site_failures[tp.target])
+    for site, reason in _replaced_with_members(sites):
+        sites.remove(site)
+        for pp in site.patches:
+            settle_outcome(pp, Outcome.FAILED, reason)
 
     registration_files = find_registration_files(session)
     analyses = {
@@ -319,6 +323,28 @@ def _decide(
                 (pp, Outcome.SKIPPED, f"{first.patch.id} on the same binding cannot be fused; a binding is fused whole")
             )
     return decisions
+
+
+def _replaced_with_members(sites: list[Site]) -> list[tuple[Site, str]]:
+    """A class replaced by a class whose members are patched too: the runtime patches each member on the class
+    bound when that member's Patch applies (the replacement or the original, by registration order), which no
+    fused tree can reproduce. The class and its members stay runtime patches, with this reason."""
+    found: list[tuple[Site, str]] = []
+    for site in sites:
+        classes = [pp for pp in site.patches if pp.source is not None and pp.source.kind is DefKind.CLASS]
+        if site.owner_class is not None or not classes:
+            continue
+        members = [s for s in sites if s.module == site.module and s.owner_class == site.name]
+        if not members:
+            continue
+        names = ", ".join(f"{site.name}.{m.name}" for m in members)
+        reason = (
+            f"{site.module}.{site.name} is replaced by {classes[0].patch.patch_import} and its members ({names}) "
+            "are patched too: the runtime patches each member on the class bound when its Patch applies, so "
+            "the class and its members stay runtime patches"
+        )
+        found += [(s, reason) for s in (site, *members) if all(s is not done for done, _ in found)]
+    return found
 
 
 def _registered_at(pp: PlannedPatch, registered: dict[str, list[Registration]], collected: Collected) -> str:

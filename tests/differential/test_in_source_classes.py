@@ -150,3 +150,28 @@ def test_a_moved_class_reads_as_code_in_the_megatron_file(tmp_path):
     assert "class ScaledSoftmax" not in legacy and "from megatron.core.softmax import ScaledSoftmax" in legacy
     patch_module = (fused / "MindSpeed-LLM/mindspeed_llm/gpt.py").read_text()
     assert "from megatron.core.models.gpt_model import GPTModel" in patch_module and "class " not in patch_module
+
+
+def test_a_replaced_class_whose_members_are_patched_too_stays_with_the_runtime(tmp_path):
+    """The runtime patches `GPTModel.forward` on whichever class `GPTModel` is when that Patch applies (the
+    replacement, which has its own forward, or the original): no fused tree can say which, so the class and
+    its members are not fused, their registrations stay active, and the report says why."""
+    scenario = _scenario()
+    scenario.patches = {
+        **scenario.patches,
+        "megatron.core.models.gpt_model.GPTModel.forward": [{"patch_import": "mindspeed.softmax.forward"}],
+    }
+    scenario.files = {**scenario.files, "MindSpeed/mindspeed/softmax.py": MINDSPEED_SOFTMAX + (
+        "\n\ndef forward(self, x, config=None):\n    return -x\n"
+    )}
+    try:
+        build(tmp_path, scenario)
+    except AssertionError as exc:  # the harness insists on everything fused: here two are left on purpose
+        assert "not fused" in str(exc)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    outcome = {p["id"]: (p["outcome"], p["reason"] or "") for p in report["patches"]}
+    for pid in ("megatron.core.models.gpt_model.GPTModel#0", "megatron.core.models.gpt_model.GPTModel.forward#0"):
+        assert outcome[pid][0] == "failed" and "stay runtime patches" in outcome[pid][1], outcome[pid]
+    assert outcome["megatron.core.softmax.ScaledSoftmax#0"][0] == "fused"
+    adaptor = (tmp_path / "fused/MindSpeed-LLM/mindspeed_llm/adaptor.py").read_text()
+    assert "MegatronAdaptation.register('megatron.core.models.gpt_model.GPTModel', patch_0)" in adaptor
