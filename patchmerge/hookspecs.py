@@ -15,7 +15,7 @@ import pluggy
 if TYPE_CHECKING:
     from patchmerge.checking.model import ModelRun, RunOutcome
     from patchmerge.coverage.model import Damaged, ProbeHit
-    from patchmerge.fusion.engine import FuseContext
+    from patchmerge.fusion.context import FuseContext
     from patchmerge.fusion.sites import Site
     from patchmerge.model import Definition, Patch, PatchSet, TargetPlan
     from patchmerge.planning.context import PlanContext

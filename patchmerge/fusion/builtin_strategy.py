@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from patchmerge.fusion.engine import FuseContext
+from patchmerge.fusion.context import FuseContext
 from patchmerge.fusion.sites import Site
 from patchmerge.fusion.stanza import render_site
 from patchmerge.hookspecs import hookimpl

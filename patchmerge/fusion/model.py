@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from patchmerge.model import FusionKind, Patch
+from patchmerge.model import FusionKind, Patch, PlannedPatch
 
 
 class Outcome(enum.StrEnum):
@@ -34,6 +34,19 @@ class PatchOutcome:
     notes: list[str] = field(default_factory=list)
     strategy: str | None = None  # how a fused patch was fused: "in-source" or "deferred"
     strategy_reason: str | None = None  # for "deferred": why the in-source strategy could not take it
+
+
+@dataclass
+class Outcomes:
+    """Each patch's outcome, settled as the stages go (a later stage may settle a patch again)."""
+
+    by_id: dict[str, PatchOutcome] = field(default_factory=dict)
+
+    def settle(self, pp: PlannedPatch, outcome: Outcome, reason: str | None = None, strategy: str | None = None,
+               strategy_reason: str | None = None) -> None:
+        self.by_id[pp.patch.id] = PatchOutcome(
+            pp.patch, pp.kind, outcome, reason, list(pp.notes), strategy, strategy_reason
+        )
 
 
 @dataclass

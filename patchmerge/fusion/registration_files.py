@@ -14,14 +14,13 @@ from patchmerge.collect.model import DIRECT_ASSIGNMENT
 from patchmerge.fusion.registrations import Registration, RegistrationAnalysis, find_registrations
 from patchmerge.fusion.texts import Texts
 from patchmerge.model import PatchSet, PlannedPatch
-from patchmerge.session import Session
 
 
-def find_registration_files(session: Session) -> list[Path]:
+def find_registration_files(root: Path, patterns: tuple[str, ...]) -> list[Path]:
     found: list[Path] = []
-    for pattern in session.profile.registrations.files:
-        for match in sorted(glob.glob(str(session.root / pattern), recursive=True)):
-            relative = Path(match).relative_to(session.root)
+    for pattern in patterns:
+        for match in sorted(glob.glob(str(root / pattern), recursive=True)):
+            relative = Path(match).relative_to(root)
             if relative.suffix == ".py" and relative not in found:
                 found.append(relative)
     return found

@@ -25,6 +25,8 @@ import threading
 
 ARGS_ACCESSOR = {args_accessor!r}
 PROBE_PREFIX = {probe_prefix!r}  # None: a tree merged with --no-probes writes no probe line
+# each in-source branch's patch_import and condition (TARGET#INDEX -> (patch_import, condition)), for its probe
+BRANCHES = {branches!r}
 _LOCK = threading.RLock()  # guards the pending classes and values; each fused binding has its own lock
 _PENDING = []  # settlers of classes and values, run when the args are set
 _STATE = {{"args_ready": False}}
@@ -52,7 +54,7 @@ def first_run(module_name, *ids):
         return
     _RAN.add(ids[0])
     for pid in ids:
-        _probe(module_name, pid.rpartition("#")[0], pid, "", "")
+        _probe(module_name, pid.rpartition("#")[0], pid, *BRANCHES.get(pid, ("", "")))
 
 
 _SELECTED = set()  # conditional branches chosen when their module was imported
@@ -388,7 +390,18 @@ def args_ready():
 '''
 
 
-def render(args_accessor: str, probe_prefix: str | None, adaptor_options: str = "") -> str:
-    """The helper module; `adaptor_options` is the body that adds the options fused conditions read."""
+def render(
+    args_accessor: str,
+    probe_prefix: str | None,
+    adaptor_options: str = "",
+    branches: dict[str, tuple[str, str]] | None = None,
+) -> str:
+    """The helper module; `adaptor_options` is the body that adds the options fused conditions read, `branches`
+    the patch_import and condition of each in-source branch its probes name."""
     options = "\n".join("    " + line if line else line for line in (adaptor_options or "    pass").splitlines())
-    return TEMPLATE.format(args_accessor=args_accessor, probe_prefix=probe_prefix, adaptor_options=options)
+    return TEMPLATE.format(
+        args_accessor=args_accessor,
+        probe_prefix=probe_prefix,
+        adaptor_options=options,
+        branches=dict(sorted((branches or {}).items())) if probe_prefix is not None else {},
+    )

@@ -27,6 +27,7 @@ class InSourceResult:
     probed: set[Path] = field(default_factory=set)  # files whose fused code uses the runtime helper
     options: list[Option] = field(default_factory=list)  # the adaptor options the fused conditions read
     origins: dict[Path, set[Path]] = field(default_factory=dict)  # file -> files whose code moved into it
+    branches: dict[str, tuple[str, str]] = field(default_factory=dict)  # probe id -> (patch_import, condition)
 
 
 def fuse_in_source(sites: list[Site], context: Context, adaptor_args: AdaptorArgs | None = None) -> InSourceResult:
@@ -50,4 +51,5 @@ def fuse_in_source(sites: list[Site], context: Context, adaptor_args: AdaptorArg
     result.probed = {path for path, ops in writer.ops.items() if ops.helper}
     result.options = list(writer.options.values())
     result.origins = writer.origins
+    result.branches = writer.branches
     return result

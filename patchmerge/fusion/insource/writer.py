@@ -74,6 +74,7 @@ class InSourceWriter:
         self.origins: dict[Path, set[Path]] = {}  # file -> the files whose code moved into it
         self.moved_to: dict[str, str] = {}  # patch_import -> the module it moved to
         self.reexports = Reexports(context.peek, self.infos)
+        self.branches: dict[str, tuple[str, str]] = {}  # probe id -> (patch_import, condition)
 
     def info(self, path: Path, module: str, is_package: bool = False) -> ModuleInfo:
         if path not in self.infos:
@@ -125,6 +126,9 @@ class InSourceWriter:
             raise CannotMove(f"class {site.owner_class} is replaced whole by another binding")
         anchor = site.owner_class or site.name
         comments = [self.comment(pp) for pp in binding.patches]
+        for pp in binding.patches:  # what each probe id names, for coverage
+            when = " and ".join(normalise(c) for c in pp.patch.condition)
+            self.branches[pp.patch.id] = (pp.patch.patch_import, when)
         # the wrappers every branch gets: their ids go into each branch's probe
         always_wrapped = [pp for pp in binding.wrappers if not pp.patch.is_conditional]
         definition: cst.FunctionDef | None = None

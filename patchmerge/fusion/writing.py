@@ -1,0 +1,195 @@
+"""The merge's writing stages: in-source bindings, deferred stanzas, the runtime helper, fixups, validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pluggy
+
+from patchmerge.fusion import edits as file_edits
+from patchmerge.fusion.context import FuseContext
+from patchmerge.fusion.deciding import RegistrationIndex
+from patchmerge.fusion.insource import DEFERRED, IN_SOURCE, InSourceResult, fuse_in_source
+from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Option, read_adaptor_args
+from patchmerge.fusion.insource.adaptor_args import read_files as adaptor_files
+from patchmerge.fusion.insource.binding import condition_options
+from patchmerge.fusion.insource.import_graph import ImportGraph
+from patchmerge.fusion.insource.writer import Context as InSourceContext
+from patchmerge.fusion.model import FileEdit, Outcome, Outcomes
+from patchmerge.fusion.runtime_template import render as render_helper
+from patchmerge.fusion.sites import Mechanism, Site
+from patchmerge.fusion.stanza import HELPER_ALIAS, waits_for
+from patchmerge.fusion.texts import MergeAborted, Texts
+from patchmerge.fusion.validate import check_file
+from patchmerge.model import FusionKind, Plan
+from patchmerge.profile import Profile
+from patchmerge.resolve.tree import SourceTree
+
+
+def adaptor_args(root: Path, profile: Profile) -> AdaptorArgs | None:
+    """The options of the adaptor's own parser, read from the files the profile names (None: it names none)."""
+    if not profile.runtime.adaptor_args_files:
+        return None
+    return read_adaptor_args(adaptor_files(root, profile.runtime.adaptor_args_files))
+
+
+def write_in_source(
+    candidates: list[Site],
+    root: Path,
+    profile: Profile,
+    tree: SourceTree,
+    texts: Texts,
+    index: RegistrationIndex,
+    options: AdaptorArgs | None,
+    probes: bool,
+) -> InSourceResult:
+    """The default strategy: each binding it can take written at its definition."""
+    result = fuse_in_source(
+        candidates,
+        InSourceContext(
+            read=texts.read,
+            rewritable=profile.sources.rewritable,
+            helper_module=profile.runtime.helper_module,
+            probes=probes,
+            registered_at=index.registered_at,
+            peek=lambda path: texts.read(path) if (root / path).is_file() else None,
+            imports=ImportGraph(tree.module_file, tree.is_package),
+        ),
+        options,
+    )
+    for path, text in result.texts.items():
+        if path in result.probed and file_edits.binds_helper_alias(texts.read(path), profile.runtime.helper_module):
+            raise MergeAborted(
+                f"{path}: the module already binds the name '{HELPER_ALIAS}' at module level, which the fused "
+                "probes need for the runtime helper; rename it in the module first"
+            )
+        texts.write(path, text)
+    return result
+
+
+def write_deferred(
+    candidates: list[Site],
+    in_source: InSourceResult,
+    fuse_context: FuseContext,
+    hooks: pluggy.PluginManager,
+    texts: Texts,
+    outcomes: Outcomes,
+) -> list[Site]:
+    """The fallback strategy for the bindings in-source did not take: a stanza each, by the `fuse_site` hook,
+    appended to its module; each patch module a class or value settle waits for says when it is imported."""
+    by_file: dict[Path, list[str]] = {}
+    deferred = []
+    for site in candidates:
+        if site in in_source.fused:
+            for pp in site.patches:
+                outcomes.settle(pp, Outcome.FUSED, strategy=IN_SOURCE)
+            continue
+        deferred.append(site)
+        code = hooks.hook.fuse_site(site=site, context=fuse_context)
+        by_file.setdefault(site.file, []).append(code)
+        for pp in site.patches:
+            outcomes.settle(pp, Outcome.FUSED, strategy=DEFERRED, strategy_reason=in_source.fallback.get(site.key))
+    tree = fuse_context.plan_context.tree
+    for module in sorted({m for site in deferred for m in waits_for(site, fuse_context.module_of)}):
+        found = tree.module_file(module)
+        relative = tree.relative(found) if found is not None else None
+        if relative is not None:
+            by_file.setdefault(relative, []).append(f"{HELPER_ALIAS}.module_ready(__name__)")
+    for path, stanzas in by_file.items():
+        try:
+            appended = file_edits.append_block(texts.read(path), fuse_context.helper_module, stanzas, path)
+        except file_edits.EditError as exc:
+            raise MergeAborted(str(exc)) from None
+        texts.write(path, appended)
+    return deferred
+
+
+def adaptation_options(
+    candidates: list[Site], in_source: InSourceResult, options: AdaptorArgs | None, fuse_context: FuseContext
+) -> list[Option]:
+    """The adaptor options every fused condition reads; the deferred sites that read only such options are
+    marked in `fuse_context` to decide from them too."""
+    found = {option.dest: option for option in in_source.options}
+    if options is not None:
+        for site in candidates:
+            read = condition_options(site.patches, options)
+            if site not in in_source.fused and not isinstance(read, str) and read:
+                fuse_context.adaptation_sites.add(site.key)
+                found.update({option.dest: option for option in read})
+    return list(found.values())
+
+
+def write_runtime_support(
+    profile: Profile,
+    tree: SourceTree,
+    texts: Texts,
+    needs_setter: bool,
+    probes: bool,
+    adaptor_options: str,
+    branches: dict[str, tuple[str, str]],
+) -> None:
+    """The helper module fused code imports, and the args-ready hook that settles classes and values."""
+    runtime = profile.runtime
+    package, _, name = runtime.helper_module.rpartition(".")
+    folders = tree.package_dirs(package) if package else ()
+    if not folders:
+        raise MergeAborted(
+            f"runtime.helper_module: package '{package}' of '{runtime.helper_module}' not found in the tree"
+        )
+    helper = tree.relative(folders[0] / f"{name}.py")
+    assert helper is not None
+    prefix = profile.probes.prefix if probes else None
+    texts.write(helper, render_helper(runtime.args_accessor, prefix, adaptor_options, branches))
+    if not needs_setter:
+        return
+    module, _, function = runtime.args_setter.rpartition(".")
+    setter_file = tree.relative(tree.module_file(module))
+    if setter_file is None:
+        raise MergeAborted(f"runtime.args_setter: module '{module}' not found in the tree")
+    try:
+        hooked = file_edits.hook_args_setter(texts.read(setter_file), function, setter_file)
+    except file_edits.EditError as exc:
+        raise MergeAborted(str(exc)) from None
+    if hooked != texts.read(setter_file) and file_edits.BLOCK_START not in hooked:
+        hooked = hooked.rstrip("\n") + "\n\n\n" + file_edits.helper_import_block(runtime.helper_module)
+    texts.write(setter_file, hooked)
+
+
+def run_fixups(hooks: pluggy.PluginManager, texts: Texts, root: Path, profile: Profile) -> None:
+    for changes in hooks.hook.post_merge_fixup(files=dict(texts.current), root=root, profile=profile):
+        for path, text in (changes or {}).items():
+            texts.write(Path(path), text)
+
+
+def validated_edits(texts: Texts, in_source: InSourceResult) -> list[FileEdit]:
+    """Every edit, when each written file compiles and reads no new undefined name; else nothing is written."""
+    edits = texts.edits()
+    problems = [
+        problem
+        for edit in edits
+        for problem in check_file(
+            edit.path,
+            texts.original[edit.path],
+            texts.current[edit.path],
+            # moved code keeps what pyflakes already said of it where it came from (a name read after `del`)
+            [texts.original.get(origin) or texts.read(origin) for origin in in_source.origins.get(edit.path, ())],
+        )
+    ]
+    if problems:
+        raise MergeAborted("the merge would write invalid code, so nothing was written:\n  " + "\n  ".join(problems))
+    return edits
+
+
+def repeated_wrapper_warnings(plan: Plan, places: dict[tuple[str, str], list[str]]) -> list[str]:
+    """A replacement registered twice replaces twice with the same object; a wrapper wraps twice if both run."""
+    wrappers = {(pp.patch.target, pp.patch.patch_import) for pp in plan.patches if pp.kind is FusionKind.WRAP}
+    return [
+        f"wrapper {patch} on {target} is registered at {', '.join(where)}: all are disabled and it is fused "
+        "once, as the patch JSON lists it once; if more than one of them runs, the runtime wraps more than once"
+        for (target, patch), where in places.items()
+        if len(where) > 1 and (target, patch) in wrappers
+    ]
+
+
+def needs_setter(deferred: list[Site]) -> bool:
+    return any(site.mechanism is Mechanism.VALUE for site in deferred)
