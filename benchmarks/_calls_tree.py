@@ -1,5 +1,6 @@
 """The tiny ROOT_DIR of bench_calls.py: a mini Megatron-LM, MindSpeed (the patches) and a MindSpeed-LLM adaptor
-registering them with `MegatronAdaptation.register`, with the patch JSON and the profile to merge it."""
+registering them with `MegatronAdaptation.register` under conditions on the args it parses itself (its parser
+file `mindspeed_llm/arguments.py`), with the patch JSON and the profile to merge it."""
 
 from __future__ import annotations
 
@@ -27,6 +28,27 @@ class C:
 class D:
     def m(self, x):
         return x + 1
+'''
+
+# the same shape in a module that imports torch, as Megatron's modules do: there a probe sits under
+# `if not torch.jit.is_scripting():`, which costs a call of its own
+MEGATRON_TENSOR_OPS = '''\
+"""A function and a method MindSpeed patches, in a module that imports torch."""
+
+import torch
+
+
+def h(x):
+    return x + 1
+
+
+class E:
+    def m(self, x):
+        return x + 1
+
+
+def dtype():
+    return torch.float32
 '''
 
 # modules that take `from ... import f` aliases when imported, as Megatron's own modules do
@@ -127,12 +149,77 @@ def dm_b(self, x):
     return x + 20
 '''
 
+# the adaptor's own parser, in the layout of MindSpeed-LLM's arguments.py: the options the conditions read
+ARGUMENTS = '''\
+"""The options MindSpeed-LLM adds to the command line, parsed by the adaptor before Megatron parses it."""
+
+
+def process_args(parser):
+    parser.conflict_handler = 'resolve'
+    group = parser.add_argument_group(title='bench-calls')
+    group.add_argument('--fast', action='store_true', help='the fast f and C.m')
+    group.add_argument('--extra', action='store_true', help='the log wrappers')
+    group.add_argument('--mode', type=str, default=None, choices=['a', 'b'], help='the route of g and D.m')
+    return parser
+'''
+
+MINDSPEED_TENSOR_OPS = '''\
+"""The patches of megatron.core.tensor_ops: a replacement and wrappers, as for f and C.m."""
+
+
+def h_fast(x):
+    return x + 2
+
+
+def h_wrapper(fn):
+    def wrapper(x):
+        return fn(x) * 2
+
+    return wrapper
+
+
+def h_log_wrapper(fn):
+    def wrapper(x):
+        return fn(x) + 3
+
+    return wrapper
+
+
+def em_fast(self, x):
+    return x + 2
+
+
+def em_wrapper(fn):
+    def wrapper(self, x):
+        return fn(self, x) * 2
+
+    return wrapper
+
+
+def em_log_wrapper(fn):
+    def wrapper(self, x):
+        return fn(self, x) + 3
+
+    return wrapper
+'''
+
 ADAPTOR = '''\
 """Registers the patches, in the layout of MindSpeed-LLM's megatron_adaptor."""
 
 
 class MegatronAdaptation:
     _patches = {}
+
+    @classmethod
+    def get_args(cls):
+        """The adaptor's own parse of the command line, before Megatron parses and validates it."""
+        import argparse
+
+        from mindspeed_llm.arguments import process_args
+
+        parser = argparse.ArgumentParser(description='MindSpeed-LLM Arguments', allow_abbrev=False)
+        args, _ = process_args(parser).parse_known_args()
+        return args
 
     @classmethod
     def register(cls, orig_func_name, new_func=None, force_patch=False, create_dummy=False):
@@ -154,6 +241,7 @@ class MegatronAdaptation:
             m_log_wrapper,
             m_wrapper,
         )
+        from mindspeed.core.tensor_ops import em_fast, em_log_wrapper, em_wrapper, h_fast, h_log_wrapper, h_wrapper
 
         # a replacement, two wrappers, a condition
         if args.fast:
@@ -181,11 +269,22 @@ class MegatronAdaptation:
         MegatronAdaptation.register('megatron.core.ops.D.m', m_wrapper)
         if args.extra:
             MegatronAdaptation.register('megatron.core.ops.D.m', m_log_wrapper)
+        # the shape of f and C.m, in a module that imports torch
+        if args.fast:
+            MegatronAdaptation.register('megatron.core.tensor_ops.h', h_fast)
+        MegatronAdaptation.register('megatron.core.tensor_ops.h', h_wrapper)
+        if args.extra:
+            MegatronAdaptation.register('megatron.core.tensor_ops.h', h_log_wrapper)
+        if args.fast:
+            MegatronAdaptation.register('megatron.core.tensor_ops.E.m', em_fast)
+        MegatronAdaptation.register('megatron.core.tensor_ops.E.m', em_wrapper)
+        if args.extra:
+            MegatronAdaptation.register('megatron.core.tensor_ops.E.m', em_log_wrapper)
 '''
 
 
-def _patch(name: str, condition: list[str] | None = None, force: bool = False) -> dict:
-    entry = {"patch_import": f"mindspeed.core.ops.{name}", "patch_name": name, "condition": condition or []}
+def _patch(name: str, condition: list[str] | None = None, force: bool = False, module: str = "ops") -> dict:
+    entry = {"patch_import": f"mindspeed.core.{module}.{name}", "patch_name": name, "condition": condition or []}
     if force:
         entry["force_patch"] = True
     return entry
@@ -214,6 +313,16 @@ PATCHES = {
         _patch("m_wrapper"),
         _patch("m_log_wrapper", ["args.extra"]),
     ],
+    "megatron.core.tensor_ops.h": [
+        _patch("h_fast", ["args.fast"], module="tensor_ops"),
+        _patch("h_wrapper", module="tensor_ops"),
+        _patch("h_log_wrapper", ["args.extra"], module="tensor_ops"),
+    ],
+    "megatron.core.tensor_ops.E.m": [
+        _patch("em_fast", ["args.fast"], module="tensor_ops"),
+        _patch("em_wrapper", module="tensor_ops"),
+        _patch("em_log_wrapper", ["args.extra"], module="tensor_ops"),
+    ],
 }
 
 PROFILE = """\
@@ -232,19 +341,23 @@ calls = ["MegatronAdaptation.register"]
 args_accessor = "megatron.training.get_args"
 args_setter = "megatron.training.global_vars.set_args"
 semantics = "2.1.0"
+adaptor_args_files = ["MindSpeed-LLM/mindspeed_llm/arguments.py"]
 """
 
 TREE = {
     "Megatron-LM/megatron/__init__.py": "",
     "Megatron-LM/megatron/core/__init__.py": "",
     "Megatron-LM/megatron/core/ops.py": MEGATRON_OPS,
+    "Megatron-LM/megatron/core/tensor_ops.py": MEGATRON_TENSOR_OPS,
     "Megatron-LM/megatron/core/user.py": MEGATRON_USER,
     "Megatron-LM/megatron/training/__init__.py": "from megatron.training.global_vars import get_args, set_args\n",
     "Megatron-LM/megatron/training/global_vars.py": GLOBAL_VARS,
     "MindSpeed/mindspeed/__init__.py": "",
     "MindSpeed/mindspeed/core/__init__.py": "",
     "MindSpeed/mindspeed/core/ops.py": MINDSPEED_OPS,
+    "MindSpeed/mindspeed/core/tensor_ops.py": MINDSPEED_TENSOR_OPS,
     "MindSpeed-LLM/mindspeed_llm/__init__.py": "",
+    "MindSpeed-LLM/mindspeed_llm/arguments.py": ARGUMENTS,
     "MindSpeed-LLM/mindspeed_llm/tasks/__init__.py": "",
     "MindSpeed-LLM/mindspeed_llm/tasks/megatron_adaptor.py": ADAPTOR,
 }

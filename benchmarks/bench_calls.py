@@ -2,24 +2,32 @@
 
     python benchmarks/bench_calls.py [--rounds N] [--repeat N]
 
-Builds a tiny ROOT_DIR in a temp folder (a mini Megatron-LM, MindSpeed and MindSpeed-LLM adaptor registering the
-patches with `MegatronAdaptation.register`, a patch JSON and a profile: `_calls_tree.py`), then:
+Builds a tiny ROOT_DIR in a temp folder (`_calls_tree.py`: a mini Megatron-LM, MindSpeed, and a MindSpeed-LLM
+adaptor registering the patches with `MegatronAdaptation.register` under conditions on the args it parses
+itself with its parser file `mindspeed_llm/arguments.py`; a patch JSON; a profile naming that parser file in
+`adaptor_args_files`). Every variant runs from the same command line (`sys.argv`, giving ARGS):
 
-- runtime: the original tree, patched in the measuring process by `patchmerge.verify.runtime_patcher`'s
-  `RuntimeCollection` (MindSpeed's `Patch` semantics: chain built once at patch time, aliases rebound);
-- fused:   a copy merged by the real `patchmerge merge`, imported with no patch registered;
+- runtime:          the original tree, patched in the measuring process by `patchmerge.verify.runtime_patcher`'s
+                    `RuntimeCollection` (MindSpeed's `Patch` semantics: chain built once at patch time, aliases
+                    rebound), with the args the adaptor parses from the command line with the tree's parser;
+- fused:            a copy merged by the real `patchmerge merge` (in source: the branches written at the
+                    definitions, decided at import from the adaptor's parse), imported with no patch registered;
+- fused-no-probes:  the same merged with `--no-probes`;
 - unpatched (for reference only): the original tree with nothing applied.
 
 Every (variant, case) runs in a fresh interpreter; the variants alternate for `--rounds` rounds and the best
-ns/call of each is kept, so the ratio fused/runtime holds on a shared, noisy machine where ns do not.
-Before timing each subprocess checks what it calls: the value (must equal the runtime one), that the fused
-alias held the stand-in before its first call and was rebound to the settled object by it, and that a method
-is a plain function on the class after its first call. Writes benchmarks/results/calls.json.
+ns/call of each is kept, so the ratios hold on a shared, noisy machine where ns do not. Before timing, each
+subprocess checks what it calls: the value (fused must equal runtime), and in the fused trees that the object
+called is the plain function written in the Megatron module (no stand-in of the helper module), that the
+from-import alias is the module attribute, and that the probes ran (or, without probes, did not). The merge
+report must give every patch the in-source strategy. Writes benchmarks/results/calls.json; exits with status 1
+when a check fails (a ratio above its goal is reported, not an error).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -33,40 +41,75 @@ from _calls_tree import PATCHES, PROFILE, ROOTS, TREE_ADAPTOR, write_tree
 from _common import code_version, machine, write_results
 
 GOAL = 1.1  # fused / runtime
+ISSUE_GOAL = 1.05  # fused / runtime, as the issue asks: "a fused call at most 1.05x the runtime-patched call"
 PROBE_GOAL = 1.05  # probed fused / the same fused with --no-probes
 
-# the args every variant runs with: every patch of f and C.m holds, route b of g and D.m wins
+# the args every variant runs with: every patch of f, C.m, h and E.m holds, route b of g and D.m wins
 ARGS = {"fast": True, "extra": True, "mode": "b"}
+HELPER = "megatron._patchmerge"
+# Megatron's own options on the same command line: the adaptor's parse_known_args leaves them alone
+MEGATRON_OPTIONS = ["--num-layers", "2", "--micro-batch-size", "1"]
 
-# ---- what a measuring subprocess runs -----------------------------------------------------------------------
 
-# (case, statement, namespace, what to check) -- the namespace is built in the subprocess
+def command_line(args: dict) -> list[str]:
+    """`sys.argv[1:]` that makes the adaptor's parser (`_calls_tree.ARGUMENTS`) give `args`."""
+    argv = list(MEGATRON_OPTIONS)
+    for name, value in args.items():
+        if value is True:
+            argv.append(f"--{name}")
+        elif value not in (False, None):
+            argv += [f"--{name}", str(value)]
+    return argv
+
+
+# (case, statement, module, namespace kind, name); the namespace is built in the subprocess
 CASES = [
-    ("f: module attribute", "ops.f(1)", "attr", "f"),
-    ("f: from-import alias taken before the first call", "f(1)", "alias", "f"),
-    ("C.m: method on an instance", "c.m(1)", "method", "C"),
-    ("g: routes + wrappers, module attribute", "ops.g(1)", "attr", "g"),
-    ("g: routes + wrappers, from-import alias", "g(1)", "alias", "g"),
-    ("D.m: routes + wrappers, method on an instance", "d.m(1)", "method", "D"),
+    ("f: module attribute", "ops.f(1)", "megatron.core.ops", "attr", "f"),
+    ("f: from-import alias", "f(1)", "megatron.core.ops", "alias", "f"),
+    ("C.m: method on an instance", "c.m(1)", "megatron.core.ops", "method", "C"),
+    ("g: routes + wrappers, module attribute", "ops.g(1)", "megatron.core.ops", "attr", "g"),
+    ("g: routes + wrappers, from-import alias", "g(1)", "megatron.core.ops", "alias", "g"),
+    ("D.m: routes + wrappers, method on an instance", "d.m(1)", "megatron.core.ops", "method", "D"),
+    ("h: module attribute, module imports torch", "ops.h(1)", "megatron.core.tensor_ops", "attr", "h"),
+    ("E.m: method on an instance, module imports torch", "e.m(1)", "megatron.core.tensor_ops", "method", "E"),
 ]
+TORCH_MODULES = {"megatron.core.tensor_ops"}
+
+# what each check must give in the fused trees (the probe check depends on the variant)
+EXPECTED = {
+    "plain_function": True,
+    "helper_object": False,
+    "code_in_megatron_module": True,
+    "alias_is_module_attribute_at_import": True,
+    "alias_is_module_attribute": True,
+    "adaptation_args_are_args": True,
+}
+
+# timeit's autorange picks a number of calls taking at least 0.2 s; each repeat times 1/SPLIT of it, SPLIT times
+# as many repeats, the best kept
+SPLIT = 20
 
 MEASURE = textwrap.dedent(
     """
-    import argparse, json, sys, timeit
+    import importlib, inspect, json, sys, timeit, types
 
-    variant, stmt, kind, name, patch_json, repeat = sys.argv[1:7]
-    import megatron.core.ops as ops
+    variant, stmt, module_name, kind, name, patch_json, repeat, helper = sys.argv[1:9]
+    expected_args = json.loads(sys.argv[9])
+    sys.argv = ["pretrain_gpt.py", *json.loads(sys.argv[10])]  # what a training script is started with
+    ops = importlib.import_module(module_name)
     import megatron.core.user as user  # takes `from megatron.core.ops import f, g` now, before any call
-    from megatron.training import set_args
 
-    args = argparse.Namespace(**json.loads(sys.argv[7]))
-    before = getattr(user, name, None) if kind == "alias" else None
+    checks = {}
+    if kind == "alias":  # taken at import: the runtime patches after this, a fused tree decided before it
+        checks["alias_is_module_attribute_at_import"] = getattr(user, name) is getattr(ops, name)
     if variant == "runtime":
         from pathlib import Path
+        from mindspeed_llm.tasks.megatron_adaptor import MegatronAdaptation
         from patchmerge.formats import json_format
         from patchmerge.verify.runtime_patcher import RuntimeCollection, condition_holds, resolve_object
 
-        set_args(args)
+        args = MegatronAdaptation.get_args()  # the adaptor's own parse of the command line
+        checks["adaptation_args_are_args"] = vars(args) == expected_args
         specs = json_format.parse(Path(patch_json).read_text(), Path(patch_json)).patches
         collection = RuntimeCollection(semantics="2.1.0")
         for spec in specs:  # what the adaptor registers under its `if args...` blocks, then apply()
@@ -74,36 +117,74 @@ MEASURE = textwrap.dedent(
                 collection.register(spec.target, resolve_object(spec.patch_import), force_patch=spec.force_patch)
         collection.apply()
     elif variant == "fused":
-        set_args(args)  # what pretrain does before the first step
-    # variant "fused-early": the args are never set, so every call goes through the stand-in to the original
-    checks = {}
+        helper_module = sys.modules[helper]
+        checks["adaptation_args_are_args"] = vars(helper_module.adaptation_args()) == expected_args
     if kind == "attr":
         namespace = {"ops": ops}
     elif kind == "alias":
         namespace = user.__dict__  # the alias is a global of the module that imported it
-        checks["stand_in_before_first_call"] = hasattr(before, "__patchmerge_patches__")
     else:
         namespace = {name.lower(): getattr(ops, name)()}
-    value = eval(stmt, namespace)  # the first call: settles a fused stand-in
+    if variant == "fused":
+        probes_before = len(helper_module.TAKEN)
+    value = eval(stmt, namespace)  # the first call
+    called = vars(getattr(ops, name))["m"] if kind == "method" else getattr(ops, name)
+    checks["plain_function"] = type(called) is types.FunctionType
     if kind == "alias":
         checks["alias_is_module_attribute"] = namespace[name] is getattr(ops, name)
-        checks["alias_rebound_by_first_call"] = namespace[name] is not before or variant != "fused"
-        checks["stand_in_after_first_call"] = hasattr(namespace[name], "__patchmerge_patches__")
-    elif kind == "attr":
-        checks["stand_in_after_first_call"] = hasattr(getattr(ops, name), "__patchmerge_patches__")
-    else:
-        member = vars(getattr(ops, name))["m"]
-        checks["plain_function_on_class"] = type(member).__name__ == "function"
+    if variant == "fused":
+        code = getattr(called, "__code__", None)
+        checks["helper_object"] = (
+            type(called).__module__ == helper
+            or hasattr(called, "__patchmerge_patches__")
+            or (code is not None and code.co_filename == inspect.getsourcefile(helper_module))
+        )
+        checks["code_in_megatron_module"] = inspect.getsourcefile(called) == inspect.getsourcefile(ops)
+        checks["first_call_probed"] = len(helper_module.TAKEN) > probes_before
     timer = timeit.Timer(stmt, globals=namespace)
     number, _ = timer.autorange()
-    best = min(timer.repeat(repeat=int(repeat), number=number)) / number
+    number = max(1, number // SPLIT)  # short windows: on a loaded machine some escape preemption
+    best = min(timer.repeat(repeat=int(repeat) * SPLIT, number=number)) / number
     print(json.dumps({"ns": best * 1e9, "value": value, "checks": checks, "number": number}))
     """
-)
+).replace("SPLIT", str(SPLIT))
+
+# the probe statements as the merge writes them at the top of a fused definition, timed alone once they have run:
+# what a probed call pays over the same call merged with --no-probes
+PROBES = {
+    "first_run_selected": "_patchmerge.first_run_selected(__name__, 'megatron.core.ops.f#0', 'megatron.core.ops.f#1')",
+    "first_run_selected under torch.jit.is_scripting()": (
+        "if not torch.jit.is_scripting():\n"
+        "    _patchmerge.first_run_selected(__name__, 'megatron.core.ops.f#0', 'megatron.core.ops.f#1')"
+    ),
+}
+
+PROBE_MEASURE = textwrap.dedent(
+    """
+    import importlib, json, sys, timeit
+
+    helper, repeat, statements = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+    _patchmerge = importlib.import_module(helper)
+    _patchmerge.select("megatron.core.ops.f#0")
+    _patchmerge.first_run_selected(__name__, "megatron.core.ops.f#0", "megatron.core.ops.f#1")  # its first run
+    namespace = {"_patchmerge": _patchmerge, "__name__": "megatron.core.ops"}
+    if any("torch" in statement for statement in statements.values()):
+        import torch
+
+        namespace["torch"] = torch
+    ns = {}
+    for label, statement in {"pass": "pass", **statements}.items():
+        timer = timeit.Timer(statement, globals=namespace)
+        number, _ = timer.autorange()
+        number = max(1, number // SPLIT)
+        ns[label] = min(timer.repeat(repeat=repeat * SPLIT, number=number)) / number * 1e9
+    print(json.dumps(ns))
+    """
+).replace("SPLIT", str(SPLIT))
 
 
-def build(scratch: Path, *merge_flags: str, name: str = "fused") -> tuple[Path, Path, Path, str]:
-    """The original tree, a merged copy, the patch JSON; and the merge's summary."""
+def build(scratch: Path, *merge_flags: str, name: str) -> tuple[Path, Path, Path, str, list[str]]:
+    """The original tree, a merged copy, the patch JSON; the merge's summary and what is wrong with the merge."""
     original = write_tree(scratch / "original")
     fused = scratch / name
     shutil.copytree(original, fused)
@@ -137,36 +218,80 @@ def build(scratch: Path, *merge_flags: str, name: str = "fused") -> tuple[Path, 
     active = [line for line in adaptor.splitlines() if "MegatronAdaptation.register(" in line and "#" not in line]
     if active:
         raise SystemExit("registrations left active in the fused adaptor:\n" + "\n".join(active))
-    return original, fused, patch_json, merged.stdout
+    problems = [
+        f"{name}: {p['id']} merged {p.get('strategy')!r}, not in-source ({p.get('strategy_reason')})"
+        for p in report["patches"]
+        if p.get("strategy") != "in-source"
+    ]
+    probed = "--no-probes" not in merge_flags
+    for module in ("ops", "tensor_ops"):
+        source = (fused / "Megatron-LM" / "megatron" / "core" / f"{module}.py").read_text()
+        for stand_in in ("fused_function(", "fused_member(", "fused_value("):
+            if stand_in in source:
+                problems.append(f"{name}: megatron/core/{module}.py builds a stand-in ({stand_in})")
+        if ("_patchmerge.first_run" in source) != probed:
+            problems.append(f"{name}: megatron/core/{module}.py {'has no' if probed else 'has'} probe")
+    if probed and "torch.jit.is_scripting()" not in (fused / "Megatron-LM/megatron/core/tensor_ops.py").read_text():
+        problems.append(f"{name}: the probes of megatron/core/tensor_ops.py are not under torch.jit.is_scripting()")
+    return original, fused, patch_json, merged.stdout, problems
 
 
-def measure(variant: str, tree: Path, case: tuple[str, str, str, str], patch_json: Path, repeat: int) -> dict:
-    _, stmt, kind, name = case
+def measure(variant: str, tree: Path, case: tuple[str, str, str, str, str], patch_json: Path, repeat: int) -> dict:
+    _, stmt, module, kind, name = case
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     env["PYTHONPATH"] = os.pathsep.join(str(tree / r) for r in ROOTS)
+    argv = [variant, stmt, module, kind, name, str(patch_json), str(repeat), HELPER]
+    argv += [json.dumps(ARGS), json.dumps(command_line(ARGS))]
     done = subprocess.run(
-        [sys.executable, "-c", MEASURE, variant, stmt, kind, name, str(patch_json), str(repeat), json.dumps(ARGS)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tree,
+        [sys.executable, "-W", "ignore", "-c", MEASURE, *argv], capture_output=True, text=True, env=env, cwd=tree
     )
     if done.returncode != 0:
         raise SystemExit(f"{variant} / {case[0]} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def measure_probes(tree: Path, repeat: int, with_torch: bool) -> dict[str, float]:
+    """ns of each probe statement (net of timeit's loop, the `pass` statement) in the fused tree's helper."""
+    statements = {k: v for k, v in PROBES.items() if with_torch or "torch" not in v}
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env["PYTHONPATH"] = os.pathsep.join(str(tree / r) for r in ROOTS)
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", PROBE_MEASURE, HELPER, str(repeat), json.dumps(statements)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tree,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"probe statements failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def check(label: str, case: str, run: dict, problems: list[str], probed: bool) -> None:
+    """The fused checks of one (fused) run."""
+    expected = {**EXPECTED, "first_call_probed": probed}
+    for name, value in run["checks"].items():
+        if value != expected[name]:
+            problems.append(f"{case}: {label} {name} is {value}, expected {expected[name]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3, help="fresh-interpreter runs of each (variant, case)")
-    parser.add_argument("--repeat", type=int, default=7, help="timeit repeats within one run")
+    parser.add_argument("--rounds", type=int, default=5, help="fresh-interpreter runs of each (variant, case)")
+    parser.add_argument("--repeat", type=int, default=7, help=f"timeit repeats within one run (each split in {SPLIT})")
     options = parser.parse_args()
+    with_torch = importlib.util.find_spec("torch") is not None
+    code = code_version()  # the code the merges below run (the tree may change during a long run)
     cases = []
-    problems = []
+    skipped = []
     with tempfile.TemporaryDirectory(prefix="patchmerge-bench-calls-") as scratch_name:
-        original, fused, patch_json, summary = build(Path(scratch_name))
-        _, bare, _, _ = build(Path(scratch_name) / "bare", "--no-probes", name="fused-no-probes")
+        original, fused, patch_json, summary, problems = build(Path(scratch_name), name="fused")
+        _, bare, _, _, bare_problems = build(Path(scratch_name) / "bare", "--no-probes", name="fused-no-probes")
+        problems += bare_problems
         for case in CASES:
+            if case[2] in TORCH_MODULES and not with_torch:
+                skipped.append(f"{case[0]}: torch is not installed")
+                continue
             best: dict[str, dict] = {}
             for _ in range(options.rounds):
                 trees = (("runtime", original), ("fused", fused), ("bare", bare), ("unpatched", original))
@@ -174,78 +299,72 @@ def main() -> None:
                     run = measure("fused" if label == "bare" else label, tree, case, patch_json, options.repeat)
                     if label not in best or run["ns"] < best[label]["ns"]:
                         best[label] = run
-            runtime, fusedrun, plain = best["runtime"], best["fused"], best["unpatched"]
-            if fusedrun["value"] != runtime["value"]:
-                problems.append(f"{case[0]}: fused gives {fusedrun['value']}, runtime {runtime['value']}")
-            expected = {
-                "stand_in_before_first_call": True,
-                "alias_is_module_attribute": True,
-                "alias_rebound_by_first_call": True,
-                "stand_in_after_first_call": False,
-                "plain_function_on_class": True,
-            }
-            for check, value in fusedrun["checks"].items():
-                if value != expected[check]:
-                    problems.append(f"{case[0]}: fused {check} is {value}, expected {expected[check]}")
-            for check in ("alias_is_module_attribute", "plain_function_on_class"):
-                if runtime["checks"].get(check, True) is not True:
-                    problems.append(f"{case[0]}: runtime {check} is {runtime['checks'][check]}")
-            ratio = fusedrun["ns"] / runtime["ns"]
+            runtime, probed, plain, unpatched = best["runtime"], best["fused"], best["bare"], best["unpatched"]
+            for label, run in (("fused", probed), ("fused-no-probes", plain)):
+                if run["value"] != runtime["value"]:
+                    problems.append(f"{case[0]}: {label} gives {run['value']}, runtime {runtime['value']}")
+                check(label, case[0], run, problems, probed=label == "fused")
+            for name, value in runtime["checks"].items():
+                if value is not True:
+                    problems.append(f"{case[0]}: runtime {name} is {value}")
+            if runtime["value"] == unpatched["value"]:
+                problems.append(f"{case[0]}: the patches change nothing ({runtime['value']})")
+            ratio = probed["ns"] / runtime["ns"]
             cases.append(
                 {
                     "case": case[0],
                     "statement": case[1],
-                    "value": fusedrun["value"],
+                    "value": probed["value"],
                     "runtime_ns_per_call": round(runtime["ns"], 1),
-                    "fused_ns_per_call": round(fusedrun["ns"], 1),
+                    "fused_ns_per_call": round(probed["ns"], 1),
+                    "no_probes_ns_per_call": round(plain["ns"], 1),
+                    "unpatched_ns_per_call": round(unpatched["ns"], 1),
                     "ratio_fused_to_runtime": round(ratio, 3),
                     "within_goal": ratio <= GOAL,
-                    "unpatched_ns_per_call": round(plain["ns"], 1),
-                    "no_probes_ns_per_call": round(best["bare"]["ns"], 1),
-                    "ratio_probed_to_no_probes": round(fusedrun["ns"] / best["bare"]["ns"], 3),
-                    "fused_checks": fusedrun["checks"],
+                    "within_issue_goal": ratio <= ISSUE_GOAL,
+                    "ratio_no_probes_to_runtime": round(plain["ns"] / runtime["ns"], 3),
+                    "ratio_probed_to_no_probes": round(probed["ns"] / plain["ns"], 3),
+                    "within_probe_goal": probed["ns"] / plain["ns"] <= PROBE_GOAL,
+                    "probe_ns_per_call": round(probed["ns"] - plain["ns"], 1),
+                    "fused_checks": probed["checks"],
                 }
             )
-        # informational: a fused stand-in called before the args are set (it cannot settle yet, so each call
-        # tries and runs the original) against the unpatched original, which is what runs at that point at runtime
-        early_case = CASES[0]
-        early = min(
-            (measure("fused-early", fused, early_case, patch_json, options.repeat) for _ in range(options.rounds)),
-            key=lambda run: run["ns"],
-        )
-        plain_early = min(
-            (measure("unpatched", original, early_case, patch_json, options.repeat) for _ in range(options.rounds)),
-            key=lambda run: run["ns"],
-        )
-        if early["value"] != plain_early["value"]:
-            problems.append(f"before the args are set: fused gives {early['value']}, original {plain_early['value']}")
-        if early["checks"].get("stand_in_after_first_call") is not True:
-            problems.append("before the args are set: the stand-in settled without args")
-        before_args = {
-            "case": f"{early_case[0]}, called before the args are set",
-            "statement": early_case[1],
-            "fused_ns_per_call": round(early["ns"], 1),
-            "unpatched_ns_per_call": round(plain_early["ns"], 1),
-            "ratio_fused_to_unpatched": round(early["ns"] / plain_early["ns"], 3),
-            "fused_checks": early["checks"],
-        }
+        probe_runs = [measure_probes(fused, options.repeat, with_torch) for _ in range(options.rounds)]
+    loop = min(run["pass"] for run in probe_runs)
+    probe_statements = {
+        label: {"statement": PROBES[label], "ns": round(min(run[label] for run in probe_runs) - loop, 1)}
+        for label in probe_runs[0]
+        if label != "pass"
+    }
     ratios = [c["ratio_fused_to_runtime"] for c in cases]
+    probe_ratios = [c["ratio_probed_to_no_probes"] for c in cases]
     result = {
-        "what": "ns per call after the first call; fused = `patchmerge merge` output, runtime = RuntimeCollection",
+        "what": "ns per call after the first call; fused = `patchmerge merge` output (in source), "
+        "runtime = RuntimeCollection, both from the same command line",
         "goal_ratio_fused_to_runtime": GOAL,
+        "issue_goal_ratio_fused_to_runtime": ISSUE_GOAL,
         "max_ratio_fused_to_runtime": max(ratios),
+        "max_ratio_no_probes_to_runtime": max(c["ratio_no_probes_to_runtime"] for c in cases),
         "goal_ratio_probed_to_no_probes": PROBE_GOAL,
-        "max_ratio_probed_to_no_probes": max(c["ratio_probed_to_no_probes"] for c in cases),
-        "all_within_goal": all(c["within_goal"] for c in cases) and not problems,
+        "max_ratio_probed_to_no_probes": max(probe_ratios),
+        "goals": {
+            f"fused / runtime <= {GOAL}": all(c["within_goal"] for c in cases),
+            f"fused / runtime <= {ISSUE_GOAL} (issue)": all(c["within_issue_goal"] for c in cases),
+            f"probed / no probes <= {PROBE_GOAL}": all(c["within_probe_goal"] for c in cases),
+        },
+        "checks_passed": not problems,
         "problems": problems,
+        "skipped": skipped,
         "args": ARGS,
+        "command_line": command_line(ARGS),
         "patches": {t: [p["patch_name"] for p in ps] for t, ps in PATCHES.items()},
         "merge_summary": [line for line in summary.splitlines() if line.strip() and "/" not in line],
         "cases": cases,
-        "before_args_set": before_args,
+        "probe_statements_ns": probe_statements,
         "rounds": options.rounds,
-        "timeit_repeat": options.repeat,
-        "code": code_version(),
+        "timeit_repeat": options.repeat * SPLIT,
+        "timeit_window": f"1/{SPLIT} of timeit's autorange (0.2 s)",
+        "code": code,
         "machine": machine(),
     }
     write_results("calls.json", result)
