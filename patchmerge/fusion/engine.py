@@ -80,7 +80,9 @@ def fuse_plan(
     if deferred or in_source.probed:  # in source, only probes and conditions need the helper
         parser = render_parser(read_options)
         setter = needs_setter(deferred)
-        write_runtime_support(profile, context.tree, texts, setter, probes, parser, in_source.branches)
+        write_runtime_support(
+            profile, context.tree, texts, setter, probes, parser, in_source.branches, deferred=bool(deferred)
+        )
     run_fixups(hooks, texts, root, profile)
     edits = validated_edits(texts, in_source)
     ordered = [outcomes.by_id[pp.patch.id] for pp in plan.patches]

@@ -390,16 +390,22 @@ def args_ready():
 '''
 
 
+# what only deferred bindings use (their stand-ins, settles and args hooks) starts here
+_DEFERRED_PART = "class NotReady(Exception):"
+
+
 def render(
     args_accessor: str,
     probe_prefix: str | None,
     adaptor_options: str = "",
     branches: dict[str, tuple[str, str]] | None = None,
+    deferred: bool = True,
 ) -> str:
     """The helper module; `adaptor_options` is the body that adds the options fused conditions read, `branches`
     the patch_import and condition of each in-source branch its probes name."""
     options = "\n".join("    " + line if line else line for line in (adaptor_options or "    pass").splitlines())
-    return TEMPLATE.format(
+    template = TEMPLATE if deferred else TEMPLATE[: TEMPLATE.index(_DEFERRED_PART)].rstrip() + "\n"
+    return template.format(
         args_accessor=args_accessor,
         probe_prefix=probe_prefix,
         adaptor_options=options,

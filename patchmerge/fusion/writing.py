@@ -127,6 +127,7 @@ def write_runtime_support(
     probes: bool,
     adaptor_options: str,
     branches: dict[str, tuple[str, str]],
+    deferred: bool = True,
 ) -> None:
     """The helper module fused code imports, and the args-ready hook that settles classes and values."""
     runtime = profile.runtime
@@ -139,7 +140,7 @@ def write_runtime_support(
     helper = tree.relative(folders[0] / f"{name}.py")
     assert helper is not None
     prefix = profile.probes.prefix if probes else None
-    texts.write(helper, render_helper(runtime.args_accessor, prefix, adaptor_options, branches))
+    texts.write(helper, render_helper(runtime.args_accessor, prefix, adaptor_options, branches, deferred))
     if not needs_setter:
         return
     module, _, function = runtime.args_setter.rpartition(".")

@@ -344,7 +344,8 @@ class InSourceWriter:
             _refuse_reading_the_original(moved, Binding(site, DefKind.FUNCTION, pp, []))
         for line in moved.module_imports:
             self.module_import(file, target, line)
-        comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {pp.patch.patch_import}, moved here {role} {anchor}"))
+        served = f"{site.owner_class}.{site.name}" if site.owner_class else site.name
+        comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {pp.patch.patch_import}, moved here {role} {served}"))
         own = [line for line in moved.node.leading_lines if line.comment is not None]
         node = moved.node.with_changes(leading_lines=[*blank_lines(None), comment, *own])
         if probe and self.context.probes:

@@ -38,7 +38,7 @@ if _patchmerge.adaptation_args().dispatcher == 'alltoall':
     _patchmerge.first_run(__name__, 'megatron.core.ops.scale#1')
 
 
-# patchmerge: mindspeed.routes.forward, moved here as a branch of Layer
+# patchmerge: mindspeed.routes.forward, moved here as a branch of Layer.forward
 def forward(self, x):
     _patchmerge.first_run_selected(__name__, 'megatron.core.ops.Layer.forward#0')
     LOG.append("mindspeed.forward")

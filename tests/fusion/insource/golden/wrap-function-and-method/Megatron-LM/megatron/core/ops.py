@@ -26,7 +26,7 @@ def scale(x):
 scale = scale_wrapper(scale)
 
 
-# patchmerge: mindspeed_llm.wrappers.forward_decorator, moved here to wrap Layer
+# patchmerge: mindspeed_llm.wrappers.forward_decorator, moved here to wrap Layer.forward
 def forward_decorator(fn):
     def inner(self, x):
         LOG.append("llm.forward_decorator")
