@@ -23,6 +23,17 @@ from tests.realcode.adaptor_src import ADAPTOR_PATH, PATCHES, UNLISTED
 CALLS = ("MegatronAdaptation.register",)
 ADAPTOR_MODULE = "mindspeed_llm.tasks.megatron_adaptor"
 ALL_PAIRS = {(target, patch_import) for target, patch_import, _, _ in PATCHES}
+# a class replaced whose members are patched too stays a runtime patch with its members: the runtime patches
+# each member on the class bound when its Patch applies, which no fused tree can say
+_CLASSES_WITH_MEMBERS = {
+    t for t, patch, _, _ in PATCHES
+    if patch.rpartition(".")[2][:1].isupper() and any(o.startswith(t + ".") for o, _, _, _ in PATCHES)
+}
+RUNTIME_PAIRS = {
+    (t, p) for t, p, _, _ in PATCHES if any(t == c or t.startswith(c + ".") for c in _CLASSES_WITH_MEMBERS)
+}
+FUSED_PAIRS = ALL_PAIRS - RUNTIME_PAIRS
+FUSED_COUNT = sum(1 for t, p, _, _ in PATCHES if (t, p) not in RUNTIME_PAIRS)  # a pair may be listed twice
 TENORM = ("megatron.core.transformer.transformer_block.TENorm", "mindspeed_llm.core.PTNorm")
 # Megatron's own sources have an invalid escape in a docstring: compiling them warns, which is not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore:invalid escape sequence:DeprecationWarning")
@@ -79,7 +90,9 @@ def merged(pristine_root: Path, profile: Path, tmp_path_factory: pytest.TempPath
     loaded_before = {name for name in sys.modules if name.split(".")[0] in UNDER_ANALYSIS}
     code = merge(root, profile)
     report = read_report(root)
-    assert code == 0, f"merge exited {code}; not fused:\n  " + "\n  ".join(not_fused(report))
+    left = [p for p in report["patches"] if p["outcome"] != "fused"]
+    assert all("stay runtime patches" in (p["reason"] or "") for p in left), "\n  ".join(not_fused(report))
+    assert code == (1 if left else 0)
     loaded_after = {name for name in sys.modules if name.split(".")[0] in UNDER_ANALYSIS}
     assert loaded_after == loaded_before, f"the merge imported code under analysis: {loaded_after - loaded_before}"
     return root, report
@@ -113,9 +126,11 @@ def test_plan_resolves_every_patch(pristine_root, profile, capsys):
 def test_merge_fuses_every_patch(merged):
     root, report = merged
     assert report["patches_total"] == len(PATCHES)
-    assert report["patches_fused"] == len(PATCHES), "not fused:\n  " + "\n  ".join(not_fused(report))
-    assert report["patches_failed"] == report["patches_skipped"] == 0
-    assert sum(report["by_kind"].values()) == len(PATCHES)
+    assert report["patches_fused"] == FUSED_COUNT, "not fused:\n  " + "\n  ".join(not_fused(report))
+    assert report["patches_failed"] == len(PATCHES) - FUSED_COUNT > 0 and report["patches_skipped"] == 0
+    left = {(p["target"], p["patch_import"]) for p in report["patches"] if p["outcome"] != "fused"}
+    assert left == RUNTIME_PAIRS
+    assert sum(report["by_kind"].values()) == FUSED_COUNT  # by_kind counts the fused patches
     assert (root / "Megatron-LM" / "megatron" / "_patchmerge.py").is_file()
     assert not (root / "Megatron-LM" / "megatron" / "__init__.py").exists(), "megatron stays a namespace package"
 
@@ -125,7 +140,7 @@ def test_every_patch_is_recorded_in_a_fused_stanza(merged):
     recorded = set()
     for relative in report["files_written"]:
         recorded |= fused_pairs((root / relative).read_text())
-    assert recorded == ALL_PAIRS
+    assert recorded == FUSED_PAIRS
 
 
 def test_written_files_compile_and_read_no_new_undefined_names(merged, pristine_root):
@@ -163,14 +178,14 @@ def test_registrations_of_fused_patches_are_disabled_and_others_untouched(merged
     adaptor = (root / ADAPTOR_PATH).read_text()
     compile(adaptor, ADAPTOR_PATH, "exec", dont_inherit=True)
     after = registrations(root)
-    assert not [r for r in after if (r.target, r.patch_import) in ALL_PAIRS]
+    assert not [r for r in after if (r.target, r.patch_import) in FUSED_PAIRS]
     kept = [(r.target, r.patch_import, r.local_name, r.force_patch) for r in after]
     before = [(r.target, r.patch_import, r.local_name, r.force_patch) for r in registrations(pristine_root)
-              if (r.target, r.patch_import) not in ALL_PAIRS]
-    assert kept == before and {(t, p) for t, p, _, _ in kept} == UNLISTED
+              if (r.target, r.patch_import) not in FUSED_PAIRS]
+    assert kept == before and {(t, p) for t, p, _, _ in kept} == UNLISTED | RUNTIME_PAIRS
     pristine = (pristine_root / ADAPTOR_PATH).read_text()
     assert unlisted_calls(adaptor) == unlisted_calls(pristine) != []
-    assert adaptor.count("# patchmerge: fused: ") >= len(PATCHES)
+    assert adaptor.count("# patchmerge: fused: ") >= len(FUSED_PAIRS)
 
 
 def test_second_merge_reports_already_fused_and_changes_no_byte(merged, profile):
@@ -178,15 +193,15 @@ def test_second_merge_reports_already_fused_and_changes_no_byte(merged, profile)
     before = snapshot(root)
     code = merge(root, profile)
     report = read_report(root)
-    assert code == 0
-    assert report["patches_already_fused"] == len(PATCHES), "\n".join(not_fused(report, "already-fused"))
+    assert code == 1  # the class groups left to the runtime are reported again, and nothing changes
+    assert report["patches_already_fused"] == FUSED_COUNT, "\n".join(not_fused(report, "already-fused"))
     assert snapshot(root) == before
 
 
 def test_undo_restores_byte_for_byte(pristine_root, profile, tmp_path):
     root = copy_root(pristine_root, tmp_path)
     pristine = snapshot(root)
-    assert merge(root, profile) == 0
+    assert merge(root, profile) == 1  # every patch fused but the class groups left to the runtime
     assert snapshot(root) != pristine
     assert main(["undo", str(root)]) == 0
     assert snapshot(root) == pristine
@@ -195,7 +210,7 @@ def test_undo_restores_byte_for_byte(pristine_root, profile, tmp_path):
 def test_dry_run_writes_nothing(pristine_root, profile, tmp_path, capsys):
     root = copy_root(pristine_root, tmp_path)
     pristine = snapshot(root)
-    assert merge(root, profile, "--dry-run") == 0
+    assert merge(root, profile, "--dry-run") == 1
     out = capsys.readouterr().out
     assert "+++ b/Megatron-LM/megatron/core/transformer/transformer_config.py" in out
     assert "+++ b/" + ADAPTOR_PATH in out
