@@ -164,6 +164,7 @@ def move_function(
     original: frozenset[str] = frozenset(),
     same_import: Callable[[ImportLine, ImportLine], bool] | None = None,
     lazy_imports: bool = False,
+    applied_at_import: Callable[[ImportLine], bool] | None = None,
 ) -> MovedFunction:
     """The module-level function (or class) `name` of `source`, renamed, made to read the same objects from
     `destination`. A class reads `original` (the dotted names of the class it replaces, which stays in the
@@ -185,6 +186,10 @@ def move_function(
         if function is None or not isinstance(function.node, cst.FunctionDef) or id(function.node) not in inside:
             at_definition_time(line)
             return
+        if function.node is node and applied_at_import is not None and not applied_at_import(line):
+            # a wrapper's own body runs when it is applied: in source, while the destination is importing
+            raise CannotMove(f"'{line.bound}' is imported when {name} is applied, while {destination.name} loads, "
+                             f"and importing {line.module} then could form a cycle")
         local_imports.setdefault(function.node, {})[line] = None
 
     def at_definition_time(line: ImportLine) -> None:

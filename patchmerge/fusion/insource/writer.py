@@ -212,6 +212,11 @@ class InSourceWriter:
         else:
             ops.replace[key] = statements
 
+    def _safe_at_import(self, target: ModuleInfo) -> Callable[[ImportLine], bool]:
+        """Whether an import may run while `target` is importing: importing its module never imports target."""
+        graph = self.context.imports
+        return lambda line: graph is not None and not graph.reaches(line.module, target.name)
+
     def bind_moved(self, pp: PlannedPatch, target: ModuleInfo, name: str, file: Path, in_place: bool = False) -> str:
         """One definition for several bindings: import it at this module's top (or `in_place`, where the caller
         puts the import) from where it moved, when importing that module never imports this one."""
@@ -339,6 +344,7 @@ class InSourceWriter:
             destination=target,
             same_import=same,
             lazy_imports=pp.patch.is_conditional,
+            applied_at_import=self._safe_at_import(target) if pp.kind is FusionKind.WRAP else None,
         )
         if pp.kind is not FusionKind.WRAP:
             _refuse_reading_the_original(moved, Binding(site, DefKind.FUNCTION, pp, []))
