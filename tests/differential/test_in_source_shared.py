@@ -61,3 +61,39 @@ def test_a_wrapper_of_several_modules_moves_once_and_is_imported_where_no_cycle_
     assert "could form a cycle" in strategies["megatron.core.alpha.f#0"][1]
     beta = (tmp_path / "fused/Megatron-LM/megatron/core/beta.py").read_text()
     assert beta.count("from megatron.core.gamma import traced_wrapper") == 1
+
+
+def test_a_wrapper_whose_own_body_imports_what_imports_its_target_falls_back(tmp_path):
+    """A wrapper's own body runs when it is applied: in source, while the target's module imports. What it
+    imports there must not lead back to that module (it would be half-imported), so that binding falls back."""
+    scenario = Scenario(
+        "wrapper imports at application",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/beta.py": "def g(x):\n    return x * 20\n",
+            # the registry imports the target's module at its top
+            "MindSpeed/mindspeed/registry.py": "from megatron.core import beta\n\nAPPLIED = []\n",
+            "MindSpeed/mindspeed/wrappers.py": """
+                from mindspeed.registry import APPLIED
+
+
+                def counted_wrapper(fn):
+                    APPLIED.append(fn.__name__)
+
+                    def wrapper(x):
+                        return fn(x) + len(APPLIED)
+                    return wrapper
+            """,
+            "MindSpeed-LLM/scenario.py": """
+def run():
+    from megatron.core import beta
+    from mindspeed import registry
+    return [beta.g(1), list(registry.APPLIED)]
+""",
+        },
+        {"megatron.core.beta.g": [{"patch_import": "mindspeed.wrappers.counted_wrapper"}]},
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    (patch,) = report["patches"]
+    assert patch["strategy"] == "deferred" and "could form a cycle" in patch["strategy_reason"]
