@@ -175,3 +175,18 @@ def test_a_replaced_class_whose_members_are_patched_too_stays_with_the_runtime(t
     assert outcome["megatron.core.softmax.ScaledSoftmax#0"][0] == "fused"
     adaptor = (tmp_path / "fused/MindSpeed-LLM/mindspeed_llm/adaptor.py").read_text()
     assert "MegatronAdaptation.register('megatron.core.models.gpt_model.GPTModel', patch_0)" in adaptor
+
+
+def test_a_moved_class_probes_name_its_patch(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    _, fused = build(tmp_path, _scenario())
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env["PYTHONPATH"] = os.pathsep.join(str(fused / r) for r in ("Megatron-LM", "MindSpeed", "MindSpeed-LLM"))
+    done = subprocess.run([sys.executable, "-c", "import megatron.core.softmax"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    (line,) = [line for line in done.stderr.splitlines() if "ScaledSoftmax#0" in line and "core.softmax" in line]
+    probe = json.loads(line.split(" ", 1)[1])
+    assert probe["patch_import"] == "mindspeed.softmax.ScaledSoftmax" and probe["condition"] == ""

@@ -92,6 +92,9 @@ class InSourceWriter:
         added = {m: set(v) for m, v in self.context.imports.added.items()} if self.context.imports else {}
         try:
             self._plan(binding)
+            for pp in binding.patches:  # what each probe id names, for coverage
+                when = " and ".join(normalise(c) for c in pp.patch.condition)
+                self.branches[pp.patch.id] = (pp.patch.patch_import, when)
         except CannotMove:
             self.ops, self.moved, self.options, self.origins = staged, moved, options, origins
             self.moved_to = moved_to
@@ -126,9 +129,6 @@ class InSourceWriter:
             raise CannotMove(f"class {site.owner_class} is replaced whole by another binding")
         anchor = site.owner_class or site.name
         comments = [self.comment(pp) for pp in binding.patches]
-        for pp in binding.patches:  # what each probe id names, for coverage
-            when = " and ".join(normalise(c) for c in pp.patch.condition)
-            self.branches[pp.patch.id] = (pp.patch.patch_import, when)
         # the wrappers every branch gets: their ids go into each branch's probe
         always_wrapped = [pp for pp in binding.wrappers if not pp.patch.is_conditional]
         definition: cst.FunctionDef | None = None
