@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import libcst as cst
+import libcst.matchers as m
 
-from patchmerge.fusion.insource.moving import CannotMove, ModuleInfo, is_docstring
+from patchmerge.fusion.insource.binding import Binding
+from patchmerge.fusion.insource.moving import CannotMove, ModuleInfo, MovedFunction, is_docstring
 
 
 def bound_above(info: ModuleInfo, name: str, def_name: str) -> bool:
@@ -149,3 +151,17 @@ def read_at_import(body: list[cst.BaseStatement], name: str, skip: cst.CSTNode |
         if statement is not skip:
             statement.visit(Find())
     return found
+
+
+def refuse_reading_the_original(moved: MovedFunction, binding: Binding) -> None:
+    """A replacement that reaches the original it replaces (`from megatron.x import f as megatron_f`) would,
+    moved in place of it, reach itself: the runtime keeps the original under the alias, the source cannot."""
+    site = binding.site
+    owner = f"{site.module}.{site.owner_class}" if site.owner_class else None
+    direct = {site.targets[0].target, f"{site.module}.{site.name}"} if owner is None else set()
+    through = {site.module, *([owner] if owner else [])}  # the module or class, then `.name` on it
+    for read, local in moved.reads.items():
+        # `local.name` on the imported module or class (not `super(C, self).name`, which is the base's)
+        reached = bool(m.findall(moved.node, m.Attribute(value=m.Name(local), attr=m.Name(site.name))))
+        if read in direct or (read in through and reached):
+            raise CannotMove(f"the patch reads the original it replaces ({read}), which moving would make itself")

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, ImportItem
 
@@ -31,6 +30,7 @@ from patchmerge.fusion.insource.bodies import (
     bound_above,
     is_named,
     read_at_import,
+    refuse_reading_the_original,
     single_def,
     with_first_statement,
 )
@@ -41,7 +41,6 @@ from patchmerge.fusion.insource.moving import (
     CannotMove,
     ImportLine,
     ModuleInfo,
-    MovedFunction,
     bound_alike,
     move_function,
 )
@@ -146,7 +145,7 @@ class InSourceWriter:
                 destination_class=klass,
                 same_import=self.reexports.same_import,
             )
-            _refuse_reading_the_original(moved, binding)
+            refuse_reading_the_original(moved, binding)
             for line in moved.module_imports:
                 self.module_import(site.file, target, line)
             definition = moved.node
@@ -347,7 +346,7 @@ class InSourceWriter:
             applied_at_import=self._safe_at_import(target) if pp.kind is FusionKind.WRAP else None,
         )
         if pp.kind is not FusionKind.WRAP:
-            _refuse_reading_the_original(moved, Binding(site, DefKind.FUNCTION, pp, []))
+            refuse_reading_the_original(moved, Binding(site, DefKind.FUNCTION, pp, []))
         for line in moved.module_imports:
             self.module_import(file, target, line)
         served = f"{site.owner_class}.{site.name}" if site.owner_class else site.name
@@ -381,20 +380,6 @@ class InSourceWriter:
                 module = AddImportsVisitor(context).transform_module(module)
             out[path] = module.code
         return out
-
-
-def _refuse_reading_the_original(moved: MovedFunction, binding: Binding) -> None:
-    """A replacement that reaches the original it replaces (`from megatron.x import f as megatron_f`) would,
-    moved in place of it, reach itself: the runtime keeps the original under the alias, the source cannot."""
-    site = binding.site
-    owner = f"{site.module}.{site.owner_class}" if site.owner_class else None
-    direct = {site.targets[0].target, f"{site.module}.{site.name}"} if owner is None else set()
-    through = {site.module, *([owner] if owner else [])}  # the module or class, then `.name` on it
-    for read, local in moved.reads.items():
-        # `local.name` on the imported module or class (not `super(C, self).name`, which is the base's)
-        reached = bool(m.findall(moved.node, m.Attribute(value=m.Name(local), attr=m.Name(site.name))))
-        if read in direct or (read in through and reached):
-            raise CannotMove(f"the patch reads the original it replaces ({read}), which moving would make itself")
 
 
 def _ids(patches: list[PlannedPatch]) -> list[str]:
