@@ -87,6 +87,10 @@ def describe(self):
     return ("layer", self.n)
 
 
+def width_fast(self):
+    return self.n * 100
+
+
 def forward_wrapper(fn):
     @wraps(fn)
     def inner(self, x):
@@ -132,6 +136,8 @@ def run():
         layer.forward(1), ops.Layer.size("abcd"), type(ops.Layer.__dict__["size"]).__name__,
         attempt(lambda: layer.describe()), patches.scale_fast is getattr(ops, "scale_fast", patches.scale_fast),
         ops.caller.__name__, patches.caller(5), ops.Layer.count(2),
+        type(ops.Layer.__dict__["width"]).__name__, attempt(lambda: layer.width() if callable(layer.width)
+                                                             else layer.width),
     ]
 """
 
@@ -151,6 +157,10 @@ TARGETS = {
     # a patch with the target's own name: the branch rebinds the name, the patch keeps a binding of its own
     "megatron.core.ops.caller": [{"patch_import": "mindspeed.patches.caller", "condition": ["args.level == 2"]}],
     "megatron.core.ops.Layer.describe": [{"patch_import": "mindspeed.patches.describe", "condition": ["args.fast"]}],
+    # a property replaced by a plain function under a condition: the runtime binds the function as it is
+    "megatron.core.ops.Layer.width": [
+        {"patch_import": "mindspeed.patches.width_fast", "condition": ["args.level == 2"]}
+    ],
 }
 
 
