@@ -74,6 +74,8 @@ class InSourceWriter:
         self.moved_to: dict[str, str] = {}  # patch_import -> the module it moved to
         self.reexports = Reexports(context.peek, self.infos)
         self.branches: dict[str, tuple[str, str]] = {}  # probe id -> (patch_import, condition)
+        self.moved_defs: dict[Path, dict[str, cst.BaseStatement]] = {}  # file -> name -> the def moved there
+        self.earlier_aliases: dict[tuple[Path, str], str] = {}
 
     def info(self, path: Path, module: str, is_package: bool = False) -> ModuleInfo:
         if path not in self.infos:
@@ -88,6 +90,7 @@ class InSourceWriter:
         staged = {path: ops.copy() for path, ops in self.ops.items()}
         moved, options, moved_to = dict(self.moved), dict(self.options), dict(self.moved_to)
         origins = {path: set(files) for path, files in self.origins.items()}
+        moved_defs, earlier_aliases = {p: dict(d) for p, d in self.moved_defs.items()}, dict(self.earlier_aliases)
         added = {m: set(v) for m, v in self.context.imports.added.items()} if self.context.imports else {}
         try:
             self._plan(binding)
@@ -96,7 +99,7 @@ class InSourceWriter:
                 self.branches[pp.patch.id] = (pp.patch.patch_import, when)
         except CannotMove:
             self.ops, self.moved, self.options, self.origins = staged, moved, options, origins
-            self.moved_to = moved_to
+            self.moved_to, self.moved_defs, self.earlier_aliases = moved_to, moved_defs, earlier_aliases
             if self.context.imports is not None:
                 self.context.imports.added = added
             raise
@@ -173,11 +176,14 @@ class InSourceWriter:
             definition = definition.with_changes(leading_lines=own_comments if binding.replacement else [])
         statements: list[cst.BaseStatement] = []
         if binding.branches:
-            branches = []
+            branches, locals_ = [], []
             for pp in binding.branches:
                 probe = [pp.patch.id, *_ids(always_wrapped)]
                 reused = pp.patch.patch_import in self.moved  # its def holds another binding's probe
                 local = self._beside(pp, site, target, anchor, "as a branch of", moved_beside, probe)
+                locals_.append((pp, probe, reused, local))
+            for pp, probe, reused, local in locals_:
+                local = self.earlier_aliases.get((site.file, local), local)  # a later def took the name
                 bind = [f"{site.name} = {local}"]
                 if self.context.probes and reused:  # this branch is probed when it is chosen
                     bind.append(self._probe_text(probe))
@@ -319,18 +325,26 @@ class InSourceWriter:
         assert source is not None
         file = site.file
         name = source.qualname
-        local = name  # its own name: the runtime binds the patch object, whose __name__ shows in errors and logs
-        if site.owner_class is None and name == site.name:
-            # the branch rebinds the name, so the def keeps its name and the patch a binding of its own
-            local = f"_{source.module.rpartition('.')[2]}_{name}"
         done = self.moved.get(pp.patch.patch_import)
         if done is not None:
             if done[0] == file:
                 return done[1]
             return self.bind_moved(pp, target, done[1], file)
-        taken = {*self.file_ops(file).names, *self.file_ops(file).imports}
-        if target.global_bindings(local) or local in taken or (local != name and name in taken):
-            raise CannotMove(f"{target.name} already binds '{local}', the name {pp.patch.patch_import} would get")
+        ops = self.file_ops(file)
+        if name in ops.imports:
+            raise CannotMove(f"{target.name} imports '{name}' for this merge, the name of {pp.patch.patch_import}")
+        local = name  # its own name: the runtime binds the patch object, whose __name__ shows in errors and logs
+        earlier = None  # a def this merge moved here earlier under the same name: it keeps that name
+        if site.owner_class is None and name == site.name:
+            # the branch rebinds the name, so the def keeps its name and the patch a binding of its own
+            local = self._own_alias(source.module, name, target, file)
+        elif name in ops.names:
+            if name not in self.moved_defs.get(file, {}) or target.global_bindings(name):
+                raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
+            earlier = self._alias_earlier(file, name, moved_beside)
+            local = self._own_alias(source.module, name, target, file)
+        elif target.global_bindings(name):
+            raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
         info = self.source_info(pp)
         self.origins.setdefault(file, set()).add(source.file)
         same = self.reexports.same_import
@@ -359,9 +373,43 @@ class InSourceWriter:
         moved_beside.append(node)
         if local != name:
             moved_beside.append(cst.parse_statement(f"{local} = {name}  # {pp.patch.patch_import} itself"))
-        self.file_ops(file).names.add(local)
+        if earlier is not None:  # the module-level name stays the earlier def's
+            moved_beside.append(cst.parse_statement(f"{name} = {earlier}"))
+        elif site.owner_class is not None or name != site.name:
+            self.moved_defs.setdefault(file, {})[name] = node
+        ops.names.update({local, name})
         self.back_import(pp, Place(target.name, None, local, file), moved.node)
         return local
+
+    def _own_alias(self, module: str, name: str, target: ModuleInfo, file: Path) -> str:
+        """A private module-level name for a moved def that cannot hold its own: `_<module>_<name>`, with more of
+        the module's path where two patch modules end alike."""
+        parts = module.split(".")
+        ops = self.file_ops(file)
+        for count in range(1, len(parts) + 1):
+            alias = f"_{'_'.join(parts[-count:])}_{name}"
+            if alias not in ops.names and alias not in ops.imports and not target.global_bindings(alias):
+                return alias
+        raise CannotMove(f"{target.name} already binds every private name for {module}.{name}")
+
+    def _alias_earlier(self, file: Path, name: str, moved_beside: list[cst.BaseStatement]) -> str:
+        """The earlier def moved here under `name` gets a binding of its own right after it (once), so a later
+        def of the same name can hand the name back to it."""
+        node = self.moved_defs[file][name]
+        known = self.earlier_aliases.get((file, name))
+        if known is not None:
+            return known
+        ops = self.file_ops(file)
+        alias = f"_{name}_first"
+        while alias in ops.names or alias in ops.imports:
+            alias = f"_{alias}"
+        holders = [moved_beside, *ops.before.values(), *ops.append.values()]
+        holder = next(h for h in holders if any(item is node for item in h))
+        position = next(i for i, item in enumerate(holder) if item is node)
+        holder.insert(position + 1, cst.parse_statement(f"{alias} = {name}"))
+        ops.names.add(alias)
+        self.earlier_aliases[(file, name)] = alias
+        return alias
 
     def render(self) -> dict[Path, str]:
         """Each planned file's new text."""

@@ -1,0 +1,90 @@
+"""Moved defs whose names meet in one Megatron module: two patches of one member named alike (MindSpeed's and
+MindSpeed-LLM's `calculate_predicted_logits`), and two patches of a function from modules whose names end alike.
+Each keeps its own `__name__` and gets a private binding of its own; compared with runtime patching in every way
+a run may use the tree, for every condition value."""
+
+from __future__ import annotations
+
+import json
+
+from tests.differential.harness import Scenario, compare
+
+XENT = """
+from megatron.calls import LOG
+
+
+class CrossEntropy:
+    @staticmethod
+    def predicted(x):
+        LOG.append("megatron.predicted")
+        return x + 1
+
+
+def masks(x):
+    LOG.append("megatron.masks")
+    return [x]
+
+
+def loss(x):
+    return CrossEntropy.predicted(x) + len(masks(x))
+"""
+
+
+def _patch(who: str) -> str:
+    return f"""
+from megatron.calls import LOG
+
+
+def predicted(x):
+    LOG.append("{who}.predicted:" + predicted.__name__)
+    return x * 10
+
+
+def masks(x):
+    LOG.append("{who}.masks:" + masks.__name__)
+    return [x, x]
+"""
+
+
+SCENARIO = """
+def run():
+    from megatron.core import xent
+    from mindspeed.core import xent as ms_xent
+    from mindspeed_llm.core import xent as llm_xent
+    return [xent.loss(3), xent.CrossEntropy.predicted(2), xent.masks(1), ms_xent.predicted(4), llm_xent.masks(5)]
+"""
+
+
+def test_moved_defs_of_one_name_each_keep_their_name_and_get_a_binding_of_their_own(tmp_path):
+    scenario = Scenario(
+        "defs named alike",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/xent.py": XENT,
+            "MindSpeed/mindspeed/core/__init__.py": "",
+            "MindSpeed/mindspeed/core/xent.py": _patch("mindspeed"),
+            "MindSpeed-LLM/mindspeed_llm/core/__init__.py": "",
+            "MindSpeed-LLM/mindspeed_llm/core/xent.py": _patch("mindspeed_llm"),
+            "MindSpeed-LLM/scenario.py": SCENARIO,
+        },
+        {
+            "megatron.core.xent.CrossEntropy.predicted": [
+                {"patch_import": "mindspeed_llm.core.xent.predicted", "condition": ["args.a"]},
+                {"patch_import": "mindspeed.core.xent.predicted", "condition": ["args.b"]},
+            ],
+            "megatron.core.xent.masks": [
+                {"patch_import": "mindspeed.core.xent.masks", "condition": ["args.a"]},
+                {"patch_import": "mindspeed_llm.core.xent.masks", "condition": ["args.b"]},
+            ],
+        },
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    assert {(p["id"], p["strategy"], p["strategy_reason"]) for p in report["patches"]} == {
+        (target + f"#{index}", "in-source", None)
+        for target in ("megatron.core.xent.CrossEntropy.predicted", "megatron.core.xent.masks")
+        for index in (0, 1)
+    }
+    fused = (tmp_path / "fused/Megatron-LM/megatron/core/xent.py").read_text()
+    assert fused.count("def predicted(") == 3 and fused.count("def masks(") == 3
+    compile(fused, "xent.py", "exec")
