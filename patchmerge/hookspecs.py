@@ -83,6 +83,16 @@ def open_log(path: Path, prefix: str) -> Iterable[ProbeHit | Damaged] | None:
     """
 
 
+@hookspec
+def profile_sections() -> dict[str, tuple[type, dict[str, type]]]:
+    """The profile tables this plugin reads: {name: (dataclass, {key: TOML type})}, the type one of str, int,
+    float, bool or tuple (a list of strings). A profile's table no loaded plugin declares is an unknown key; a
+    declared one is checked when the plugins are loaded, like a built-in section (unknown key, wrong type, or a
+    ValueError from the dataclass: an error naming the key and the file). Read it with
+    `patchmerge.profile.plugin_section(profile, name, dataclass, types)`.
+    """
+
+
 @hookspec(firstresult=True)
 def run_model(run: ModelRun) -> RunOutcome | None:
     """Run the model shell of one check and wait for it; or return None to let the next runner try.
@@ -92,4 +102,10 @@ def run_model(run: ModelRun) -> RunOutcome | None:
     that must receive the script's output, `run.timeout` the seconds after which it must be stopped. A runner
     that sends runs to a cluster scheduler copies the job's output into `run.log` before returning. The
     built-in runner (`patchmerge.checking.local_runner`) runs a local subprocess; it is asked last.
+
+    `run.profile` is the check's profile (a runner's own table: `profile_sections`). A runner whose run can
+    outlive patchmerge (a queued job) calls `run.on_record(document)` as soon as it exists: bisect keeps it in
+    its state file and hands it back as `run.record` on `--resume`, so that the runner waits for that job
+    instead of starting another. When `run.stop` is set (Ctrl-C in another thread, a bisect ending early) the
+    runner stops what it started and raises `patchmerge.checking.model.RunStopped`.
     """

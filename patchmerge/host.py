@@ -15,7 +15,7 @@ import pluggy
 
 from patchmerge import hookspecs
 from patchmerge.errors import PatchmergeError
-from patchmerge.profile import Profile
+from patchmerge.profile import Profile, check_plugin_tables
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,11 @@ def make_plugin_manager(profile: Profile | None = None, *, load_entry_points: bo
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginError(f"plugin implements an unknown hook: {exc}") from None
+    if profile is not None:  # a plugin's table is checked now, before any work, like the built-in sections
+        declared: dict[str, tuple[type, dict[str, type]]] = {}
+        for sections in reversed(pm.hook.profile_sections()):
+            declared.update(sections)
+        check_plugin_tables(profile, declared)
     if os.environ.get(ENV_TRACE) == "1":
         pm.trace.root.setwriter(lambda text: sys.stderr.write(text))
         pm.enable_tracing()

@@ -6,7 +6,7 @@ import difflib
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from patchmerge import bundled
 from patchmerge.conditions import BUILTIN_NAMES
@@ -109,6 +109,8 @@ class Profile:
     bisect: Bisect = field(default_factory=Bisect)
     collect: Collect = field(default_factory=Collect)
     conditions: Conditions = field(default_factory=Conditions)
+    # tables no built-in section reads (e.g. [slurm]), kept raw for the plugins that declare them
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
 
     def with_overrides(self, **changes: Any) -> Profile:
         """CLI flags win over profile values; None means 'not given'."""
@@ -204,9 +206,14 @@ def load_profile(spec: str | Path) -> Profile:
 def profile_from_dict(data: dict[str, Any], path: Path | None = None) -> Profile:
     where = str(path) if path else "<profile>"
     allowed = set(_TOP_LEVEL) | set(_SECTIONS)
+    tables: dict[str, dict[str, Any]] = {}
     for key in data:
-        if key not in allowed:
+        if key in allowed:
+            continue
+        # a table may belong to a plugin (checked once plugins are loaded), unless it is a misspelt section
+        if not isinstance(data[key], dict) or _suggest(key, _SECTIONS):
             raise ProfileError(f"unknown key '{key}'{_suggest(key, allowed)}", where=where)
+        tables[key] = data[key]
     for name in _SECTIONS:
         if name in data and not isinstance(data[name], dict):
             raise ProfileError(f"'{name}' must be a table, got {_type_name(data[name])}", where=where)
@@ -246,11 +253,34 @@ def profile_from_dict(data: dict[str, Any], path: Path | None = None) -> Profile
                 "condition_import names already; this list adds builtins)",
                 where=where,
             )
-    return Profile(path=path, **top, **sections)
+    return Profile(path=path, **top, **sections, tables=tables)
 
 
-def _section(raw: dict[str, Any], cls: type, name: str, where: str) -> Any:
-    types = _SECTION_TYPES[name]
+SectionT = TypeVar("SectionT")
+
+
+def plugin_section(profile: Profile, name: str, cls: type[SectionT], types: dict[str, type]) -> SectionT:
+    """A plugin's own table of the profile (`[name]`, absent: the defaults), read like a built-in section: an
+    unknown key, a wrong type, or a value the dataclass refuses (ValueError) is an error naming the key and file."""
+    where = str(profile.path) if profile.path else "<profile>"
+    try:
+        return _section(profile.tables.get(name, {}), cls, name, where, types)  # type: ignore[no-any-return]
+    except ValueError as exc:
+        raise ProfileError(str(exc), where=where) from None
+
+
+def check_plugin_tables(profile: Profile, declared: dict[str, tuple[type, dict[str, type]]]) -> None:
+    """Every table of the profile outside the built-in sections must be one a loaded plugin declares."""
+    where = str(profile.path) if profile.path else "<profile>"
+    for name in profile.tables:
+        if name not in declared:
+            hint = _suggest(name, declared) or f" (no loaded plugin reads a [{name}] table)"
+            raise ProfileError(f"unknown key '{name}'{hint}", where=where)
+        plugin_section(profile, name, *declared[name])
+
+
+def _section(raw: dict[str, Any], cls: type, name: str, where: str, types: dict[str, type] | None = None) -> Any:
+    types = _SECTION_TYPES[name] if types is None else types
     for key in raw:
         if key not in types:
             raise ProfileError(f"unknown key '{name}.{key}'{_suggest(key, types)}", where=where)

@@ -14,9 +14,10 @@ from typing import Any
 from patchmerge.bisecting.search import Finding, Subset, bisect_units, expected_runs
 from patchmerge.bisecting.state import BisectState, Step, save_result, save_state
 from patchmerge.checking.model import CheckOptions, Verdict
-from patchmerge.checking.pipeline import run_check
+from patchmerge.checking.pipeline import resume_check, run_check
 from patchmerge.model import PatchSet
 from patchmerge.session import Session
+from patchmerge.workspace import RECORD
 
 
 class Bisector:
@@ -37,6 +38,8 @@ class Bisector:
         self.lock = threading.Lock()
         self.started = time.monotonic()
         self.runs_this_time = 0
+        self.stop = threading.Event()  # set when the bisect ends while runs are out: each runner stops its own
+        self.resumable: set[int] = set()  # steps whose run a runner still knows (a queued job): waited for
 
     def run(self) -> Finding:
         return bisect_units(len(self.units), self.oracle, self.jobs)
@@ -52,7 +55,11 @@ class Bisector:
             outcomes = [self._run(step, subsets[i]) for step, i in zip(steps, todo, strict=True)]
         else:
             with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-                outcomes = list(pool.map(self._run, steps, [subsets[i] for i in todo]))
+                try:
+                    outcomes = list(pool.map(self._run, steps, [subsets[i] for i in todo]))
+                except BaseException:  # Ctrl-C or an error: the other runs must not go on without us
+                    self.stop.set()
+                    raise
         for i, verdict in zip(todo, outcomes, strict=True):
             verdicts[i] = verdict
         return verdicts
@@ -72,7 +79,9 @@ class Bisector:
                 self.state.steps.append(pending)
             save_state(self.state_dir, self.state)
         workspace = Path(pending.workspace)
-        if workspace.exists():  # an interrupted step: start it again from nothing
+        if pending.job and (workspace / RECORD).is_file():
+            self.resumable.add(pending.number)  # its run was handed out before we stopped: the runner looks it up
+        elif workspace.exists():  # an interrupted step: start it again from nothing
             shutil.rmtree(workspace)
         elapsed = time.monotonic() - self.started
         self.progress(
@@ -82,8 +91,19 @@ class Bisector:
         return pending
 
     def _run(self, step: Step, subset: Subset) -> Verdict:
-        result = run_check(self.session, self.subset(subset), self.options, Path(step.workspace))
+        patch_set, workspace = self.subset(subset), Path(step.workspace)
+        if step.number in self.resumable and step.job is not None:
+            self.progress(f"bisect: step {step.number}: waiting for its earlier run ({_describe_job(step.job)})")
+            result = resume_check(
+                self.session, patch_set, self.options, workspace, step.job, on_record=self._keeper(step),
+                stop=self.stop,
+            )
+        else:
+            result = run_check(
+                self.session, patch_set, self.options, workspace, on_record=self._keeper(step), stop=self.stop
+            )
         with self.lock:
+            step.job = result.job if result.job is not None else step.job
             step.verdict = result.verdict.value
             step.reason = result.reason
             step.log = str(result.log) if result.log else None
@@ -94,6 +114,16 @@ class Bisector:
             save_state(self.state_dir, self.state)
         self.progress(f"bisect: step {step.number}: {result.verdict.value}: {result.reason} ({result.seconds:.1f} s)")
         return result.verdict
+
+    def _keeper(self, step: Step) -> Callable[[dict[str, Any]], None]:
+        """Saves a runner's record in the state file as soon as it exists: a bisect killed now finds it again."""
+
+        def keep(record: dict[str, Any]) -> None:
+            with self.lock:
+                step.job = dict(record)
+                save_state(self.state_dir, self.state)
+
+        return keep
 
     def subset(self, subset: Subset) -> PatchSet:
         """The patches of the chosen units, ids unchanged (so reports and coverage still name them rightly)."""
@@ -130,6 +160,10 @@ class Bisector:
 
     def save_result(self, finding: Finding) -> Path:
         return save_result(self.state_dir, self.result_document(finding))
+
+
+def _describe_job(record: dict[str, Any]) -> str:
+    return " ".join(str(record[k]) for k in ("runner", "job_id", "state") if record.get(k) is not None) or "?"
 
 
 def ranges(numbers: list[int]) -> str:

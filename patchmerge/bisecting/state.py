@@ -35,6 +35,7 @@ class Step:
     seconds: float = 0.0
     model_run: bool = False  # False when the merge failed, so the script never ran
     marked: bool = False  # the verdict was given by hand (--mark)
+    job: dict[str, Any] | None = None  # the runner's record (a scheduler's job id and state), kept as it comes
 
     @property
     def key(self) -> tuple[int, ...]:

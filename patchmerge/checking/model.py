@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import enum
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from patchmerge.errors import PatchmergeError
+
+if TYPE_CHECKING:
+    from patchmerge.profile import Profile
 
 SKIP_EXIT = 125  # a model script that exits 125 cannot be judged (as in `git bisect run`)
 
@@ -26,6 +33,14 @@ class ModelRun:
     log: Path
     timeout: float
     echo: bool = True  # also show the output as it comes
+    profile: Profile | None = None  # the check's profile: a runner reads its own table from it
+    record: Mapping[str, Any] | None = None  # what a runner recorded for this run before patchmerge stopped
+    on_record: Callable[[dict[str, Any]], None] | None = None  # keeps a runner's record as soon as it exists
+    stop: threading.Event | None = None  # set when the run must end now (Ctrl-C elsewhere, a bisect ending)
+
+
+class RunStopped(PatchmergeError):
+    """A run ended because `ModelRun.stop` was set: what the runner started was stopped."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,9 @@ class RunOutcome:
     exit_status: int | None  # None: stopped at the timeout
     seconds: float
     timed_out: bool = False
+    note: str = ""  # the runner's account of the run (a job's id and state), added to the verdict's reason
+    skip_reason: str | None = None  # the run cannot be judged (a node failed): the step is skip, whatever the exit
+    record: dict[str, Any] | None = None  # the runner's record (a job's id, state, attempts): state.json, --json
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,7 @@ class CheckResult:
     merge_report: Path | None = None
     fused: list[str] = field(default_factory=list)  # ids of the fused patches
     warnings: list[str] = field(default_factory=list)
+    job: dict[str, Any] | None = None  # the runner's record of the run (a scheduler's job), if it keeps one
 
     def document(self) -> dict[str, Any]:
         figures = None
@@ -81,4 +100,5 @@ class CheckResult:
             "matched_in": self.matched_in,
             "patches_fused": len(self.fused),
             "warnings": self.warnings,
+            "job": self.job,
         }

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from patchmerge.checking.model import SKIP_EXIT, CheckOptions, CheckResult, ModelRun, Verdict
 from patchmerge.checking.verdict import find_pattern, matcher, written_logs
@@ -34,7 +37,15 @@ def model_shell_path(root: Path, options: CheckOptions) -> Path:
     return shell
 
 
-def run_check(origin: Session, patch_set: PatchSet, options: CheckOptions, workspace_dir: Path) -> CheckResult:
+def run_check(
+    origin: Session,
+    patch_set: PatchSet,
+    options: CheckOptions,
+    workspace_dir: Path,
+    *,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+    stop: threading.Event | None = None,
+) -> CheckResult:
     """Check `patch_set` fused into a workspace of `origin.root`; the origin is only read."""
     refuse_interrupted(origin.root)  # a half-written origin would be checked as if it were the tree
     model_shell_path(origin.root, options)
@@ -50,7 +61,6 @@ def run_check(origin: Session, patch_set: PatchSet, options: CheckOptions, works
         result.seconds = time.monotonic() - started
         return result
 
-    cwd = workspace.path / options.shell_root
     workspace.private_dir(options.shell_root)  # the script's own folder: real, its files copies
     for folder in options.write_dirs:
         workspace.copy_dir(f"{options.shell_root}/{folder}")
@@ -58,38 +68,94 @@ def run_check(origin: Session, patch_set: PatchSet, options: CheckOptions, works
         workspace.fresh_dir(f"{options.shell_root}/{folder}")
     workspace.save()
     watched = {path: _mtime(path) for path in workspace.linked_dirs(options.shell_root)}
-    log = workspace.path / LOG_NAME
-    run = ModelRun(
+    run = _model_run(origin, options, workspace, on_record=on_record, stop=stop)
+    return _judge(origin, patch_set, options, run, result, watched, matches, started)
+
+
+def resume_check(
+    origin: Session,
+    patch_set: PatchSet,
+    options: CheckOptions,
+    workspace_dir: Path,
+    record: Mapping[str, Any],
+    *,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+    stop: threading.Event | None = None,
+) -> CheckResult:
+    """Go on with a check whose workspace was made and whose run was handed to a runner before patchmerge
+    stopped: the runner gets its `record` back (say, a queued job) and waits for that run, not a new one."""
+    matches = matcher(options.pattern, options.regex)
+    started = time.monotonic()
+    workspace = Workspace(path=workspace_dir.absolute(), origin=origin.root, roots=origin.profile.sources.roots)
+    result = CheckResult(verdict=Verdict.FAIL, reason="", workspace=workspace.path)
+    report = workspace.path / MANIFEST_DIR / "report" / "report.json"
+    result.merge_report = report if report.is_file() else None
+    run = _model_run(origin, options, workspace, record=record, on_record=on_record, stop=stop)
+    return _judge(origin, patch_set, options, run, result, {}, matches, started)
+
+
+def _model_run(
+    origin: Session,
+    options: CheckOptions,
+    workspace: Workspace,
+    *,
+    record: Mapping[str, Any] | None = None,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
+    stop: threading.Event | None = None,
+) -> ModelRun:
+    cwd = workspace.path / options.shell_root
+    return ModelRun(
         command=("bash", str(cwd / options.model_shell)),
         cwd=cwd,
         env=_environment(workspace),
-        log=log,
+        log=workspace.path / LOG_NAME,
         timeout=options.timeout,
         echo=options.echo,
+        profile=origin.profile,
+        record=record,
+        on_record=on_record,
+        stop=stop,
     )
+
+
+def _judge(
+    origin: Session,
+    patch_set: PatchSet,
+    options: CheckOptions,
+    run: ModelRun,
+    result: CheckResult,
+    watched: dict[Path, int | None],
+    matches: Callable[[str], bool],
+    started: float,
+) -> CheckResult:
+    """Run the model through the runner hooks, then decide the verdict from its exit and logs."""
     outcome = origin.pm.hook.run_model(run=run)
-    result.log, result.script_exit = log, outcome.exit_status
+    result.log, result.script_exit, result.job = run.log, outcome.exit_status, outcome.record
     for path, before in watched.items():
         if _mtime(path) != before:
             result.warnings.append(
                 f"the script changed {path} in the original tree (a folder the workspace links to); add "
                 f"{path.name!r} to check.write_dirs so that each check writes into its own copy"
             )
-    logs = [log, *written_logs(cwd, options.log_files)]
+    logs = [run.log, *written_logs(run.cwd, options.log_files)]
     found = find_pattern(logs, matches)
     result.matched_in = str(found) if found else None
     what = f"regular expression {options.pattern!r}" if options.regex else f"{options.pattern!r}"
-    if outcome.timed_out:
-        result.reason = f"the model script was stopped at the timeout ({options.timeout:g} s)"
+    note = f" ({outcome.note})" if outcome.note else ""
+    if outcome.skip_reason is not None:
+        result.verdict, result.reason = Verdict.SKIP, outcome.skip_reason
+    elif outcome.timed_out:
+        result.reason = f"the model script was stopped at the timeout ({outcome.note or f'{options.timeout:g} s'})"
     elif outcome.exit_status == SKIP_EXIT:
-        result.verdict, result.reason = Verdict.SKIP, f"the model script exited {SKIP_EXIT}: this run cannot be judged"
+        result.verdict = Verdict.SKIP
+        result.reason = f"the model script exited {SKIP_EXIT}: this run cannot be judged{note}"
     elif outcome.exit_status != 0:
-        result.reason = f"the model script exited with status {outcome.exit_status}"
+        result.reason = f"the model script exited with status {outcome.exit_status}{note}"
     elif found is None:
-        result.reason = f"{what} not found in the output nor in the log files"
+        result.reason = f"{what} not found in the output nor in the log files{note}"
     else:
-        result.verdict, result.reason = Verdict.PASS, f"{what} found in {found.name}"
-    result.coverage = _coverage(origin, patch_set, logs, workspace.path / COVERAGE_DIR)
+        result.verdict, result.reason = Verdict.PASS, f"{what} found in {found.name}{note}"
+    result.coverage = _coverage(origin, patch_set, logs, result.workspace / COVERAGE_DIR)
     result.seconds = time.monotonic() - started
     return result
 

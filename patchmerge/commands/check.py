@@ -104,6 +104,9 @@ def verdict_text(result: CheckResult) -> str:
     if result.log:
         lines.append(f"  log:          {result.log}")
         lines.append(f"  script exit:  {'none (stopped)' if result.script_exit is None else result.script_exit}")
+    if result.job:
+        job = " ".join(str(result.job[k]) for k in ("runner", "job_id", "state") if result.job.get(k) is not None)
+        lines.append(f"  job:          {job}")
     lines.append(f"  seconds:      {result.seconds:.1f}")
     lines += [f"  warning:      {warning}" for warning in result.warnings]
     lines.append(f"  workspace:    {result.workspace}")

@@ -1,0 +1,25 @@
+"""patchmerge plugin: check and bisect runs as Slurm jobs.
+
+A profile with a `[slurm]` table sends every model run of `check` and `bisect` to Slurm (`sbatch`, the step's
+workspace as the job's working folder); without one, runs stay local.
+"""
+
+from __future__ import annotations
+
+from patchmerge.checking.model import ModelRun, RunOutcome
+from patchmerge.hookspecs import hookimpl
+from patchmerge_slurm.runner import SlurmRun
+from patchmerge_slurm.settings import SECTION, TYPES, SlurmSettings, settings_of
+
+
+@hookimpl
+def profile_sections() -> dict[str, tuple[type, dict[str, type]]]:
+    return {SECTION: (SlurmSettings, TYPES)}
+
+
+@hookimpl
+def run_model(run: ModelRun) -> RunOutcome | None:
+    settings = settings_of(run.profile)
+    if settings is None:
+        return None  # no [slurm] table: the next runner (the local one) takes the run
+    return SlurmRun(run, settings).outcome()
