@@ -40,6 +40,8 @@ from pathlib import Path
 from _calls_tree import PATCHES, PROFILE, ROOTS, TREE_ADAPTOR, write_tree
 from _common import code_version, machine, write_results
 
+from patchmerge.fusion.runtime_template import pending_flag
+
 GOAL = 1.1  # fused / runtime
 ISSUE_GOAL = 1.05  # fused / runtime, as the issue asks: "a fused call at most 1.05x the runtime-patched call"
 PROBE_GOAL = 1.05  # probed fused / the same fused with --no-probes
@@ -151,11 +153,12 @@ MEASURE = textwrap.dedent(
 
 # the probe statements as the merge writes them at the top of a fused definition, timed alone once they have run:
 # what a probed call pays over the same call merged with --no-probes
+_FLAG = f"_patchmerge.{pending_flag('megatron.core.ops.f#0', chosen=True)}"
+_FIRST_RUN = "_patchmerge.first_run(__name__, 'megatron.core.ops.f#0', 'megatron.core.ops.f#1')"
 PROBES = {
-    "first_run_selected": "_patchmerge.first_run_selected(__name__, 'megatron.core.ops.f#0', 'megatron.core.ops.f#1')",
-    "first_run_selected under torch.jit.is_scripting()": (
-        "if not torch.jit.is_scripting():\n"
-        "    _patchmerge.first_run_selected(__name__, 'megatron.core.ops.f#0', 'megatron.core.ops.f#1')"
+    "probe of a branch's def": f"if {_FLAG}:\n    {_FIRST_RUN}",
+    "probe of a branch's def, module imports torch": (
+        f"if {_FLAG} and not torch.jit.is_scripting():\n    {_FIRST_RUN}"
     ),
 }
 
@@ -166,7 +169,7 @@ PROBE_MEASURE = textwrap.dedent(
     helper, repeat, statements = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
     _patchmerge = importlib.import_module(helper)
     _patchmerge.select("megatron.core.ops.f#0")
-    _patchmerge.first_run_selected(__name__, "megatron.core.ops.f#0", "megatron.core.ops.f#1")  # its first run
+    _patchmerge.first_run(__name__, "megatron.core.ops.f#0", "megatron.core.ops.f#1")  # its first run
     namespace = {"_patchmerge": _patchmerge, "__name__": "megatron.core.ops"}
     if any("torch" in statement for statement in statements.values()):
         import torch

@@ -9,7 +9,14 @@ access); classes and values when the args are set (the args setter calls `args_r
 patch modules they import from have finished importing.
 """
 
+import hashlib
+
 from patchmerge.fusion.runtime_deferred import DEFERRED_TEMPLATE
+
+
+def pending_flag(pid: str, chosen: bool = False) -> str:
+    """The helper's flag that a probed definition tests (the helper computes the same name)."""
+    return ("pending_chosen_" if chosen else "pending_") + hashlib.sha1(pid.encode()).hexdigest()[:10]
 
 IN_SOURCE_TEMPLATE = '''"""Fused MindSpeed patches: settled once per process, then out of the way.
 
@@ -17,6 +24,7 @@ Written by patchmerge; the fused stanzas at the end of each patched module say w
 """
 
 import functools
+import hashlib
 import importlib
 import json
 import os
@@ -47,9 +55,30 @@ TAKEN = []  # (target, patch id or "TARGET#original"), in the order the fused br
 _RAN = set()  # first branch id of each in-source binding that has run in this process
 
 
+def pending_flag(pid, chosen=False):
+    """The name of the flag a fused definition tests before its probe: true until its first run. The flag of a
+    conditional branch's def (`chosen`) is set only when its branch is chosen at import."""
+    digest = hashlib.sha1(pid.encode()).hexdigest()[:10]
+    return ("pending_chosen_" if chosen else "pending_") + digest
+
+
+def __getattr__(name):
+    """A probe flag read before it is set (PEP 562): a plain definition's is pending, a branch's only once it
+    is chosen. Stored on first read, so after that a probed call costs one attribute lookup."""
+    if name.startswith("pending_chosen_"):
+        value = False
+    elif name.startswith("pending_"):
+        value = True
+    else:
+        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
+    globals()[name] = value
+    return value
+
+
 def first_run(module_name, *ids):
     """An in-source fused definition runs: the first time, probe each branch it holds (TARGET#INDEX, or
-    TARGET#original when no replacement applies). After that a call costs one set lookup."""
+    TARGET#original when no replacement applies), and clear its flag."""
+    globals()[pending_flag(ids[0])] = globals()[pending_flag(ids[0], chosen=True)] = False
     if ids[0] in _RAN:
         return
     _RAN.add(ids[0])
@@ -63,11 +92,14 @@ _SELECTED = set()  # conditional branches chosen when their module was imported
 def select(*ids):
     """A conditional branch was chosen at import: the first run of its code is now a run of that branch."""
     _SELECTED.update(ids)
+    for pid in ids:
+        if pid not in _RAN:
+            globals()[pending_flag(pid, chosen=True)] = True
 
 
 def first_run_selected(module_name, *ids):
     """`first_run` for the code of a conditional branch, which MindSpeed code may also call directly: only a
-    run of the branch that was chosen counts."""
+    run of the branch that was chosen counts (trees merged before the probe flags call this)."""
     if ids[0] in _RAN or ids[0] not in _SELECTED:
         return
     first_run(module_name, *ids)

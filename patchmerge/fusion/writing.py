@@ -52,6 +52,7 @@ def write_in_source(
             helper_module=profile.runtime.helper_module,
             probes=probes,
             registered_at=index.registered_at,
+            semantics=profile.runtime.semantics,
             peek=lambda path: texts.read(path) if (root / path).is_file() else None,
             imports=ImportGraph(tree.module_file, tree.is_package),
         ),

@@ -3,6 +3,8 @@ patched names, targets inside MindSpeed. Each compared with runtime patching for
 
 from __future__ import annotations
 
+import json
+
 from tests.differential.harness import Scenario, compare
 
 ATTEMPT = """
@@ -272,3 +274,6 @@ def test_a_wrapper_registered_twice_wraps_twice_in_2_1_0_and_once_from_2_2_0(tmp
     old = {o["result"] for o in compare(tmp_path / "old", _twice_registered("2.1.0"))}
     new = {o["result"] for o in compare(tmp_path / "new", _twice_registered("2.2.0"))}
     assert len(old) == 3 and len(new) == 2  # with args.a and args.b: wrapped twice in 2.1.0, once in 2.2.0
+    for semantics in ("old", "new"):  # written at the definition, one `if` per registration
+        report = json.loads((tmp_path / semantics / "fused/.patchmerge/report/report.json").read_text())
+        assert {p["strategy"] for p in report["patches"]} == {"in-source"}

@@ -62,8 +62,6 @@ def choose(site: Site, patch_sources: set[tuple[str, str]], adaptor_args: Adapto
         return f"a conditional replacement registered before the unconditional {always[0].patch.id}"
     branches = [pp for pp in replacements if pp.patch.is_conditional]
     conditional_wrappers = any(pp.patch.is_conditional for pp in wrappers)
-    if len({pp.patch.patch_import for pp in wrappers}) != len(wrappers):
-        return "a wrapper registered more than once on one binding"
     if (definition.module, definition.qualname) in patch_sources:
         return "the original is itself registered as the patch of another target, so it must stay in the source"
     kind = definition.kind

@@ -15,8 +15,13 @@ def condition_code(pp: PlannedPatch) -> str:
     parts = [_over_adaptor_args(text) for text in pp.patch.condition]
     if len(parts) == 1:
         return parts[0]
-    loose = (ast.BoolOp, ast.IfExp)  # what binds looser than `and` gets brackets
-    return " and ".join(f"({p})" if isinstance(ast.parse(p, mode="eval").body, loose) else p for p in parts)
+    return " and ".join(grouped(p) for p in parts)
+
+
+def grouped(expression: str) -> str:
+    """`expression` with brackets where it binds looser than `and` or `not`."""
+    loose = (ast.BoolOp, ast.IfExp)
+    return f"({expression})" if isinstance(ast.parse(expression, mode="eval").body, loose) else expression
 
 
 def if_chain(

@@ -34,7 +34,7 @@ from patchmerge.fusion.insource.bodies import (
     single_def,
     with_first_statement,
 )
-from patchmerge.fusion.insource.branches import condition_code, if_chain
+from patchmerge.fusion.insource.branches import condition_code, grouped, if_chain
 from patchmerge.fusion.insource.classes import plan_class
 from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.moving import (
@@ -45,6 +45,7 @@ from patchmerge.fusion.insource.moving import (
     move_function,
 )
 from patchmerge.fusion.insource.reexports import Reexports
+from patchmerge.fusion.runtime_template import pending_flag
 from patchmerge.fusion.sites import Site
 from patchmerge.fusion.stanza import HELPER_ALIAS, normalise
 from patchmerge.model import DefKind, FusionKind, PlannedPatch
@@ -59,6 +60,7 @@ class Context:
     helper_module: str
     probes: bool
     registered_at: Callable[[PlannedPatch], str]  # "file:line" of the registration, for the comment
+    semantics: str = "2.1.0"  # MindSpeed's patch_utils behaviour: from 2.2.0 a wrapper registered twice wraps once
     peek: Callable[[Path], str | None] = lambda path: None  # a file's text if it exists (a package's __init__)
     imports: ImportGraph | None = None  # what importing a module imports, for imports this merge adds
 
@@ -193,13 +195,13 @@ class InSourceWriter:
             statements.append(if_chain(branches[::-1], [definition] if definition is not None else None))
         elif definition is not None:
             statements.append(definition)
-        for pp in binding.wrappers:
+        for pp, condition in self._wrapper_conditions(binding.wrappers):
             local = self._beside(pp, site, target, anchor, "to wrap", moved_beside, None)
             wrap = [f"{site.name} = {local}({site.name})"]
-            if pp.patch.is_conditional:
+            if condition is not None:
                 if self.context.probes:  # the wrapper's own code runs as it is applied
                     wrap.append(self._probe_text([pp.patch.id]))
-                statements.append(if_chain([(condition_code(pp), [cst.parse_statement(w) for w in wrap])], None))
+                statements.append(if_chain([(condition, [cst.parse_statement(w) for w in wrap])], None))
             else:
                 statements.append(cst.parse_statement(wrap[0]))
         if self.context.probes and (binding.branches or any(pp.patch.is_conditional for pp in binding.wrappers)):
@@ -216,6 +218,23 @@ class InSourceWriter:
             ops.names.add(site.name)
         else:
             ops.replace[key] = statements
+
+    def _wrapper_conditions(self, wrappers: list[PlannedPatch]) -> list[tuple[PlannedPatch, str | None]]:
+        """Each wrapper registration to write, with the condition it applies under (None: always). A wrapper
+        registered again wraps again in 2.1.0; from 2.2.0 the Patch keeps it once, where it was first
+        registered, so a later registration applies only where no earlier one did."""
+        written: list[tuple[PlannedPatch, str | None]] = []
+        for position, pp in enumerate(wrappers):
+            condition = condition_code(pp) if pp.patch.is_conditional else None
+            earlier = [e for e in wrappers[:position] if e.patch.patch_import == pp.patch.patch_import]
+            if earlier and self.context.semantics != "2.1.0":
+                if any(not e.patch.is_conditional for e in earlier):
+                    continue  # the first registration always applies: this one never wraps
+                before = " or ".join(grouped(condition_code(e)) for e in earlier)
+                unless = f"not {grouped(before)}"
+                condition = f"{grouped(condition)} and {unless}" if condition else unless
+            written.append((pp, condition))
+        return written
 
     def _safe_at_import(self, target: ModuleInfo) -> Callable[[ImportLine], bool]:
         """Whether an import may run while `target` is importing: importing its module never imports target."""
@@ -250,17 +269,19 @@ class InSourceWriter:
         when = f" if {' and '.join(normalise(c) for c in pp.patch.condition)}" if pp.patch.condition else ""
         return f"{COMMENT} {pp.patch.target} {role} {pp.patch.patch_import}{when} ({self.context.registered_at(pp)})"
 
-    def probe(self, ids: list[str], module: ModuleInfo, function: str = "first_run") -> cst.BaseStatement:
+    def probe(self, ids: list[str], module: ModuleInfo, chosen: bool = False) -> cst.BaseStatement:
         """One statement: the first time the definition runs, each of the branches it stands for is probed.
-        Where the module has torch, TorchScript may compile the definition (a scripted caller compiles what it
-        calls): the probe then sits under `torch.jit.is_scripting()`, a branch TorchScript does not compile."""
-        probe = self._probe_text(ids, function)
+        After that a call pays one attribute lookup: the flag the helper clears on that first run (a branch's
+        def, `chosen`, is flagged only once its branch is chosen). Where the module has torch, TorchScript may
+        compile the definition (a scripted caller compiles what it calls): it reads the flag as a constant, and
+        the call sits behind `torch.jit.is_scripting()`, which TorchScript does not compile."""
+        flag = f"{HELPER_ALIAS}.{pending_flag(ids[0], chosen)}"
         if module.global_bindings("torch"):
-            return cst.parse_statement(f"if not torch.jit.is_scripting():\n    {probe}\n")
-        return cst.parse_statement(probe)
+            flag += " and not torch.jit.is_scripting()"
+        return cst.parse_statement(f"if {flag}:\n    {self._probe_text(ids)}\n")
 
-    def _probe_text(self, ids: list[str], function: str = "first_run") -> str:
-        return f"{HELPER_ALIAS}.{function}(__name__, {', '.join(repr(i) for i in ids)})"
+    def _probe_text(self, ids: list[str]) -> str:
+        return f"{HELPER_ALIAS}.first_run(__name__, {', '.join(repr(i) for i in ids)})"
 
     def module_import(self, path: Path, target: ModuleInfo, line: ImportLine) -> None:
         ops = self.file_ops(path)
@@ -368,7 +389,7 @@ class InSourceWriter:
         own = [line for line in moved.node.leading_lines if line.comment is not None]
         node = moved.node.with_changes(leading_lines=[*blank_lines(None), comment, *own])
         if probe and self.context.probes:
-            node = with_first_statement(node, self.probe(probe, target, "first_run_selected"))
+            node = with_first_statement(node, self.probe(probe, target, chosen=True))
             self.file_ops(file).helper = True
         moved_beside.append(node)
         if local != name:

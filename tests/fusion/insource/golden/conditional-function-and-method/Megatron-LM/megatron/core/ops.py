@@ -9,7 +9,8 @@ LIMIT = 4
 # patchmerge: mindspeed.routes.scale_tp2d, moved here as a branch of scale
 def scale_tp2d(x):
     """2-D tensor parallel scale."""
-    _patchmerge.first_run_selected(__name__, 'megatron.core.ops.scale#0')
+    if _patchmerge.pending_chosen_0f07905461:
+        _patchmerge.first_run(__name__, 'megatron.core.ops.scale#0')
     LOG.append("mindspeed.scale_tp2d")
     return x * 4
 
@@ -30,7 +31,8 @@ if _patchmerge.adaptation_args().tp_2d:
 else:
     def scale(x):
         """Megatron's scale."""
-        _patchmerge.first_run(__name__, 'megatron.core.ops.scale#original')
+        if _patchmerge.pending_fe536836c4:
+            _patchmerge.first_run(__name__, 'megatron.core.ops.scale#original')
         LOG.append("megatron.scale")
         return x * 2
 if _patchmerge.adaptation_args().dispatcher == 'alltoall':
@@ -40,7 +42,8 @@ if _patchmerge.adaptation_args().dispatcher == 'alltoall':
 
 # patchmerge: mindspeed.routes.forward, moved here as a branch of Layer.forward
 def forward(self, x):
-    _patchmerge.first_run_selected(__name__, 'megatron.core.ops.Layer.forward#0')
+    if _patchmerge.pending_chosen_896503ccb9:
+        _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.forward#0')
     LOG.append("mindspeed.forward")
     return x + self.n
 
@@ -56,7 +59,8 @@ class Layer:
         _patchmerge.select('megatron.core.ops.Layer.forward#0')
     else:
         def forward(self, x):
-            _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.forward#original')
+            if _patchmerge.pending_5ce2549b62:
+                _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.forward#original')
             LOG.append("megatron.forward")
             return x * self.n
 

@@ -27,7 +27,8 @@ class Layer:
 
     # patchmerge: megatron.core.ops.Layer.describe replaced by mindspeed.extra.describe (MindSpeed-LLM/mindspeed_llm/adaptor.py:11)
     def describe(self):
-        _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.describe#0')
+        if _patchmerge.pending_a29dc2c0c3:
+            _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.describe#0')
         return f"layer of {self.n}"
 
 
@@ -37,5 +38,6 @@ def caller(x):
 
 # patchmerge: megatron.core.ops.limit replaced by mindspeed.extra.limit (MindSpeed-LLM/mindspeed_llm/adaptor.py:9)
 def limit():
-    _patchmerge.first_run(__name__, 'megatron.core.ops.limit#0')
+    if _patchmerge.pending_4b3bf427c5:
+        _patchmerge.first_run(__name__, 'megatron.core.ops.limit#0')
     return LIMIT

@@ -11,7 +11,8 @@ LIMIT = 4
 # MindSpeed's scale: rounds up
 def scale(x):
     """MindSpeed's scale."""
-    _patchmerge.first_run(__name__, 'megatron.core.ops.scale#0')
+    if _patchmerge.pending_0f07905461:
+        _patchmerge.first_run(__name__, 'megatron.core.ops.scale#0')
     import mindspeed.ops
     from mindspeed.ops import _clip
     LOG.append("mindspeed.scale")

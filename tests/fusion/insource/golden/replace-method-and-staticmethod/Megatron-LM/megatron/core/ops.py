@@ -18,14 +18,16 @@ class Layer:
 
     # patchmerge: megatron.core.ops.Layer.forward replaced by mindspeed.layer.forward (MindSpeed-LLM/mindspeed_llm/adaptor.py:9)
     def forward(self, x):
-        _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.forward#0')
+        if _patchmerge.pending_896503ccb9:
+            _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.forward#0')
         from mindspeed.util import twice
         LOG.append("mindspeed.forward")
         return twice(x) * self.n
 
     # patchmerge: megatron.core.ops.Layer.size replaced by mindspeed.layer.size (MindSpeed-LLM/mindspeed_llm/adaptor.py:11)
     def size(x):
-        _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.size#0')
+        if _patchmerge.pending_0c3102a4c5:
+            _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.size#0')
         return len(x) + 1
 
 

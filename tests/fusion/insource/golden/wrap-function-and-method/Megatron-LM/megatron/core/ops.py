@@ -20,7 +20,8 @@ def scale_wrapper(fn):
 # patchmerge: megatron.core.ops.scale wrapped by mindspeed_llm.wrappers.scale_wrapper (MindSpeed-LLM/mindspeed_llm/adaptor.py:9)
 def scale(x):
     """Megatron's scale."""
-    _patchmerge.first_run(__name__, 'megatron.core.ops.scale#original', 'megatron.core.ops.scale#0')
+    if _patchmerge.pending_fe536836c4:
+        _patchmerge.first_run(__name__, 'megatron.core.ops.scale#original', 'megatron.core.ops.scale#0')
     LOG.append("megatron.scale")
     return x * 2
 scale = scale_wrapper(scale)
@@ -42,7 +43,8 @@ class Layer:
     # Megatron's forward
     # patchmerge: megatron.core.ops.Layer.forward wrapped by mindspeed_llm.wrappers.forward_decorator (MindSpeed-LLM/mindspeed_llm/adaptor.py:11)
     def forward(self, x):
-        _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.forward#original', 'megatron.core.ops.Layer.forward#0')
+        if _patchmerge.pending_5ce2549b62:
+            _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.forward#original', 'megatron.core.ops.Layer.forward#0')
         LOG.append("megatron.forward")
         return x * self.n
     forward = forward_decorator(forward)
