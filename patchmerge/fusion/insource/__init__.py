@@ -11,7 +11,7 @@ from pathlib import Path
 
 from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Option
 from patchmerge.fusion.insource.binding import Binding, choose
-from patchmerge.fusion.insource.moving import CannotMove
+from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.writer import Context, InSourceWriter
 from patchmerge.fusion.sites import Site
 

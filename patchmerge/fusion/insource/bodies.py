@@ -6,7 +6,8 @@ import libcst as cst
 import libcst.matchers as m
 
 from patchmerge.fusion.insource.binding import Binding
-from patchmerge.fusion.insource.moving import CannotMove, ModuleInfo, MovedFunction, is_docstring
+from patchmerge.fusion.insource.errors import CannotMove
+from patchmerge.fusion.insource.moving import ModuleInfo, MovedFunction, is_docstring
 
 
 def bound_above(info: ModuleInfo, name: str, def_name: str) -> bool:

@@ -31,12 +31,11 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from patchmerge.fusion.insource.errors import CannotMove
+from patchmerge.fusion.insource.module_state import DropGlobals, declared_global, global_stores
+
 _MODULE_DUNDERS = frozenset({"__name__", "__file__", "__spec__", "__package__", "__loader__", "__path__", "__dict__"})
 _BUILTIN_NAMES = frozenset(dir(builtins))
-
-
-class CannotMove(Exception):
-    """The definition cannot be moved without changing what its names mean (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ class ModuleInfo:
     def rebound(self) -> frozenset[str]:
         """Names a `global` statement anywhere in the module rebinds at run time."""
         if self._rebound is None:
-            self._rebound = frozenset(_globals_declared(self.module))
+            self._rebound = frozenset(declared_global(self.module))
         return self._rebound
 
     @property
@@ -186,11 +185,14 @@ def move_function(
         if function is None or not isinstance(function.node, cst.FunctionDef) or id(function.node) not in inside:
             at_definition_time(line)
             return
-        if function.node is node and applied_at_import is not None and not applied_at_import(line):
+        in_function(function.node, line)
+
+    def in_function(function: cst.FunctionDef, line: ImportLine) -> None:
+        if function is node and applied_at_import is not None and not applied_at_import(line):
             # a wrapper's own body runs when it is applied: in source, while the destination is importing
             raise CannotMove(f"'{line.bound}' is imported when {name} is applied, while {destination.name} loads, "
                              f"and importing {line.module} then could form a cycle")
-        local_imports.setdefault(function.node, {})[line] = None
+        local_imports.setdefault(function, {})[line] = None
 
     def at_definition_time(line: ImportLine) -> None:
         """A class body, its bases and decorators, and its methods' defaults and annotations run when the class
@@ -203,10 +205,14 @@ def move_function(
             return  # the destination's top binds the same object already (a re-export counts)
         raise CannotMove(f"'{line.bound}' is read when {name} is defined, and only {source.name} can give it")
 
+    state = declared_global(node)  # module state the code rebinds: written through its module
+    if state and not isinstance(node, cst.FunctionDef):
+        raise CannotMove(f"{name} rebinds module state of {source.name} ('global {sorted(state)[0]}')")
+    stores = [a.node for n in state for a in source.global_scope.assignments[n] if id(a.node) in inside]
+    for store, function in global_stores(node, state, stores, source.name).items():
+        in_function(function, ImportLine(source.name))
+        through_module[store] = source.name
     for scope in {s for s in source.scopes.values() if s is not None}:
-        if isinstance(scope, FunctionScope) and id(scope.node) in inside:
-            for statement_name in _globals_declared(scope.node):
-                raise CannotMove(f"{name} rebinds module state of {source.name} ('global {statement_name}')")
         for access in scope.accesses:
             if id(access.node) not in inside:
                 continue
@@ -269,6 +275,8 @@ def move_function(
             if _binds_locally(source, function, package):
                 raise CannotMove(f"{name} binds '{package}' itself, so {source.name} cannot be read through it")
     carried = node.visit(_CarryImports(local_imports, through_module))
+    if state:
+        carried = carried.visit(DropGlobals(state))
     assert isinstance(carried, cst.FunctionDef | cst.ClassDef)
     return MovedFunction(carried.with_changes(name=cst.Name(new_name)), list(module_imports), reads, original_aliases)
 
@@ -288,17 +296,6 @@ def _access_name(node: cst.CSTNode) -> str:
     if isinstance(node, cst.Name):
         return node.value
     return cst.Module([]).code_for_node(node).split(".")[0]
-
-
-def _globals_declared(function: cst.CSTNode) -> list[str]:
-    names: list[str] = []
-
-    class Find(cst.CSTVisitor):
-        def visit_Global(self, node: cst.Global) -> None:
-            names.extend(item.name.value for item in node.names)
-
-    function.visit(Find())
-    return names
 
 
 def _is_rewritable(module: str, rewritable: tuple[str, ...]) -> bool:

@@ -36,9 +36,9 @@ from patchmerge.fusion.insource.bodies import (
 )
 from patchmerge.fusion.insource.branches import condition_code, grouped, if_chain
 from patchmerge.fusion.insource.classes import plan_class
+from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.moving import (
-    CannotMove,
     ImportLine,
     ModuleInfo,
     bound_alike,

@@ -1,0 +1,132 @@
+"""Moved code that rebinds its module's state (`global X; X = ...`): the stores go through the patch module, as
+the reads do, so MindSpeed's other code sees the state the moved code sets. Compared with runtime patching in
+every way a run may use the tree, for every condition value; forms an attribute cannot take fall back."""
+
+from __future__ import annotations
+
+import json
+
+from tests.differential.harness import Scenario, compare
+
+STATE = """
+from megatron.calls import LOG
+
+
+def initialize(size):
+    LOG.append("megatron.initialize")
+    return size
+
+
+def destroy():
+    LOG.append("megatron.destroy")
+"""
+
+PARALLEL_STATE = """
+from functools import wraps
+
+from megatron.calls import LOG
+
+_GROUP = None
+_BUFFERS = []
+_SIZES = (0, 0)
+
+
+def initialize_wrapper(fn):
+    @wraps(fn)
+    def wrapper(size):
+        global _GROUP, _SIZES
+        result = fn(size)
+        _GROUP = "group-%d" % size
+        _SIZES = first, second = (size, size * 2)
+        for _GROUP in (_GROUP, _GROUP + "!"):
+            LOG.append("initialize " + _GROUP)
+        _BUFFERS.append(first + second)
+        return result
+    return wrapper
+
+
+def destroy(flush=True):
+    global _GROUP, _BUFFERS
+    LOG.append("mindspeed.destroy %s" % (_GROUP,))
+    _GROUP = None
+    if flush:
+        _BUFFERS = []
+
+
+def group():
+    return _GROUP, list(_BUFFERS), _SIZES
+"""
+
+SCENARIO = """
+def run():
+    from megatron.core import state
+    from mindspeed.core import parallel_state
+    before = parallel_state.group()
+    state.initialize(3)
+    middle = parallel_state.group()
+    state.destroy()
+    return [before, middle, parallel_state.group()]
+"""
+
+WALRUS = """
+_GROUP = None
+
+
+def destroy():
+    global _GROUP
+    if (_GROUP := None) is None:
+        return _GROUP
+"""
+
+RUN_DESTROY = """
+def run():
+    from megatron.core import state
+    return state.destroy()
+"""
+
+
+def test_moved_code_rebinding_its_module_state_writes_it_through_the_module(tmp_path):
+    scenario = Scenario(
+        "module state",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/state.py": STATE,
+            "MindSpeed/mindspeed/core/__init__.py": "",
+            "MindSpeed/mindspeed/core/parallel_state.py": PARALLEL_STATE,
+            "MindSpeed-LLM/scenario.py": SCENARIO,
+        },
+        {
+            "megatron.core.state.initialize": [
+                {"patch_import": "mindspeed.core.parallel_state.initialize_wrapper", "condition": ["args.a"]}
+            ],
+            "megatron.core.state.destroy": [{"patch_import": "mindspeed.core.parallel_state.destroy"}],
+        },
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    assert {(p["id"], p["strategy"]) for p in report["patches"]} == {
+        ("megatron.core.state.initialize#0", "in-source"),
+        ("megatron.core.state.destroy#0", "in-source"),
+    }
+    fused = (tmp_path / "fused/Megatron-LM/megatron/core/state.py").read_text()
+    assert "global" not in fused
+    assert "mindspeed.core.parallel_state._GROUP = None" in fused
+
+
+def test_module_state_bound_in_a_form_an_attribute_cannot_take_falls_back(tmp_path):
+    scenario = Scenario(
+        "module state by walrus",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/state.py": STATE,
+            "MindSpeed/mindspeed/core/__init__.py": "",
+            "MindSpeed/mindspeed/core/walrus.py": WALRUS,
+            "MindSpeed-LLM/scenario.py": RUN_DESTROY,
+        },
+        {"megatron.core.state.destroy": [{"patch_import": "mindspeed.core.walrus.destroy"}]},
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    (patch,) = report["patches"]
+    assert patch["strategy"] == "deferred"
+    assert "an assignment expression of _GROUP" in patch["strategy_reason"]
