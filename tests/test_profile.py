@@ -179,3 +179,69 @@ def test_allowed_names_must_be_builtins(tmp_path, name, message):
     with pytest.raises(ProfileError, match=re.escape(message)) as info:
         load_profile(path)
     assert str(path) in str(info.value)
+
+
+TABLE_PLUGIN = '''
+from dataclasses import dataclass
+from patchmerge.hookspecs import hookimpl
+
+
+@dataclass(frozen=True)
+class Extra:
+    level: int = 1
+
+    def __post_init__(self):
+        if self.level > 9:
+            raise ValueError(f"'extra.level' must be at most 9, got {self.level}")
+
+
+@hookimpl
+def profile_sections():
+    return {"extra": (Extra, {"level": int})}
+'''
+
+
+def _with_table_plugin(tmp_path, table):
+    (tmp_path / "extra_plugin.py").write_text(TABLE_PLUGIN)
+    return _write(tmp_path, MINIMAL.replace("[sources]", 'plugins = ["extra_plugin.py"]\n[sources]') + table)
+
+
+def test_a_misspelt_section_is_unknown_at_once(tmp_path):
+    with pytest.raises(ProfileError, match=r"unknown key 'chek' \(did you mean 'check'\?\)"):
+        load_profile(_write(tmp_path, MINIMAL + "[chek]\ntimeout = 3\n"))
+
+
+def test_a_table_no_plugin_declares_is_an_unknown_key(tmp_path):
+    from patchmerge.host import make_plugin_manager
+
+    profile = load_profile(_write(tmp_path, MINIMAL + "[extra]\nlevel = 3\n"))
+    assert profile.tables == {"extra": {"level": 3}}  # kept for a plugin until the plugins are loaded
+    with pytest.raises(ProfileError, match=r"p\.toml: unknown key 'extra' \(no loaded plugin reads a \[extra\] "):
+        make_plugin_manager(profile)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('[extra]\nlevel = "3"\n', r"'extra\.level' must be int, got a string"),
+        ("[extra]\nlevle = 3\n", r"unknown key 'extra\.levle' \(did you mean 'level'\?\)"),
+        ("[extra]\nlevel = 10\n", r"'extra\.level' must be at most 9, got 10"),
+    ],
+)
+def test_a_plugin_table_is_checked_like_a_section(tmp_path, table, message):
+    from patchmerge.host import make_plugin_manager
+
+    with pytest.raises(ProfileError, match=message) as info:
+        make_plugin_manager(load_profile(_with_table_plugin(tmp_path, table)))
+    assert "p.toml" in str(info.value)
+
+
+def test_a_plugin_reads_its_table_or_its_defaults(tmp_path):
+    from patchmerge.host import make_plugin_manager
+    from patchmerge.profile import plugin_section
+
+    profile = load_profile(_with_table_plugin(tmp_path, "[extra]\nlevel = 4\n"))
+    answers = make_plugin_manager(profile).hook.profile_sections()
+    extra = next(found["extra"] for found in answers if "extra" in found)
+    assert plugin_section(profile, "extra", *extra).level == 4
+    assert plugin_section(load_profile(_write(tmp_path, MINIMAL)), "extra", *extra).level == 1

@@ -20,7 +20,8 @@ RUNNER = "slurm"
 LOST = frozenset({"CANCELLED", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "OUT_OF_MEMORY", "DEADLINE", "REVOKED", "LOST"})
 FIRST_POLL = 0.2  # seconds; each wait is 1.5 times longer, up to slurm.poll_seconds
 UNKNOWN_POLLS = 5  # looks at a job no source knows before it counts as lost
-SETTLE_SECONDS = 60.0  # after scancel, how long to wait for the job to end (KillWait on most clusters)
+SETTLE_SECONDS = 60.0  # after scancel at the timeout, how long to wait for the job to end (KillWait and more)
+STOP_SETTLE_SECONDS = 10.0  # the same when interrupted: say what happened soon, Slurm finishes the cleanup
 
 
 class SlurmRun:
@@ -113,22 +114,23 @@ class SlurmRun:
             _pause(self.run.stop, interval)
             interval = min(interval * 1.5, self.settings.poll_seconds)
 
-    def _settle(self, job_id: str) -> JobState:
-        deadline = time.monotonic() + SETTLE_SECONDS
+    def _settle(self, job_id: str, seconds: float = SETTLE_SECONDS) -> JobState:
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             state = self.slurm.state(job_id)
             if state is not None and state.finished:
                 self._note(state)
                 return state
             time.sleep(0.5)
+        self._note(JobState(job_id, "CANCELLED"))
         return JobState(job_id, "CANCELLED")
 
     def _cancel(self, job_id: str) -> None:
         state = self.attempts[-1]["state"] if self.attempts else "PENDING"
         if state not in LOST and not JobState(job_id, state).finished:
             self.slurm.cancel(job_id)
-            self._note(JobState(job_id, "CANCELLED"))
             _say(f"slurm: cancelled job {job_id}")
+            self._settle(job_id, STOP_SETTLE_SECONDS)
 
     def _note(self, state: JobState) -> None:
         if self.attempts and self.attempts[-1]["job_id"] == state.job_id:

@@ -1,0 +1,155 @@
+"""`check` through the Slurm runner against a real one-node Slurm: job states mapped to verdicts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from patchmerge.checking.model import Verdict
+from patchmerge.checking.pipeline import run_check
+from patchmerge.cli import main
+from patchmerge.commands.check import check_options
+from patchmerge.session import load_session_patches, open_session
+from tests.plugins.slurm.cluster import Cluster
+from tests.plugins.slurm.profiles import example, model_tree
+
+pytestmark = pytest.mark.usefixtures("cluster")
+
+
+def check_json(root: Path, profile: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict]:
+    code = main(["check", str(root), "--profile", str(profile), "--json", "--workspace", str(root.parent / "ws"),
+                 *extra])  # fmt: skip
+    return code, json.loads(capsys.readouterr().out)
+
+
+def check_in_process(root: Path, profile: Path, workspace: Path):
+    session = open_session(str(root), str(profile))
+    args = type("Args", (), dict.fromkeys(("model_shell", "pattern", "regex", "timeout", "strict_merge")))()
+    options = check_options(session.profile, args, echo=False)
+    return run_check(session, load_session_patches(session, None), options, workspace)
+
+
+def wait_for_job(cluster: Cluster, name: str, state: str, *, not_id: str = "", seconds: float = 60.0) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for job_id, job_state in cluster.queue(name):
+            if job_state == state and job_id != not_id:
+                return job_id
+        time.sleep(0.2)
+    raise AssertionError(f"no {state} job named {name} within {seconds:g} s")
+
+
+def test_a_passing_check_runs_as_a_job(tmp_path: Path, cluster: Cluster, capsys: pytest.CaptureFixture[str]) -> None:
+    root, profile = example(tmp_path, job_name="pm-pass")
+    code, document = check_json(root, profile, capsys)
+    assert code == 0 and document["verdict"] == "pass", document["reason"]
+    job = document["job"]
+    assert job["runner"] == "slurm" and job["state"] == "COMPLETED" and job["exit_code"] == "0:0"
+    assert "iteration 3/3" in Path(document["log"]).read_text()  # the job's output is the step's log
+    assert f"Slurm job {job['job_id']} COMPLETED" in document["reason"]
+    assert document["coverage"]["patches_hit"] > 0  # the probes of the job's output are read as before
+    assert "pm-pass" in cluster.command("scontrol", "show", "job", job["job_id"])
+
+
+def test_a_failing_script_fails_with_its_exit_status(
+    tmp_path: Path, cluster: Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, profile = model_tree(tmp_path, "echo about to fail on $(hostname)\nexit 3\n", job_name="pm-fail")
+    code, document = check_json(root, profile, capsys)
+    assert code == 1 and document["verdict"] == "fail" and document["script_exit"] == 3
+    assert document["job"]["state"] == "FAILED" and document["job"]["exit_code"] == "3:0"
+    assert document["reason"] == f"the model script exited with status 3 (Slurm job {document['job']['job_id']} FAILED)"
+    assert f"about to fail on {cluster.host}" in Path(document["log"]).read_text()
+
+
+def test_a_wrong_patch_fails_the_check_on_the_pattern(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root, profile = example(tmp_path, job_name="pm-wrong")
+    code, document = check_json(root / "patches-broken.json", profile, capsys)
+    assert code == 1 and document["job"]["state"] == "COMPLETED" and "not found" in document["reason"]
+
+
+def test_exit_125_is_skip(tmp_path: Path) -> None:
+    root, profile = model_tree(tmp_path, "exit 125\n", job_name="pm-skip")
+    result = check_in_process(root, profile, tmp_path / "ws")
+    assert result.verdict is Verdict.SKIP and result.script_exit == 125
+    assert result.job is not None and result.job["state"] == "FAILED"
+
+
+def test_patchmerge_timeout_cancels_its_job(
+    tmp_path: Path, cluster: Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, profile = model_tree(tmp_path, "sleep 120\n", job_name="pm-timeout")
+    code, document = check_json(root, profile, capsys, "--timeout", "2")
+    assert code == 1 and document["script_exit"] is None
+    job_id = document["job"]["job_id"]
+    expected = f"the model script was stopped at the timeout (2 s of running; Slurm job {job_id} cancelled)"
+    assert document["reason"] == expected
+    assert cluster.queue("pm-timeout") == []
+
+
+def test_a_job_over_its_time_limit_fails_as_a_timeout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the one slow test: Slurm rounds the limit up to a minute and looks about every 30 s (72-83 s in all)
+    root, profile = model_tree(tmp_path, "sleep 300\n", job_name="pm-limit", time="1")
+    code, document = check_json(root, profile, capsys, "--timeout", "600")  # Slurm's limit comes first
+    assert code == 1 and document["verdict"] == "fail" and document["script_exit"] is None
+    assert document["job"]["state"] == "TIMEOUT"
+    assert "Slurm job" in document["reason"] and "TIMEOUT: over its time limit of 1 min" in document["reason"]
+
+
+def test_a_job_cancelled_from_outside_is_retried_then_skipped(tmp_path: Path, cluster: Cluster) -> None:
+    root, profile = model_tree(tmp_path, "sleep 120\n", job_name="pm-lost")
+    with ThreadPoolExecutor(1) as pool:
+        checking = pool.submit(check_in_process, root, profile, tmp_path / "ws")
+        first = wait_for_job(cluster, "pm-lost", "RUNNING")
+        cluster.command("scancel", first)
+        second = wait_for_job(cluster, "pm-lost", "RUNNING", not_id=first)
+        cluster.command("scancel", second)
+        result = checking.result(timeout=120)
+    assert result.verdict is Verdict.SKIP
+    assert result.reason == (
+        f"Slurm job {second} ended CANCELLED after job {first} CANCELLED: a run the cluster lost cannot be judged"
+    )
+    assert [a["job_id"] for a in result.job["attempts"]] == [first, second]
+
+
+def test_ctrl_c_during_a_queued_job_cancels_it_and_nothing_else(tmp_path: Path, cluster: Cluster) -> None:
+    blocker = cluster.command("sbatch", "--parsable", "-J", "pm-blocker", "-c", str(cluster.cpus), "-o", "/dev/null",
+                              "--wrap", "sleep 300").strip()  # fmt: skip
+    try:
+        wait_for_job(cluster, "pm-blocker", "RUNNING")
+        root, profile = model_tree(tmp_path, "echo ran\n", job_name="pm-ctrlc")
+        child = subprocess.Popen(
+            [sys.executable, "-m", "patchmerge", "check", str(root), "--profile", str(profile)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        job_id = wait_for_job(cluster, "pm-ctrlc", "PENDING")
+        child.send_signal(2)  # SIGINT, as Ctrl-C sends it
+        output, _ = child.communicate(timeout=60)
+        assert child.returncode != 0 and f"slurm: cancelled job {job_id}" in output, output
+        assert cluster.queue("pm-ctrlc") == []
+        assert [state for _, state in cluster.queue("pm-blocker")] == ["RUNNING"]  # not ours: left alone
+    finally:
+        cluster.command("scancel", blocker)
+
+
+def test_stop_event_cancels_the_job(tmp_path: Path, cluster: Cluster) -> None:
+    """A bisect that stops while runs are out sets the event every runner watches."""
+    root, profile = model_tree(tmp_path, "sleep 120\n", job_name="pm-stop")
+    session = open_session(str(root), str(profile))
+    args = type("Args", (), dict.fromkeys(("model_shell", "pattern", "regex", "timeout", "strict_merge")))()
+    stop, options = threading.Event(), check_options(session.profile, args, echo=False)
+    with ThreadPoolExecutor(1) as pool:
+        patch_set = load_session_patches(session, None)
+        checking = pool.submit(run_check, session, patch_set, options, tmp_path / "ws", stop=stop)
+        wait_for_job(cluster, "pm-stop", "RUNNING")
+        stop.set()
+        with pytest.raises(Exception, match="cancelled: the bisect stopped"):
+            checking.result(timeout=60)
+    assert cluster.queue("pm-stop") == []
