@@ -97,3 +97,77 @@ def run():
     report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
     (patch,) = report["patches"]
     assert patch["strategy"] == "deferred" and "could form a cycle" in patch["strategy_reason"]
+
+
+SOFTMAX = """
+import functools
+
+from megatron.calls import LOG
+
+
+class FusedSoftmax:
+    def __init__(self, n):
+        self.n = n
+
+    def is_available(self, size):
+        LOG.append("megatron.is_available")
+        return False
+
+    def forward(self, x):
+        return x * self.n if self.is_available(x) else -x
+"""
+
+FUSED_SOFTMAX_PATCH = """
+import functools
+
+from megatron.calls import LOG
+
+
+def is_available(self, size):
+    LOG.append("mindspeed.is_available %d" % self.n)
+    return size > 1
+
+
+@functools.lru_cache(maxsize=None)
+def forward(self, x):
+    LOG.append("mindspeed.forward %d" % x)
+    return x + self.n
+"""
+
+RUN_SOFTMAX = """
+def run():
+    from megatron.core import softmax
+    from megatron.legacy import softmax as legacy
+    from mindspeed import fused_softmax
+    core, old = softmax.FusedSoftmax(2), legacy.FusedSoftmax(3)
+    same = legacy.FusedSoftmax.__dict__["is_available"] is softmax.FusedSoftmax.__dict__["is_available"]
+    calls = [core.forward(1), core.forward(5), old.forward(4), old.forward(4), fused_softmax.forward(old, 4)]
+    return [*calls, same, softmax.FusedSoftmax.forward.cache_info().hits]
+"""
+
+
+def test_one_replacement_for_members_of_two_classes_moves_to_the_first_and_the_other_binds_it(tmp_path):
+    scenario = Scenario(
+        "one replacement, two classes",
+        {
+            "Megatron-LM/megatron/__init__.py": "",
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/softmax.py": SOFTMAX,
+            "Megatron-LM/megatron/legacy/__init__.py": "",
+            "Megatron-LM/megatron/legacy/softmax.py": SOFTMAX,
+            "MindSpeed/mindspeed/fused_softmax.py": FUSED_SOFTMAX_PATCH,
+            "MindSpeed-LLM/scenario.py": RUN_SOFTMAX,
+        },
+        {
+            f"megatron.{where}.softmax.FusedSoftmax.{member}": [{"patch_import": f"mindspeed.fused_softmax.{member}"}]
+            for where in ("core", "legacy")
+            for member in ("is_available", "forward")
+        },
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    assert {p["strategy"] for p in report["patches"]} == {"in-source"}
+    legacy = (tmp_path / "fused/Megatron-LM/megatron/legacy/softmax.py").read_text()
+    assert "from megatron.core.softmax import FusedSoftmax as _softmax_FusedSoftmax" in legacy
+    assert "is_available = _softmax_FusedSoftmax.is_available" in legacy
+    assert 'forward = vars(_softmax_FusedSoftmax)["forward"]' in legacy

@@ -45,6 +45,7 @@ from patchmerge.fusion.insource.moving import (
     move_function,
 )
 from patchmerge.fusion.insource.reexports import Reexports
+from patchmerge.fusion.insource.reuse import bind_reused
 from patchmerge.fusion.runtime_template import pending_flag
 from patchmerge.fusion.sites import Site
 from patchmerge.fusion.stanza import HELPER_ALIAS, normalise
@@ -78,6 +79,7 @@ class InSourceWriter:
         self.branches: dict[str, tuple[str, str]] = {}  # probe id -> (patch_import, condition)
         self.moved_defs: dict[Path, dict[str, cst.BaseStatement]] = {}  # file -> name -> the def moved there
         self.earlier_aliases: dict[tuple[Path, str], str] = {}
+        self.moved_places: dict[str, tuple[Place, bool]] = {}  # patch_import -> where it moved, decorated
 
     def info(self, path: Path, module: str, is_package: bool = False) -> ModuleInfo:
         if path not in self.infos:
@@ -93,6 +95,7 @@ class InSourceWriter:
         moved, options, moved_to = dict(self.moved), dict(self.options), dict(self.moved_to)
         origins = {path: set(files) for path, files in self.origins.items()}
         moved_defs, earlier_aliases = {p: dict(d) for p, d in self.moved_defs.items()}, dict(self.earlier_aliases)
+        moved_places = dict(self.moved_places)
         added = {m: set(v) for m, v in self.context.imports.added.items()} if self.context.imports else {}
         try:
             self._plan(binding)
@@ -102,6 +105,7 @@ class InSourceWriter:
         except CannotMove:
             self.ops, self.moved, self.options, self.origins = staged, moved, options, origins
             self.moved_to, self.moved_defs, self.earlier_aliases = moved_to, moved_defs, earlier_aliases
+            self.moved_places = moved_places
             if self.context.imports is not None:
                 self.context.imports.added = added
             raise
@@ -131,6 +135,9 @@ class InSourceWriter:
             return
         if site.owner_class is not None and (None, site.owner_class) in ops.replace:
             raise CannotMove(f"class {site.owner_class} is replaced whole by another binding")
+        if binding.replacement is not None and binding.replacement.patch.patch_import in self.moved_places:
+            bind_reused(self, binding, target, original, key)
+            return
         anchor = site.owner_class or site.name
         comments = [self.comment(pp) for pp in binding.patches]
         # the wrappers every branch gets: their ids go into each branch's probe
@@ -188,7 +195,7 @@ class InSourceWriter:
                 local = self.earlier_aliases.get((site.file, local), local)  # a later def took the name
                 bind = [f"{site.name} = {local}"]
                 if self.context.probes and reused:  # this branch is probed when it is chosen
-                    bind.append(self._probe_text(probe))
+                    bind.append(self.probe_call(probe))
                 elif self.context.probes:  # its code counts as this branch only where the branch was chosen
                     bind.append(f"{HELPER_ALIAS}.select({pp.patch.id!r})")
                 branches.append((condition_code(pp), [cst.parse_statement(line) for line in bind]))
@@ -200,7 +207,7 @@ class InSourceWriter:
             wrap = [f"{site.name} = {local}({site.name})"]
             if condition is not None:
                 if self.context.probes:  # the wrapper's own code runs as it is applied
-                    wrap.append(self._probe_text([pp.patch.id]))
+                    wrap.append(self.probe_call([pp.patch.id]))
                 statements.append(if_chain([(condition, [cst.parse_statement(w) for w in wrap])], None))
             else:
                 statements.append(cst.parse_statement(wrap[0]))
@@ -278,9 +285,9 @@ class InSourceWriter:
         flag = f"{HELPER_ALIAS}.{pending_flag(ids[0], chosen)}"
         if module.global_bindings("torch"):
             flag += " and not torch.jit.is_scripting()"
-        return cst.parse_statement(f"if {flag}:\n    {self._probe_text(ids)}\n")
+        return cst.parse_statement(f"if {flag}:\n    {self.probe_call(ids)}\n")
 
-    def _probe_text(self, ids: list[str]) -> str:
+    def probe_call(self, ids: list[str]) -> str:
         return f"{HELPER_ALIAS}.first_run(__name__, {', '.join(repr(i) for i in ids)})"
 
     def module_import(self, path: Path, target: ModuleInfo, line: ImportLine) -> None:
@@ -329,6 +336,7 @@ class InSourceWriter:
         self.file_ops(source.file).replace[key] = statements
         self.moved[pp.patch.patch_import] = (place.file, target_name)
         self.moved_to[pp.patch.patch_import] = place.module
+        self.moved_places[pp.patch.patch_import] = (place, bool(node.decorators))
 
     def _beside(
         self,
