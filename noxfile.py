@@ -18,6 +18,7 @@ nox.options.error_on_missing_interpreters = True
 PYTHON = "3.11"
 TOML_PLUGIN = "./plugins/patchmerge-toml-patches"
 MINDSPEED_LLM_PLUGIN = "./plugins/patchmerge-mindspeed-llm"
+SLURM_PLUGIN = "./plugins/patchmerge-slurm"  # runs go to Slurm only for a profile with a [slurm] table
 EXAMPLE_PATCHES = "examples/mini/patches.json"
 EXAMPLE_BROKEN = "examples/mini/patches-broken.json"  # one patch lost its condition: what bisect should find
 
@@ -31,7 +32,7 @@ def tests(session: nox.Session) -> None:
     """The test suite (the installed TOML plugin is part of what it checks)."""
     _install(session, "pytest>=8", "nox")  # nox: the test of the noxfile itself imports it
     session.install("torch==2.13.0")  # CPU torch: the TorchScript test of fused code
-    session.install(TOML_PLUGIN, MINDSPEED_LLM_PLUGIN)
+    session.install(TOML_PLUGIN, MINDSPEED_LLM_PLUGIN, SLURM_PLUGIN)
     session.run("pytest", *(session.posargs or ["-q"]))
 
 
@@ -84,7 +85,7 @@ def check(session: nox.Session) -> None:
     """Merge into a workspace, run the model shell, match the expected line, then coverage:
     `nox -s check -- [ROOT_DIR] [PATCH_JSON] [--model-shell S] [--pattern P] [--regex] [--timeout T] [--json]`."""
     _install(session)
-    session.install(MINDSPEED_LLM_PLUGIN)
+    session.install(MINDSPEED_LLM_PLUGIN, SLURM_PLUGIN)
     session.run("patchmerge", "check", *session.posargs)
 
 
@@ -93,7 +94,7 @@ def bisect(session: nox.Session) -> None:
     """Find the patches whose fusion breaks the run: `nox -s bisect -- [ROOT_DIR] [PATCH_JSON] [check flags]
     [--state-dir D] [--resume] [--jobs N] [--mark good|bad|skip]` (no arguments: the example's wrong patch JSON)."""
     _install(session)
-    session.install(MINDSPEED_LLM_PLUGIN)
+    session.install(MINDSPEED_LLM_PLUGIN, SLURM_PLUGIN)
     session.run("patchmerge", "bisect", *(session.posargs or [EXAMPLE_BROKEN]))
 
 

@@ -188,7 +188,8 @@ def find_profile(spec: str) -> Path:
     raise ProfileError(f"no profile named '{spec}'; bundled profiles: {', '.join(names) or 'none'}")
 
 
-def load_profile(spec: str | Path) -> Profile:
+def load_profile(spec: str | Path, overrides: tuple[str, ...] = ()) -> Profile:
+    """`overrides`: `--set KEY=VALUE` items (`slurm.partition=debug`), applied before the profile is checked."""
     path = find_profile(str(spec))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -200,7 +201,34 @@ def load_profile(spec: str | Path) -> Profile:
         raise ProfileError(f"not valid TOML: {exc}", where=str(path)) from None
     except RecursionError:
         raise ProfileError("not valid TOML: nested too deeply", where=str(path)) from None
+    for item in overrides:
+        _override(data, item)
     return profile_from_dict(data, path)
+
+
+@dataclass(frozen=True)
+class _Given:
+    """A value from `--set`: its text, and that text read as TOML; which one a key gets depends on its type."""
+
+    text: str
+    value: Any
+
+
+def _override(data: dict[str, Any], item: str) -> None:
+    key, equals, text = item.partition("=")
+    *tables, last = key.strip().split(".")
+    if not equals or not last or not all(tables):
+        raise ProfileError(f"--set takes KEY=VALUE (e.g. slurm.partition=debug), got {item!r}")
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text
+    here = data
+    for table in tables:
+        here = here.setdefault(table, {})
+        if not isinstance(here, dict):
+            raise ProfileError(f"--set {key}: '{table}' is not a table")
+    here[last] = _Given(text, value)
 
 
 def profile_from_dict(data: dict[str, Any], path: Path | None = None) -> Profile:
@@ -289,6 +317,8 @@ def _section(raw: dict[str, Any], cls: type, name: str, where: str, types: dict[
 
 
 def _convert(value: Any, kind: type, key: str, where: str) -> Any:
+    if isinstance(value, _Given):  # --set slurm.time=30 is the text "30", --set slurm.nodes=2 the number 2
+        value = value.text if kind is str else value.value
     if kind is tuple:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ProfileError(f"'{key}' must be a list of strings, got {_type_name(value)}", where=where)

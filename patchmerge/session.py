@@ -30,7 +30,7 @@ class Session:
     is_example: bool
 
 
-def open_session(root_dir: str | None, profile_spec: str | None) -> Session:
+def open_session(root_dir: str | None, profile_spec: str | None, overrides: tuple[str, ...] = ()) -> Session:
     is_example = root_dir is None
     root = bundled.example_root() if is_example else Path(root_dir)
     if not root.exists():
@@ -40,7 +40,7 @@ def open_session(root_dir: str | None, profile_spec: str | None) -> Session:
     if profile_spec is None:
         own = root / ROOT_PROFILE_FILE
         profile_spec = EXAMPLE_PROFILE if is_example else (str(own) if own.is_file() else DEFAULT_PROFILE)
-    profile = load_profile(profile_spec)
+    profile = load_profile(profile_spec, overrides)
     missing = [r for r in profile.sources.roots if not (root / r).is_dir()]
     if missing:
         raise RootDirError(

@@ -245,3 +245,15 @@ def test_a_plugin_reads_its_table_or_its_defaults(tmp_path):
     extra = next(found["extra"] for found in answers if "extra" in found)
     assert plugin_section(profile, "extra", *extra).level == 4
     assert plugin_section(load_profile(_write(tmp_path, MINIMAL)), "extra", *extra).level == 1
+
+
+def test_set_overrides_a_key_with_the_type_the_key_has(tmp_path):
+    path = _write(tmp_path, MINIMAL)
+    profile = load_profile(path, ("check.timeout=30", "check.pattern=30", "check.log_files=['a/*.log']"))
+    assert (profile.check.timeout, profile.check.pattern, profile.check.log_files) == (30.0, "30", ("a/*.log",))
+    with pytest.raises(ProfileError, match=r"'check\.regex' must be bool, got a string"):
+        load_profile(path, ("check.regex=maybe",))
+    with pytest.raises(ProfileError, match=r"unknown key 'check\.timeot'"):
+        load_profile(path, ("check.timeot=3",))
+    with pytest.raises(ProfileError, match=r"--set takes KEY=VALUE"):
+        load_profile(path, ("check.timeout",))

@@ -29,6 +29,10 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strict-merge", action="store_true", default=None, help="a patch the merge cannot fuse fails the check"
     )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override a profile key for this run, e.g. --set slurm.partition=debug (repeatable)",
+    )  # fmt: skip
 
 
 def open_tree(args: argparse.Namespace) -> Session:
@@ -39,7 +43,7 @@ def open_tree(args: argparse.Namespace) -> Session:
     if root_dir is None:
         root_dir, profile = str(example_copy()), profile or EXAMPLE_PROFILE
         print(f"using a copy of the bundled example: {root_dir}", file=sys.stderr)
-    session = open_session(root_dir, profile)
+    session = open_session(root_dir, profile, tuple(getattr(args, "set", ())))
     refuse_interrupted(session.root)  # before a patch JSON is collected from it or a bisect state is made
     return session
 

@@ -61,12 +61,13 @@ def test_a_passing_check_runs_as_a_job(tmp_path: Path, cluster: Cluster, capsys:
 def test_a_failing_script_fails_with_its_exit_status(
     tmp_path: Path, cluster: Cluster, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root, profile = model_tree(tmp_path, "echo about to fail on $(hostname)\nexit 3\n", job_name="pm-fail")
-    code, document = check_json(root, profile, capsys)
+    root, profile = model_tree(tmp_path, "echo about to fail on $(hostname)\nexit 3\n", job_name="pm-other")
+    code, document = check_json(root, profile, capsys, "--set", "slurm.job_name=pm-fail")  # the CLI wins
     assert code == 1 and document["verdict"] == "fail" and document["script_exit"] == 3
     assert document["job"]["state"] == "FAILED" and document["job"]["exit_code"] == "3:0"
     assert document["reason"] == f"the model script exited with status 3 (Slurm job {document['job']['job_id']} FAILED)"
     assert f"about to fail on {cluster.host}" in Path(document["log"]).read_text()
+    assert "JobName=pm-fail\n" in cluster.command("scontrol", "show", "job", document["job"]["job_id"])
 
 
 def test_a_wrong_patch_fails_the_check_on_the_pattern(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -68,6 +68,8 @@ def test_cli_says_it_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["check", str(tmp_path / "example"), "--profile", str(profile)]) == 2
     err = capsys.readouterr().err
     assert "'slurm.nodes' must be at least 1" in err and "Traceback" not in err
+    fixed = ["check", str(tmp_path / "example"), "--profile", str(profile), "--set", "slurm.nodes=x"]
+    assert main(fixed) == 2 and "'slurm.nodes' must be int, got a string" in capsys.readouterr().err
 
 
 def test_no_table_leaves_runs_local(tmp_path: Path) -> None:
