@@ -88,3 +88,54 @@ def test_moved_defs_of_one_name_each_keep_their_name_and_get_a_binding_of_their_
     fused = (tmp_path / "fused/Megatron-LM/megatron/core/xent.py").read_text()
     assert fused.count("def predicted(") == 3 and fused.count("def masks(") == 3
     compile(fused, "xent.py", "exec")
+
+
+ATTENTION = """
+from megatron.core.transformer.config import Config
+from megatron.calls import LOG
+
+from .config import Config
+
+
+class Attention:
+    def __init__(self, config: Config):
+        LOG.append("megatron.init")
+        self.heads = config.heads
+"""
+
+ATTENTION_PATCH = """
+from megatron.calls import LOG
+from megatron.core.transformer import Config
+
+
+def attention_init(self, config: Config, extra: int = 1):
+    LOG.append("mindspeed.init")
+    self.heads = config.heads * 2 + extra
+"""
+
+
+def test_an_annotation_the_destination_imports_twice_alike_is_read_at_definition_time(tmp_path):
+    scenario = Scenario(
+        "annotation imported twice",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/transformer/__init__.py": "from .config import Config\n",
+            "Megatron-LM/megatron/core/transformer/config.py": "class Config:\n    heads = 4\n",
+            "Megatron-LM/megatron/core/transformer/attention.py": ATTENTION,
+            "MindSpeed/mindspeed/attention.py": ATTENTION_PATCH,
+            "MindSpeed-LLM/scenario.py": """
+def run():
+    from megatron.core.transformer.attention import Attention
+    from megatron.core.transformer.config import Config
+    return [Attention(Config()).heads, Attention.__init__.__annotations__["config"].__name__]
+""",
+        },
+        {
+            "megatron.core.transformer.attention.Attention.__init__": [
+                {"patch_import": "mindspeed.attention.attention_init"}
+            ]
+        },
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    assert [p["strategy"] for p in report["patches"]] == ["in-source"]

@@ -308,13 +308,16 @@ def bound_alike(
     """The destination already binds the name by the same import at module level (or, with `same`, by an
     import `same` says gives the same object)."""
     bindings = destination.global_bindings(line.bound)
-    if len(bindings) != 1 or not isinstance(bindings[0], ImportAssignment):
+    if not bindings or not all(isinstance(binding, ImportAssignment) for binding in bindings):
         return False
-    try:
-        theirs = _import_line(bindings[0], destination)
-    except CannotMove:
-        return False
-    return theirs == line or (same is not None and same(theirs, line))
+    for binding in bindings:  # a module may import one name twice (once relative, once absolute): all alike
+        try:
+            theirs = _import_line(binding, destination)
+        except CannotMove:
+            return False
+        if not (theirs == line or (same is not None and same(theirs, line))):
+            return False
+    return True
 
 
 def _class_binds(node: cst.ClassDef, name: str) -> bool:
