@@ -87,3 +87,34 @@ def test_resume_after_patchmerge_is_killed_waits_for_its_jobs(
     submitted = cluster.command("sacct", "-c", "-n", "-P", "-o", "JobID,JobName").splitlines()
     ours = [line.split("|")[0] for line in submitted if line.endswith("|pm-resume")]
     assert sorted(ours, key=int) == sorted(jobs, key=int)  # no job beyond the steps' own
+
+
+def test_ctrl_c_during_a_bisect_cancels_every_job_in_flight(tmp_path: Path, cluster: Cluster) -> None:
+    root, profile = example(tmp_path, job_name="pm-bisect-int")
+    state = tmp_path / "state"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "patchmerge", *bisect_argv(root, profile, state, "--jobs", "2")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    blocker = ""
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any(s["verdict"] for s in steps(state)):
+            time.sleep(0.05)
+        # the first round is done: fill the node while the next two steps merge, so that both their jobs queue
+        blocker = cluster.command("sbatch", "--parsable", "-J", "pm-blocker", "-c", str(cluster.cpus),
+                                  "-o", "/dev/null", "--wrap", "sleep 300").strip()  # fmt: skip
+        while time.monotonic() < deadline and len(cluster.queue("pm-bisect-int")) < 2:
+            time.sleep(0.1)
+        queued = [job_id for job_id, _ in cluster.queue("pm-bisect-int")]
+        assert len(queued) == 2
+        child.send_signal(signal.SIGINT)
+        output, _ = child.communicate(timeout=60)
+        assert child.returncode != 0 and "bisect: interrupted; continue with" in output, output
+        assert all(f"slurm: cancelled job {job_id}" in output for job_id in queued), output
+        assert cluster.queue("pm-bisect-int") == []
+        assert [state for _, state in cluster.queue("pm-blocker")] == ["RUNNING"]  # not ours: left alone
+    finally:
+        child.kill()
+        if blocker:
+            cluster.command("scancel", blocker)
