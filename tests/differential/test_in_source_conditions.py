@@ -42,6 +42,10 @@ class Layer:
     def count(x):
         return x + 1
 
+    @staticmethod
+    def total(x):
+        return x + 2
+
 
 def caller(x):
     return scale(x) + Layer(2).forward(x)
@@ -111,6 +115,18 @@ def count_wrapper(fn):
     return wrapper
 
 
+def count_exact(x):
+    LOG.append("mindspeed.count_exact")
+    return x - 1
+
+
+def total_wrapper(fn):
+    def wrapper(x):
+        LOG.append("total_wrapper>")
+        return fn(x) * 1000
+    return wrapper
+
+
 def scale_decorator(fn):
     @wraps(fn)
     def inner(x):
@@ -135,7 +151,8 @@ def run():
         ops.caller(2), user.use(3), attempt(user.use, -1), ops.scale.__name__, user.scale is ops.scale,
         layer.forward(1), ops.Layer.size("abcd"), type(ops.Layer.__dict__["size"]).__name__,
         attempt(lambda: layer.describe()), patches.scale_fast is getattr(ops, "scale_fast", patches.scale_fast),
-        ops.caller.__name__, patches.caller(5), ops.Layer.count(2),
+        ops.caller.__name__, patches.caller(5), ops.Layer.count(2), ops.Layer.total(2), attempt(lambda: layer.total(3)),
+        type(ops.Layer.__dict__["total"]).__name__,
         type(ops.Layer.__dict__["width"]).__name__, attempt(lambda: layer.width() if callable(layer.width)
                                                              else layer.width),
     ]
@@ -152,8 +169,17 @@ TARGETS = {
         {"patch_import": "mindspeed.patches.forward_wrapper", "condition": ["getattr(args, 'level', 0) == 2"]},
     ],
     "megatron.core.ops.Layer.size": [{"patch_import": "mindspeed.patches.size", "condition": ["args.level == 3"]}],
-    # deferred (a staticmethod wrapped under a condition), its condition still read from the adaptor's parse
-    "megatron.core.ops.Layer.count": [{"patch_import": "mindspeed.patches.count_wrapper", "condition": ["args.fast"]}],
+    # deferred (a staticmethod replaced and wrapped under conditions), its conditions still read from the
+    # adaptor's parse
+    "megatron.core.ops.Layer.count": [
+        {"patch_import": "mindspeed.patches.count_wrapper", "condition": ["args.fast"]},
+        {"patch_import": "mindspeed.patches.count_exact", "condition": ["args.level == 3"]},
+    ],
+    # a staticmethod wrapped under a condition: the wrapper wraps the function a lookup returns
+    "megatron.core.ops.Layer.total": [
+        {"patch_import": "mindspeed.patches.total_wrapper", "condition": ["args.fast"]},
+        {"patch_import": "mindspeed.patches.count_wrapper", "condition": ["args.level == 2"]},
+    ],
     # a patch with the target's own name: the branch rebinds the name, the patch keeps a binding of its own
     "megatron.core.ops.caller": [{"patch_import": "mindspeed.patches.caller", "condition": ["args.level == 2"]}],
     "megatron.core.ops.Layer.describe": [{"patch_import": "mindspeed.patches.describe", "condition": ["args.fast"]}],
@@ -188,6 +214,7 @@ def test_conditional_bindings_are_fused_in_source_and_run_like_the_runtime(tmp_p
     outcomes = compare(tmp_path, _scenario())
     strategies = {pid: p["strategy"] for pid, p in _report(tmp_path / "fused").items()}
     assert strategies.pop("megatron.core.ops.Layer.count#0") == "deferred"
+    assert strategies.pop("megatron.core.ops.Layer.count#1") == "deferred"
     assert set(strategies.values()) == {"in-source"}
     assert len({o["result"] for o in outcomes}) > 3  # the condition values lead to different programs
 

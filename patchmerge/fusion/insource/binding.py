@@ -68,9 +68,9 @@ def choose(site: Site, patch_sources: set[tuple[str, str]], adaptor_args: Adapto
     if kind is DefKind.MISSING:
         if wrappers:
             return "wrappers on a name the patch creates"
-    elif kind is DefKind.STATICMETHOD and wrappers and (branches or conditional_wrappers):
+    elif kind is DefKind.STATICMETHOD and wrappers and replacements and (branches or conditional_wrappers):
         # the runtime wraps the plain function getattr returns; the class body holds the staticmethod object
-        return "wrappers on a staticmethod under a condition"
+        return "wrappers on a staticmethod under a condition, with a replacement"
     elif replacements and kind not in (*_REPLACEABLE, DefKind.CLASS):
         return f"a {kind.value} target: the deferred strategy binds it"
     elif not replacements and kind not in _WRAPPABLE:

@@ -164,7 +164,7 @@ class InSourceWriter:
             self.back_import(pp, Place(site.module, site.owner_class, site.name, site.file), moved.node)
         elif original is not None:
             definition = original
-            if binding.kind is DefKind.STATICMETHOD and binding.wrappers:
+            if binding.kind is DefKind.STATICMETHOD and any(not pp.patch.is_conditional for pp in binding.wrappers):
                 # the runtime wraps what getattr returns: the plain function, and binds the result as it is
                 definition = definition.with_changes(
                     decorators=[d for d in definition.decorators if not is_named(d.decorator, "staticmethod")]
@@ -202,9 +202,19 @@ class InSourceWriter:
             statements.append(if_chain(branches[::-1], [definition] if definition is not None else None))
         elif definition is not None:
             statements.append(definition)
-        for pp, condition in self._wrapper_conditions(binding.wrappers):
+        wrappings = self._wrapper_conditions(binding.wrappers)
+        wrapped = site.name
+        if binding.kind is DefKind.STATICMETHOD and wrappings and all(c is not None for _, c in wrappings):
+            # the def stays a staticmethod unless a wrapper applies: that wraps the function a lookup returns
+            if len(wrappings) == 1:
+                wrapped = f"{site.name}.__func__"
+            else:
+                unwrap = cst.parse_statement(f"{site.name} = {site.name}.__func__")
+                applies = " or ".join(grouped(condition) for _, condition in wrappings if condition is not None)
+                statements.append(if_chain([(applies, [unwrap])], None))
+        for pp, condition in wrappings:
             local = self._beside(pp, site, target, anchor, "to wrap", moved_beside, None)
-            wrap = [f"{site.name} = {local}({site.name})"]
+            wrap = [f"{site.name} = {local}({wrapped})"]
             if condition is not None:
                 if self.context.probes:  # the wrapper's own code runs as it is applied
                     wrap.append(self.probe_call([pp.patch.id]))
