@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -56,6 +57,14 @@ def test_a_passing_check_runs_as_a_job(tmp_path: Path, cluster: Cluster, capsys:
     assert f"Slurm job {job['job_id']} COMPLETED" in document["reason"]
     assert document["coverage"]["patches_hit"] > 0  # the probes of the job's output are read as before
     assert "pm-pass" in cluster.command("scontrol", "show", "job", job["job_id"])
+
+
+def test_the_job_output_is_shown_as_it_comes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root, profile = model_tree(tmp_path, "echo first line\nsleep 1\necho second line\n", job_name="pm-echo")
+    assert main(["check", str(root), "--profile", str(profile), "--workspace", str(tmp_path / "ws")]) == 1
+    out = capsys.readouterr().out
+    assert "first line\nsecond line\n" in out and "check: FAIL" in out
+    assert re.search(r"job:\s+slurm \d+ COMPLETED", out), out
 
 
 def test_a_failing_script_fails_with_its_exit_status(
