@@ -160,12 +160,14 @@ class SlurmRun:
     def _outcome(self, end: JobState, stopped_by_us: bool, seconds: float) -> RunOutcome:
         job = f"Slurm job {end.job_id}"
         record = self.record()
-        if not self.run.log.exists():  # nothing came back: the node could not write into the workspace
-            self.run.log.write_text(
-                f"patchmerge-slurm: {job} ended {end.state} and wrote no output to {self.run.log}: is the "
-                "workspace on a filesystem the compute nodes see?\n",
-                encoding="utf-8",
+        if not self.run.log.exists():  # nothing came back: never started, or the node cannot see the workspace
+            started = bool(self.attempts and self.attempts[-1].get("start"))
+            why = (
+                f"wrote no output to {self.run.log}: is the workspace on a filesystem the compute nodes see?"
+                if started and end.state not in LOST
+                else "before it wrote any output"
             )
+            self.run.log.write_text(f"patchmerge-slurm: {job} ended {end.state} {why}\n", encoding="utf-8")
         if stopped_by_us:
             note = f"{self.run.timeout:g} s of running; {job} cancelled"
             return RunOutcome(None, seconds, timed_out=True, note=note, record=record)
