@@ -9,7 +9,9 @@ access); classes and values when the args are set (the args setter calls `args_r
 patch modules they import from have finished importing.
 """
 
+import ast
 import hashlib
+import re
 
 from patchmerge.fusion.runtime_deferred import DEFERRED_TEMPLATE
 
@@ -17,6 +19,31 @@ from patchmerge.fusion.runtime_deferred import DEFERRED_TEMPLATE
 def pending_flag(pid: str, chosen: bool = False) -> str:
     """The helper's flag that a probed definition tests (the helper computes the same name)."""
     return ("pending_chosen_" if chosen else "pending_") + hashlib.sha1(pid.encode()).hexdigest()[:10]
+
+
+FLAG = re.compile(r"\bpending_(?:chosen_)?[0-9a-f]{10}\b")
+
+
+def flags_in(text: str) -> set[str]:
+    """The probe flags a text names (an earlier merge's helper keeps the flags of the files it fused)."""
+    return set(FLAG.findall(text))
+
+
+_OPTION = re.compile(r"^    (    parser\.add_argument\(.*\bdest='([^']+)'.*)$", re.MULTILINE)
+_BRANCHES = re.compile(r"^BRANCHES = (.*)$", re.MULTILINE)
+
+
+def with_earlier_merge(helper: str, parser_body: str, branches: dict[str, tuple[str, str]]) -> tuple[str, dict]:
+    """A tree merged in steps: the files an earlier merge fused still read its helper's options and name its
+    branches, so the rewritten helper keeps them (this merge's own win where both have one)."""
+    ours = {match[2] for match in _OPTION.finditer("    " + parser_body.replace("\n", "\n    "))}
+    kept = [line for line, dest in _OPTION.findall(helper) if dest not in ours]
+    if kept:
+        lines = [line for line in parser_body.splitlines() if line.strip() != "pass"] + kept
+        parser_body = "\n".join(sorted(lines, key=lambda line: re.search(r"dest='([^']+)'", line)[1]))  # type: ignore[index]
+    found = _BRANCHES.search(helper)
+    earlier = ast.literal_eval(found[1]) if found else {}
+    return parser_body, {**earlier, **branches}
 
 IN_SOURCE_TEMPLATE = '''"""Fused MindSpeed patches: settled once per process, then out of the way.
 
@@ -62,23 +89,18 @@ def pending_flag(pid, chosen=False):
     return ("pending_chosen_" if chosen else "pending_") + digest
 
 
-def __getattr__(name):
-    """A probe flag read before it is set (PEP 562): a plain definition's is pending, a branch's only once it
-    is chosen. Stored on first read, so after that a probed call costs one attribute lookup."""
-    if name.startswith("pending_chosen_"):
-        value = False
-    elif name.startswith("pending_"):
-        value = True
-    else:
-        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
-    globals()[name] = value
-    return value
+# the flag of each probed definition in the tree (written by the merge): a plain definition's is pending from
+# the start, a branch's once its branch is chosen; plain module attributes, so reading one stays cheap
+globals().update(dict.fromkeys({pending_flags!r}, True))
+globals().update(dict.fromkeys({chosen_flags!r}, False))
 
 
 def first_run(module_name, *ids):
     """An in-source fused definition runs: the first time, probe each branch it holds (TARGET#INDEX, or
     TARGET#original when no replacement applies), and clear its flag."""
-    globals()[pending_flag(ids[0])] = globals()[pending_flag(ids[0], chosen=True)] = False
+    for flag in (pending_flag(ids[0]), pending_flag(ids[0], chosen=True)):
+        if flag in globals():
+            globals()[flag] = False
     if ids[0] in _RAN:
         return
     _RAN.add(ids[0])
@@ -160,9 +182,11 @@ def render(
     adaptor_options: str = "",
     branches: dict[str, tuple[str, str]] | None = None,
     deferred: bool = True,
+    flags: set[str] | frozenset[str] = frozenset(),
 ) -> str:
     """The helper module; `adaptor_options` is the body that adds the options fused conditions read, `branches`
-    the patch_import and condition of each in-source branch its probes name."""
+    the patch_import and condition of each in-source branch its probes name, `flags` the probe flags the fused
+    definitions test."""
     options = "\n".join("    " + line if line else line for line in (adaptor_options or "    pass").splitlines())
     template = TEMPLATE if deferred else IN_SOURCE_TEMPLATE.rstrip() + "\n"
     return template.format(
@@ -170,4 +194,6 @@ def render(
         probe_prefix=probe_prefix,
         adaptor_options=options,
         branches=dict(sorted((branches or {}).items())) if probe_prefix is not None else {},
+        pending_flags=sorted(f for f in flags if not f.startswith("pending_chosen_")),
+        chosen_flags=sorted(f for f in flags if f.startswith("pending_chosen_")),
     )

@@ -16,6 +16,7 @@ from patchmerge.fusion.insource.binding import condition_options
 from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.writer import Context as InSourceContext
 from patchmerge.fusion.model import FileEdit, Outcome, Outcomes
+from patchmerge.fusion.runtime_template import flags_in, with_earlier_merge
 from patchmerge.fusion.runtime_template import render as render_helper
 from patchmerge.fusion.sites import Mechanism, Site
 from patchmerge.fusion.stanza import HELPER_ALIAS, waits_for
@@ -30,7 +31,9 @@ def adaptor_args(root: Path, profile: Profile) -> AdaptorArgs | None:
     """The options of the adaptor's own parser, read from the files the profile names (None: it names none)."""
     if not profile.runtime.adaptor_args_files:
         return None
-    return read_adaptor_args(adaptor_files(root, profile.runtime.adaptor_args_files))
+    found = read_adaptor_args(adaptor_files(root, profile.runtime.adaptor_args_files))
+    found.changed = profile.runtime.adaptor_args_changed
+    return found
 
 
 def write_in_source(
@@ -141,7 +144,11 @@ def write_runtime_support(
     helper = tree.relative(folders[0] / f"{name}.py")
     assert helper is not None
     prefix = profile.probes.prefix if probes else None
-    texts.write(helper, render_helper(runtime.args_accessor, prefix, adaptor_options, branches, deferred))
+    # what an earlier merge fused stays: its files still test its flags, read its options and name its branches
+    earlier = texts.read(helper)
+    flags = flags_in(earlier) | {flag for path in texts.current for flag in flags_in(texts.current[path])}
+    adaptor_options, branches = with_earlier_merge(earlier, adaptor_options, branches)
+    texts.write(helper, render_helper(runtime.args_accessor, prefix, adaptor_options, branches, deferred, flags))
     if not needs_setter:
         return
     module, _, function = runtime.args_setter.rpartition(".")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -68,3 +69,24 @@ def test_no_probes_tree_is_silent_and_runs_the_same(trees):
     assert "announce" not in (bare / "Megatron-LM/megatron/core/transformer/transformer_config.py").read_text()
     quiet, loud = run(bare, "--mode", "a"), run(with_probes, "--mode", "a")
     assert probes(quiet.stderr) == [] and quiet.stdout == loud.stdout
+
+
+def test_a_tree_merged_in_two_steps_keeps_the_probe_flags_of_both(tmp_path):
+    """Each fused definition tests its flag in the helper; a later merge rewrites the helper and must keep the
+    flags of the files the earlier one fused, or those definitions would fail when they run."""
+    root = tmp_path / "root"
+    shutil.copytree(bundled.example_root(), root, ignore=shutil.ignore_patterns("__pycache__"))
+    patches = json.loads((root / "patches.json").read_text())
+    targets = sorted(patches)
+    first = {t: patches[t] for t in targets if "transformer_config" in t}
+    assert first and len(first) < len(patches)
+    (tmp_path / "first.json").write_text(json.dumps(first))
+    assert main(["merge", str(root), str(tmp_path / "first.json"), "--profile", "example"]) in (0, 1)
+    helper = root / "Megatron-LM/megatron/_patchmerge.py"
+    flags_first = set(re.findall(r"pending_(?:chosen_)?[0-9a-f]{10}", helper.read_text()))
+    assert flags_first
+    assert main(["merge", str(root), "--profile", "example"]) in (0, 1)
+    flags_both = set(re.findall(r"pending_(?:chosen_)?[0-9a-f]{10}", helper.read_text()))
+    assert flags_first < flags_both
+    hits = probes(run(root, "--tp-2d").stderr)
+    assert f"{POST_INIT}#0" in [hit["id"] for hit in hits]
