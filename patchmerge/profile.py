@@ -37,6 +37,9 @@ class Runtime:
     # files (globs under ROOT_DIR) whose add_argument calls make the adaptor's own parse of the command line,
     # the args the runtime decides conditions from (SPEC 3.11); none: conditional bindings are deferred
     adaptor_args_files: tuple[str, ...] = ()
+    # options the adaptor changes after its parse (from the environment, say): conditions reading them are
+    # left to the deferred strategy, as a parse of the command line alone would get them wrong
+    adaptor_args_changed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ _SECTION_TYPES: dict[str, dict[str, type]] = {
         "args_setter": str,
         "helper_module": str,
         "adaptor_args_files": tuple,
+        "adaptor_args_changed": tuple,
     },
     "probes": {"enabled": bool, "format": str, "prefix": str},
     "check": {

@@ -45,9 +45,12 @@ class AdaptorArgs:
     options: dict[str, list[Option]] = field(default_factory=dict)
     unreadable: dict[str, list[str]] = field(default_factory=dict)  # dest -> where a call could not be read
     files: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()  # dests the adaptor changes after its parse (runtime.adaptor_args_changed)
 
     def option(self, dest: str) -> Option | str:
         """The one option that gives `args.<dest>`, or why there is none to rely on."""
+        if dest in self.changed:
+            return f"args.{dest} is changed by the adaptor after its parse (runtime.adaptor_args_changed)"
         if dest in self.unreadable:
             return f"args.{dest}: its add_argument at {', '.join(self.unreadable[dest])} cannot be read statically"
         found = self.options.get(dest)

@@ -69,6 +69,14 @@ def test_an_option_that_cannot_be_relied_on_says_why(dest, reason):
     assert isinstance(found, str) and reason in found
 
 
+def test_an_option_the_adaptor_changes_after_its_parse_is_not_decided_from_the_command_line():
+    found = _read()
+    found.changed = ("moe_tp_extend_ep",)
+    reason = found.option("moe_tp_extend_ep")
+    assert reason == "args.moe_tp_extend_ep is changed by the adaptor after its parse (runtime.adaptor_args_changed)"
+    assert isinstance(found.option("capacity"), Option)
+
+
 @pytest.mark.parametrize(
     "argv",
     [
