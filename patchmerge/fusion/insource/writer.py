@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, ImportItem
+from libcst.codemod.visitors import ImportItem
 
 from patchmerge.fusion.insource.adaptor_args import Option
 from patchmerge.fusion.insource.apply import Apply, FileOps, Key, Place
@@ -38,6 +37,7 @@ from patchmerge.fusion.insource.branches import condition_code, grouped, if_chai
 from patchmerge.fusion.insource.classes import plan_class
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.import_graph import ImportGraph
+from patchmerge.fusion.insource.imports import add_imports
 from patchmerge.fusion.insource.moving import (
     ImportLine,
     ModuleInfo,
@@ -460,12 +460,7 @@ class InSourceWriter:
             items = [ImportItem(line.module, line.name, line.alias) for line in ops.imports.values()]
             if ops.helper:
                 items.append(ImportItem(self.context.helper_module, None, HELPER_ALIAS))
-            if items:
-                context = CodemodContext()
-                for item in items:
-                    AddImportsVisitor.add_needed_import(context, item.module, item.obj_name, item.alias)
-                module = AddImportsVisitor(context).transform_module(module)
-            out[path] = module.code
+            out[path] = add_imports(module, items).code
         return out
 
 
