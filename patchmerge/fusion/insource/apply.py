@@ -9,6 +9,8 @@ import libcst as cst
 
 from patchmerge.fusion.insource.moving import ImportLine
 
+COMMENT = "# patchmerge:"  # how each fused definition's comment line starts
+
 Key = tuple[str | None, str]  # (class name or None, name) of a statement in a module body
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import libcst as cst
-import libcst.matchers as m
 
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.errors import CannotMove
@@ -161,8 +160,23 @@ def refuse_reading_the_original(moved: MovedFunction, binding: Binding) -> None:
     owner = f"{site.module}.{site.owner_class}" if site.owner_class else None
     direct = {site.targets[0].target, f"{site.module}.{site.name}"} if owner is None else set()
     through = {site.module, *([owner] if owner else [])}  # the module or class, then `.name` on it
+    attributes: set[tuple[str, str]] | None = None
     for read, local in moved.reads.items():
+        if read in through and attributes is None:
+            attributes = _name_attributes(moved.node)
         # `local.name` on the imported module or class (not `super(C, self).name`, which is the base's)
-        reached = bool(m.findall(moved.node, m.Attribute(value=m.Name(local), attr=m.Name(site.name))))
-        if read in direct or (read in through and reached):
+        if read in direct or (read in through and (local, site.name) in (attributes or ())):
             raise CannotMove(f"the patch reads the original it replaces ({read}), which moving would make itself")
+
+
+def _name_attributes(node: cst.CSTNode) -> set[tuple[str, str]]:
+    """Each `name.attr` read in `node`, as (name, attr)."""
+    found: set[tuple[str, str]] = set()
+
+    class Find(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> None:
+            if isinstance(attribute.value, cst.Name):
+                found.add((attribute.value.value, attribute.attr.value))
+
+    node.visit(Find())
+    return found

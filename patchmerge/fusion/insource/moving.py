@@ -67,17 +67,20 @@ class ModuleInfo:
     wrapper: MetadataWrapper
     scopes: dict[cst.CSTNode, Scope | None]
     _rebound: frozenset[str] | None = None
+    text: str = ""
 
     @classmethod
     def parse(cls, name: str, text: str, is_package: bool = False) -> ModuleInfo:
         wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
-        return cls(name, is_package, wrapper, dict(wrapper.resolve(ScopeProvider)))
+        return cls(name, is_package, wrapper, dict(wrapper.resolve(ScopeProvider)), text=text)
 
     @property
     def rebound(self) -> frozenset[str]:
         """Names a `global` statement anywhere in the module rebinds at run time."""
         if self._rebound is None:
-            self._rebound = frozenset(declared_global(self.module))
+            # most modules have no `global` at all: no need to walk them
+            found = declared_global(self.module) if "global" in self.text or not self.text else set()
+            self._rebound = frozenset(found)
         return self._rebound
 
     @property
@@ -205,7 +208,7 @@ def move_function(
             return  # the destination's top binds the same object already (a re-export counts)
         raise CannotMove(f"'{line.bound}' is read when {name} is defined, and only {source.name} can give it")
 
-    state = declared_global(node)  # module state the code rebinds: written through its module
+    state = declared_global(node) if source.rebound else set()  # module state the code rebinds
     if state and not isinstance(node, cst.FunctionDef):
         raise CannotMove(f"{name} rebinds module state of {source.name} ('global {sorted(state)[0]}')")
     stores = [a.node for n in state for a in source.global_scope.assignments[n] if id(a.node) in inside]

@@ -21,7 +21,8 @@ import libcst as cst
 from libcst.codemod.visitors import ImportItem
 
 from patchmerge.fusion.insource.adaptor_args import Option
-from patchmerge.fusion.insource.apply import Apply, FileOps, Key, Place
+from patchmerge.fusion.insource.apply import COMMENT, Apply, FileOps, Key, Place
+from patchmerge.fusion.insource.beside import place_beside
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import (
     blank_lines,
@@ -47,11 +48,8 @@ from patchmerge.fusion.insource.moving import (
 from patchmerge.fusion.insource.reexports import Reexports
 from patchmerge.fusion.insource.reuse import bind_reused
 from patchmerge.fusion.runtime_template import pending_flag
-from patchmerge.fusion.sites import Site
 from patchmerge.fusion.stanza import HELPER_ALIAS, normalise
-from patchmerge.model import DefKind, FusionKind, PlannedPatch
-
-COMMENT = "# patchmerge:"
+from patchmerge.model import DefKind, PlannedPatch
 
 
 @dataclass
@@ -189,7 +187,7 @@ class InSourceWriter:
             for pp in binding.branches:
                 probe = [pp.patch.id, *_ids(always_wrapped)]
                 reused = pp.patch.patch_import in self.moved  # its def holds another binding's probe
-                local = self._beside(pp, site, target, anchor, "as a branch of", moved_beside, probe)
+                local = place_beside(self, pp, site, target, anchor, "as a branch of", moved_beside, probe)
                 locals_.append((pp, probe, reused, local))
             for pp, probe, reused, local in locals_:
                 local = self.earlier_aliases.get((site.file, local), local)  # a later def took the name
@@ -213,7 +211,7 @@ class InSourceWriter:
                 applies = " or ".join(grouped(condition) for _, condition in wrappings if condition is not None)
                 statements.append(if_chain([(applies, [unwrap])], None))
         for pp, condition in wrappings:
-            local = self._beside(pp, site, target, anchor, "to wrap", moved_beside, None)
+            local = place_beside(self, pp, site, target, anchor, "to wrap", moved_beside, None)
             wrap = [f"{site.name} = {local}({wrapped})"]
             if condition is not None:
                 if self.context.probes:  # the wrapper's own code runs as it is applied
@@ -347,108 +345,6 @@ class InSourceWriter:
         self.moved[pp.patch.patch_import] = (place.file, target_name)
         self.moved_to[pp.patch.patch_import] = place.module
         self.moved_places[pp.patch.patch_import] = (place, bool(node.decorators))
-
-    def _beside(
-        self,
-        pp: PlannedPatch,
-        site: Site,
-        target: ModuleInfo,
-        anchor: str,
-        role: str,
-        moved_beside: list[cst.BaseStatement],
-        probe: list[str] | None,
-    ) -> str:
-        """The name a wrapper or a conditional replacement has in the target module, its def moved there (into
-        `moved_beside`) if it lives elsewhere: importing it there when the module loads could form a cycle."""
-        source = pp.source
-        assert source is not None
-        file = site.file
-        name = source.qualname
-        done = self.moved.get(pp.patch.patch_import)
-        if done is not None:
-            if done[0] == file:
-                return done[1]
-            return self.bind_moved(pp, target, done[1], file)
-        ops = self.file_ops(file)
-        if name in ops.imports:
-            raise CannotMove(f"{target.name} imports '{name}' for this merge, the name of {pp.patch.patch_import}")
-        local = name  # its own name: the runtime binds the patch object, whose __name__ shows in errors and logs
-        earlier = None  # a def this merge moved here earlier under the same name: it keeps that name
-        if site.owner_class is None and name == site.name:
-            # the branch rebinds the name, so the def keeps its name and the patch a binding of its own
-            local = self._own_alias(source.module, name, target, file)
-        elif name in ops.names:
-            if name not in self.moved_defs.get(file, {}) or target.global_bindings(name):
-                raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
-            earlier = self._alias_earlier(file, name, moved_beside)
-            local = self._own_alias(source.module, name, target, file)
-        elif target.global_bindings(name):
-            raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
-        info = self.source_info(pp)
-        self.origins.setdefault(file, set()).add(source.file)
-        same = self.reexports.same_import
-        rewritable = self.context.rewritable
-        moved = move_function(
-            info,
-            name,
-            name,
-            rewritable=rewritable,
-            destination=target,
-            same_import=same,
-            lazy_imports=pp.patch.is_conditional,
-            applied_at_import=self._safe_at_import(target) if pp.kind is FusionKind.WRAP else None,
-        )
-        if pp.kind is not FusionKind.WRAP:
-            refuse_reading_the_original(moved, Binding(site, DefKind.FUNCTION, pp, []))
-        for line in moved.module_imports:
-            self.module_import(file, target, line)
-        served = f"{site.owner_class}.{site.name}" if site.owner_class else site.name
-        comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {pp.patch.patch_import}, moved here {role} {served}"))
-        own = [line for line in moved.node.leading_lines if line.comment is not None]
-        node = moved.node.with_changes(leading_lines=[*blank_lines(None), comment, *own])
-        if probe and self.context.probes:
-            node = with_first_statement(node, self.probe(probe, target, chosen=True))
-            self.file_ops(file).helper = True
-        moved_beside.append(node)
-        if local != name:
-            moved_beside.append(cst.parse_statement(f"{local} = {name}  # {pp.patch.patch_import} itself"))
-        if earlier is not None:  # the module-level name stays the earlier def's
-            moved_beside.append(cst.parse_statement(f"{name} = {earlier}"))
-        elif site.owner_class is not None or name != site.name:
-            self.moved_defs.setdefault(file, {})[name] = node
-        ops.names.update({local, name})
-        self.back_import(pp, Place(target.name, None, local, file), moved.node)
-        return local
-
-    def _own_alias(self, module: str, name: str, target: ModuleInfo, file: Path) -> str:
-        """A private module-level name for a moved def that cannot hold its own: `_<module>_<name>`, with more of
-        the module's path where two patch modules end alike."""
-        parts = module.split(".")
-        ops = self.file_ops(file)
-        for count in range(1, len(parts) + 1):
-            alias = f"_{'_'.join(parts[-count:])}_{name}"
-            if alias not in ops.names and alias not in ops.imports and not target.global_bindings(alias):
-                return alias
-        raise CannotMove(f"{target.name} already binds every private name for {module}.{name}")
-
-    def _alias_earlier(self, file: Path, name: str, moved_beside: list[cst.BaseStatement]) -> str:
-        """The earlier def moved here under `name` gets a binding of its own right after it (once), so a later
-        def of the same name can hand the name back to it."""
-        node = self.moved_defs[file][name]
-        known = self.earlier_aliases.get((file, name))
-        if known is not None:
-            return known
-        ops = self.file_ops(file)
-        alias = f"_{name}_first"
-        while alias in ops.names or alias in ops.imports:
-            alias = f"_{alias}"
-        holders = [moved_beside, *ops.before.values(), *ops.append.values()]
-        holder = next(h for h in holders if any(item is node for item in h))
-        position = next(i for i, item in enumerate(holder) if item is node)
-        holder.insert(position + 1, cst.parse_statement(f"{alias} = {name}"))
-        ops.names.add(alias)
-        self.earlier_aliases[(file, name)] = alias
-        return alias
 
     def render(self) -> dict[Path, str]:
         """Each planned file's new text."""

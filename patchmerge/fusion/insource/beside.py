@@ -1,0 +1,128 @@
+"""A wrapper's or a conditional replacement's def, moved beside the target it serves.
+
+The def keeps its own name (the runtime binds the patch object, whose `__name__` shows in errors and logs). Where
+that name is taken in the destination (the target's own name, or another moved def of the same name) the def
+gets a private binding of its own as well, and the name is handed back to whoever held it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from patchmerge.fusion.insource.apply import COMMENT, Place
+from patchmerge.fusion.insource.binding import Binding
+from patchmerge.fusion.insource.bodies import blank_lines, refuse_reading_the_original, with_first_statement
+from patchmerge.fusion.insource.errors import CannotMove
+from patchmerge.fusion.insource.moving import ModuleInfo, move_function
+from patchmerge.fusion.sites import Site
+from patchmerge.model import DefKind, FusionKind, PlannedPatch
+
+if TYPE_CHECKING:  # the writer calls this module; only its type is named here
+    from patchmerge.fusion.insource.writer import InSourceWriter
+
+
+def place_beside(
+    writer: InSourceWriter,
+    pp: PlannedPatch,
+    site: Site,
+    target: ModuleInfo,
+    anchor: str,
+    role: str,
+    moved_beside: list[cst.BaseStatement],
+    probe: list[str] | None,
+) -> str:
+    """The name a wrapper or a conditional replacement has in the target module, its def moved there (into
+    `moved_beside`) if it lives elsewhere: importing it there when the module loads could form a cycle."""
+    source = pp.source
+    assert source is not None
+    file = site.file
+    name = source.qualname
+    done = writer.moved.get(pp.patch.patch_import)
+    if done is not None:
+        if done[0] == file:
+            return done[1]
+        return writer.bind_moved(pp, target, done[1], file)
+    ops = writer.file_ops(file)
+    if name in ops.imports:
+        raise CannotMove(f"{target.name} imports '{name}' for this merge, the name of {pp.patch.patch_import}")
+    local = name  # its own name: the runtime binds the patch object, whose __name__ shows in errors and logs
+    earlier = None  # a def this merge moved here earlier under the same name: it keeps that name
+    if site.owner_class is None and name == site.name:
+        # the branch rebinds the name, so the def keeps its name and the patch a binding of its own
+        local = _own_alias(writer, source.module, name, target, file)
+    elif name in ops.names:
+        if name not in writer.moved_defs.get(file, {}) or target.global_bindings(name):
+            raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
+        earlier = _alias_earlier(writer, file, name, moved_beside)
+        local = _own_alias(writer, source.module, name, target, file)
+    elif target.global_bindings(name):
+        raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
+    info = writer.source_info(pp)
+    writer.origins.setdefault(file, set()).add(source.file)
+    same = writer.reexports.same_import
+    rewritable = writer.context.rewritable
+    moved = move_function(
+        info,
+        name,
+        name,
+        rewritable=rewritable,
+        destination=target,
+        same_import=same,
+        lazy_imports=pp.patch.is_conditional,
+        applied_at_import=writer._safe_at_import(target) if pp.kind is FusionKind.WRAP else None,
+    )
+    if pp.kind is not FusionKind.WRAP:
+        refuse_reading_the_original(moved, Binding(site, DefKind.FUNCTION, pp, []))
+    for line in moved.module_imports:
+        writer.module_import(file, target, line)
+    served = f"{site.owner_class}.{site.name}" if site.owner_class else site.name
+    comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {pp.patch.patch_import}, moved here {role} {served}"))
+    own = [line for line in moved.node.leading_lines if line.comment is not None]
+    node = moved.node.with_changes(leading_lines=[*blank_lines(None), comment, *own])
+    if probe and writer.context.probes:
+        node = with_first_statement(node, writer.probe(probe, target, chosen=True))
+        writer.file_ops(file).helper = True
+    moved_beside.append(node)
+    if local != name:
+        moved_beside.append(cst.parse_statement(f"{local} = {name}  # {pp.patch.patch_import} itself"))
+    if earlier is not None:  # the module-level name stays the earlier def's
+        moved_beside.append(cst.parse_statement(f"{name} = {earlier}"))
+    elif site.owner_class is not None or name != site.name:
+        writer.moved_defs.setdefault(file, {})[name] = node
+    ops.names.update({local, name})
+    writer.back_import(pp, Place(target.name, None, local, file), moved.node)
+    return local
+
+def _own_alias(writer: InSourceWriter, module: str, name: str, target: ModuleInfo, file: Path) -> str:
+    """A private module-level name for a moved def that cannot hold its own: `_<module>_<name>`, with more of
+    the module's path where two patch modules end alike."""
+    parts = module.split(".")
+    ops = writer.file_ops(file)
+    for count in range(1, len(parts) + 1):
+        alias = f"_{'_'.join(parts[-count:])}_{name}"
+        if alias not in ops.names and alias not in ops.imports and not target.global_bindings(alias):
+            return alias
+    raise CannotMove(f"{target.name} already binds every private name for {module}.{name}")
+
+def _alias_earlier(writer: InSourceWriter, file: Path, name: str, moved_beside: list[cst.BaseStatement]) -> str:
+    """The earlier def moved here under `name` gets a binding of its own right after it (once), so a later
+    def of the same name can hand the name back to it."""
+    node = writer.moved_defs[file][name]
+    known = writer.earlier_aliases.get((file, name))
+    if known is not None:
+        return known
+    ops = writer.file_ops(file)
+    alias = f"_{name}_first"
+    while alias in ops.names or alias in ops.imports:
+        alias = f"_{alias}"
+    holders = [moved_beside, *ops.before.values(), *ops.append.values()]
+    holder = next(h for h in holders if any(item is node for item in h))
+    position = next(i for i, item in enumerate(holder) if item is node)
+    holder.insert(position + 1, cst.parse_statement(f"{alias} = {name}"))
+    ops.names.add(alias)
+    writer.earlier_aliases[(file, name)] = alias
+    return alias
+
