@@ -139,3 +139,79 @@ def run():
     compare(tmp_path, scenario)
     report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
     assert [p["strategy"] for p in report["patches"]] == ["in-source"]
+
+
+MAPPINGS = """
+from megatron.calls import LOG
+
+
+def gather(x, grad=True):
+    LOG.append("megatron.gather")
+    return [x, grad]
+
+
+def scatter(x):
+    LOG.append("megatron.scatter")
+    return x // 2
+
+
+def reduce(x):
+    return [gather(x), scatter(x)]
+"""
+
+ADAPTOR = """
+from megatron.calls import LOG
+from megatron.core.mappings import gather as megatron_gather
+from megatron.core import mappings
+
+
+def gather_adaptor(x, grad=True):
+    LOG.append("mindspeed.gather_adaptor")
+    if x % 2:
+        return ["unaligned", x]
+    return megatron_gather(x, grad)
+
+
+def scatter_adaptor(x):
+    LOG.append("mindspeed.scatter_adaptor")
+    if x > 100:  # through the module: the patch itself, at run time as in source
+        return mappings.scatter(x // 100)
+    return x * 10
+"""
+
+
+def test_a_branch_that_calls_the_original_keeps_it_under_the_name_it_reads_it_by(tmp_path):
+    scenario = Scenario(
+        "branch calls the original",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/mappings.py": MAPPINGS,
+            "MindSpeed/mindspeed/adaptor.py": ADAPTOR,
+            "MindSpeed-LLM/scenario.py": """
+def run():
+    from megatron.core import mappings
+    from mindspeed import adaptor
+    return [adaptor.megatron_gather(5), mappings.reduce(3), mappings.reduce(4), mappings.gather.__name__,
+            adaptor.megatron_gather(7), mappings.reduce(300)]
+""",
+        },
+        {
+            "megatron.core.mappings.gather": [
+                {"patch_import": "mindspeed.adaptor.gather_adaptor", "condition": ["args.unaligned"]}
+            ],
+            # reads the original through the module, as `mappings.scatter`: that stays the patch itself
+            "megatron.core.mappings.scatter": [
+                {"patch_import": "mindspeed.adaptor.scatter_adaptor", "condition": ["args.unaligned"]}
+            ],
+        },
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    strategies = {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
+    assert strategies["megatron.core.mappings.gather#0"] == ("in-source", "")
+    assert strategies["megatron.core.mappings.scatter#0"][0] == "deferred"
+    assert "reads the original it replaces" in strategies["megatron.core.mappings.scatter#0"][1]
+    fused = (tmp_path / "fused/Megatron-LM/megatron/core/mappings.py").read_text()
+    assert "megatron_gather = gather  # the original, which a branch calls" in fused
+    patch = (tmp_path / "fused/MindSpeed/mindspeed/adaptor.py").read_text()
+    assert "from megatron.core.mappings import megatron_gather\n" in patch

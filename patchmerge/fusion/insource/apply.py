@@ -26,6 +26,9 @@ class FileOps:
     back_imports: dict[str, ImportLine] = field(default_factory=dict)  # class names the back-imports bind
     class_imports: set[int] = field(default_factory=set)  # ids of those import statements (one kept per class)
     helper: bool = False
+    # id of a `from m import f as alias` -> (f, alias): it imports `alias` instead, a name m now binds to f's
+    # original (the patch module's own renamed import of what its patch replaces)
+    renamed_imports: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     def copy(self) -> FileOps:
         return FileOps(
@@ -37,6 +40,7 @@ class FileOps:
             dict(self.back_imports),
             set(self.class_imports),
             self.helper,
+            dict(self.renamed_imports),
         )
 
 
@@ -56,6 +60,19 @@ class Apply(cst.CSTTransformer):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False  # nothing planned lives inside a function
+
+    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
+        renamed = self.ops.renamed_imports.get(id(original))
+        if renamed is None or isinstance(updated.names, cst.ImportStar):
+            return updated
+        name, alias = renamed
+        names = [
+            item.with_changes(name=cst.Name(alias), asname=None)
+            if item.evaluated_name == name and item.evaluated_alias == alias
+            else item
+            for item in updated.names
+        ]
+        return updated.with_changes(names=names)
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
         if id(original) not in self.top_classes or not isinstance(updated.body, cst.IndentedBlock):

@@ -7,14 +7,21 @@ gets a private binding of its own as well, and the name is handed back to whoeve
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import libcst as cst
+from libcst.metadata import ImportAssignment
 
 from patchmerge.fusion.insource.apply import COMMENT, Place
 from patchmerge.fusion.insource.binding import Binding
-from patchmerge.fusion.insource.bodies import blank_lines, refuse_reading_the_original, with_first_statement
+from patchmerge.fusion.insource.bodies import (
+    blank_lines,
+    read_when_defined,
+    refuse_reading_the_original,
+    with_first_statement,
+)
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.moving import ModuleInfo, move_function
 from patchmerge.fusion.sites import Site
@@ -33,9 +40,12 @@ def place_beside(
     role: str,
     moved_beside: list[cst.BaseStatement],
     probe: list[str] | None,
+    reads_original: set[str] | None = None,
 ) -> str:
     """The name a wrapper or a conditional replacement has in the target module, its def moved there (into
-    `moved_beside`) if it lives elsewhere: importing it there when the module loads could form a cycle."""
+    `moved_beside`) if it lives elsewhere: importing it there when the module loads could form a cycle. With
+    `reads_original`, a branch may read the original it replaces (`megatron_gather = gather` imported in its
+    module): the names it reads it by are added there, and the caller binds them to the original."""
     source = pp.source
     assert source is not None
     file = site.file
@@ -73,7 +83,19 @@ def place_beside(
         same_import=same,
         lazy_imports=pp.patch.is_conditional,
         applied_at_import=writer._safe_at_import(target) if pp.kind is FusionKind.WRAP else None,
+        original=frozenset({site.targets[0].target, f"{site.module}.{site.name}"})
+        if reads_original is not None
+        else frozenset(),
     )
+    if moved.original_aliases:
+        assert reads_original is not None
+        early = read_when_defined(moved.node, moved.original_aliases)
+        if early:
+            raise CannotMove(f"{name} reads the original it replaces ('{early}') when it is defined")
+        assert source.file is not None
+        _import_the_original_by_its_alias(writer, info, source.file, site, moved.original_aliases)
+        reads_original.update(moved.original_aliases)
+        moved = replace(moved, reads={k: v for k, v in moved.reads.items() if v not in moved.original_aliases})
     if pp.kind is not FusionKind.WRAP:
         refuse_reading_the_original(moved, Binding(site, DefKind.FUNCTION, pp, []))
     for line in moved.module_imports:
@@ -96,6 +118,7 @@ def place_beside(
     writer.back_import(pp, Place(target.name, None, local, file), moved.node)
     return local
 
+
 def _own_alias(writer: InSourceWriter, module: str, name: str, target: ModuleInfo, file: Path) -> str:
     """A private module-level name for a moved def that cannot hold its own: `_<module>_<name>`, with more of
     the module's path where two patch modules end alike."""
@@ -106,6 +129,7 @@ def _own_alias(writer: InSourceWriter, module: str, name: str, target: ModuleInf
         if alias not in ops.names and alias not in ops.imports and not target.global_bindings(alias):
             return alias
     raise CannotMove(f"{target.name} already binds every private name for {module}.{name}")
+
 
 def _alias_earlier(writer: InSourceWriter, file: Path, name: str, moved_beside: list[cst.BaseStatement]) -> str:
     """The earlier def moved here under `name` gets a binding of its own right after it (once), so a later
@@ -126,3 +150,16 @@ def _alias_earlier(writer: InSourceWriter, file: Path, name: str, moved_beside: 
     writer.earlier_aliases[(file, name)] = alias
     return alias
 
+
+
+def _import_the_original_by_its_alias(
+    writer: InSourceWriter, info: ModuleInfo, file: Path, site: Site, aliases: set[str]
+) -> None:
+    """The patch module's `from m import f as megatron_f` keeps the original at run time (the runtime rebinds
+    only holders of the same name); in source, m binds `megatron_f` to the original, so the import takes that."""
+    for alias in aliases:
+        bindings = info.global_bindings(alias)
+        statement = bindings[0].node if len(bindings) == 1 and isinstance(bindings[0], ImportAssignment) else None
+        if not isinstance(statement, cst.ImportFrom) or statement.relative:
+            raise CannotMove(f"{info.name} binds '{alias}' otherwise than by one absolute import of the original")
+        writer.file_ops(file).renamed_imports[id(statement)] = (site.name, alias)

@@ -180,3 +180,24 @@ def _name_attributes(node: cst.CSTNode) -> set[tuple[str, str]]:
 
     node.visit(Find())
     return found
+
+
+def read_when_defined(node: cst.FunctionDef | cst.ClassDef, names: set[str]) -> str | None:
+    """One of `names` that `node` reads when it is defined (a decorator, a default, an annotation), if any."""
+    found: list[str] = []
+
+    class Find(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            if name.value in names:
+                found.append(name.value)
+
+    parts: list[cst.CSTNode] = [decorator.decorator for decorator in node.decorators]
+    if isinstance(node, cst.FunctionDef):
+        parts.append(node.params)
+        if node.returns is not None:
+            parts.append(node.returns)
+    else:
+        parts.extend(arg.value for arg in node.bases)
+    for part in parts:
+        part.visit(Find())
+    return found[0] if found else None

@@ -48,6 +48,7 @@ from patchmerge.fusion.insource.moving import (
 from patchmerge.fusion.insource.reexports import Reexports
 from patchmerge.fusion.insource.reuse import bind_reused
 from patchmerge.fusion.runtime_template import pending_flag
+from patchmerge.fusion.sites import Site
 from patchmerge.fusion.stanza import HELPER_ALIAS, normalise
 from patchmerge.model import DefKind, PlannedPatch
 
@@ -184,10 +185,14 @@ class InSourceWriter:
         statements: list[cst.BaseStatement] = []
         if binding.branches:
             branches, locals_ = [], []
+            # a module-level function's branches may read the original: it is then kept, under their names too
+            reads_original: set[str] | None = set() if site.owner_class is None and original is not None else None
             for pp in binding.branches:
                 probe = [pp.patch.id, *_ids(always_wrapped)]
                 reused = pp.patch.patch_import in self.moved  # its def holds another binding's probe
-                local = place_beside(self, pp, site, target, anchor, "as a branch of", moved_beside, probe)
+                local = place_beside(
+                    self, pp, site, target, anchor, "as a branch of", moved_beside, probe, reads_original
+                )
                 locals_.append((pp, probe, reused, local))
             for pp, probe, reused, local in locals_:
                 local = self.earlier_aliases.get((site.file, local), local)  # a later def took the name
@@ -197,7 +202,11 @@ class InSourceWriter:
                 elif self.context.probes:  # its code counts as this branch only where the branch was chosen
                     bind.append(f"{HELPER_ALIAS}.select({pp.patch.id!r})")
                 branches.append((condition_code(pp), [cst.parse_statement(line) for line in bind]))
-            statements.append(if_chain(branches[::-1], [definition] if definition is not None else None))
+            if reads_original and definition is not None:
+                statements.extend([definition, *self._keep_original(site, target, reads_original)])
+                statements.append(if_chain(branches[::-1], None))
+            else:
+                statements.append(if_chain(branches[::-1], [definition] if definition is not None else None))
         elif definition is not None:
             statements.append(definition)
         wrappings = self._wrapper_conditions(binding.wrappers)
@@ -233,6 +242,16 @@ class InSourceWriter:
             ops.names.add(site.name)
         else:
             ops.replace[key] = statements
+
+    def _keep_original(self, site: Site, target: ModuleInfo, names: set[str]) -> list[cst.BaseStatement]:
+        """The original stays defined, bound under the names branches read it by (as their modules import it)."""
+        ops = self.file_ops(site.file)
+        for name in sorted(names):
+            if target.global_bindings(name) or name in ops.names or name in ops.imports:
+                raise CannotMove(f"{target.name} already binds '{name}', the name a branch reads the original by")
+        ops.names.update(names)
+        note = "# the original, which a branch calls"
+        return [cst.parse_statement(f"{name} = {site.name}  {note}") for name in sorted(names)]
 
     def _wrapper_conditions(self, wrappers: list[PlannedPatch]) -> list[tuple[PlannedPatch, str | None]]:
         """Each wrapper registration to write, with the condition it applies under (None: always). A wrapper
