@@ -215,3 +215,47 @@ def run():
     assert "megatron_gather = gather  # the original, which a branch calls" in fused
     patch = (tmp_path / "fused/MindSpeed/mindspeed/adaptor.py").read_text()
     assert "from megatron.core.mappings import megatron_gather\n" in patch
+
+
+UTILS = """
+from megatron.calls import LOG
+
+
+def print_rank_0(message):
+    LOG.append("print_rank_0 " + message)
+    return 0
+
+
+def print_rank_last(message):
+    LOG.append("print_rank_last " + message)
+    return -1
+
+
+def report(message):
+    return [print_rank_last(message), print_rank_0(message)]
+"""
+
+
+def test_a_branch_the_targets_own_module_defines_above_it_is_named_where_it_is(tmp_path):
+    scenario = Scenario(
+        "branch in the target's own module",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/utils.py": UTILS,
+            "MindSpeed-LLM/scenario.py": """
+def run():
+    from megatron.core import utils
+    return [utils.report("x"), utils.print_rank_last.__name__, utils.print_rank_0("y")]
+""",
+        },
+        {
+            "megatron.core.utils.print_rank_last": [
+                {"patch_import": "megatron.core.utils.print_rank_0", "condition": ["args.last_is_first"]}
+            ],
+        },
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    assert [p["strategy"] for p in report["patches"]] == ["in-source"]
+    fused = (tmp_path / "fused/Megatron-LM/megatron/core/utils.py").read_text()
+    assert fused.count("def print_rank_0(") == 1 and "    print_rank_last = print_rank_0\n" in fused

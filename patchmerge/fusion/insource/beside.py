@@ -55,6 +55,8 @@ def place_beside(
         if done[0] == file:
             return done[1]
         return writer.bind_moved(pp, target, done[1], file)
+    if source.module == site.module:  # a branch defined beside the target already: nothing moves
+        return _same_module(writer, pp, site, target, probe)
     ops = writer.file_ops(file)
     if name in ops.imports:
         raise CannotMove(f"{target.name} imports '{name}' for this merge, the name of {pp.patch.patch_import}")
@@ -163,3 +165,25 @@ def _import_the_original_by_its_alias(
         if not isinstance(statement, cst.ImportFrom) or statement.relative:
             raise CannotMove(f"{info.name} binds '{alias}' otherwise than by one absolute import of the original")
         writer.file_ops(file).renamed_imports[id(statement)] = (site.name, alias)
+
+
+def _same_module(
+    writer: InSourceWriter, pp: PlannedPatch, site: Site, target: ModuleInfo, probe: list[str] | None
+) -> str:
+    """A module-level branch that the target's own module defines above the target: the chain names it."""
+    name = pp.source.qualname  # type: ignore[union-attr]
+    body = list(target.module.body)
+    node = target.top_level_def(name)
+    original = target.top_level_def(site.name)
+    if node is None or original is None or body.index(node) > body.index(original):
+        raise CannotMove(f"{pp.patch.id}: the patch is not one def above the target in {target.name}")
+    if len(target.global_bindings(name)) != 1:
+        raise CannotMove(f"{pp.patch.id}: {target.name} binds '{name}' more than once")
+    writer.locate(site.file, (None, name))
+    comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {name} is also a branch of {site.name}"))
+    kept = node.with_changes(leading_lines=[*node.leading_lines, comment])
+    if probe and writer.context.probes:
+        kept = with_first_statement(kept, writer.probe(probe, target, chosen=True))
+        writer.file_ops(site.file).helper = True
+    writer.file_ops(site.file).replace[(None, name)] = [kept]
+    return name

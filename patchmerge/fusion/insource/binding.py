@@ -85,7 +85,7 @@ def choose(site: Site, patch_sources: set[tuple[str, str]], adaptor_args: Adapto
         source = pp.source
         if source is None or source.file is None or source.kind is not wanted or "." in source.qualname:
             return f"{pp.patch.id}: the patch is not a module-level {wanted.value} in the source roots"
-        if source.module == site.module:
+        if source.module == site.module and (site.owner_class or pp.kind is FusionKind.WRAP or pp not in branches):
             return f"{pp.patch.id}: the patch is defined in the target's own module"
     if site.owner_class and "." in site.owner_class:
         return "a member of a nested class"

@@ -112,7 +112,7 @@ class InSourceWriter:
     def file_ops(self, path: Path) -> FileOps:
         return self.ops.setdefault(path, FileOps())
 
-    def _locate(self, path: Path, key: Key) -> None:
+    def locate(self, path: Path, key: Key) -> None:
         if any(key in ops.replace for p, ops in self.ops.items() if p == path):
             raise CannotMove(f"{key[1]} in {path} is rewritten for another binding")
 
@@ -122,7 +122,7 @@ class InSourceWriter:
         body, klass = body_of(target, site.owner_class)
         ops = self.file_ops(site.file)
         key: Key = (site.owner_class, site.name)
-        self._locate(site.file, key)
+        self.locate(site.file, key)
         original = single_def(body, site.name, binding.kind is DefKind.MISSING, binding.kind is DefKind.CLASS)
         if read_at_import(body, site.name, original):
             where = f"class {site.owner_class}'s body" if site.owner_class else f"{site.module}'s module-level code"
@@ -333,7 +333,7 @@ class InSourceWriter:
         info = self.info(source.file, source.module)
         name = source.qualname
         key: Key = (None, name)
-        self._locate(source.file, key)
+        self.locate(source.file, key)
         module, owner, target_name = place.module, place.owner_class, place.name
         where = f"{module}.{owner + '.' if owner else ''}{target_name}"
         comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {name} moved to {where}"))
