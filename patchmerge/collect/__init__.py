@@ -81,11 +81,6 @@ def _unique(items: list[Unreadable]) -> list[Unreadable]:
     return list(seen.values())
 
 
-def _collection(reg: Registration) -> str | None:
-    """Which runtime collection re-applies the patch's Patch; a direct assignment has none."""
-    return None if reg.phase is None or reg.collection == DIRECT_ASSIGNMENT else reg.collection
-
-
 def _patch_set(registrations: list[Registration]) -> tuple[PatchSet, dict[str, Provenance], int]:
     """Group by target (first registration order), renumber phases densely, write `phase` only when there is
     more than one."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from patchmerge.collect.conditions import as_expr, imports_of, simplify
@@ -364,7 +363,3 @@ def _if_exp(test: ast.expr, body: ast.expr, orelse: ast.expr) -> ast.expr:
         if orelse.value and not body.value:
             return simplify(ast.UnaryOp(op=ast.Not(), operand=test))
     return ast.IfExp(test=test, body=body, orelse=orelse)
-
-
-def rebound(func: FuncV, origin: str | None) -> FuncV:
-    return replace(func, origin=origin)

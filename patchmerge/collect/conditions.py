@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from patchmerge.collect.values import Const, Sym, Unknown, Value
+from patchmerge.collect.values import Const, Sym, Value
 
 _NEGATED_OPS: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.Eq: ast.NotEq,
@@ -157,10 +157,3 @@ def imports_of(*values: Value) -> frozenset[str]:
         if isinstance(v, Sym):
             out |= v.imports
     return out
-
-
-def unknown_from(*values: Value) -> Unknown | None:
-    for v in values:
-        if isinstance(v, Unknown):
-            return v
-    return None

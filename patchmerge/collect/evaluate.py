@@ -31,7 +31,6 @@ from patchmerge.collect.values import (
     Sym,
     Unknown,
     Value,
-    same,
 )
 
 _BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
@@ -378,16 +377,6 @@ def _py(value: Value) -> object:
     return _NOPE
 
 
-def _names_bound(st: ast.stmt) -> list[str]:
-    from patchmerge.collect.scope import bound_names
-
-    return bound_names(st)
-
-
 def _short(node: ast.AST) -> str:
     text = ast.unparse(node)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def known_same(a: Value, b: Value) -> bool:
-    return same(a, b)

@@ -203,7 +203,3 @@ def _with_phase(reg: Registration, phase: float) -> Registration:
     from dataclasses import replace
 
     return replace(reg, phase=phase)
-
-
-def unknown_reason(value: Value) -> str:
-    return value.reason if isinstance(value, Unknown) else describe(value)

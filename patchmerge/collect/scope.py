@@ -117,26 +117,6 @@ class Sources:
             self._bindings[module] = hit
         return hit
 
-    def find_def(self, module: str, qualname: str) -> ast.AST | None:
-        """The def or class statement `qualname` names in `module` (nested in classes), the last one written."""
-        key = (module, qualname)
-        if key not in self._defs:
-            tree = self.module_ast(module)
-            found: ast.AST | None = None
-            if tree is not None:
-                body: list[ast.stmt] = tree.body
-                for part in qualname.split("."):
-                    found = None
-                    for st in _flat(body):
-                        if isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and st.name == part:
-                            found = st
-                    if found is None:
-                        break
-                    body = found.body if isinstance(found, ast.ClassDef) else []
-            self._defs[key] = found
-        return self._defs[key]
-
-
 def _flat(body: list[ast.stmt]) -> list[ast.stmt]:
     """Statements of a block with if/try/with bodies inlined (what may bind at this level)."""
     out: list[ast.stmt] = []

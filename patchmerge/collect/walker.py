@@ -16,7 +16,7 @@ from patchmerge.collect.evaluate import _short
 from patchmerge.collect.frame import Frame
 from patchmerge.collect.model import Note, Site, Unreadable
 from patchmerge.collect.registrations import RegistrationsMixin
-from patchmerge.collect.scope import Sources, dotted_text
+from patchmerge.collect.scope import Sources
 from patchmerge.collect.values import (
     ChoiceV,
     ClassState,
@@ -377,7 +377,3 @@ class Interpreter(RegistrationsMixin, CallsMixin):
                     if self.sources.exists(alias.name.split(".")[0]) and not self.sources.exists(alias.name):
                         return alias.name
         return None
-
-
-def dotted_of(node: ast.expr) -> str:
-    return dotted_text(node) or _short(node)

@@ -274,6 +274,3 @@ class SourceTree:
 
     def rewritable_modules(self) -> list[str]:
         return [m for pkg in self.rewritable for m in self.iter_modules(pkg)]
-
-    def in_rewritable(self, module: str) -> bool:
-        return any(module == p or module.startswith(p + ".") for p in self.rewritable)
