@@ -11,8 +11,6 @@ from pathlib import Path
 from patchmerge.markers import without_fused_block
 from patchmerge.resolve.tree import SourceTree
 
-_TRY = (ast.Try, getattr(ast, "TryStar", ast.Try))
-
 
 @dataclass(frozen=True)
 class TopBinding:
@@ -123,7 +121,7 @@ def _flat(body: list[ast.stmt]) -> list[ast.stmt]:
     for st in body:
         if isinstance(st, ast.If):
             out += _flat(st.body) + _flat(st.orelse)
-        elif isinstance(st, _TRY):
+        elif isinstance(st, ast.Try | ast.TryStar):
             out += _flat(st.body) + _flat(st.orelse) + [s for h in st.handlers for s in _flat(h.body)]
             out += _flat(st.finalbody)
         elif isinstance(st, ast.With | ast.AsyncWith):
@@ -141,7 +139,7 @@ def _collect(body: list[ast.stmt], handler: bool, out: dict[str, list[TopBinding
             if not (isinstance(st.test, ast.Name | ast.Attribute) and ast.unparse(st.test).endswith("TYPE_CHECKING")):
                 _collect(st.body, handler, out)
             _collect(st.orelse, handler, out)
-        elif isinstance(st, _TRY):
+        elif isinstance(st, ast.Try | ast.TryStar):
             _collect(st.body, handler, out)
             _collect(st.orelse, handler, out)
             for h in st.handlers:

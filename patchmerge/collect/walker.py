@@ -35,8 +35,6 @@ from patchmerge.collect.values import (
 )
 from patchmerge.profile import Profile
 
-_TRY = (ast.Try, getattr(ast, "TryStar", ast.Try))
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -163,7 +161,7 @@ class Interpreter(RegistrationsMixin, CallsMixin):
                                 frame, st)
                 del value
             return self.exec_body(st.body, frame)
-        if isinstance(st, _TRY):
+        if isinstance(st, ast.Try | ast.TryStar):
             return self._try(st, frame)
         if isinstance(st, ast.Return):
             value = self.ev(st.value, frame) if st.value is not None else Const(None)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from patchmerge.resolve.captures import Capture, capture, dotted
 
-_TRY = (ast.Try, getattr(ast, "TryStar", ast.Try))  # TryStar is 3.11+
 INDEX_VERSION = "4"  # bump when the summary layout changes: cached pickles of other versions are ignored
 
 
@@ -193,7 +192,7 @@ class _Builder:
                 if not _is_type_checking(st.test):  # TYPE_CHECKING imports do not bind at runtime
                     self.block(st.body, guards + (Guard("if", st.lineno),), out, top)
                 self.block(st.orelse, guards + (Guard("else", st.lineno),), out, top)
-            elif isinstance(st, _TRY):
+            elif isinstance(st, ast.Try | ast.TryStar):
                 inner = guards + (Guard("try", st.lineno),) if st.handlers else guards
                 self.block(st.body, inner, out, top)
                 for handler in st.handlers:
