@@ -1,5 +1,9 @@
 """Text a merge writes into the tree, shared by the stage that writes it and the stages that read it back."""
 
+# The folder under ROOT_DIR that holds patchmerge's own state: backups and manifests, reports, check workspaces,
+# bisect state, the collected patch JSON.
+STATE_DIR = ".patchmerge"
+
 # Opens the block a merge appends to a module. Reading source for resolution stops here, so a merged tree
 # resolves to the definitions it had before the merge (and a second merge recognises what it fused).
 FUSED_BLOCK_START = "# ---- patchmerge: fused MindSpeed patches (generated; `patchmerge undo` restores this file) ----"

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from patchmerge import bundled
 from patchmerge.conditions import BUILTIN_NAMES
 from patchmerge.errors import ProfileError
+from patchmerge.markers import STATE_DIR
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Check:
 
 @dataclass(frozen=True)
 class Bisect:
-    state_dir: str = ".patchmerge/bisect"
+    state_dir: str = f"{STATE_DIR}/bisect"
     jobs: int = 1
 
 

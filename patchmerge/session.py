@@ -12,6 +12,7 @@ from patchmerge import bundled
 from patchmerge.errors import PatchFileError, PatchmergeError, RootDirError
 from patchmerge.host import make_plugin_manager
 from patchmerge.loading import load_patch_file
+from patchmerge.markers import STATE_DIR
 from patchmerge.model import PatchSet
 from patchmerge.profile import Profile, load_profile
 from patchmerge.writable import read_only_note, state_path
@@ -19,7 +20,7 @@ from patchmerge.writable import read_only_note, state_path
 DEFAULT_PROFILE = "mindspeed-llm-core-r0.8.0"
 EXAMPLE_PROFILE = "example"
 ROOT_PROFILE_FILE = "patchmerge.toml"  # a ROOT_DIR may carry its own profile
-COLLECTED_JSON = Path(".patchmerge") / "collected.json"  # where `collect` writes by default
+COLLECTED_JSON = Path(STATE_DIR) / "collected.json"  # where `collect` writes by default
 
 
 @dataclass

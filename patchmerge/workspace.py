@@ -18,10 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from patchmerge.errors import PatchmergeError
+from patchmerge.markers import STATE_DIR
 
 RECORD = "workspace.json"
 # not carried into a workspace: the source tree's own merge state, and Python's caches
-NOT_LINKED = frozenset({".patchmerge", "__pycache__"})
+NOT_LINKED = frozenset({STATE_DIR, "__pycache__"})
 
 
 class WorkspaceError(PatchmergeError):

@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from patchmerge.fusion.filewrite import atomic_write
+from patchmerge.markers import STATE_DIR
 
-MANIFEST_DIR = ".patchmerge"
+MANIFEST_DIR = STATE_DIR
 MANIFEST_NAME = "manifest.json"
 HISTORY_DIR = "manifests"
 BACKUP_DIR = "backups"
