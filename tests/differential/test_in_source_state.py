@@ -19,6 +19,10 @@ def initialize(size):
 
 def destroy():
     LOG.append("megatron.destroy")
+
+
+def engine(use):
+    return "megatron"
 """
 
 PARALLEL_STATE = """
@@ -29,6 +33,7 @@ from megatron.calls import LOG
 _GROUP = None
 _BUFFERS = []
 _SIZES = (0, 0)
+colorsys = None
 
 
 def initialize_wrapper(fn):
@@ -43,6 +48,13 @@ def initialize_wrapper(fn):
         _BUFFERS.append(first + second)
         return result
     return wrapper
+
+
+def engine(use):
+    global colorsys
+    if use:
+        import colorsys
+    return colorsys.rgb_to_hsv(1, 0, 0) if use else colorsys
 
 
 def destroy(flush=True):
@@ -65,7 +77,8 @@ def run():
     state.initialize(3)
     middle = parallel_state.group()
     state.destroy()
-    return [before, middle, parallel_state.group()]
+    loaded = [parallel_state.colorsys, state.engine(False), state.engine(True), parallel_state.colorsys.__name__]
+    return [before, middle, parallel_state.group(), loaded]
 """
 
 WALRUS = """
@@ -100,6 +113,7 @@ def test_moved_code_rebinding_its_module_state_writes_it_through_the_module(tmp_
                 {"patch_import": "mindspeed.core.parallel_state.initialize_wrapper", "condition": ["args.a"]}
             ],
             "megatron.core.state.destroy": [{"patch_import": "mindspeed.core.parallel_state.destroy"}],
+            "megatron.core.state.engine": [{"patch_import": "mindspeed.core.parallel_state.engine"}],
         },
     )
     compare(tmp_path, scenario)
@@ -107,10 +121,12 @@ def test_moved_code_rebinding_its_module_state_writes_it_through_the_module(tmp_
     assert {(p["id"], p["strategy"]) for p in report["patches"]} == {
         ("megatron.core.state.initialize#0", "in-source"),
         ("megatron.core.state.destroy#0", "in-source"),
+        ("megatron.core.state.engine#0", "in-source"),
     }
     fused = (tmp_path / "fused/Megatron-LM/megatron/core/state.py").read_text()
     assert "global" not in fused
     assert "mindspeed.core.parallel_state._GROUP = None" in fused
+    assert "mindspeed.core.parallel_state.colorsys = __import__('colorsys')" in fused
 
 
 def test_module_state_bound_in_a_form_an_attribute_cannot_take_falls_back(tmp_path):

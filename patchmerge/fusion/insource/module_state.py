@@ -8,6 +8,8 @@ store of the attribute (`mindspeed.core.parallel_state.X = ...`), as each read o
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import libcst as cst
 
 from patchmerge.fusion.insource.errors import CannotMove
@@ -33,6 +35,7 @@ class _Stores(cst.CSTVisitor):
         self.names = names
         self.functions: list[cst.FunctionDef] = []
         self.plain: dict[int, cst.FunctionDef] = {}
+        self.imports: dict[int, tuple[cst.FunctionDef, str]] = {}  # `import a.b` binding `a`: function, "a.b"
         self.refused: list[str] = []
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -67,6 +70,16 @@ class _Stores(cst.CSTVisitor):
     def visit_AsName(self, node: cst.AsName) -> None:
         self._targets(node.name)
 
+    def visit_Import(self, node: cst.Import) -> None:
+        bound = {item.evaluated_alias or item.evaluated_name.split(".")[0] for item in node.names}
+        if not bound & self.names or not self.functions:
+            return
+        item = node.names[0]
+        if len(node.names) == 1 and item.asname is None:
+            self.imports[id(node)] = (self.functions[-1], item.evaluated_name)
+        else:
+            self.refused.append(f"an import of {', '.join(sorted(bound & self.names))}")
+
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
         self._refuse(node.target, "an assignment expression")
 
@@ -78,24 +91,41 @@ class _Stores(cst.CSTVisitor):
             self.refused.append(f"{form} of {target.value}")
 
 
-def global_stores(
-    node: cst.CSTNode, names: set[str], stores: list[cst.CSTNode], module: str
-) -> dict[int, cst.FunctionDef]:
+@dataclass
+class Stores:
+    """The stores into module state in moved code, each with the function it runs in."""
+
+    names: dict[int, cst.FunctionDef] = field(default_factory=dict)  # id of a Name assigned to
+    imports: dict[int, tuple[cst.FunctionDef, str]] = field(default_factory=dict)  # id of `import a.b`: "a.b"
+
+
+def global_stores(node: cst.CSTNode, names: set[str], stores: list[cst.CSTNode], module: str) -> Stores:
     """Each store into module state `names` among `stores` (the scope analysis' global assignments inside
-    `node`), by the id of its Name, with the function it runs in; CannotMove for a form an attribute cannot
-    take (an import, def or class of that name, a walrus, an except-as or a del)."""
+    `node`), with the function it runs in; CannotMove for a form an attribute cannot take (a def or class of
+    that name, an import with an alias, a walrus, an except-as or a del)."""
     finder = _Stores(names)
     node.visit(finder)
     if finder.refused:
         raise CannotMove(f"{finder.refused[0]} rebinds module state of {module} in a form an attribute cannot take")
-    out: dict[int, cst.FunctionDef] = {}
+    out = Stores()
     for store in stores:
+        if id(store) in finder.imports:
+            out.imports[id(store)] = finder.imports[id(store)]
+            continue
         function = finder.plain.get(id(store))
         if function is None:
             name = store.value if isinstance(store, cst.Name) else "a name"
             raise CannotMove(f"{name} is bound as module state of {module} in a form an attribute cannot take")
-        out[id(store)] = function
+        out.names[id(store)] = function
     return out
+
+
+def import_as_assignment(statement: cst.Import, module: str) -> cst.Assign:
+    """`import a.b`, which binds `a`, as the assignment it is, to `module`'s attribute: `module.a = __import__("a.b")`
+    (`__import__` is what the statement itself calls)."""
+    dotted = statement.names[0].evaluated_name
+    target = cst.parse_expression(f"{module}.{dotted.split('.')[0]}")
+    return cst.Assign(targets=[cst.AssignTarget(target=target)], value=cst.parse_expression(f"__import__({dotted!r})"))
 
 
 class DropGlobals(cst.CSTTransformer):

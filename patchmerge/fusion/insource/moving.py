@@ -32,7 +32,7 @@ from libcst.metadata import (
 )
 
 from patchmerge.fusion.insource.errors import CannotMove
-from patchmerge.fusion.insource.module_state import DropGlobals, declared_global, global_stores
+from patchmerge.fusion.insource.module_state import DropGlobals, declared_global, global_stores, import_as_assignment
 
 _MODULE_DUNDERS = frozenset({"__name__", "__file__", "__spec__", "__package__", "__loader__", "__path__", "__dict__"})
 _BUILTIN_NAMES = frozenset(dir(builtins))
@@ -212,9 +212,12 @@ def move_function(
     if state and not isinstance(node, cst.FunctionDef):
         raise CannotMove(f"{name} rebinds module state of {source.name} ('global {sorted(state)[0]}')")
     stores = [a.node for n in state for a in source.global_scope.assignments[n] if id(a.node) in inside]
-    for store, function in global_stores(node, state, stores, source.name).items():
+    written = global_stores(node, state, stores, source.name)
+    for store, function in written.names.items():
         in_function(function, ImportLine(source.name))
         through_module[store] = source.name
+    for function, _ in written.imports.values():
+        in_function(function, ImportLine(source.name))
     for scope in {s for s in source.scopes.values() if s is not None}:
         for access in scope.accesses:
             if id(access.node) not in inside:
@@ -234,6 +237,10 @@ def move_function(
                     raise CannotMove(f"{name} reads '{read}', which {source.name} never binds and "
                                      f"{destination.name} does")
                 continue  # a builtin, or a name nothing binds (pyflakes reports it if the move adds it)
+            if read in state and isinstance(access.node, cst.Name):  # module state the code rebinds
+                at_call_time(scope, ImportLine(source.name))
+                through_module[id(access.node)] = source.name
+                continue
             if len(bound) != 1 or not isinstance(bound[0], ImportAssignment):
                 if any(isinstance(b, Assignment) and b.node is node for b in bound):
                     # the function calls itself: the source module re-exports it under its old name
@@ -277,7 +284,8 @@ def move_function(
         for function in local_imports:
             if _binds_locally(source, function, package):
                 raise CannotMove(f"{name} binds '{package}' itself, so {source.name} cannot be read through it")
-    carried = node.visit(_CarryImports(local_imports, through_module))
+    imports_through = dict.fromkeys(written.imports, source.name)
+    carried = node.visit(_CarryImports(local_imports, through_module, imports_through))
     if state:
         carried = carried.visit(DropGlobals(state))
     assert isinstance(carried, cst.FunctionDef | cst.ClassDef)
@@ -341,10 +349,20 @@ def _class_binds(node: cst.ClassDef, name: str) -> bool:
 class _CarryImports(cst.CSTTransformer):
     """Put each function's carried imports at the top of its body, after its docstring."""
 
-    def __init__(self, imports: dict[cst.FunctionDef, dict[ImportLine, None]], through: dict[int, str]) -> None:
+    def __init__(
+        self,
+        imports: dict[cst.FunctionDef, dict[ImportLine, None]],
+        through: dict[int, str],
+        imports_through: dict[int, str],
+    ) -> None:
         self.imports = {id(function): list(lines) for function, lines in imports.items()}
         self.through = through
+        self.imports_through = imports_through  # id of an `import` binding module state -> that module
         self.stack: list[int] = []
+
+    def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import | cst.Assign:
+        module = self.imports_through.get(id(original))
+        return updated if module is None else import_as_assignment(original, module)
 
     def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
         module = self.through.get(id(original))
