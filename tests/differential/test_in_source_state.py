@@ -146,3 +146,66 @@ def test_module_state_bound_in_a_form_an_attribute_cannot_take_falls_back(tmp_pa
     (patch,) = report["patches"]
     assert patch["strategy"] == "deferred"
     assert "an assignment expression of _GROUP" in patch["strategy_reason"]
+
+
+SETUP = """
+from megatron.calls import LOG
+
+
+def setup():
+    global colorsys
+    import colorsys
+    LOG.append("megatron.setup")
+
+
+def use():
+    return colorsys.rgb_to_hsv(0, 1, 0)
+"""
+
+
+def test_an_original_that_binds_its_modules_state_is_not_replaced_in_source(tmp_path):
+    """Megatron's def binds a global the module's other code reads; in source, replacing the def would leave
+    that name unbound for them (the merge's validation would refuse the file): the binding falls back."""
+    scenario = Scenario(
+        "original binds module state",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/setup.py": SETUP,
+            "MindSpeed/mindspeed/setup.py": 'from megatron.calls import LOG\n\n\ndef setup():\n    LOG.append("ms")\n',
+            "MindSpeed-LLM/scenario.py": RUN_SETUP,
+        },
+        {"megatron.core.setup.setup": [{"patch_import": "mindspeed.setup.setup", "condition": ["not args.plain"]}]},
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    (patch,) = report["patches"]
+    assert patch["strategy"] == "in-source"  # conditional: the original stays in the else
+
+
+def test_an_original_that_binds_its_modules_state_falls_back_when_replaced_outright(tmp_path):
+    scenario = Scenario(
+        "original binds module state, replaced",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/setup.py": SETUP,
+            "MindSpeed/mindspeed/setup.py": 'from megatron.calls import LOG\n\n\ndef setup():\n    LOG.append("ms")\n',
+            "MindSpeed-LLM/scenario.py": RUN_SETUP,
+        },
+        {"megatron.core.setup.setup": [{"patch_import": "mindspeed.setup.setup"}]},
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    (patch,) = report["patches"]
+    assert patch["strategy"] == "deferred"
+    assert "binds module state of megatron.core.setup ('global colorsys')" in patch["strategy_reason"]
+
+
+RUN_SETUP = """
+def run():
+    from megatron.core import setup
+    setup.setup()
+    try:
+        return setup.use()
+    except NameError as exc:
+        return str(exc)
+"""
