@@ -160,6 +160,11 @@ def setup():
 
 def use():
     return colorsys.rgb_to_hsv(0, 1, 0)
+
+
+def touch():
+    global colorsys  # declared, never bound here: replacing this def unbinds nothing
+    return colorsys.__name__
 """
 
 
@@ -188,16 +193,21 @@ def test_an_original_that_binds_its_modules_state_falls_back_when_replaced_outri
         {
             "Megatron-LM/megatron/core/__init__.py": "",
             "Megatron-LM/megatron/core/setup.py": SETUP,
-            "MindSpeed/mindspeed/setup.py": 'from megatron.calls import LOG\n\n\ndef setup():\n    LOG.append("ms")\n',
+            "MindSpeed/mindspeed/setup.py": PATCH_SETUP,
             "MindSpeed-LLM/scenario.py": RUN_SETUP,
         },
-        {"megatron.core.setup.setup": [{"patch_import": "mindspeed.setup.setup"}]},
+        {
+            "megatron.core.setup.setup": [{"patch_import": "mindspeed.setup.setup"}],
+            "megatron.core.setup.touch": [{"patch_import": "mindspeed.setup.touch"}],
+        },
     )
     compare(tmp_path, scenario)
     report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
-    (patch,) = report["patches"]
-    assert patch["strategy"] == "deferred"
-    assert "binds module state of megatron.core.setup ('global colorsys')" in patch["strategy_reason"]
+    patches = {p["id"]: p for p in report["patches"]}
+    setup = patches["megatron.core.setup.setup#0"]
+    assert setup["strategy"] == "deferred"
+    assert "binds module state of megatron.core.setup ('global colorsys')" in setup["strategy_reason"]
+    assert patches["megatron.core.setup.touch#0"]["strategy"] == "in-source"
 
 
 RUN_SETUP = """
@@ -205,7 +215,20 @@ def run():
     from megatron.core import setup
     setup.setup()
     try:
-        return setup.use()
+        return [setup.touch(), setup.use()]
     except NameError as exc:
         return str(exc)
+"""
+
+
+PATCH_SETUP = """
+from megatron.calls import LOG
+
+
+def setup():
+    LOG.append("ms")
+
+
+def touch():
+    return "touched"
 """

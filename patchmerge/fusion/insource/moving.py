@@ -83,6 +83,15 @@ class ModuleInfo:
             self._rebound = frozenset(found)
         return self._rebound
 
+    def state_bound_in(self, node: cst.CSTNode) -> set[str]:
+        """Module-level names that code inside `node` binds through `global` (assigns or imports, not only
+        declares)."""
+        declared = declared_global(node) if self.rebound else set()
+        if not declared:
+            return set()
+        inside = subtree_ids(node)
+        return {name for name in declared if any(id(a.node) in inside for a in self.global_scope.assignments[name])}
+
     @property
     def module(self) -> cst.Module:
         return self.wrapper.module
@@ -115,7 +124,7 @@ class MovedFunction:
     original_aliases: set[str] = field(default_factory=set)  # local names under which a moved class reads the original
 
 
-def _subtree_ids(node: cst.CSTNode) -> set[int]:
+def subtree_ids(node: cst.CSTNode) -> set[int]:
     found: set[int] = set()
 
     class Collect(cst.CSTVisitor):
@@ -177,7 +186,7 @@ def move_function(
     if node is None:
         raise CannotMove(f"{source.name}.{name} is not one plain module-level def")
     original_aliases: set[str] = set()
-    inside = _subtree_ids(node)
+    inside = subtree_ids(node)
     local_imports: dict[cst.FunctionDef, dict[ImportLine, None]] = {}
     module_imports: dict[ImportLine, None] = {}
     reads: dict[str, str] = {}

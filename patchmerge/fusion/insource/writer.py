@@ -39,7 +39,6 @@ from patchmerge.fusion.insource.classes import plan_class
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.imports import add_imports
-from patchmerge.fusion.insource.module_state import declared_global
 from patchmerge.fusion.insource.moving import (
     ImportLine,
     ModuleInfo,
@@ -145,7 +144,7 @@ class InSourceWriter:
         definition: cst.FunctionDef | None = None
         if binding.replacement is not None:
             pp = binding.replacement
-            kept_state = declared_global(original) if original is not None else set()
+            kept_state = target.state_bound_in(original) if original is not None else set()
             if kept_state:  # the module's other code may read what only the original binds
                 raise CannotMove(f"the original {site.name} binds module state of {site.module} "
                                  f"('global {sorted(kept_state)[0]}'), which replacing it would leave unbound")
