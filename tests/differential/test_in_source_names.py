@@ -259,3 +259,88 @@ def run():
     assert [p["strategy"] for p in report["patches"]] == ["in-source"]
     fused = (tmp_path / "fused/Megatron-LM/megatron/core/utils.py").read_text()
     assert fused.count("def print_rank_0(") == 1 and "    print_rank_last = print_rank_0\n" in fused
+
+
+WRAPPED_OPS = """
+from megatron.calls import LOG
+
+
+def scale(x):
+    LOG.append("megatron.scale")
+    return x * 2
+
+
+class Layer:
+    n = 3
+
+    def forward(self, x):
+        return x * self.n
+"""
+
+WRAPPED_PATCHES = """
+from functools import wraps
+
+from megatron.calls import LOG
+
+
+def scale_fast(x):
+    LOG.append("mindspeed.scale_fast")
+    return x * 3
+
+
+def forward(self, x):
+    LOG.append("mindspeed.forward")
+    return x + self.n
+
+
+def scale_wrapper(fn):
+    @wraps(fn)
+    def inner(x):
+        LOG.append("scale_wrapper>")
+        return fn(x) + 100
+    return inner
+
+
+def forward_wrapper(fn):
+    def inner(self, x):
+        LOG.append("forward_wrapper>")
+        return fn(self, x) * 10
+    return inner
+"""
+
+
+def test_a_replacement_that_wrappers_wrap_keeps_the_bare_def_under_the_patchs_own_name(tmp_path):
+    """The runtime wraps the replacement and binds the result to the target; the patch module's own name (and
+    anything else holding the patch) keeps the bare def. In source the def moves beside the target under its
+    own name; the target's name is bound to it, then wrapped."""
+    scenario = Scenario(
+        "wrapped replacement",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/ops.py": WRAPPED_OPS,
+            "MindSpeed/mindspeed/patches.py": WRAPPED_PATCHES,
+            "MindSpeed-LLM/scenario.py": """
+def run():
+    from megatron.core import ops
+    from mindspeed import patches
+    layer = ops.Layer()
+    return [ops.scale(2), patches.scale_fast(2), patches.scale_fast.__name__, ops.scale.__name__,
+            layer.forward(1), patches.forward(layer, 1), ops.Layer.forward is patches.forward]
+""",
+        },
+        {
+            "megatron.core.ops.scale": [
+                {"patch_import": "mindspeed.patches.scale_fast"},
+                {"patch_import": "mindspeed.patches.scale_wrapper", "condition": ["args.wrap"]},
+            ],
+            "megatron.core.ops.Layer.forward": [
+                {"patch_import": "mindspeed.patches.forward"},
+                {"patch_import": "mindspeed.patches.forward_wrapper", "condition": ["args.wrap"]},
+            ],
+        },
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    assert {p["strategy"] for p in report["patches"]} == {"in-source"}
+    fused = (tmp_path / "fused/Megatron-LM/megatron/core/ops.py").read_text()
+    assert "def scale_fast(x):" in fused and "scale = scale_fast\n" in fused

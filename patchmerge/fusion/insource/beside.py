@@ -41,6 +41,7 @@ def place_beside(
     moved_beside: list[cst.BaseStatement],
     probe: list[str] | None,
     reads_original: set[str] | None = None,
+    chosen: bool = True,
 ) -> str:
     """The name a wrapper or a conditional replacement has in the target module, its def moved there (into
     `moved_beside`) if it lives elsewhere: importing it there when the module loads could form a cycle. With
@@ -107,7 +108,7 @@ def place_beside(
     own = [line for line in moved.node.leading_lines if line.comment is not None]
     node = moved.node.with_changes(leading_lines=[*blank_lines(None), comment, *own])
     if probe and writer.context.probes:
-        node = with_first_statement(node, writer.probe(probe, target, chosen=True))
+        node = with_first_statement(node, writer.probe(probe, target, chosen=chosen))
         writer.file_ops(file).helper = True
     moved_beside.append(node)
     if local != name:

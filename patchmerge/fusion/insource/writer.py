@@ -142,12 +142,18 @@ class InSourceWriter:
         # the wrappers every branch gets: their ids go into each branch's probe
         always_wrapped = [pp for pp in binding.wrappers if not pp.patch.is_conditional]
         definition: cst.FunctionDef | None = None
+        # a replacement that wrappers wrap moves beside the target under its own name, so the patch module's
+        # name (and every other binding of the patch) keeps the bare def, as at runtime
+        replaced_beside = binding.replacement is not None and bool(binding.wrappers)
         if binding.replacement is not None:
-            pp = binding.replacement
             kept_state = target.state_bound_in(original) if original is not None else set()
             if kept_state:  # the module's other code may read what only the original binds
                 raise CannotMove(f"the original {site.name} binds module state of {site.module} "
                                  f"('global {sorted(kept_state)[0]}'), which replacing it would leave unbound")
+            if replaced_beside and binding.branches:
+                raise CannotMove("a replacement, conditional replacements and wrappers on one binding")
+        if binding.replacement is not None and not replaced_beside:
+            pp = binding.replacement
             source = self.source_info(pp)
             name = pp.source.qualname  # type: ignore[union-attr]
             self.origins.setdefault(site.file, set()).add(pp.source.file)  # type: ignore[union-attr,arg-type]
@@ -165,7 +171,7 @@ class InSourceWriter:
                 self.module_import(site.file, target, line)
             definition = moved.node
             self.back_import(pp, Place(site.module, site.owner_class, site.name, site.file), moved.node)
-        elif original is not None:
+        elif original is not None and binding.replacement is None:
             definition = original
             if binding.kind is DefKind.STATICMETHOD and any(not pp.patch.is_conditional for pp in binding.wrappers):
                 # the runtime wraps what getattr returns: the plain function, and binds the result as it is
@@ -213,6 +219,12 @@ class InSourceWriter:
                 statements.append(if_chain(branches[::-1], [definition] if definition is not None else None))
         elif definition is not None:
             statements.append(definition)
+        elif replaced_beside:
+            pp = binding.replacement  # type: ignore[assignment]
+            assert pp is not None
+            probe = [pp.patch.id, *_ids(always_wrapped)]
+            local = place_beside(self, pp, site, target, anchor, "to replace", moved_beside, probe, chosen=False)
+            statements.append(cst.parse_statement(f"{site.name} = {local}"))
         wrappings = self._wrapper_conditions(binding.wrappers)
         wrapped = site.name
         if binding.kind is DefKind.STATICMETHOD and wrappings and all(c is not None for _, c in wrappings):
