@@ -7,7 +7,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from patchmerge.fusion.insource.moving import ImportLine
+from patchmerge.fusion.insource.carry import ImportLine
 
 COMMENT = "# patchmerge:"  # how each fused definition's comment line starts
 

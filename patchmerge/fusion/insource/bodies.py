@@ -5,8 +5,9 @@ from __future__ import annotations
 import libcst as cst
 
 from patchmerge.fusion.insource.binding import Binding
+from patchmerge.fusion.insource.carry import is_docstring
 from patchmerge.fusion.insource.errors import CannotMove
-from patchmerge.fusion.insource.moving import ModuleInfo, MovedFunction, is_docstring
+from patchmerge.fusion.insource.moving import ModuleInfo, MovedFunction
 
 
 def bound_above(info: ModuleInfo, name: str, def_name: str) -> bool:

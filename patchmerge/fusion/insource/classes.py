@@ -9,8 +9,9 @@ import libcst as cst
 from patchmerge.fusion.insource.apply import Key, Place
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import blank_lines
+from patchmerge.fusion.insource.carry import is_docstring
 from patchmerge.fusion.insource.errors import CannotMove
-from patchmerge.fusion.insource.moving import ModuleInfo, is_docstring, move_function
+from patchmerge.fusion.insource.moving import ModuleInfo, move_function
 
 if TYPE_CHECKING:  # the writer calls this module; only its type is named here
     from patchmerge.fusion.insource.writer import InSourceWriter

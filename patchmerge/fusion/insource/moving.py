@@ -31,31 +31,12 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from patchmerge.fusion.insource.carry import CarryImports, ImportLine
 from patchmerge.fusion.insource.errors import CannotMove
-from patchmerge.fusion.insource.module_state import DropGlobals, declared_global, global_stores, import_as_assignment
+from patchmerge.fusion.insource.module_state import DropGlobals, declared_global, global_stores
 
 _MODULE_DUNDERS = frozenset({"__name__", "__file__", "__spec__", "__package__", "__loader__", "__path__", "__dict__"})
 _BUILTIN_NAMES = frozenset(dir(builtins))
-
-
-@dataclass(frozen=True)
-class ImportLine:
-    """One carried import: `import module [as alias]` or `from module import name [as alias]`."""
-
-    module: str
-    name: str | None = None  # None: `import module`
-    alias: str | None = None
-
-    @property
-    def bound(self) -> str:
-        if self.alias:
-            return self.alias
-        return self.name if self.name is not None else self.module.split(".")[0]
-
-    def statement(self) -> cst.SimpleStatementLine:
-        alias = f" as {self.alias}" if self.alias else ""
-        code = f"import {self.module}{alias}" if self.name is None else f"from {self.module} import {self.name}{alias}"
-        return cst.parse_statement(code)  # type: ignore[return-value]
 
 
 @dataclass
@@ -294,7 +275,7 @@ def move_function(
             if _binds_locally(source, function, package):
                 raise CannotMove(f"{name} binds '{package}' itself, so {source.name} cannot be read through it")
     imports_through = dict.fromkeys(written.imports, source.name)
-    carried = node.visit(_CarryImports(local_imports, through_module, imports_through))
+    carried = node.visit(CarryImports(local_imports, through_module, imports_through))
     if state:
         carried = carried.visit(DropGlobals(state))
     assert isinstance(carried, cst.FunctionDef | cst.ClassDef)
@@ -353,68 +334,3 @@ def _class_binds(node: cst.ClassDef, name: str) -> bool:
                     if isinstance(value, cst.Name) and value.value == name:
                         return True
     return False
-
-
-class _CarryImports(cst.CSTTransformer):
-    """Put each function's carried imports at the top of its body, after its docstring."""
-
-    def __init__(
-        self,
-        imports: dict[cst.FunctionDef, dict[ImportLine, None]],
-        through: dict[int, str],
-        imports_through: dict[int, str],
-    ) -> None:
-        self.imports = {id(function): list(lines) for function, lines in imports.items()}
-        self.through = through
-        self.imports_through = imports_through  # id of an `import` binding module state -> that module
-        self.stack: list[int] = []
-
-    def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import | cst.Assign:
-        module = self.imports_through.get(id(original))
-        return updated if module is None else import_as_assignment(original, module)
-
-    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
-        module = self.through.get(id(original))
-        if module is None:
-            return updated
-        return cst.parse_expression(f"{module}.{original.value}")
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        self.stack.append(id(node))
-        return True
-
-    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
-        key = self.stack.pop()
-        lines = sorted(self.imports.get(key, ()), key=lambda line: (line.module, line.name or "", line.alias or ""))
-        if not lines or not isinstance(updated.body, cst.IndentedBlock):
-            if lines:
-                raise CannotMove(f"{original.name.value} has a one-line body, so imports cannot be carried into it")
-            return updated
-        body = list(updated.body.body)
-        at = 1 if body and is_docstring(body[0]) else 0
-        body[at:at] = _statements(lines)
-        return updated.with_changes(body=updated.body.with_changes(body=body))
-
-
-def _statements(lines: list[ImportLine]) -> list[cst.SimpleStatementLine]:
-    """One `from m import a, b` per module; plain `import` lines one each."""
-    out: list[cst.SimpleStatementLine] = []
-    grouped: dict[str, list[ImportLine]] = {}
-    for line in lines:
-        if line.name is None:
-            out.append(line.statement())
-        else:
-            grouped.setdefault(line.module, []).append(line)
-    for module, names in grouped.items():
-        listed = ", ".join(n.name + (f" as {n.alias}" if n.alias else "") for n in names)  # type: ignore[operator]
-        out.append(cst.parse_statement(f"from {module} import {listed}"))  # type: ignore[arg-type]
-    return out
-
-
-def is_docstring(statement: cst.BaseStatement) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, cst.SimpleString | cst.ConcatenatedString)
-    )

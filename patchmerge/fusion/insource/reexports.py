@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from patchmerge.fusion.insource.moving import ImportLine, ModuleInfo
+from patchmerge.fusion.insource.carry import ImportLine
+from patchmerge.fusion.insource.moving import ModuleInfo
 from patchmerge.fusion.sites import Site
 
 

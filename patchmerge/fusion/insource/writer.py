@@ -35,16 +35,12 @@ from patchmerge.fusion.insource.bodies import (
     with_first_statement,
 )
 from patchmerge.fusion.insource.branches import condition_code, grouped, if_chain
+from patchmerge.fusion.insource.carry import ImportLine
 from patchmerge.fusion.insource.classes import plan_class
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.imports import add_imports
-from patchmerge.fusion.insource.moving import (
-    ImportLine,
-    ModuleInfo,
-    bound_alike,
-    move_function,
-)
+from patchmerge.fusion.insource.moving import ModuleInfo, bound_alike, move_function
 from patchmerge.fusion.insource.reexports import Reexports
 from patchmerge.fusion.insource.reuse import bind_reused
 from patchmerge.fusion.runtime_template import pending_flag
