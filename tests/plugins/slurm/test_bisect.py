@@ -39,8 +39,17 @@ def interval(step: dict) -> tuple[datetime, datetime]:
     return datetime.fromisoformat(job["start"]), datetime.fromisoformat(job["end"])
 
 
+def slowed(root: Path, seconds: int) -> None:
+    """The example's model shell, made to take `seconds` longer: a step's job then outlasts the preparation of
+    the next step's workspace (a few seconds, more on a loaded machine), so jobs of one round meet on the node."""
+    shell = root / "MindSpeed-LLM" / "examples" / "mini" / "pretrain_mini.sh"
+    text = shell.read_text(encoding="utf-8")
+    shell.write_text(text.replace('\n"$PYTHON" ', f'\nsleep {seconds}\n"$PYTHON" ', 1), encoding="utf-8")
+
+
 def test_bisect_with_two_jobs_in_flight_finds_the_wrong_patch(tmp_path: Path, cluster: Cluster) -> None:
     root, profile = example(tmp_path, job_name="pm-bisect")
+    slowed(root, 12)
     state = tmp_path / "state"
     assert main(bisect_argv(root, profile, state, "--jobs", "2")) == 0
     result = json.loads((state / "result.json").read_text())
