@@ -293,6 +293,11 @@ def forward(self, x):
     return x + self.n
 
 
+def scale_exact(x):
+    LOG.append("mindspeed.scale_exact")
+    return x * 4
+
+
 def scale_wrapper(fn):
     @wraps(fn)
     def inner(x):
@@ -324,7 +329,8 @@ def run():
     from megatron.core import ops
     from mindspeed import patches
     layer = ops.Layer()
-    return [ops.scale(2), patches.scale_fast(2), patches.scale_fast.__name__, ops.scale.__name__,
+    return [ops.scale(2), patches.scale_fast(2), patches.scale_exact(2), patches.scale_fast.__name__,
+            ops.scale.__name__,
             layer.forward(1), patches.forward(layer, 1), ops.Layer.forward is patches.forward]
 """,
         },
@@ -332,6 +338,8 @@ def run():
             "megatron.core.ops.scale": [
                 {"patch_import": "mindspeed.patches.scale_fast"},
                 {"patch_import": "mindspeed.patches.scale_wrapper", "condition": ["args.wrap"]},
+                # a later conditional replacement: the unconditional one is what it did not choose
+                {"patch_import": "mindspeed.patches.scale_exact", "condition": ["args.exact"]},
             ],
             "megatron.core.ops.Layer.forward": [
                 {"patch_import": "mindspeed.patches.forward"},
@@ -343,4 +351,4 @@ def run():
     report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
     assert {p["strategy"] for p in report["patches"]} == {"in-source"}
     fused = (tmp_path / "fused/Megatron-LM/megatron/core/ops.py").read_text()
-    assert "def scale_fast(x):" in fused and "scale = scale_fast\n" in fused
+    assert "def scale_fast(x):" in fused and "    scale = scale_fast\n" in fused

@@ -146,8 +146,6 @@ class InSourceWriter:
             if kept_state:  # the module's other code may read what only the original binds
                 raise CannotMove(f"the original {site.name} binds module state of {site.module} "
                                  f"('global {sorted(kept_state)[0]}'), which replacing it would leave unbound")
-            if replaced_beside and binding.branches:
-                raise CannotMove("a replacement, conditional replacements and wrappers on one binding")
         if binding.replacement is not None and not replaced_beside:
             pp = binding.replacement
             source = self.source_info(pp)
@@ -192,7 +190,8 @@ class InSourceWriter:
         if binding.branches:
             branches, locals_ = [], []
             # a module-level function's branches may read the original: it is then kept, under their names too
-            reads_original: set[str] | None = set() if site.owner_class is None and original is not None else None
+            kept = site.owner_class is None and original is not None and binding.replacement is None
+            reads_original: set[str] | None = set() if kept else None
             for pp in binding.branches:
                 probe = [pp.patch.id, *_ids(always_wrapped)]
                 reused = pp.patch.patch_import in self.moved  # its def holds another binding's probe
@@ -212,15 +211,14 @@ class InSourceWriter:
                 statements.extend([definition, *self._keep_original(site, target, reads_original)])
                 statements.append(if_chain(branches[::-1], None))
             else:
-                statements.append(if_chain(branches[::-1], [definition] if definition is not None else None))
+                otherwise: list[cst.BaseStatement] | None = [definition] if definition is not None else None
+                if replaced_beside:  # the unconditional replacement is what no branch's condition chose
+                    otherwise = self._replaced_beside(binding, target, anchor, moved_beside, always_wrapped, True)
+                statements.append(if_chain(branches[::-1], otherwise))
         elif definition is not None:
             statements.append(definition)
         elif replaced_beside:
-            pp = binding.replacement  # type: ignore[assignment]
-            assert pp is not None
-            probe = [pp.patch.id, *_ids(always_wrapped)]
-            local = place_beside(self, pp, site, target, anchor, "to replace", moved_beside, probe, chosen=False)
-            statements.append(cst.parse_statement(f"{site.name} = {local}"))
+            statements.extend(self._replaced_beside(binding, target, anchor, moved_beside, always_wrapped, False))
         wrappings = self._wrapper_conditions(binding.wrappers)
         wrapped = site.name
         if binding.kind is DefKind.STATICMETHOD and wrappings and all(c is not None for _, c in wrappings):
@@ -254,6 +252,27 @@ class InSourceWriter:
             ops.names.add(site.name)
         else:
             ops.replace[key] = statements
+
+    def _replaced_beside(
+        self,
+        binding: Binding,
+        target: ModuleInfo,
+        anchor: str,
+        moved_beside: list[cst.BaseStatement],
+        always_wrapped: list[PlannedPatch],
+        chosen: bool,
+    ) -> list[cst.BaseStatement]:
+        """`name = replacement`, the replacement's def moved beside the target: where wrappers rebind the name,
+        the patch's own name keeps the bare def. `chosen`: it is the else of branches, probed where taken."""
+        pp = binding.replacement
+        assert pp is not None
+        site = binding.site
+        probe = [pp.patch.id, *_ids(always_wrapped)]
+        local = place_beside(self, pp, site, target, anchor, "to replace", moved_beside, probe, chosen=chosen)
+        lines = [f"{site.name} = {local}"]
+        if chosen and self.context.probes:
+            lines.append(f"{HELPER_ALIAS}.select({pp.patch.id!r})")
+        return [cst.parse_statement(line) for line in lines]
 
     def _keep_original(self, site: Site, target: ModuleInfo, names: set[str]) -> list[cst.BaseStatement]:
         """The original stays defined, bound under the names branches read it by (as their modules import it)."""
