@@ -48,3 +48,21 @@ def _over_adaptor_args(text: str) -> str:
     """The condition reading the adaptor's parse where it read `args`, rewritten on the expression tree."""
     tree = _ArgsToAdaptorParse().visit(ast.parse(text.strip(), mode="eval"))
     return ast.unparse(ast.fix_missing_locations(tree))
+
+
+def wrapper_conditions(wrappers: list[PlannedPatch], semantics: str) -> list[tuple[PlannedPatch, str | None]]:
+    """Each wrapper registration to write, with the condition it applies under (None: always). A wrapper
+    registered again wraps again in 2.1.0; from 2.2.0 the Patch keeps it once, where it was first
+    registered, so a later registration applies only where no earlier one did."""
+    written: list[tuple[PlannedPatch, str | None]] = []
+    for position, pp in enumerate(wrappers):
+        condition = condition_code(pp) if pp.patch.is_conditional else None
+        earlier = [e for e in wrappers[:position] if e.patch.patch_import == pp.patch.patch_import]
+        if earlier and semantics != "2.1.0":
+            if any(not e.patch.is_conditional for e in earlier):
+                continue  # the first registration always applies: this one never wraps
+            before = " or ".join(grouped(condition_code(e)) for e in earlier)
+            unless = f"not {grouped(before)}"
+            condition = f"{grouped(condition)} and {unless}" if condition else unless
+        written.append((pp, condition))
+    return written

@@ -34,7 +34,7 @@ from patchmerge.fusion.insource.bodies import (
     single_def,
     with_first_statement,
 )
-from patchmerge.fusion.insource.branches import condition_code, grouped, if_chain
+from patchmerge.fusion.insource.branches import condition_code, grouped, if_chain, wrapper_conditions
 from patchmerge.fusion.insource.carry import ImportLine
 from patchmerge.fusion.insource.classes import plan_class
 from patchmerge.fusion.insource.errors import CannotMove
@@ -219,7 +219,7 @@ class InSourceWriter:
             statements.append(definition)
         elif replaced_beside:
             statements.extend(self._replaced_beside(binding, target, anchor, moved_beside, always_wrapped, False))
-        wrappings = self._wrapper_conditions(binding.wrappers)
+        wrappings = wrapper_conditions(binding.wrappers, self.context.semantics)
         wrapped = site.name
         if binding.kind is DefKind.STATICMETHOD and wrappings and all(c is not None for _, c in wrappings):
             # the def stays a staticmethod unless a wrapper applies: that wraps the function a lookup returns
@@ -284,22 +284,6 @@ class InSourceWriter:
         note = "# the original, which a branch calls"
         return [cst.parse_statement(f"{name} = {site.name}  {note}") for name in sorted(names)]
 
-    def _wrapper_conditions(self, wrappers: list[PlannedPatch]) -> list[tuple[PlannedPatch, str | None]]:
-        """Each wrapper registration to write, with the condition it applies under (None: always). A wrapper
-        registered again wraps again in 2.1.0; from 2.2.0 the Patch keeps it once, where it was first
-        registered, so a later registration applies only where no earlier one did."""
-        written: list[tuple[PlannedPatch, str | None]] = []
-        for position, pp in enumerate(wrappers):
-            condition = condition_code(pp) if pp.patch.is_conditional else None
-            earlier = [e for e in wrappers[:position] if e.patch.patch_import == pp.patch.patch_import]
-            if earlier and self.context.semantics != "2.1.0":
-                if any(not e.patch.is_conditional for e in earlier):
-                    continue  # the first registration always applies: this one never wraps
-                before = " or ".join(grouped(condition_code(e)) for e in earlier)
-                unless = f"not {grouped(before)}"
-                condition = f"{grouped(condition)} and {unless}" if condition else unless
-            written.append((pp, condition))
-        return written
 
     def _safe_at_import(self, target: ModuleInfo) -> Callable[[ImportLine], bool]:
         """Whether an import may run while `target` is importing: importing its module never imports target."""
