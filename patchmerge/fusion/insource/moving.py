@@ -14,6 +14,7 @@ source module can give) is refused with the reason, and the binding falls back t
 
 from __future__ import annotations
 
+import ast
 import builtins
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,29 +41,65 @@ _BUILTIN_NAMES = frozenset(dir(builtins))
 
 
 @dataclass
+class Scopes:
+    """One scope analysis: the scope of each node it saw, and the module's global scope."""
+
+    of: dict[cst.CSTNode, Scope | None]
+    global_scope: GlobalScope
+
+
+@dataclass
 class ModuleInfo:
-    """A parsed module with its scopes: parsed once, asked many questions."""
+    """A parsed module, asked many questions. Scope analysis is the costly part of a merge, and most questions
+    are about the module's top level, so it runs on a skeleton: each top-level def and class body that binds no
+    global name is cut to `...`, which changes no global binding. The code a move reads is analysed whole, in a
+    skeleton of its own (`scopes_for`)."""
 
     name: str  # dotted
     is_package: bool
-    wrapper: MetadataWrapper
-    scopes: dict[cst.CSTNode, Scope | None]
-    _rebound: frozenset[str] | None = None
+    module: cst.Module
     text: str = ""
+    _whole: list[bool] = field(default_factory=list)  # per top-level statement: binds names with global/nonlocal
+    _rebound: frozenset[str] = frozenset()
+    _global: Scopes | None = None
+    _for_node: dict[int, Scopes] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, name: str, text: str, is_package: bool = False) -> ModuleInfo:
-        wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
-        return cls(name, is_package, wrapper, dict(wrapper.resolve(ScopeProvider)), text=text)
+        module = cst.parse_module(text)
+        whole, rebound = _global_declarations(module, text)
+        return cls(name, is_package, module, text, whole, frozenset(rebound))
 
     @property
     def rebound(self) -> frozenset[str]:
         """Names a `global` statement anywhere in the module rebinds at run time."""
-        if self._rebound is None:
-            # most modules have no `global` at all: no need to walk them
-            found = declared_global(self.module) if "global" in self.text or not self.text else set()
-            self._rebound = frozenset(found)
         return self._rebound
+
+    @property
+    def global_scope(self) -> GlobalScope:
+        if self._global is None:
+            self._global = self._analyse(None)
+        return self._global.global_scope
+
+    def scopes_for(self, node: cst.CSTNode) -> Scopes:
+        """A scope analysis that sees all of the top-level statement `node` (a def or class of this module)."""
+        if id(node) not in self._for_node:
+            self._for_node[id(node)] = self._analyse(node)
+        return self._for_node[id(node)]
+
+    def _analyse(self, keep: cst.CSTNode | None) -> Scopes:
+        body: list[cst.BaseStatement] = []
+        for statement, whole in zip(self.module.body, self._whole, strict=True):
+            if whole or statement is keep or not isinstance(statement, cst.FunctionDef | cst.ClassDef):
+                body.append(statement)
+            else:
+                stub = cst.IndentedBlock([cst.SimpleStatementLine([cst.Expr(cst.Ellipsis())])])
+                body.append(statement.with_changes(body=stub))
+        wrapper = MetadataWrapper(self.module.with_changes(body=body), unsafe_skip_copy=True)
+        scopes = dict(wrapper.resolve(ScopeProvider))
+        scope = scopes[wrapper.module]
+        assert isinstance(scope, GlobalScope)
+        return Scopes(scopes, scope)
 
     def state_bound_in(self, node: cst.CSTNode) -> set[str]:
         """Module-level names that code inside `node` binds through `global` (assigns or imports, not only
@@ -72,16 +109,6 @@ class ModuleInfo:
             return set()
         inside = subtree_ids(node)
         return {name for name in declared if any(id(a.node) in inside for a in self.global_scope.assignments[name])}
-
-    @property
-    def module(self) -> cst.Module:
-        return self.wrapper.module
-
-    @property
-    def global_scope(self) -> GlobalScope:
-        scope = self.scopes[self.module]
-        assert isinstance(scope, GlobalScope)
-        return scope
 
     def top_level_def(self, name: str) -> cst.FunctionDef | None:
         found = [s for s in self.module.body if isinstance(s, cst.FunctionDef) and s.name.value == name]
@@ -103,6 +130,33 @@ class MovedFunction:
     module_imports: list[ImportLine] = field(default_factory=list)  # for the new module's top
     reads: dict[str, str] = field(default_factory=dict)  # dotted name -> local name of each MindSpeed/Megatron import
     original_aliases: set[str] = field(default_factory=set)  # local names under which a moved class reads the original
+
+
+def _global_declarations(module: cst.Module, text: str) -> tuple[list[bool], set[str]]:
+    """For each top-level statement of `module`, whether code in it declares a name global or nonlocal; and the
+    names declared global anywhere. Read with `ast`, which walks a module many times faster than a libcst
+    visitor; without it (or if the two disagree on the statements) every statement counts as declaring."""
+    keep_all = [True] * len(module.body)
+    if "global" not in text and "nonlocal" not in text:
+        return [False] * len(module.body), set()
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return keep_all, declared_global(module)
+    whole: list[bool] = []
+    statements = iter(tree.body)
+    for statement in module.body:
+        count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        found = [next(statements, None) for _ in range(count)]
+        if any(item is None for item in found):
+            return keep_all, declared_global(module)
+        kinds = {cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef), cst.ClassDef: (ast.ClassDef,)}
+        expected = kinds.get(type(statement))
+        if expected is not None and not isinstance(found[0], expected):
+            return keep_all, declared_global(module)
+        whole.append(any(isinstance(n, ast.Global | ast.Nonlocal) for item in found for n in ast.walk(item)))
+    names = {name for n in ast.walk(tree) if isinstance(n, ast.Global) for name in n.names}
+    return whole, names
 
 
 def subtree_ids(node: cst.CSTNode) -> set[int]:
@@ -198,21 +252,22 @@ def move_function(
             return  # the destination's top binds the same object already (a re-export counts)
         raise CannotMove(f"'{line.bound}' is read when {name} is defined, and only {source.name} can give it")
 
+    analysis = source.scopes_for(node)
     state = declared_global(node) if source.rebound else set()  # module state the code rebinds
     if state and not isinstance(node, cst.FunctionDef):
         raise CannotMove(f"{name} rebinds module state of {source.name} ('global {sorted(state)[0]}')")
-    stores = [a.node for n in state for a in source.global_scope.assignments[n] if id(a.node) in inside]
+    stores = [a.node for n in state for a in analysis.global_scope.assignments[n] if id(a.node) in inside]
     written = global_stores(node, state, stores, source.name)
     for store, function in written.names.items():
         in_function(function, ImportLine(source.name))
         through_module[store] = source.name
     for function, _ in written.imports.values():
         in_function(function, ImportLine(source.name))
-    for scope in {s for s in source.scopes.values() if s is not None}:
+    for scope in {s for s in analysis.of.values() if s is not None}:
         for access in scope.accesses:
             if id(access.node) not in inside:
                 continue
-            referents = [r for r in access.referents if r.scope is source.global_scope]
+            referents = [r for r in access.referents if r.scope is analysis.global_scope]
             if len(referents) != len(list(access.referents)):
                 continue  # a local, parameter or enclosing-function name: it moves with the code
             read = _access_name(access.node)
@@ -272,7 +327,7 @@ def move_function(
     if through_module:
         package = source.name.split(".")[0]
         for function in local_imports:
-            if _binds_locally(source, function, package):
+            if _binds_locally(analysis, function, package):
                 raise CannotMove(f"{name} binds '{package}' itself, so {source.name} cannot be read through it")
     imports_through = dict.fromkeys(written.imports, source.name)
     carried = node.visit(CarryImports(local_imports, through_module, imports_through))
@@ -288,8 +343,8 @@ def _defined_once(bound: list[Assignment | BuiltinAssignment]) -> bool:
     )
 
 
-def _binds_locally(source: ModuleInfo, function: cst.FunctionDef | cst.ClassDef, name: str) -> bool:
-    scope = source.scopes.get(function.body.body[0]) if isinstance(function.body, cst.IndentedBlock) else None
+def _binds_locally(analysis: Scopes, function: cst.FunctionDef | cst.ClassDef, name: str) -> bool:
+    scope = analysis.of.get(function.body.body[0]) if isinstance(function.body, cst.IndentedBlock) else None
     return scope is not None and any(a.scope is scope for a in scope.assignments[name])
 
 
