@@ -25,6 +25,7 @@ from patchmerge.fusion.insource.bodies import (
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.moving import ModuleInfo, move_function
 from patchmerge.fusion.sites import Site
+from patchmerge.fusion.stanza import HELPER_ALIAS
 from patchmerge.model import DefKind, FusionKind, PlannedPatch
 
 if TYPE_CHECKING:  # the writer calls this module; only its type is named here
@@ -188,3 +189,25 @@ def _same_module(
         writer.file_ops(site.file).helper = True
     writer.file_ops(site.file).replace[(None, name)] = [kept]
     return name
+
+
+def beside_replacement(
+    writer: InSourceWriter,
+    binding: Binding,
+    target: ModuleInfo,
+    anchor: str,
+    moved_beside: list[cst.BaseStatement],
+    always_wrapped: list[PlannedPatch],
+    chosen: bool,
+) -> list[cst.BaseStatement]:
+    """`name = replacement`, the replacement's def moved beside the target: where wrappers rebind the name,
+    the patch's own name keeps the bare def. `chosen`: it is the else of branches, probed where taken."""
+    pp = binding.replacement
+    assert pp is not None
+    site = binding.site
+    probe = [pp.patch.id, *(w.patch.id for w in always_wrapped)]
+    local = place_beside(writer, pp, site, target, anchor, "to replace", moved_beside, probe, chosen=chosen)
+    lines = [f"{site.name} = {local}"]
+    if chosen and writer.context.probes:
+        lines.append(f"{HELPER_ALIAS}.select({pp.patch.id!r})")
+    return [cst.parse_statement(line) for line in lines]

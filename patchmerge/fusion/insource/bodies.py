@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import libcst as cst
 
+from patchmerge.fusion.insource.apply import COMMENT
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.carry import is_docstring
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.moving import ModuleInfo, MovedFunction
+from patchmerge.model import DefKind, FusionKind, PlannedPatch
 
 
 def bound_above(info: ModuleInfo, name: str, def_name: str) -> bool:
@@ -202,3 +204,36 @@ def read_when_defined(node: cst.FunctionDef | cst.ClassDef, names: set[str]) -> 
     for part in parts:
         part.visit(Find())
     return found[0] if found else None
+
+
+def kept_for_state(
+    original: cst.FunctionDef, state: set[str], body: list[cst.BaseStatement], taken: set[str]
+) -> cst.FunctionDef:
+    """The replaced `original` kept under a private name, never called: it is what binds module state (`global
+    X` then `X = ...`) that other code of the module reads. At runtime that state stays unbound once the patch
+    replaces the original; so it does here, and the name stays defined for a reader and for pyflakes."""
+    name = f"_replaced_{original.name.value}"
+    if any(name in bound_names(statement) for statement in body) or name in taken:
+        raise CannotMove(f"the original {original.name.value} binds module state ('global {sorted(state)[0]}') "
+                         f"and '{name}', the name to keep it under, is taken")
+    note = (f"{COMMENT} the replaced {original.name.value}, never called: it binds {', '.join(sorted(state))}, "
+            "which other code here reads")
+    leading = [line for line in original.leading_lines if line.comment is None]
+    return original.with_changes(
+        name=cst.Name(name), leading_lines=[*leading, cst.EmptyLine(comment=cst.Comment(note))]
+    )
+
+
+def bound_as_staticmethod(binding: Binding, pp: PlannedPatch, node: cst.CSTNode | None) -> str | None:
+    """Where the runtime binds a patch, a plain module-level def, over a staticmethod, in source it stays a
+    staticmethod (SPEC 3.2), as an engineer would write it and as TorchScript, which compiles a class with all its
+    methods, needs it. Returns the fidelity note for the one case that differs (None: it is not such a case)."""
+    if binding.kind is not DefKind.STATICMETHOD or pp.kind is FusionKind.WRAP or pp.source is None:
+        return None
+    if pp.source.kind is not DefKind.FUNCTION or not isinstance(node, cst.FunctionDef) or node.decorators:
+        return None
+    params = [*node.params.posonly_params, *node.params.params]
+    if params and params[0].name.value in ("self", "cls"):
+        return None  # written to take the instance: bound as the runtime binds it
+    return (f"{pp.patch.patch_import}, a plain function, replaces the staticmethod {pp.patch.target}: fused as a "
+            "staticmethod, so called through an instance it is not passed the instance, as it is at runtime")

@@ -22,13 +22,15 @@ from libcst.codemod.visitors import ImportItem
 
 from patchmerge.fusion.insource.adaptor_args import Option
 from patchmerge.fusion.insource.apply import COMMENT, Apply, FileOps, Key, Place
-from patchmerge.fusion.insource.beside import place_beside
+from patchmerge.fusion.insource.beside import beside_replacement, place_beside
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import (
     blank_lines,
     body_of,
     bound_above,
+    bound_as_staticmethod,
     is_named,
+    kept_for_state,
     read_at_import,
     refuse_reading_the_original,
     single_def,
@@ -92,8 +94,11 @@ class InSourceWriter:
         moved_defs, earlier_aliases = {p: dict(d) for p, d in self.moved_defs.items()}, dict(self.earlier_aliases)
         moved_places = dict(self.moved_places)
         added = {m: set(v) for m, v in self.context.imports.added.items()} if self.context.imports else {}
+        self.notes: list[tuple[PlannedPatch, str]] = []  # fidelity notes, kept only if the binding is written
         try:
             self._plan(binding)
+            for pp, note in self.notes:
+                pp.notes.append(note)
             for pp in binding.patches:  # what each probe id names, for coverage
                 when = " and ".join(normalise(c) for c in pp.patch.condition)
                 self.branches[pp.patch.id] = (pp.patch.patch_import, when)
@@ -141,11 +146,10 @@ class InSourceWriter:
         # a replacement that wrappers wrap moves beside the target under its own name, so the patch module's
         # name (and every other binding of the patch) keeps the bare def, as at runtime
         replaced_beside = binding.replacement is not None and bool(binding.wrappers)
-        if binding.replacement is not None:
-            kept_state = target.state_bound_in(original) if original is not None else set()
-            if kept_state:  # the module's other code may read what only the original binds
-                raise CannotMove(f"the original {site.name} binds module state of {site.module} "
-                                 f"('global {sorted(kept_state)[0]}'), which replacing it would leave unbound")
+        unused: list[cst.BaseStatement] = []  # a replaced original that binds state the module's other code reads
+        if binding.replacement is not None and isinstance(original, cst.FunctionDef):
+            if state := target.state_bound_in(original):
+                unused = [kept_for_state(original, state, body, ops.names | set(ops.imports))]
         if binding.replacement is not None and not replaced_beside:
             pp = binding.replacement
             source = self.source_info(pp)
@@ -164,6 +168,9 @@ class InSourceWriter:
             for line in moved.module_imports:
                 self.module_import(site.file, target, line)
             definition = moved.node
+            if note := bound_as_staticmethod(binding, pp, definition):
+                definition = definition.with_changes(decorators=[cst.Decorator(cst.Name("staticmethod"))])
+                self.notes.append((pp, note))
             self.back_import(pp, Place(site.module, site.owner_class, site.name, site.file), moved.node)
         elif original is not None and binding.replacement is None:
             definition = original
@@ -201,7 +208,7 @@ class InSourceWriter:
                 locals_.append((pp, probe, reused, local))
             for pp, probe, reused, local in locals_:
                 local = self.earlier_aliases.get((site.file, local), local)  # a later def took the name
-                bind = [f"{site.name} = {local}"]
+                bind = [f"{site.name} = {self._as_bound(binding, pp, local)}"]
                 if self.context.probes and reused:  # this branch is probed when it is chosen
                     bind.append(self.probe_call(probe))
                 elif self.context.probes:  # its code counts as this branch only where the branch was chosen
@@ -213,12 +220,12 @@ class InSourceWriter:
             else:
                 otherwise: list[cst.BaseStatement] | None = [definition] if definition is not None else None
                 if replaced_beside:  # the unconditional replacement is what no branch's condition chose
-                    otherwise = self._replaced_beside(binding, target, anchor, moved_beside, always_wrapped, True)
+                    otherwise = beside_replacement(self, binding, target, anchor, moved_beside, always_wrapped, True)
                 statements.append(if_chain(branches[::-1], otherwise))
         elif definition is not None:
             statements.append(definition)
         elif replaced_beside:
-            statements.extend(self._replaced_beside(binding, target, anchor, moved_beside, always_wrapped, False))
+            statements.extend(beside_replacement(self, binding, target, anchor, moved_beside, always_wrapped, False))
         wrappings = wrapper_conditions(binding.wrappers, self.context.semantics)
         wrapped = site.name
         if binding.kind is DefKind.STATICMETHOD and wrappings and all(c is not None for _, c in wrappings):
@@ -251,28 +258,17 @@ class InSourceWriter:
             ops.append.setdefault(site.owner_class, []).extend([*moved_beside, *statements])
             ops.names.add(site.name)
         else:
-            ops.replace[key] = statements
+            ops.replace[key] = [*statements, *unused]
 
-    def _replaced_beside(
-        self,
-        binding: Binding,
-        target: ModuleInfo,
-        anchor: str,
-        moved_beside: list[cst.BaseStatement],
-        always_wrapped: list[PlannedPatch],
-        chosen: bool,
-    ) -> list[cst.BaseStatement]:
-        """`name = replacement`, the replacement's def moved beside the target: where wrappers rebind the name,
-        the patch's own name keeps the bare def. `chosen`: it is the else of branches, probed where taken."""
-        pp = binding.replacement
-        assert pp is not None
-        site = binding.site
-        probe = [pp.patch.id, *_ids(always_wrapped)]
-        local = place_beside(self, pp, site, target, anchor, "to replace", moved_beside, probe, chosen=chosen)
-        lines = [f"{site.name} = {local}"]
-        if chosen and self.context.probes:
-            lines.append(f"{HELPER_ALIAS}.select({pp.patch.id!r})")
-        return [cst.parse_statement(line) for line in lines]
+    def _as_bound(self, binding: Binding, pp: PlannedPatch, local: str) -> str:
+        """How a branch binds the def moved beside as `local`: as it is, or as a staticmethod."""
+        source = pp.source
+        info = self.info(source.file, source.module) if source is not None and source.file is not None else None
+        note = bound_as_staticmethod(binding, pp, info.top_level_def(source.qualname)) if info and source else None
+        if note is None:
+            return local
+        self.notes.append((pp, note))
+        return f"staticmethod({local})"
 
     def _keep_original(self, site: Site, target: ModuleInfo, names: set[str]) -> list[cst.BaseStatement]:
         """The original stays defined, bound under the names branches read it by (as their modules import it)."""

@@ -25,6 +25,7 @@ class Layer:
         return twice(x) * self.n
 
     # patchmerge: megatron.core.ops.Layer.size replaced by mindspeed.layer.size (MindSpeed-LLM/mindspeed_llm/adaptor.py:11)
+    @staticmethod
     def size(x):
         if _patchmerge.pending_0c3102a4c5:
             _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.size#0')
