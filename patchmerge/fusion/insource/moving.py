@@ -59,16 +59,18 @@ class ModuleInfo:
     is_package: bool
     module: cst.Module
     text: str = ""
-    _whole: list[bool] = field(default_factory=list)  # per top-level statement: binds names with global/nonlocal
+    _whole: frozenset[int] = frozenset()  # ids of the top-level statements that bind names with global/nonlocal
+    wanted: frozenset[str] = frozenset()  # top-level defs moves will read: analysed whole in the shared analysis
     _rebound: frozenset[str] = frozenset()
     _global: Scopes | None = None
     _for_node: dict[int, Scopes] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, name: str, text: str, is_package: bool = False) -> ModuleInfo:
+    def parse(cls, name: str, text: str, is_package: bool = False, wanted: frozenset[str] = frozenset()) -> ModuleInfo:
         module = cst.parse_module(text)
         whole, rebound = _global_declarations(module, text)
-        return cls(name, is_package, module, text, whole, frozenset(rebound))
+        ids = frozenset(id(statement) for statement, binds in zip(module.body, whole, strict=True) if binds)
+        return cls(name, is_package, module, text, ids, wanted, frozenset(rebound))
 
     @property
     def rebound(self) -> frozenset[str]:
@@ -77,20 +79,32 @@ class ModuleInfo:
 
     @property
     def global_scope(self) -> GlobalScope:
+        return self._shared().global_scope
+
+    def _shared(self) -> Scopes:
         if self._global is None:
             self._global = self._analyse(None)
-        return self._global.global_scope
+        return self._global
 
     def scopes_for(self, node: cst.CSTNode) -> Scopes:
         """A scope analysis that sees all of the top-level statement `node` (a def or class of this module)."""
+        if self._kept_whole(node, None):
+            return self._shared()
         if id(node) not in self._for_node:
             self._for_node[id(node)] = self._analyse(node)
         return self._for_node[id(node)]
 
+    def _kept_whole(self, statement: cst.CSTNode, keep: cst.CSTNode | None) -> bool:
+        if statement is keep or not isinstance(statement, cst.FunctionDef | cst.ClassDef):
+            return True
+        if statement.name.value in self.wanted:
+            return True
+        return id(statement) in self._whole
+
     def _analyse(self, keep: cst.CSTNode | None) -> Scopes:
         body: list[cst.BaseStatement] = []
-        for statement, whole in zip(self.module.body, self._whole, strict=True):
-            if whole or statement is keep or not isinstance(statement, cst.FunctionDef | cst.ClassDef):
+        for statement in self.module.body:
+            if self._kept_whole(statement, keep):
                 body.append(statement)
             else:
                 stub = cst.IndentedBlock([cst.SimpleStatementLine([cst.Expr(cst.Ellipsis())])])

@@ -77,11 +77,13 @@ class InSourceWriter:
         self.moved_defs: dict[Path, dict[str, cst.BaseStatement]] = {}  # file -> name -> the def moved there
         self.earlier_aliases: dict[tuple[Path, str], str] = {}
         self.moved_places: dict[str, tuple[Place, bool]] = {}  # patch_import -> where it moved, decorated
+        self.wanted: dict[Path, set[str]] = {}  # file -> top-level defs of it that patches name
 
     def info(self, path: Path, module: str, is_package: bool = False) -> ModuleInfo:
         if path not in self.infos:
             try:
-                self.infos[path] = ModuleInfo.parse(module, self.context.read(path), is_package)
+                wanted = frozenset(self.wanted.get(path, ()))
+                self.infos[path] = ModuleInfo.parse(module, self.context.read(path), is_package, wanted)
             except cst.ParserSyntaxError as exc:
                 raise CannotMove(f"{path} cannot be parsed ({exc.message})") from None
         return self.infos[path]
