@@ -4,20 +4,37 @@ AddImportsVisitor only reads and edits the module's top-level import block (it m
 existing `from m import ...` there, else inserts after the block), yet as a transformer it walks every node of
 the module, and first has a gatherer walk them all once more. On Megatron's large files those two walks were
 most of the time a merge spent writing. This subclass gives the gatherer only the statements it reads and does
-not descend below top-level statements, so its output is the same.
+not descend below top-level statements, so its output is the same. Nor does it let the codemod deep-copy the
+module first (`MetadataWrapper`'s default): the copy only keeps metadata apart, and this visitor asks for none.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, ImportItem
+from libcst.metadata import MetadataWrapper
 
 # the only nodes AddImportsVisitor acts on: the module, and the import statements of its body
 _ACTED_ON = (cst.Module, cst.SimpleStatementLine, cst.Import, cst.ImportFrom)
 
 
 class _TopLevelImports(AddImportsVisitor):
+    @contextmanager
+    def _handle_metadata_reference(self, module: cst.Module) -> Iterator[cst.Module]:
+        assert not self.get_inherited_dependencies()  # no metadata: the module need not be copied for it
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        previous = self.context.wrapper
+        self.context = replace(self.context, wrapper=wrapper)
+        try:
+            yield wrapper.module
+        finally:
+            self.context = replace(self.context, wrapper=previous)
+
     def visit_Module(self, node: cst.Module) -> None:
         # the gatherer reads the docstring and the import statements that lead the module, nothing further
         start = 1 if node.body and _is_docstring_or_strict(node.body[0]) else 0
