@@ -135,7 +135,7 @@ class RegistrationAnalysis:
             tree = cst.parse_module(source)
         except cst.ParserSyntaxError as exc:
             raise RegistrationFileError(f"cannot parse: {exc.message} (line {exc.raw_line})", where=str(file)) from None
-        self.wrapper = MetadataWrapper(tree)
+        self.wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)  # parsed just now: nothing else holds it
         if not _may_register(source, calls):
             return
         collector = _Collector(self, frozenset(calls))
