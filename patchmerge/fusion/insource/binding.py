@@ -32,6 +32,7 @@ class Binding:
     wrappers: list[PlannedPatch]
     branches: list[PlannedPatch] = field(default_factory=list)
     options: list[Option] = field(default_factory=list)  # the adaptor options its conditions read
+    value: bool = False  # a module value (bound by an import, an assignment, or new) replaced by a class
 
     @property
     def patches(self) -> list[PlannedPatch]:
@@ -40,8 +41,9 @@ class Binding:
 
 def choose(site: Site, patch_sources: set[tuple[str, str]], adaptor_args: AdaptorArgs | None = None) -> Binding | str:
     """The binding when the in-source strategy can take `site`, else the reason it cannot."""
-    if site.mechanism is Mechanism.VALUE and not _class_by_class(site):
-        return "a class or module value: settled when the args are set by the deferred strategy"
+    value = _value_by_class(site)
+    if site.mechanism is Mechanism.VALUE and not _class_by_class(site) and not value:
+        return "a module value not replaced by one unconditional class: the deferred strategy binds it"
     if len(site.targets) != 1:
         names = ", ".join(tp.target for tp in site.targets)
         return f"several targets reach this binding ({names}); the runtime applies each target's Patch in turn"
@@ -71,16 +73,16 @@ def choose(site: Site, patch_sources: set[tuple[str, str]], adaptor_args: Adapto
     elif kind is DefKind.STATICMETHOD and wrappers and replacements and (branches or conditional_wrappers):
         # the runtime wraps the plain function getattr returns; the class body holds the staticmethod object
         return "wrappers on a staticmethod under a condition, with a replacement"
-    elif replacements and kind not in (*_REPLACEABLE, DefKind.CLASS):
+    elif replacements and kind not in (*_REPLACEABLE, DefKind.CLASS) and not value:
         return f"a {kind.value} target: the deferred strategy binds it"
     elif not replacements and kind not in _WRAPPABLE:
         return f"wrappers on a {kind.value}: the runtime wraps the object a lookup returns, which a def cannot show"
-    if kind is DefKind.CLASS:
+    if kind is DefKind.CLASS and not value:
         if not _class_by_class(site):
             return "a class target with wrappers, conditions or several patches: the deferred strategy binds it"
         if definition.file != site.file:
             return f"class {site.name} is bound in {site.module} by an import: the deferred strategy binds it"
-    wanted = DefKind.CLASS if kind is DefKind.CLASS else DefKind.FUNCTION
+    wanted = DefKind.CLASS if kind is DefKind.CLASS or value else DefKind.FUNCTION
     for pp in patches:
         source = pp.source
         if source is None or source.file is None or source.kind is not wanted or "." in source.qualname:
@@ -89,7 +91,7 @@ def choose(site: Site, patch_sources: set[tuple[str, str]], adaptor_args: Adapto
             return f"{pp.patch.id}: the patch is defined in the target's own module"
     if site.owner_class and "." in site.owner_class:
         return "a member of a nested class"
-    return Binding(site, kind, always[0] if always else None, wrappers, branches, options)
+    return Binding(site, kind, always[0] if always else None, wrappers, branches, options, value)
 
 
 def condition_options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | None) -> list[Option] | str:
@@ -135,4 +137,24 @@ def _class_by_class(site: Site) -> bool:
         and not patches[0].patch.is_conditional
         and patches[0].source is not None
         and patches[0].source.kind is DefKind.CLASS
+    )
+
+
+def _value_by_class(site: Site) -> bool:
+    """A module-level name that no class statement of its module binds (an import, an assignment, or a new
+    name) replaced by one unconditional class: the class moves to the end of the module."""
+    if len(site.targets) != 1 or site.owner_class is not None or len(site.patches) != 1:
+        return False
+    definition = site.targets[0].definition
+    patch = site.patches[0]
+    return (
+        definition is not None
+        and (
+            definition.kind in (DefKind.VARIABLE, DefKind.MISSING)
+            or (definition.kind is DefKind.CLASS and definition.file != site.file)
+        )
+        and patch.kind is not FusionKind.WRAP
+        and not patch.patch.is_conditional
+        and patch.source is not None
+        and patch.source.kind is DefKind.CLASS
     )

@@ -1,7 +1,10 @@
-"""A class replaced by a class, in source: the patch's class moves in place of the original."""
+"""A class replaced by a class, in source: the patch's class moves in place of the original. A module value
+replaced by a class (a name bound by an import or an assignment, or a new one): the class moves to the end of
+the module, where it rebinds the name after all the module's own code has run, as the runtime does."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -12,6 +15,7 @@ from patchmerge.fusion.insource.bodies import blank_lines
 from patchmerge.fusion.insource.carry import is_docstring
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.moving import ModuleInfo, move_function
+from patchmerge.model import PlannedPatch
 
 if TYPE_CHECKING:  # the writer calls this module; only its type is named here
     from patchmerge.fusion.insource.writer import InSourceWriter
@@ -46,13 +50,7 @@ def plan_class(writer: InSourceWriter, binding: Binding, target: ModuleInfo, ori
     )
     for line in moved.module_imports:
         writer.module_import(site.file, target, line)
-    node = moved.node
-    if writer.context.probes and isinstance(node.body, cst.IndentedBlock):
-        body = list(node.body.body)
-        at = 1 if body and is_docstring(body[0]) else 0  # the class body runs once: when it is defined
-        body[at:at] = [writer.probe([pp.patch.id], target)]
-        node = node.with_changes(body=node.body.with_changes(body=body))
-        writer.file_ops(site.file).helper = True
+    node = _probed(writer, moved.node, pp, target, site.file)
     comment = cst.EmptyLine(comment=cst.Comment(writer.comment(pp)))
     own = [line for line in node.leading_lines if line.comment is not None]
     statements: list[cst.BaseStatement] = []
@@ -71,3 +69,63 @@ def plan_class(writer: InSourceWriter, binding: Binding, target: ModuleInfo, ori
     statements.append(node)
     writer.file_ops(site.file).replace[key] = statements
     writer.back_import(pp, Place(site.module, None, site.name, site.file), node)
+
+
+def _probed(
+    writer: InSourceWriter, node: cst.FunctionDef | cst.ClassDef, pp: PlannedPatch, target: ModuleInfo, file: Path
+) -> cst.FunctionDef | cst.ClassDef:
+    if not writer.context.probes or not isinstance(node.body, cst.IndentedBlock):
+        return node
+    body = list(node.body.body)
+    at = 1 if body and is_docstring(body[0]) else 0  # the class body runs once: when it is defined
+    body[at:at] = [writer.probe([pp.patch.id], target)]
+    following = body[at + 1] if at + 1 < len(body) else None
+    if isinstance(following, cst.FunctionDef | cst.ClassDef) and not following.leading_lines:
+        body[at + 1] = following.with_changes(leading_lines=[cst.EmptyLine()])  # a def after it, as PEP 8 has it
+    writer.file_ops(file).helper = True
+    return node.with_changes(body=node.body.with_changes(body=body))
+
+
+def plan_value(writer: InSourceWriter, binding: Binding, target: ModuleInfo) -> None:
+    """A module value replaced by a class: the class moves to the end of the module under its own name, and
+    binds the value's name there. Module-level code above reads what the module bound, as it does at runtime,
+    which rebinds the name once the module is imported."""
+    site = binding.site
+    pp = binding.replacement
+    assert pp is not None and pp.source is not None
+    ops = writer.file_ops(site.file)
+    comment = cst.EmptyLine(comment=cst.Comment(writer.comment(pp)))
+    name = pp.source.qualname
+    if pp.patch.patch_import in writer.moved:  # one class for several targets: the others import it
+        home, local = writer.moved_to[pp.patch.patch_import], writer.moved[pp.patch.patch_import][1]
+        writer.bind_moved(pp, target, local, site.file, in_place=True)
+        alias = "" if local == site.name else f" as {site.name}"
+        statement = cst.parse_statement(f"from {home} import {local}{alias}")
+        ops.append.setdefault(None, []).append(statement.with_changes(leading_lines=[*blank_lines(None), comment]))
+        return
+    if name != site.name and (target.global_bindings(name) or name in ops.names or name in ops.imports):
+        raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
+    source = writer.source_info(pp)
+    writer.origins.setdefault(site.file, set()).add(pp.source.file)  # type: ignore[arg-type]
+    moved = move_function(
+        source,
+        name,
+        name,
+        rewritable=writer.context.rewritable,
+        destination=target,
+        original=frozenset({site.targets[0].target, f"{site.module}.{site.name}"}),
+        same_import=writer.reexports.same_import,
+    )
+    if moved.original_aliases:
+        raise CannotMove(f"{pp.patch.patch_import} reads the {site.name} it replaces when it is defined")
+    for line in moved.module_imports:
+        writer.module_import(site.file, target, line)
+    node = _probed(writer, moved.node, pp, target, site.file)
+    own = [line for line in node.leading_lines if line.comment is not None]
+    node = node.with_changes(leading_lines=[*blank_lines(None), comment, *own])
+    statements: list[cst.BaseStatement] = [node]
+    if name != site.name:
+        statements.append(cst.parse_statement(f"{site.name} = {name}").with_changes(leading_lines=blank_lines(None)))
+    ops.append.setdefault(None, []).extend(statements)
+    ops.names.update({name, site.name})
+    writer.back_import(pp, Place(site.module, None, name, site.file), node)

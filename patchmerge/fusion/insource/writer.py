@@ -38,7 +38,7 @@ from patchmerge.fusion.insource.bodies import (
 )
 from patchmerge.fusion.insource.branches import condition_code, grouped, if_chain, wrapper_conditions
 from patchmerge.fusion.insource.carry import ImportLine
-from patchmerge.fusion.insource.classes import plan_class
+from patchmerge.fusion.insource.classes import plan_class, plan_value
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.imports import add_imports
@@ -122,6 +122,9 @@ class InSourceWriter:
     def _plan(self, binding: Binding) -> None:
         site = binding.site
         target = self.info(site.file, site.module, site.file.name == "__init__.py")
+        if binding.value:
+            plan_value(self, binding, target)
+            return
         body, klass = body_of(target, site.owner_class)
         ops = self.file_ops(site.file)
         key: Key = (site.owner_class, site.name)

@@ -1,0 +1,174 @@
+"""A module value replaced by a class, fused in source (SPEC 3.2: "a module-level variable bound to a class,
+e.g. TENorm, ops"): a name the module binds by an import (of a class or of something outside the tree), by an
+assignment, or not at all. The patch's class moves to the end of the module and binds the name there, after
+the module's own code has run, as the runtime binds it once the module is imported. One class that patches
+two such names moves to the first and the second imports it. Compared with runtime patching in every way a
+run may use the tree."""
+
+from __future__ import annotations
+
+import json
+
+from tests.differential.harness import Scenario, build, compare
+
+NORMS = """
+from megatron.calls import LOG
+
+
+class TENorm:
+    def __init__(self, size):
+        LOG.append("megatron.TENorm")
+        self.size = size
+
+    def describe(self):
+        return f"te:{self.size}"
+"""
+
+BLOCK = """
+from megatron.calls import LOG
+from megatron.core.norms import TENorm
+
+try:
+    from fastnorm_missing_package import FastNormFN
+    HAVE_FAST = True
+except ImportError:
+    HAVE_FAST = False
+
+LayerNormImpl = TENorm  # read at import: the runtime patches after this line has run
+
+
+def grouped_available():
+    return False
+
+
+ops = object() if grouped_available() else None
+
+
+def build(size):
+    return TENorm(size).describe()
+
+
+def fast(x):
+    return FastNormFN.apply(x)
+
+
+def gmm(x):
+    return ops.gmm(x) if ops is not None else None
+
+
+def make(x):
+    return NewFunction.apply(x)
+"""
+
+LEGACY = """
+try:
+    from fastnorm_missing_package import FastNormFN
+except ImportError:
+    pass
+
+
+def fast(x):
+    return FastNormFN.apply(x)
+"""
+
+PATCHES = """
+from megatron.calls import LOG
+
+SCALE = 3
+
+
+class PTNorm:
+    \"\"\"MindSpeed-LLM's norm.\"\"\"
+
+    def __init__(self, size):
+        LOG.append("llm.PTNorm")
+        self.size = size * SCALE
+
+    def describe(self):
+        return f"pt:{self.size}"
+
+
+class FastNormFN:
+    @staticmethod
+    def apply(x):
+        LOG.append("mindspeed.FastNormFN")
+        return x + 1
+
+
+class Ops:
+    @staticmethod
+    def gmm(x):
+        LOG.append("mindspeed.Ops.gmm")
+        return x * 10
+
+
+class NewFunction:
+    @staticmethod
+    def apply(x):
+        return -x
+"""
+
+SCENARIO = """
+def attempt(function, *args):
+    try:
+        return function(*args)
+    except Exception as exc:
+        return ("raised", type(exc).__name__, str(exc))
+
+
+def run():
+    from megatron.core import block, legacy
+    from mindspeed import norms
+    return [
+        attempt(block.build, 2), attempt(block.fast, 1), attempt(legacy.fast, 2), attempt(block.gmm, 3),
+        attempt(block.make, 4), block.LayerNormImpl.__name__, block.HAVE_FAST,
+        getattr(block, "TENorm", None) is getattr(norms, "PTNorm", None),
+        getattr(block, "FastNormFN", None) is getattr(legacy, "FastNormFN", None),
+        getattr(block, "FastNormFN", None) is getattr(norms, "FastNormFN", None),
+        type(getattr(block, "ops", None)).__name__,
+    ]
+"""
+
+TARGETS = {
+    "megatron.core.block.TENorm": [{"patch_import": "mindspeed.norms.PTNorm"}],
+    "megatron.core.block.FastNormFN": [{"patch_import": "mindspeed.norms.FastNormFN"}],
+    "megatron.core.legacy.FastNormFN": [{"patch_import": "mindspeed.norms.FastNormFN"}],
+    "megatron.core.block.ops": [{"patch_import": "mindspeed.norms.Ops"}],
+    "megatron.core.block.NewFunction": [{"patch_import": "mindspeed.norms.NewFunction"}],
+}
+
+
+def _scenario() -> Scenario:
+    return Scenario(
+        "module values replaced by classes",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/norms.py": NORMS,
+            "Megatron-LM/megatron/core/block.py": BLOCK,
+            "Megatron-LM/megatron/core/legacy.py": LEGACY,
+            "MindSpeed/mindspeed/norms.py": PATCHES,
+            "MindSpeed-LLM/scenario.py": SCENARIO,
+        },
+        TARGETS,
+    )
+
+
+def test_module_values_replaced_by_classes_are_fused_in_source_and_run_like_the_runtime(tmp_path):
+    (outcome,) = compare(tmp_path, _scenario())
+    assert "pt:6" in outcome["result"] and "'TENorm'" in outcome["result"]  # LayerNormImpl kept the original
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    assert {p["id"]: p["strategy"] for p in report["patches"]} == {f"{t}#0": "in-source" for t in TARGETS}
+
+
+def test_the_class_lands_at_the_end_of_the_module_under_its_own_name(tmp_path):
+    pristine, fused = build(tmp_path, _scenario())
+    block = (fused / "Megatron-LM/megatron/core/block.py").read_text()
+    assert "fused_value(" not in block and "_patchmerge_settle" not in block  # no stand-in
+    tail = block[block.index("def make(x):"):]
+    assert "class PTNorm:" in tail and "\nTENorm = PTNorm\n" in tail and "\nops = Ops\n" in tail
+    assert "# patchmerge: megatron.core.block.TENorm replaced by mindspeed.norms.PTNorm (" in tail
+    assert "from megatron.core.norms import TENorm" in block  # the import stays: code above reads it
+    legacy = (fused / "Megatron-LM/megatron/core/legacy.py").read_text()
+    assert legacy.rstrip().endswith("from megatron.core.block import FastNormFN")  # one class, two names
+    norms = (fused / "MindSpeed/mindspeed/norms.py").read_text()
+    assert "from megatron.core.block import PTNorm" in norms and "class PTNorm" not in norms
