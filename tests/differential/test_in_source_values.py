@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from patchmerge.cli import main
 from tests.differential.harness import Scenario, build, compare
 
 NORMS = """
@@ -172,3 +173,22 @@ def test_the_class_lands_at_the_end_of_the_module_under_its_own_name(tmp_path):
     assert legacy.rstrip().endswith("from megatron.core.block import FastNormFN")  # one class, two names
     norms = (fused / "MindSpeed/mindspeed/norms.py").read_text()
     assert "from megatron.core.block import PTNorm" in norms and "class PTNorm" not in norms
+
+
+def test_a_class_whose_members_are_targets_too_stays_where_their_fusion_finds_it(tmp_path):
+    """`Ops.gmm` is itself patched: `Ops` stays in MindSpeed (deferred), so the fused tree, merged again, still
+    finds every fused patch where it put it."""
+    wrappers = "from megatron.calls import LOG\n\n\ndef gmm_wrapper(fn):\n    def inner(x):\n" \
+               "        LOG.append('gmm_wrapper>')\n        return fn(x) + 1\n    return inner\n"
+    scenario = _scenario()
+    scenario.files["MindSpeed/mindspeed/wrappers.py"] = wrappers
+    scenario.patches["mindspeed.norms.Ops.gmm"] = [{"patch_import": "mindspeed.wrappers.gmm_wrapper"}]
+    (outcome,) = compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    patches = {p["id"]: p for p in report["patches"]}
+    assert patches["megatron.core.block.ops#0"]["strategy"] == "deferred"
+    assert "members of mindspeed.norms.Ops are targets too" in patches["megatron.core.block.ops#0"]["strategy_reason"]
+    assert patches["megatron.core.block.TENorm#0"]["strategy"] == "in-source"
+    assert main(["merge", str(tmp_path / "fused"), "--profile", str(tmp_path / "profile.toml")]) == 0
+    again = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    assert {p["outcome"] for p in again["patches"]} == {"already-fused"}

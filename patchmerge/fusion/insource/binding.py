@@ -39,11 +39,21 @@ class Binding:
         return self.site.patches
 
 
-def choose(site: Site, patch_sources: set[tuple[str, str]], adaptor_args: AdaptorArgs | None = None) -> Binding | str:
-    """The binding when the in-source strategy can take `site`, else the reason it cannot."""
+def choose(
+    site: Site,
+    patch_sources: set[tuple[str, str]],
+    adaptor_args: AdaptorArgs | None = None,
+    patched_classes: frozenset[tuple[str, str]] = frozenset(),
+) -> Binding | str:
+    """The binding when the in-source strategy can take `site`, else the reason it cannot. `patched_classes`:
+    (module, qualname) of the classes whose members are targets too."""
     value = _value_by_class(site)
     if site.mechanism is Mechanism.VALUE and not _class_by_class(site) and not value:
         return "a module value not replaced by one unconditional class: the deferred strategy binds it"
+    source = site.patches[0].source if site.patches else None
+    if (value or _class_by_class(site)) and source and (source.module, source.qualname) in patched_classes:
+        return (f"members of {source.module}.{source.qualname} are targets too: the class stays where their "
+                "fusion finds it")
     if len(site.targets) != 1:
         names = ", ".join(tp.target for tp in site.targets)
         return f"several targets reach this binding ({names}); the runtime applies each target's Patch in turn"
