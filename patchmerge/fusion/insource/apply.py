@@ -20,6 +20,7 @@ class FileOps:
 
     replace: dict[Key, list[cst.BaseStatement]] = field(default_factory=dict)
     before: dict[str, list[cst.BaseStatement]] = field(default_factory=dict)  # top-level name -> inserted above
+    after: dict[str, list[cst.BaseStatement]] = field(default_factory=dict)  # top-level class -> inserted below
     append: dict[str | None, list[cst.BaseStatement]] = field(default_factory=dict)  # class (None: module) -> end
     imports: dict[str, ImportLine] = field(default_factory=dict)  # bound name -> module-level import
     names: set[str] = field(default_factory=set)  # module-level names this merge adds
@@ -34,6 +35,7 @@ class FileOps:
         return FileOps(
             {k: list(v) for k, v in self.replace.items()},
             {k: list(v) for k, v in self.before.items()},
+            {k: list(v) for k, v in self.after.items()},
             {k: list(v) for k, v in self.append.items()},
             dict(self.imports),
             set(self.names),
@@ -111,6 +113,8 @@ class Apply(cst.CSTTransformer):
                 out.extend(self.ops.replace[(owner, name)])
             else:
                 out.append(statement)
+            if owner is None and isinstance(statement, cst.ClassDef) and name in self.ops.after:
+                out.extend(self.ops.after[name])
         out.extend(self.ops.append.get(owner, []))
         return out
 

@@ -33,6 +33,7 @@ class Binding:
     branches: list[PlannedPatch] = field(default_factory=list)
     options: list[Option] = field(default_factory=list)  # the adaptor options its conditions read
     value: bool = False  # a module value (bound by an import, an assignment, or new) replaced by a class
+    implicit: bool = False  # wrappers on a member the class gets implicitly (inherited, or from @dataclass)
 
     @property
     def patches(self) -> list[PlannedPatch]:
@@ -85,6 +86,8 @@ def choose(
         return "wrappers on a staticmethod under a condition, with a replacement"
     elif replacements and kind not in (*_REPLACEABLE, DefKind.CLASS) and not value:
         return f"a {kind.value} target: the deferred strategy binds it"
+    elif not replacements and kind is DefKind.INHERITED and site.owner_class and "." not in site.owner_class:
+        pass  # applied after the class statement, to what a lookup on the class returns
     elif not replacements and kind not in _WRAPPABLE:
         return f"wrappers on a {kind.value}: the runtime wraps the object a lookup returns, which a def cannot show"
     if kind is DefKind.CLASS and not value:
@@ -101,7 +104,8 @@ def choose(
             return f"{pp.patch.id}: the patch is defined in the target's own module"
     if site.owner_class and "." in site.owner_class:
         return "a member of a nested class"
-    return Binding(site, kind, always[0] if always else None, wrappers, branches, options, value)
+    implicit = kind is DefKind.INHERITED
+    return Binding(site, kind, always[0] if always else None, wrappers, branches, options, value, implicit)
 
 
 def condition_options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | None) -> list[Option] | str:

@@ -40,6 +40,7 @@ from patchmerge.fusion.insource.branches import condition_code, grouped, if_chai
 from patchmerge.fusion.insource.carry import ImportLine
 from patchmerge.fusion.insource.classes import plan_class, plan_value
 from patchmerge.fusion.insource.errors import CannotMove
+from patchmerge.fusion.insource.implicit import plan_implicit
 from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.imports import add_imports
 from patchmerge.fusion.insource.moving import ModuleInfo, bound_alike, move_function
@@ -122,8 +123,8 @@ class InSourceWriter:
     def _plan(self, binding: Binding) -> None:
         site = binding.site
         target = self.info(site.file, site.module, site.file.name == "__init__.py")
-        if binding.value:
-            plan_value(self, binding, target)
+        if binding.value or binding.implicit:
+            (plan_value if binding.value else plan_implicit)(self, binding, target)
             return
         body, klass = body_of(target, site.owner_class)
         ops = self.file_ops(site.file)
