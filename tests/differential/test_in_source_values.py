@@ -43,6 +43,7 @@ def grouped_available():
 
 
 ops = object() if grouped_available() else None
+AVAILABLE_AT_IMPORT = grouped_available()
 
 
 def build(size):
@@ -107,6 +108,11 @@ class NewFunction:
     @staticmethod
     def apply(x):
         return -x
+
+
+def grouped_available():
+    LOG.append("mindspeed.grouped_available")
+    return True
 """
 
 SCENARIO = """
@@ -126,7 +132,7 @@ def run():
         getattr(block, "TENorm", None) is getattr(norms, "PTNorm", None),
         getattr(block, "FastNormFN", None) is getattr(legacy, "FastNormFN", None),
         getattr(block, "FastNormFN", None) is getattr(norms, "FastNormFN", None),
-        type(getattr(block, "ops", None)).__name__,
+        type(getattr(block, "ops", None)).__name__, block.grouped_available(), block.AVAILABLE_AT_IMPORT,
     ]
 """
 
@@ -136,6 +142,8 @@ TARGETS = {
     "megatron.core.legacy.FastNormFN": [{"patch_import": "mindspeed.norms.FastNormFN"}],
     "megatron.core.block.ops": [{"patch_import": "mindspeed.norms.Ops"}],
     "megatron.core.block.NewFunction": [{"patch_import": "mindspeed.norms.NewFunction"}],
+    # module-level code of block calls it at import (the original, then): the replacement binds after that
+    "megatron.core.block.grouped_available": [{"patch_import": "mindspeed.norms.grouped_available"}],
 }
 
 
@@ -157,6 +165,7 @@ def _scenario() -> Scenario:
 def test_module_values_replaced_by_classes_are_fused_in_source_and_run_like_the_runtime(tmp_path):
     (outcome,) = compare(tmp_path, _scenario())
     assert "pt:6" in outcome["result"] and "'TENorm'" in outcome["result"]  # LayerNormImpl kept the original
+    assert outcome["result"].endswith("True, False]")  # called at import, it was Megatron's; later, MindSpeed's
     report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
     assert {p["id"]: p["strategy"] for p in report["patches"]} == {f"{t}#0": "in-source" for t in TARGETS}
 
@@ -167,6 +176,7 @@ def test_the_class_lands_at_the_end_of_the_module_under_its_own_name(tmp_path):
     assert "fused_value(" not in block and "_patchmerge_settle" not in block  # no stand-in
     tail = block[block.index("def make(x):"):]
     assert "class PTNorm:" in tail and "\nTENorm = PTNorm\n" in tail and "\nops = Ops\n" in tail
+    assert "def grouped_available():\n    return False" in block and "def grouped_available():" in tail
     assert "# patchmerge: megatron.core.block.TENorm replaced by mindspeed.norms.PTNorm (" in tail
     assert "from megatron.core.norms import TENorm" in block  # the import stays: code above reads it
     legacy = (fused / "Megatron-LM/megatron/core/legacy.py").read_text()

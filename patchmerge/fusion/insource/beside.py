@@ -211,3 +211,14 @@ def beside_replacement(
     if chosen and writer.context.probes:
         lines.append(f"{HELPER_ALIAS}.select({pp.patch.id!r})")
     return [cst.parse_statement(line) for line in lines]
+
+
+def keep_original(writer: InSourceWriter, site: Site, target: ModuleInfo, names: set[str]) -> list[cst.BaseStatement]:
+    """The original stays defined, bound under the names branches read it by (as their modules import it)."""
+    ops = writer.file_ops(site.file)
+    for name in sorted(names):
+        if target.global_bindings(name) or name in ops.names or name in ops.imports:
+            raise CannotMove(f"{target.name} already binds '{name}', the name a branch reads the original by")
+    ops.names.update(names)
+    note = "# the original, which a branch calls"
+    return [cst.parse_statement(f"{name} = {site.name}  {note}") for name in sorted(names)]

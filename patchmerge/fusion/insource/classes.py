@@ -87,9 +87,10 @@ def _probed(
 
 
 def plan_value(writer: InSourceWriter, binding: Binding, target: ModuleInfo) -> None:
-    """A module value replaced by a class: the class moves to the end of the module under its own name, and
-    binds the value's name there. Module-level code above reads what the module bound, as it does at runtime,
-    which rebinds the name once the module is imported."""
+    """A module value replaced by a class (or a def the module's own code calls as it loads, replaced by a
+    def): the patch moves to the end of the module under its own name, and binds the target's name there.
+    Module-level code above reads what the module bound, as it does at runtime, which rebinds the name once the
+    module is imported."""
     site = binding.site
     pp = binding.replacement
     assert pp is not None and pp.source is not None

@@ -22,7 +22,7 @@ from libcst.codemod.visitors import ImportItem
 
 from patchmerge.fusion.insource.adaptor_args import Option
 from patchmerge.fusion.insource.apply import COMMENT, Apply, FileOps, Key, Place
-from patchmerge.fusion.insource.beside import beside_replacement, place_beside
+from patchmerge.fusion.insource.beside import beside_replacement, keep_original, place_beside
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import (
     blank_lines,
@@ -47,7 +47,6 @@ from patchmerge.fusion.insource.moving import ModuleInfo, bound_alike, move_func
 from patchmerge.fusion.insource.reexports import Reexports
 from patchmerge.fusion.insource.reuse import bind_reused
 from patchmerge.fusion.runtime_template import pending_flag
-from patchmerge.fusion.sites import Site
 from patchmerge.fusion.stanza import HELPER_ALIAS, normalise
 from patchmerge.model import DefKind, PlannedPatch
 
@@ -132,6 +131,9 @@ class InSourceWriter:
         self.locate(site.file, key)
         original = single_def(body, site.name, binding.kind is DefKind.MISSING, binding.kind is DefKind.CLASS)
         if read_at_import(body, site.name, original):
+            if site.owner_class is None and binding.replacement and not binding.branches and not binding.wrappers:
+                plan_value(self, binding, target)  # the replacement binds the name after the module's code ran
+                return
             where = f"class {site.owner_class}'s body" if site.owner_class else f"{site.module}'s module-level code"
             raise CannotMove(f"{where} reads {site.name} when it runs; the runtime patches after that")
         if isinstance(original, cst.ClassDef):
@@ -221,7 +223,7 @@ class InSourceWriter:
                     bind.append(f"{HELPER_ALIAS}.select({pp.patch.id!r})")
                 branches.append((condition_code(pp), [cst.parse_statement(line) for line in bind]))
             if reads_original and definition is not None:
-                statements.extend([definition, *self._keep_original(site, target, reads_original)])
+                statements.extend([definition, *keep_original(self, site, target, reads_original)])
                 statements.append(if_chain(branches[::-1], None))
             else:
                 otherwise: list[cst.BaseStatement] | None = [definition] if definition is not None else None
@@ -275,17 +277,6 @@ class InSourceWriter:
             return local
         self.notes.append((pp, note))
         return f"staticmethod({local})"
-
-    def _keep_original(self, site: Site, target: ModuleInfo, names: set[str]) -> list[cst.BaseStatement]:
-        """The original stays defined, bound under the names branches read it by (as their modules import it)."""
-        ops = self.file_ops(site.file)
-        for name in sorted(names):
-            if target.global_bindings(name) or name in ops.names or name in ops.imports:
-                raise CannotMove(f"{target.name} already binds '{name}', the name a branch reads the original by")
-        ops.names.update(names)
-        note = "# the original, which a branch calls"
-        return [cst.parse_statement(f"{name} = {site.name}  {note}") for name in sorted(names)]
-
 
     def _safe_at_import(self, target: ModuleInfo) -> Callable[[ImportLine], bool]:
         """Whether an import may run while `target` is importing: importing its module never imports target."""
