@@ -8,6 +8,9 @@ run may use the tree."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 from patchmerge.cli import main
 from tests.differential.harness import Scenario, build, compare
@@ -202,3 +205,48 @@ def test_a_class_whose_members_are_targets_too_stays_where_their_fusion_finds_it
     assert main(["merge", str(tmp_path / "fused"), "--profile", str(tmp_path / "profile.toml")]) == 0
     again = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
     assert {p["outcome"] for p in again["patches"]} == {"already-fused"}
+
+
+def test_a_move_whose_back_import_could_fail_where_it_runs_falls_back(tmp_path):
+    """Moved into `megatron.legacy.norm`, the class would be imported back by the patch module, which never
+    imported `megatron.legacy`: imported first, that package runs `megatron.training`, whose utils read a name
+    `megatron.legacy` binds later. The merge sees it from source and keeps the binding deferred; the fused tree
+    imports in every order, as the runtime's does."""
+    scenario = Scenario(
+        "back-import through a half-initialised package",
+        {
+            "Megatron-LM/megatron/__init__.py": "",
+            "Megatron-LM/megatron/legacy/__init__.py": "from .model import Model\nfrom .fp16 import Float16Module\n",
+            "Megatron-LM/megatron/legacy/model.py": "import megatron.training\n\n\nclass Model:\n    pass\n",
+            "Megatron-LM/megatron/legacy/fp16.py": "class Float16Module:\n    pass\n",
+            "Megatron-LM/megatron/legacy/norm.py": (
+                "try:\n    from fastnorm_missing_package import FusedNorm\nexcept ImportError:\n    pass\n\n\n"
+                "def norm(x):\n    return FusedNorm.apply(x)\n"
+            ),
+            "Megatron-LM/megatron/training/__init__.py": "from .utils import helper\n",
+            "Megatron-LM/megatron/training/utils.py": (
+                "from megatron.legacy import Float16Module\n\n\ndef helper():\n    return Float16Module\n"
+            ),
+            "MindSpeed/mindspeed/norm.py": (
+                "class FusedNorm:\n    @staticmethod\n    def apply(x):\n        return x * 2\n"
+            ),
+            "MindSpeed-LLM/scenario.py": (
+                "def run():\n    from mindspeed import norm as patches\n    from megatron.legacy import norm\n"
+                "    return [norm.norm(3), norm.FusedNorm is patches.FusedNorm]\n"
+            ),
+        },
+        {"megatron.legacy.norm.FusedNorm": [{"patch_import": "mindspeed.norm.FusedNorm"}]},
+    )
+    (outcome,) = compare(tmp_path, scenario)
+    assert outcome["result"] == "[6, True]"
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    (patch,) = report["patches"]
+    assert patch["strategy"] == "deferred"
+    assert "runs `from megatron.legacy import Float16Module` while megatron.legacy is still being imported" in (
+        patch["strategy_reason"]
+    )
+    # the patch module imported first, in a fresh interpreter (the harness sets Megatron's args first)
+    roots = [tmp_path / "fused" / r for r in ("Megatron-LM", "MindSpeed", "MindSpeed-LLM")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(map(str, roots)), PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run([sys.executable, "-c", "import mindspeed.norm"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -12,6 +12,8 @@ import ast
 from collections.abc import Callable
 from pathlib import Path
 
+from patchmerge.fusion.insource.import_order import ImportReplay, absolute_module
+
 
 class ImportGraph:
     def __init__(self, module_file: Callable[[str], Path | None], is_package: Callable[[str], bool]) -> None:
@@ -19,6 +21,7 @@ class ImportGraph:
         self._is_package = is_package
         self._edges: dict[str, frozenset[str]] = {}
         self.added: dict[str, set[str]] = {}  # module -> what this merge makes it import at its top
+        self._replay: ImportReplay | None = None
 
     def reaches(self, start: str, goal: str) -> bool:
         """Whether importing `start` imports `goal` (or `goal` itself is `start` or one of its packages)."""
@@ -35,6 +38,27 @@ class ImportGraph:
                 todo.extend(self._imports(step))
                 todo.extend(self.added.get(step, ()))
         return False
+
+    def closure(self, start: str) -> set[str]:
+        """Every module importing `start` imports (itself and its packages included)."""
+        seen: set[str] = set()
+        todo = [start]
+        while todo:
+            for step in _with_packages(todo.pop()):
+                if step not in seen:
+                    seen.add(step)
+                    todo.extend(self._imports(step))
+                    todo.extend(self.added.get(step, ()))
+        return seen
+
+    def new_import_fails(self, importer: str, module: str) -> str | None:
+        """Why a module-level `import module` written into `importer` could fail where it runs (None: it cannot):
+        only a module `importer` did not import already can, by running from another entry point."""
+        if self.reaches(importer, module):
+            return None
+        if self._replay is None:
+            self._replay = ImportReplay(self._module_file, self._is_package)
+        return self._replay.failure(module, self.closure(importer) - {importer}, {importer: set()})
 
     def _imports(self, module: str) -> frozenset[str]:
         if module not in self._edges:
@@ -55,7 +79,7 @@ class ImportGraph:
             if isinstance(node, ast.Import):
                 found.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
-                base = _absolute(package, node.module, node.level)
+                base = absolute_module(package, node.module, node.level)
                 if base is None:
                     continue
                 found.add(base)
@@ -79,16 +103,6 @@ def _module_level(body: list[ast.stmt]) -> list[ast.stmt]:
                     nested.extend(handler.body)
                 out.extend(_module_level(nested))
     return out
-
-
-def _absolute(package: str, module: str | None, level: int) -> str | None:
-    if level == 0:
-        return module
-    parts = package.split(".") if package else []
-    if level - 1 > len(parts):
-        return None
-    base = parts[: len(parts) - (level - 1)]
-    return ".".join([*base, *([module] if module else [])]) or None
 
 
 def _with_packages(module: str) -> list[str]:

@@ -344,6 +344,10 @@ class InSourceWriter:
         self.locate(source.file, key)
         module, owner, target_name = place.module, place.owner_class, place.name
         where = f"{module}.{owner + '.' if owner else ''}{target_name}"
+        graph = self.context.imports
+        if graph is not None and (problem := graph.new_import_fails(source.module, module)):
+            raise CannotMove(f"{source.module} would import {module} to take {name} back, which it never imported, "
+                             f"and there that import can fail: {problem}")
         comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {name} moved to {where}"))
         if owner is None:
             alias = "" if name == target_name else f" as {name}"

@@ -1,0 +1,168 @@
+"""Whether a new module-level import can run at the place it is written, read from source.
+
+A back-import (`from megatron.x import moved_def` in the patch module) may make the patch module import a module
+it never imported. Its import then runs earlier than it does in the runtime's order, and a module that is safe
+to import from one entry point can fail from another: `megatron.legacy.model` imports `megatron.training`, whose
+`utils` runs `from megatron.legacy.model import Float16Module` while that package is still half initialised.
+
+This replays Python's import of a module statement by statement, over every module-level statement (both
+branches of an `if`, none under `TYPE_CHECKING`), with the modules imported already taken as loaded: each
+module on the way is pushed while it runs, and `from P import n` on a module P still running fails unless P
+has bound `n` by then (or `n` is a submodule of P, or P star-imports or defines `__getattr__`). An import
+inside a `try` whose handler catches ImportError cannot fail the import around it.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_CATCHES = {"ImportError", "Exception", "BaseException"}
+
+
+@dataclass
+class _Running:
+    bound: set[str] = field(default_factory=set)
+    any_name: bool = False  # a star import or a module __getattr__: any name may be bound
+
+
+class ImportReplay:
+    def __init__(self, module_file: Callable[[str], Path | None], is_package: Callable[[str], bool]) -> None:
+        self._module_file = module_file
+        self._is_package = is_package
+        self._trees: dict[str, list[ast.stmt] | None] = {}
+
+    def failure(self, module: str, loaded: set[str], running: dict[str, set[str]]) -> str | None:
+        """Why importing `module` would fail, given the modules `loaded` already and those `running` (each with
+        the names it has bound so far); None when it runs through."""
+        state = _Replay(self, set(loaded), {name: _Running(set(bound)) for name, bound in running.items()})
+        return state.import_module(module, catching=False)
+
+    def body(self, module: str) -> list[ast.stmt] | None:
+        if module not in self._trees:
+            path = self._module_file(module)
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace") if path else None
+                self._trees[module] = ast.parse(text).body if text is not None else None
+            except (OSError, SyntaxError, ValueError):
+                self._trees[module] = None
+        return self._trees[module]
+
+    def exists(self, module: str) -> bool:
+        return self._module_file(module) is not None or self._is_package(module)
+
+    def is_package(self, module: str) -> bool:
+        return self._is_package(module)
+
+
+class _Replay:
+    def __init__(self, replay: ImportReplay, loaded: set[str], running: dict[str, _Running]) -> None:
+        self.replay = replay
+        self.loaded = loaded
+        self.running = running
+
+    def import_module(self, module: str, catching: bool) -> str | None:
+        parts = module.split(".")
+        for i in range(len(parts)):
+            step = ".".join(parts[: i + 1])
+            if step in self.loaded or step in self.running or not self.replay.exists(step):
+                continue
+            problem = self._run(step)
+            if problem is not None and not catching:
+                return problem
+            parent, _, name = step.rpartition(".")
+            if parent in self.running:  # a package gets its submodule as an attribute once it has run
+                self.running[parent].bound.add(name)
+        return None
+
+    def _run(self, module: str) -> str | None:
+        body = self.replay.body(module)
+        self.running[module] = _Running()
+        try:
+            return self._statements(module, body or [], catching=False)
+        finally:
+            del self.running[module]
+            self.loaded.add(module)
+
+    def _statements(self, module: str, body: list[ast.stmt], catching: bool) -> str | None:
+        state = self.running[module]
+        package = module if self.replay.is_package(module) else module.rpartition(".")[0]
+        for node in body:
+            problem: str | None = None
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    problem = problem or self.import_module(alias.name, catching)
+                    state.bound.add(alias.asname or alias.name.split(".")[0])
+            elif isinstance(node, ast.ImportFrom):
+                problem = self._from_import(module, package, node, catching)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                state.bound.add(node.name)
+                state.any_name = state.any_name or node.name == "__getattr__"
+            elif isinstance(node, ast.Try | ast.TryStar):
+                caught = catching or any(_catches_import_error(h) for h in node.handlers)
+                problem = self._statements(module, node.body, caught)
+                for handler in node.handlers:
+                    problem = problem or self._statements(module, handler.body, catching)
+                problem = problem or self._statements(module, node.orelse + node.finalbody, catching)
+            elif isinstance(node, ast.If) and _type_checking(node.test):  # never true when the module runs
+                problem = self._statements(module, node.orelse, catching)
+            elif isinstance(node, ast.If | ast.With | ast.For | ast.While):
+                problem = self._statements(module, node.body, catching)
+                problem = problem or self._statements(module, getattr(node, "orelse", []), catching)
+            else:
+                state.bound.update(_names_bound(node))
+            if problem is not None and not catching:
+                return problem
+        return None
+
+    def _from_import(self, module: str, package: str, node: ast.ImportFrom, catching: bool) -> str | None:
+        base = absolute_module(package, node.module, node.level)
+        if base is None:
+            return None
+        problem = self.import_module(base, catching)
+        if problem is not None:
+            return problem
+        for alias in node.names:
+            if alias.name == "*":
+                self.running[module].any_name = True
+                continue
+            submodule = f"{base}.{alias.name}"
+            partial = self.running.get(base)
+            if self.replay.exists(submodule):
+                problem = self.import_module(submodule, catching)
+            elif partial is not None and not partial.any_name and alias.name not in partial.bound:
+                problem = (f"{module} runs `from {base} import {alias.name}` while {base} is still being imported, "
+                           f"before it binds {alias.name}")
+            if problem is not None and not catching:
+                return problem
+            self.running[module].bound.add(alias.asname or alias.name)
+        return None
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(isinstance(t, ast.Name) and t.id in _CATCHES for t in types)
+
+
+def _type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _names_bound(node: ast.stmt) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def absolute_module(package: str, module: str | None, level: int) -> str | None:
+    if level == 0:
+        return module
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, *([module] if module else [])]) or None

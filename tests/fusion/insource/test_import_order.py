@@ -1,0 +1,68 @@
+"""Replaying an import from source: a new import written into a module may run a module from an entry point
+it never ran from, and hit a module that is still half initialised."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from patchmerge.fusion.insource.import_graph import ImportGraph
+
+# `legacy` is safe to import once `training` is loaded, and fails when imported first (as in Megatron: its
+# package imports a model that imports the training package, whose utils import a name legacy binds later)
+TREE = {
+    "legacy/__init__.py": "from .model import Model\nfrom .fp16 import Float16Module\n",
+    "legacy/model.py": "import training\n\n\nclass Model:\n    pass\n",
+    "legacy/fp16.py": "class Float16Module:\n    pass\n",
+    "legacy/norm.py": "class Norm:\n    pass\n",
+    "training/__init__.py": "from .utils import helper\n",
+    "training/utils.py": "from legacy import Float16Module\n\n\ndef helper():\n    return Float16Module\n",
+    "core/__init__.py": "from core import ops\n",
+    "core/ops.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from legacy import Float16Module\n",
+    "guarded.py": "try:\n    import legacy.norm\nexcept ImportError:\n    pass\n",
+    "patch.py": "import os\n",
+    "patch_after_training.py": "import training\n",
+}
+
+
+@pytest.fixture
+def graph(tmp_path: Path) -> ImportGraph:
+    for relative, text in TREE.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(textwrap.dedent(text))
+
+    def module_file(module: str) -> Path | None:
+        base = tmp_path.joinpath(*module.split("."))
+        for candidate in (base / "__init__.py", base.with_suffix(".py")):
+            if candidate.is_file():
+                return candidate
+        return None
+
+    return ImportGraph(module_file, lambda module: (tmp_path.joinpath(*module.split(".")) / "__init__.py").is_file())
+
+
+def test_an_import_that_runs_a_half_initialised_package_is_named(graph):
+    problem = graph.new_import_fails("patch", "legacy.norm")
+    assert problem == (
+        "training.utils runs `from legacy import Float16Module` while legacy is still being imported, "
+        "before it binds Float16Module"
+    )
+
+
+def test_the_same_import_is_safe_where_the_importer_loaded_the_other_entry_first(graph):
+    assert graph.new_import_fails("patch_after_training", "legacy.norm") is None
+
+
+def test_an_import_the_importer_runs_already_is_safe(graph):
+    graph.added["patch"] = {"legacy"}  # what this merge made it import already
+    assert graph.new_import_fails("patch", "legacy.norm") is None
+
+
+def test_type_checking_imports_and_submodules_do_not_run(graph):
+    assert graph.new_import_fails("patch", "core.ops") is None
+
+
+def test_a_failure_a_try_catches_does_not_fail_the_import(graph):
+    assert graph.new_import_fails("patch", "guarded") is None
