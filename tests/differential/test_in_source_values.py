@@ -1,8 +1,9 @@
-"""A module value replaced by a class, fused in source (SPEC 3.2: "a module-level variable bound to a class,
-e.g. TENorm, ops"): a name the module binds by an import (of a class or of something outside the tree), by an
-assignment, or not at all. The patch's class moves to the end of the module and binds the name there, after
-the module's own code has run, as the runtime binds it once the module is imported. One class that patches
-two such names moves to the first and the second imports it. Compared with runtime patching in every way a
+"""Module values replaced by classes, and defs the module's own code calls as it loads. A new name given a class
+(the patch creates it) is fused in source: the class moves to the end of the module and binds the name there.
+So is a def that module-level code calls at import, replaced outright: the module keeps Megatron's def for that
+call and rebinds the name at its end, as the runtime does once the module is imported. A name bound by an
+import or an assignment stays deferred: the runtime rebinds it in every module holding the original under that
+name (the defining module too), which one statement cannot show. Compared with runtime patching in every way a
 run may use the tree."""
 
 from __future__ import annotations
@@ -127,9 +128,9 @@ def attempt(function, *args):
 
 
 def run():
-    from megatron.core import block, legacy
+    from megatron.core import block, legacy, norms as megatron_norms
     from mindspeed import norms
-    return [
+    return [megatron_norms.TENorm.__name__,
         attempt(block.build, 2), attempt(block.fast, 1), attempt(legacy.fast, 2), attempt(block.gmm, 3),
         attempt(block.make, 4), block.LayerNormImpl.__name__, block.HAVE_FAST,
         getattr(block, "TENorm", None) is getattr(norms, "PTNorm", None),
@@ -165,53 +166,60 @@ def _scenario() -> Scenario:
     )
 
 
-def test_module_values_replaced_by_classes_are_fused_in_source_and_run_like_the_runtime(tmp_path):
+def test_module_values_replaced_by_classes_run_like_the_runtime(tmp_path):
     (outcome,) = compare(tmp_path, _scenario())
-    assert "pt:6" in outcome["result"] and "'TENorm'" in outcome["result"]  # LayerNormImpl kept the original
+    assert outcome["result"].startswith("['PTNorm', 'pt:6'")  # the defining module's TENorm is rebound too
+    assert "'TENorm'" in outcome["result"]  # LayerNormImpl, captured at import, kept the original
     assert outcome["result"].endswith("True, False]")  # called at import, it was Megatron's; later, MindSpeed's
     report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
-    assert {p["id"]: p["strategy"] for p in report["patches"]} == {f"{t}#0": "in-source" for t in TARGETS}
+    strategies = {p["id"]: p["strategy"] for p in report["patches"]}
+    assert strategies == {
+        "megatron.core.block.TENorm#0": "deferred",
+        "megatron.core.block.FastNormFN#0": "deferred",
+        "megatron.core.legacy.FastNormFN#0": "deferred",
+        "megatron.core.block.ops#0": "deferred",
+        "megatron.core.block.NewFunction#0": "in-source",
+        "megatron.core.block.grouped_available#0": "in-source",
+    }
 
 
-def test_the_class_lands_at_the_end_of_the_module_under_its_own_name(tmp_path):
+def test_the_new_class_and_the_rebound_def_land_at_the_end_of_the_module(tmp_path):
     pristine, fused = build(tmp_path, _scenario())
     block = (fused / "Megatron-LM/megatron/core/block.py").read_text()
-    assert "fused_value(" not in block and "_patchmerge_settle" not in block  # no stand-in
     tail = block[block.index("def make(x):"):]
-    assert "class PTNorm:" in tail and "\nTENorm = PTNorm\n" in tail and "\nops = Ops\n" in tail
-    assert "def grouped_available():\n    return False" in block and "def grouped_available():" in tail
-    assert "# patchmerge: megatron.core.block.TENorm replaced by mindspeed.norms.PTNorm (" in tail
-    assert "from megatron.core.norms import TENorm" in block  # the import stays: code above reads it
-    legacy = (fused / "Megatron-LM/megatron/core/legacy.py").read_text()
-    assert legacy.rstrip().endswith("from megatron.core.block import FastNormFN")  # one class, two names
+    assert "class NewFunction:" in tail
+    assert "# patchmerge: megatron.core.block.NewFunction replaced by mindspeed.norms.NewFunction (" in tail
+    assert "def grouped_available():\n    return False" in block  # Megatron's, for the call at import
+    assert tail.count("def grouped_available():") == 1 and 'LOG.append("mindspeed.grouped_available")' in tail
     norms = (fused / "MindSpeed/mindspeed/norms.py").read_text()
-    assert "from megatron.core.block import PTNorm" in norms and "class PTNorm" not in norms
+    assert "from megatron.core.block import NewFunction" in norms and "class NewFunction" not in norms
 
 
 def test_a_class_whose_members_are_targets_too_stays_where_their_fusion_finds_it(tmp_path):
-    """`Ops.gmm` is itself patched: `Ops` stays in MindSpeed (deferred), so the fused tree, merged again, still
-    finds every fused patch where it put it."""
-    wrappers = "from megatron.calls import LOG\n\n\ndef gmm_wrapper(fn):\n    def inner(x):\n" \
-               "        LOG.append('gmm_wrapper>')\n        return fn(x) + 1\n    return inner\n"
+    """`NewFunction.apply` is itself patched: `NewFunction` stays in MindSpeed (deferred), so the fused tree,
+    merged again, still finds every fused patch where it put it."""
+    wrappers = "from megatron.calls import LOG\n\n\ndef apply_wrapper(fn):\n    def inner(x):\n" \
+               "        LOG.append('apply_wrapper>')\n        return fn(x) + 1\n    return inner\n"
     scenario = _scenario()
     scenario.files["MindSpeed/mindspeed/wrappers.py"] = wrappers
-    scenario.patches["mindspeed.norms.Ops.gmm"] = [{"patch_import": "mindspeed.wrappers.gmm_wrapper"}]
+    scenario.patches["mindspeed.norms.NewFunction.apply"] = [{"patch_import": "mindspeed.wrappers.apply_wrapper"}]
     (outcome,) = compare(tmp_path, scenario)
     report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
     patches = {p["id"]: p for p in report["patches"]}
-    assert patches["megatron.core.block.ops#0"]["strategy"] == "deferred"
-    assert "members of mindspeed.norms.Ops are targets too" in patches["megatron.core.block.ops#0"]["strategy_reason"]
-    assert patches["megatron.core.block.TENorm#0"]["strategy"] == "in-source"
+    new = patches["megatron.core.block.NewFunction#0"]
+    assert new["strategy"] == "deferred"
+    assert "members of mindspeed.norms.NewFunction are targets too" in new["strategy_reason"]
+    assert patches["megatron.core.block.grouped_available#0"]["strategy"] == "in-source"
     assert main(["merge", str(tmp_path / "fused"), "--profile", str(tmp_path / "profile.toml")]) == 0
     again = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
     assert {p["outcome"] for p in again["patches"]} == {"already-fused"}
 
 
 def test_a_move_whose_back_import_could_fail_where_it_runs_falls_back(tmp_path):
-    """Moved into `megatron.legacy.norm`, the class would be imported back by the patch module, which never
-    imported `megatron.legacy`: imported first, that package runs `megatron.training`, whose utils read a name
-    `megatron.legacy` binds later. The merge sees it from source and keeps the binding deferred; the fused tree
-    imports in every order, as the runtime's does."""
+    """Moved into `megatron.legacy.norm` (a new name there), the class would be imported back by the patch
+    module, which never imported `megatron.legacy`: imported first, that package runs `megatron.training`, whose
+    utils read a name `megatron.legacy` binds later. The merge sees it from source and keeps the binding
+    deferred; the fused tree imports in every order, as the runtime's does."""
     scenario = Scenario(
         "back-import through a half-initialised package",
         {
@@ -219,10 +227,7 @@ def test_a_move_whose_back_import_could_fail_where_it_runs_falls_back(tmp_path):
             "Megatron-LM/megatron/legacy/__init__.py": "from .model import Model\nfrom .fp16 import Float16Module\n",
             "Megatron-LM/megatron/legacy/model.py": "import megatron.training\n\n\nclass Model:\n    pass\n",
             "Megatron-LM/megatron/legacy/fp16.py": "class Float16Module:\n    pass\n",
-            "Megatron-LM/megatron/legacy/norm.py": (
-                "try:\n    from fastnorm_missing_package import FusedNorm\nexcept ImportError:\n    pass\n\n\n"
-                "def norm(x):\n    return FusedNorm.apply(x)\n"
-            ),
+            "Megatron-LM/megatron/legacy/norm.py": "def norm(x):\n    return FusedNorm.apply(x)  # new\n",
             "Megatron-LM/megatron/training/__init__.py": "from .utils import helper\n",
             "Megatron-LM/megatron/training/utils.py": (
                 "from megatron.legacy import Float16Module\n\n\ndef helper():\n    return Float16Module\n"

@@ -50,7 +50,9 @@ def choose(
     (module, qualname) of the classes whose members are targets too."""
     value = _value_by_class(site)
     if site.mechanism is Mechanism.VALUE and not _class_by_class(site) and not value:
-        return "a module value not replaced by one unconditional class: the deferred strategy binds it"
+        # the runtime rebinds every module holding the original under the same name (the defining module, each
+        # importer), which one statement in this module cannot show
+        return "a module value bound by an import or an assignment, or replaced under a condition: deferred"
     source = site.patches[0].source if site.patches else None
     if (value or _class_by_class(site)) and source and (source.module, source.qualname) in patched_classes:
         return (f"members of {source.module}.{source.qualname} are targets too: the class stays where their "
@@ -155,18 +157,16 @@ def _class_by_class(site: Site) -> bool:
 
 
 def _value_by_class(site: Site) -> bool:
-    """A module-level name that no class statement of its module binds (an import, an assignment, or a new
-    name) replaced by one unconditional class: the class moves to the end of the module."""
+    """A new module-level name (the patch creates it) given one unconditional class: the class moves to the end
+    of the module. A name bound by an import or an assignment is not: the runtime rebinds it in every module
+    holding the original under that name too."""
     if len(site.targets) != 1 or site.owner_class is not None or len(site.patches) != 1:
         return False
     definition = site.targets[0].definition
     patch = site.patches[0]
     return (
         definition is not None
-        and (
-            definition.kind in (DefKind.VARIABLE, DefKind.MISSING)
-            or (definition.kind is DefKind.CLASS and definition.file != site.file)
-        )
+        and definition.kind is DefKind.MISSING
         and patch.kind is not FusionKind.WRAP
         and not patch.patch.is_conditional
         and patch.source is not None
