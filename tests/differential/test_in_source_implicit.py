@@ -127,3 +127,27 @@ def test_they_apply_right_after_the_class_statement(tmp_path):
     assert text.index("def config_init_wrapper(fn):") < text.index("class OptimizerConfig:")  # moved above
     tail = text[text.index("class Transformer(Module):"):]
     assert "Transformer.state_dict = state_dict_wrapper(Transformer.state_dict)" in tail.split("class Block")[0]
+
+
+def test_an_inherited_member_another_class_patches_too_stays_deferred(tmp_path):
+    """`Transformer.state_dict` comes from `Module`, whose own `state_dict` is replaced too: what the runtime's
+    lookup returns depends on which Patch applies first, so the wrapper stays with the deferred strategy."""
+    scenario = _scenario()
+    scenario.files["MindSpeed/mindspeed/module.py"] = (
+        "def state_dict(self, prefix=''):\n    return {prefix + 'ms': 1}\n"
+    )
+    # registered before the wrapper, so the runtime's lookup finds the replacement (registered after it, the
+    # runtime would wrap Megatron's own: the deferred strategy, which looks up on first use, does not show that)
+    scenario.patches = {
+        "megatron.core.config.Module.state_dict": [{"patch_import": "mindspeed.module.state_dict"}],
+        **scenario.patches,
+    }
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    patches = {p["id"]: p for p in report["patches"]}
+    wrapped = patches["megatron.core.config.Transformer.state_dict#0"]
+    assert wrapped["strategy"] == "deferred"
+    assert wrapped["strategy_reason"] == (
+        "the inherited state_dict is patched on Module.state_dict too: the order of the patches decides"
+    )
+    assert patches["megatron.core.config.OptimizerConfig.__init__#0"]["strategy"] == "in-source"

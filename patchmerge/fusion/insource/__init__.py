@@ -35,14 +35,14 @@ def fuse_in_source(sites: list[Site], context: Context, adaptor_args: AdaptorArg
     patch_sources = {
         (pp.source.module, pp.source.qualname) for site in sites for pp in site.patches if pp.source is not None
     }
-    patched_classes = frozenset((site.module, site.owner_class) for site in sites if site.owner_class)
+    patched_members = frozenset((site.module, site.owner_class, site.name) for site in sites if site.owner_class)
     writer = InSourceWriter(context)
     for site in sites:  # the defs moves will read: each module's scope analysis sees them whole, once
         for pp in site.patches:
             if pp.source is not None and pp.source.file is not None and "." not in pp.source.qualname:
                 writer.wanted.setdefault(pp.source.file, set()).add(pp.source.qualname)
     for site in sites:
-        chosen = choose(site, patch_sources, adaptor_args, patched_classes)
+        chosen = choose(site, patch_sources, adaptor_args, patched_members)
         if not isinstance(chosen, Binding):
             result.fallback[site.key] = chosen
             continue

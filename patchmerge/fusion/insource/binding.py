@@ -44,10 +44,11 @@ def choose(
     site: Site,
     patch_sources: set[tuple[str, str]],
     adaptor_args: AdaptorArgs | None = None,
-    patched_classes: frozenset[tuple[str, str]] = frozenset(),
+    patched_members: frozenset[tuple[str, str, str]] = frozenset(),
 ) -> Binding | str:
-    """The binding when the in-source strategy can take `site`, else the reason it cannot. `patched_classes`:
-    (module, qualname) of the classes whose members are targets too."""
+    """The binding when the in-source strategy can take `site`, else the reason it cannot. `patched_members`:
+    (module, class qualname, name) of the members that are targets."""
+    patched_classes = {(module, owner) for module, owner, _ in patched_members}
     value = _value_by_class(site)
     if site.mechanism is Mechanism.VALUE and not _class_by_class(site) and not value:
         # the runtime rebinds every module holding the original under the same name (the defining module, each
@@ -89,7 +90,12 @@ def choose(
     elif replacements and kind not in (*_REPLACEABLE, DefKind.CLASS) and not value:
         return f"a {kind.value} target: the deferred strategy binds it"
     elif not replacements and kind is DefKind.INHERITED and site.owner_class and "." not in site.owner_class:
-        pass  # applied after the class statement, to what a lookup on the class returns
+        # applied after the class statement, to what a lookup on the class returns then; an inherited member
+        # another class patches too may be looked up before or after that patch at runtime
+        others = sorted(f"{o}.{n}" for m, o, n in patched_members if n == site.name and (m, o) != (site.module,
+                        site.owner_class))
+        if definition.external_base != "dataclass" and others:
+            return f"the inherited {site.name} is patched on {others[0]} too: the order of the patches decides"
     elif not replacements and kind not in _WRAPPABLE:
         return f"wrappers on a {kind.value}: the runtime wraps the object a lookup returns, which a def cannot show"
     if kind is DefKind.CLASS and not value:

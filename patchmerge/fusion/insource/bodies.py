@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from patchmerge.fusion.insource.apply import COMMENT
@@ -224,16 +226,25 @@ def kept_for_state(
     )
 
 
-def bound_as_staticmethod(binding: Binding, pp: PlannedPatch, node: cst.CSTNode | None) -> str | None:
+def bound_as_staticmethod(
+    binding: Binding, pp: PlannedPatch, node: cst.CSTNode | None, target: ModuleInfo
+) -> str | None:
     """Where the runtime binds a patch, a plain module-level def, over a staticmethod, in source it stays a
     staticmethod (SPEC 3.2), as an engineer would write it and as TorchScript, which compiles a class with all its
-    methods, needs it. Returns the fidelity note for the one case that differs (None: it is not such a case)."""
+    methods, needs it: when its module reads it only through the class (`Class.name`), where the two agree.
+    Returns the fidelity note for the case that differs, a call through an instance elsewhere (None: it is not
+    such a case)."""
     if binding.kind is not DefKind.STATICMETHOD or pp.kind is FusionKind.WRAP or pp.source is None:
         return None
+    owner = binding.site.owner_class
+    read = [n for n in ast.walk(target.tree) if isinstance(n, ast.Attribute) and n.attr == binding.site.name]
+    if any(not (isinstance(n.value, ast.Name) and n.value.id == owner) for n in read):
+        return None  # read through an instance (`self.name`) or another object: bound as the runtime binds it
     if pp.source.kind is not DefKind.FUNCTION or not isinstance(node, cst.FunctionDef) or node.decorators:
         return None
     params = [*node.params.posonly_params, *node.params.params]
     if params and params[0].name.value in ("self", "cls"):
         return None  # written to take the instance: bound as the runtime binds it
     return (f"{pp.patch.patch_import}, a plain function, replaces the staticmethod {pp.patch.target}: fused as a "
-            "staticmethod, so called through an instance it is not passed the instance, as it is at runtime")
+            f"staticmethod, as {binding.site.module} reads it only through the class; called through an instance "
+            "elsewhere, it is not passed the instance, as it is at runtime")

@@ -64,6 +64,7 @@ class ModuleInfo:
     _rebound: frozenset[str] = frozenset()
     _global: Scopes | None = None
     _for_node: dict[int, Scopes] = field(default_factory=dict)
+    _tree: ast.Module | None = None
 
     @classmethod
     def parse(cls, name: str, text: str, is_package: bool = False, wanted: frozenset[str] = frozenset()) -> ModuleInfo:
@@ -71,6 +72,13 @@ class ModuleInfo:
         whole, rebound = _global_declarations(module, text)
         ids = frozenset(id(statement) for statement, binds in zip(module.body, whole, strict=True) if binds)
         return cls(name, is_package, module, text, ids, wanted, frozenset(rebound))
+
+    @property
+    def tree(self) -> ast.Module:
+        """The module read with `ast`, for questions a walk of its whole text answers."""
+        if self._tree is None:
+            self._tree = ast.parse(self.text)
+        return self._tree
 
     @property
     def rebound(self) -> frozenset[str]:

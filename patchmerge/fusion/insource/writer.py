@@ -131,7 +131,8 @@ class InSourceWriter:
         self.locate(site.file, key)
         original = single_def(body, site.name, binding.kind is DefKind.MISSING, binding.kind is DefKind.CLASS)
         if read_at_import(body, site.name, original):
-            if site.owner_class is None and binding.replacement and not binding.branches and not binding.wrappers:
+            simple = binding.replacement and not binding.branches and not binding.wrappers
+            if site.owner_class is None and isinstance(original, cst.FunctionDef) and simple:
                 plan_value(self, binding, target)  # the replacement binds the name after the module's code ran
                 return
             where = f"class {site.owner_class}'s body" if site.owner_class else f"{site.module}'s module-level code"
@@ -143,7 +144,11 @@ class InSourceWriter:
             return
         if site.owner_class is not None and (None, site.owner_class) in ops.replace:
             raise CannotMove(f"class {site.owner_class} is replaced whole by another binding")
+        replaced = binding.replacement is not None and isinstance(original, cst.FunctionDef)
+        state = target.state_bound_in(original) if replaced else set()  # type: ignore[arg-type]
         if binding.replacement is not None and binding.replacement.patch.patch_import in self.moved_places:
+            if state:
+                raise CannotMove(f"the original {site.name} binds module state ('global {sorted(state)[0]}')")
             bind_reused(self, binding, target, original, key)
             return
         anchor = site.owner_class or site.name
@@ -155,9 +160,8 @@ class InSourceWriter:
         # name (and every other binding of the patch) keeps the bare def, as at runtime
         replaced_beside = binding.replacement is not None and bool(binding.wrappers)
         unused: list[cst.BaseStatement] = []  # a replaced original that binds state the module's other code reads
-        if binding.replacement is not None and isinstance(original, cst.FunctionDef):
-            if state := target.state_bound_in(original):
-                unused = [kept_for_state(original, state, body, ops.names | set(ops.imports))]
+        if state and isinstance(original, cst.FunctionDef):
+            unused = [kept_for_state(original, state, body, ops.names | set(ops.imports))]
         if binding.replacement is not None and not replaced_beside:
             pp = binding.replacement
             source = self.source_info(pp)
@@ -176,7 +180,7 @@ class InSourceWriter:
             for line in moved.module_imports:
                 self.module_import(site.file, target, line)
             definition = moved.node
-            if note := bound_as_staticmethod(binding, pp, definition):
+            if note := bound_as_staticmethod(binding, pp, definition, target):
                 definition = definition.with_changes(decorators=[cst.Decorator(cst.Name("staticmethod"))])
                 self.notes.append((pp, note))
             self.back_import(pp, Place(site.module, site.owner_class, site.name, site.file), moved.node)
@@ -272,7 +276,8 @@ class InSourceWriter:
         """How a branch binds the def moved beside as `local`: as it is, or as a staticmethod."""
         source = pp.source
         info = self.info(source.file, source.module) if source is not None and source.file is not None else None
-        note = bound_as_staticmethod(binding, pp, info.top_level_def(source.qualname)) if info and source else None
+        node = info.top_level_def(source.qualname) if info and source else None
+        note = bound_as_staticmethod(binding, pp, node, self.info(binding.site.file, binding.site.module))
         if note is None:
             return local
         self.notes.append((pp, note))
