@@ -271,10 +271,8 @@ def test_a_patch_calling_the_original_under_an_alias_runs_like_the_runtime(tmp_p
     compare(tmp_path, _calls_original())
 
 
-def test_a_name_module_code_reads_at_import_is_not_moved_over(tmp_path):
-    """`ops = ... if available() else None` runs at import with the original at runtime (patched later): in
-    source it would run the patch, so that binding falls back, and the run agrees with the runtime."""
-    scenario = Scenario(
+def _read_at_import(condition: list[str]) -> Scenario:
+    return Scenario(
         "read-at-import",
         {
             "Megatron-LM/megatron/core/__init__.py": "",
@@ -298,10 +296,25 @@ def run():
     return [gemm.available(), gemm.ops]
 """,
         },
-        {"megatron.core.gemm.available": [{"patch_import": "mindspeed.gemm.available"}]},
+        {"megatron.core.gemm.available": [{"patch_import": "mindspeed.gemm.available", "condition": condition}]},
     )
-    (outcome,) = compare(tmp_path, scenario)
+
+
+def test_a_def_module_code_calls_at_import_keeps_the_original_for_that_call(tmp_path):
+    """`ops = ... if available() else None` runs at import with the original at runtime (patched later): in
+    source Megatron's def stays for that call and the patch's def rebinds the name at the end of the module."""
+    (outcome,) = compare(tmp_path, _read_at_import([]))
     assert outcome["result"] == "[True, None]"
+    report = json.loads((tmp_path / "fused" / ".patchmerge" / "report" / "report.json").read_text())
+    (patch,) = report["patches"]
+    assert patch["strategy"] == "in-source"
+    gemm = (tmp_path / "fused/Megatron-LM/megatron/core/gemm.py").read_text()
+    assert gemm.index("return grouped_gemm is not None") < gemm.index("ops = ") < gemm.index("return True")
+
+
+def test_a_def_module_code_calls_at_import_replaced_under_a_condition_falls_back(tmp_path):
+    outcomes = compare(tmp_path, _read_at_import(["args.fast"]))
+    assert {o["result"] for o in outcomes} == {"[False, None]", "[True, None]"}
     report = json.loads((tmp_path / "fused" / ".patchmerge" / "report" / "report.json").read_text())
     (patch,) = report["patches"]
     assert patch["strategy"] == "deferred" and "reads available when it runs" in patch["strategy_reason"]

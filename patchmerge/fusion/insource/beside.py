@@ -23,7 +23,8 @@ from patchmerge.fusion.insource.bodies import (
     with_first_statement,
 )
 from patchmerge.fusion.insource.errors import CannotMove
-from patchmerge.fusion.insource.moving import ModuleInfo, move_function
+from patchmerge.fusion.insource.module_info import ModuleInfo
+from patchmerge.fusion.insource.moving import move_function
 from patchmerge.fusion.sites import Site
 from patchmerge.fusion.stanza import HELPER_ALIAS
 from patchmerge.model import DefKind, FusionKind, PlannedPatch

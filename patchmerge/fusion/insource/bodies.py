@@ -10,7 +10,8 @@ from patchmerge.fusion.insource.apply import COMMENT
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.carry import is_docstring
 from patchmerge.fusion.insource.errors import CannotMove
-from patchmerge.fusion.insource.moving import ModuleInfo, MovedFunction
+from patchmerge.fusion.insource.module_info import ModuleInfo
+from patchmerge.fusion.insource.moving import MovedFunction
 from patchmerge.model import DefKind, FusionKind, PlannedPatch
 
 

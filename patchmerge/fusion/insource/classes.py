@@ -14,7 +14,8 @@ from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import blank_lines
 from patchmerge.fusion.insource.carry import is_docstring
 from patchmerge.fusion.insource.errors import CannotMove
-from patchmerge.fusion.insource.moving import ModuleInfo, move_function
+from patchmerge.fusion.insource.module_info import ModuleInfo
+from patchmerge.fusion.insource.moving import move_function
 from patchmerge.model import PlannedPatch
 
 if TYPE_CHECKING:  # the writer calls this module; only its type is named here

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from patchmerge.fusion.insource.carry import ImportLine
-from patchmerge.fusion.insource.moving import ModuleInfo
+from patchmerge.fusion.insource.module_info import ModuleInfo
 from patchmerge.fusion.sites import Site
 
 

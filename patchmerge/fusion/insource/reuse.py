@@ -18,7 +18,7 @@ from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import blank_lines
 from patchmerge.fusion.insource.carry import ImportLine
 from patchmerge.fusion.insource.errors import CannotMove
-from patchmerge.fusion.insource.moving import ModuleInfo
+from patchmerge.fusion.insource.module_info import ModuleInfo
 
 if TYPE_CHECKING:  # the writer calls this module; only its type is named here
     from patchmerge.fusion.insource.writer import InSourceWriter

@@ -43,7 +43,8 @@ from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.implicit import plan_implicit
 from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.imports import add_imports
-from patchmerge.fusion.insource.moving import ModuleInfo, bound_alike, move_function
+from patchmerge.fusion.insource.module_info import ModuleInfo
+from patchmerge.fusion.insource.moving import bound_alike, move_function
 from patchmerge.fusion.insource.reexports import Reexports
 from patchmerge.fusion.insource.reuse import bind_reused
 from patchmerge.fusion.runtime_template import pending_flag
