@@ -318,3 +318,40 @@ def test_a_def_module_code_calls_at_import_replaced_under_a_condition_falls_back
     report = json.loads((tmp_path / "fused" / ".patchmerge" / "report" / "report.json").read_text())
     (patch,) = report["patches"]
     assert patch["strategy"] == "deferred" and "reads available when it runs" in patch["strategy_reason"]
+
+
+def test_a_class_module_code_uses_at_import_falls_back(tmp_path):
+    """`DEFAULT = Norm()` runs at import with Megatron's class at runtime: a class is not given the
+    end-of-module form (a second class statement of one name would hide the first from `inspect`)."""
+    scenario = Scenario(
+        "class read at import",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/norm.py": """
+                class Norm:
+                    kind = "megatron"
+
+
+                DEFAULT = Norm()
+
+
+                def make():
+                    return Norm().kind
+            """,
+            "MindSpeed/mindspeed/norm.py": """
+                class Norm:
+                    kind = "mindspeed"
+            """,
+            "MindSpeed-LLM/scenario.py": """
+def run():
+    from megatron.core import norm
+    return [norm.make(), norm.DEFAULT.kind]
+""",
+        },
+        {"megatron.core.norm.Norm": [{"patch_import": "mindspeed.norm.Norm"}]},
+    )
+    (outcome,) = compare(tmp_path, scenario)
+    assert outcome["result"] == "['mindspeed', 'megatron']"
+    report = json.loads((tmp_path / "fused" / ".patchmerge" / "report" / "report.json").read_text())
+    (patch,) = report["patches"]
+    assert patch["strategy"] == "deferred" and "reads Norm when it runs" in patch["strategy_reason"]
