@@ -240,3 +240,48 @@ def setup():
 def touch():
     return "touched"
 """
+
+
+def test_one_replacement_for_two_members_where_one_original_binds_module_state(tmp_path):
+    """`A.setup` and `B.setup` get one patch def: it moves to A, and B would bind that object, dropping B's
+    original, which binds `_STATE` for `state()`. That binding falls back; the run agrees with the runtime."""
+    scenario = Scenario(
+        "reused replacement over a state-binding original",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/layers.py": """
+                class A:
+                    def setup(self):
+                        return "a"
+
+
+                class B:
+                    def setup(self):
+                        global _STATE
+                        _STATE = "b"
+                        return "b"
+
+
+                def state():
+                    return _STATE
+            """,
+            "MindSpeed/mindspeed/layers.py": "def setup(self):\n    return 'ms'\n",
+            "MindSpeed-LLM/scenario.py": (
+                "def run():\n    from megatron.core import layers\n"
+                "    out = [layers.A().setup(), layers.B().setup()]\n"
+                "    try:\n        out.append(layers.state())\n    except NameError as exc:\n"
+                "        out.append(str(exc))\n    return out\n"
+            ),
+        },
+        {
+            "megatron.core.layers.A.setup": [{"patch_import": "mindspeed.layers.setup"}],
+            "megatron.core.layers.B.setup": [{"patch_import": "mindspeed.layers.setup"}],
+        },
+    )
+    (outcome,) = compare(tmp_path, scenario)
+    assert "name '_STATE' is not defined" in outcome["result"]
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    patches = {p["id"]: p for p in report["patches"]}
+    assert patches["megatron.core.layers.A.setup#0"]["strategy"] == "in-source"
+    b = patches["megatron.core.layers.B.setup#0"]
+    assert b["strategy"] == "deferred" and "binds module state ('global _STATE')" in b["strategy_reason"]
