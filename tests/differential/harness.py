@@ -27,7 +27,11 @@ from tests.trees import ARGS_MODULE, profile_text
 
 BASE_FILES = {
     "Megatron-LM/megatron/__init__.py": "",
-    "Megatron-LM/megatron/calls.py": "LOG = []\n",
+    # LOG: the call order both runs compare; attempt: a call's result, or the exception it raised, as a value
+    "Megatron-LM/megatron/calls.py": (
+        "LOG = []\n\n\ndef attempt(function, *args):\n    try:\n        return function(*args)\n"
+        "    except Exception as exc:\n        return ('raised', type(exc).__name__, str(exc))\n"
+    ),
     "Megatron-LM/megatron/training/__init__.py": "from megatron.training.global_vars import get_args, set_args\n",
     **ARGS_MODULE,
     "MindSpeed/mindspeed/__init__.py": "",

@@ -123,11 +123,7 @@ def size_wrapper(fn):
 """
 
 SCENARIO_RUN = """
-def attempt(function, *args):
-    try:
-        return function(*args)
-    except Exception as exc:
-        return ("raised", type(exc).__name__, str(exc))
+from megatron.calls import attempt
 
 
 def run():

@@ -80,11 +80,7 @@ class ScaledSoftmax:
 """
 
 SCENARIO = """
-def attempt(function, *args):
-    try:
-        return function(*args)
-    except Exception as exc:
-        return ("raised", type(exc).__name__, str(exc))
+from megatron.calls import attempt
 
 
 def run():

@@ -62,11 +62,7 @@ def twice(shape, w, h):  # Megatron calls it through `self`: the runtime passes 
 """
 
 SCENARIO = """
-def attempt(function, *args):
-    try:
-        return function(*args)
-    except Exception as exc:
-        return ("raised", type(exc).__name__)
+from megatron.calls import attempt
 
 
 def run():

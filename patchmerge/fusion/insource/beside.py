@@ -15,6 +15,7 @@ import libcst as cst
 from libcst.metadata import ImportAssignment
 
 from patchmerge.fusion.insource.apply import COMMENT, Place
+from patchmerge.fusion.insource.back_imports import back_import
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import (
     blank_lines,
@@ -120,7 +121,7 @@ def place_beside(
     elif site.owner_class is not None or name != site.name:
         writer.moved_defs.setdefault(file, {})[name] = node
     ops.names.update({local, name})
-    writer.back_import(pp, Place(target.name, None, local, file), moved.node)
+    back_import(writer, pp, Place(target.name, None, local, file), moved.node)
     return local
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from patchmerge.fusion.insource.apply import Key, Place
+from patchmerge.fusion.insource.back_imports import back_import
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import blank_lines
 from patchmerge.fusion.insource.carry import is_docstring
@@ -69,7 +70,7 @@ def plan_class(writer: InSourceWriter, binding: Binding, target: ModuleInfo, ori
         node = node.with_changes(leading_lines=[*leading, comment, *own])
     statements.append(node)
     writer.file_ops(site.file).replace[key] = statements
-    writer.back_import(pp, Place(site.module, None, site.name, site.file), node)
+    back_import(writer, pp, Place(site.module, None, site.name, site.file), node)
 
 
 def _probed(
@@ -130,4 +131,4 @@ def plan_value(writer: InSourceWriter, binding: Binding, target: ModuleInfo) -> 
         statements.append(cst.parse_statement(f"{site.name} = {name}").with_changes(leading_lines=blank_lines(None)))
     ops.append.setdefault(None, []).extend(statements)
     ops.names.update({name, site.name})
-    writer.back_import(pp, Place(site.module, None, name, site.file), node)
+    back_import(writer, pp, Place(site.module, None, name, site.file), node)

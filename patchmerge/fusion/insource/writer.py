@@ -22,12 +22,12 @@ from libcst.codemod.visitors import ImportItem
 
 from patchmerge.fusion.insource.adaptor_args import Option
 from patchmerge.fusion.insource.apply import COMMENT, Apply, FileOps, Key, Place
+from patchmerge.fusion.insource.back_imports import back_import
 from patchmerge.fusion.insource.beside import beside_replacement, keep_original, place_beside
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import (
     blank_lines,
     body_of,
-    bound_above,
     bound_as_staticmethod,
     is_named,
     kept_for_state,
@@ -184,7 +184,7 @@ class InSourceWriter:
             if note := bound_as_staticmethod(binding, pp, definition, target):
                 definition = definition.with_changes(decorators=[cst.Decorator(cst.Name("staticmethod"))])
                 self.notes.append((pp, note))
-            self.back_import(pp, Place(site.module, site.owner_class, site.name, site.file), moved.node)
+            back_import(self, pp, Place(site.module, site.owner_class, site.name, site.file), moved.node)
         elif original is not None and binding.replacement is None:
             definition = original
             if binding.kind is DefKind.STATICMETHOD and any(not pp.patch.is_conditional for pp in binding.wrappers):
@@ -339,49 +339,6 @@ class InSourceWriter:
         if known is None and line.bound in ops.names:
             raise CannotMove(f"'{line.bound}' is already a name this merge adds to {target.name}")
         ops.imports[line.bound] = line
-
-    def back_import(self, pp: PlannedPatch, place: Place, node: cst.FunctionDef | cst.ClassDef) -> None:
-        """The patch module imports the moved def back from its new place: one definition, one object."""
-        source = pp.source
-        assert source is not None and source.file is not None
-        info = self.info(source.file, source.module)
-        name = source.qualname
-        key: Key = (None, name)
-        self.locate(source.file, key)
-        module, owner, target_name = place.module, place.owner_class, place.name
-        where = f"{module}.{owner + '.' if owner else ''}{target_name}"
-        graph = self.context.imports
-        if graph is not None and (problem := graph.new_import_fails(source.module, module)):
-            raise CannotMove(f"{source.module} would import {module} to take {name} back, which it never imported, "
-                             f"and there that import can fail: {problem}")
-        comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {name} moved to {where}"))
-        if owner is None:
-            alias = "" if name == target_name else f" as {name}"
-            lines = [f"from {module} import {target_name}{alias}"]
-        else:
-            line = ImportLine(module, owner)
-            bindings = info.global_bindings(owner)
-            if bindings and not bound_alike(info, line):
-                raise CannotMove(f"{source.module} binds '{owner}' to something else, so it cannot import {where}")
-            added = self.file_ops(source.file).back_imports
-            if owner in added and added[owner] != line:
-                raise CannotMove(f"{source.module} would get '{owner}' from two modules")
-            added[owner] = line
-            # each back-import binds the class itself unless the module imported it above the def already
-            lines = [] if bound_above(info, owner, name) else [f"from {module} import {owner}"]
-            reach = f"{owner}.{target_name}" if not node.decorators else f'vars({owner})["{target_name}"]'
-            lines.append(f"{name} = {reach}")
-        statements = [cst.parse_statement(text) for text in lines]
-        original = info.top_level_def(name) or info.top_level_class(name)
-        leading = list(original.leading_lines) if original is not None else []
-        blank = [line for line in leading if line.comment is None]
-        statements[0] = statements[0].with_changes(leading_lines=[*blank, comment])
-        if owner is not None and len(statements) == 2:
-            self.file_ops(source.file).class_imports.add(id(statements[0]))
-        self.file_ops(source.file).replace[key] = statements
-        self.moved[pp.patch.patch_import] = (place.file, target_name)
-        self.moved_to[pp.patch.patch_import] = place.module
-        self.moved_places[pp.patch.patch_import] = (place, bool(node.decorators))
 
     def render(self) -> dict[Path, str]:
         """Each planned file's new text."""

@@ -1,0 +1,64 @@
+"""The patch module imports each moved definition back from its new place (SPEC 3.4): one definition, one
+object, so MindSpeed code that uses the name directly gets what Megatron now holds."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from patchmerge.fusion.insource.apply import COMMENT, Key, Place
+from patchmerge.fusion.insource.bodies import bound_above
+from patchmerge.fusion.insource.carry import ImportLine
+from patchmerge.fusion.insource.errors import CannotMove
+from patchmerge.fusion.insource.moving import bound_alike
+from patchmerge.model import PlannedPatch
+
+if TYPE_CHECKING:  # the writer calls this module; only its type is named here
+    from patchmerge.fusion.insource.writer import InSourceWriter
+
+
+def back_import(
+    writer: InSourceWriter, pp: PlannedPatch, place: Place, node: cst.FunctionDef | cst.ClassDef
+) -> None:
+    """The patch module imports the moved def back from its new place: one definition, one object."""
+    source = pp.source
+    assert source is not None and source.file is not None
+    info = writer.info(source.file, source.module)
+    name = source.qualname
+    key: Key = (None, name)
+    writer.locate(source.file, key)
+    module, owner, target_name = place.module, place.owner_class, place.name
+    where = f"{module}.{owner + '.' if owner else ''}{target_name}"
+    graph = writer.context.imports
+    if graph is not None and (problem := graph.new_import_fails(source.module, module)):
+        raise CannotMove(f"{source.module} would import {module} to take {name} back, which it never imported, "
+                         f"and there that import can fail: {problem}")
+    comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {name} moved to {where}"))
+    if owner is None:
+        alias = "" if name == target_name else f" as {name}"
+        lines = [f"from {module} import {target_name}{alias}"]
+    else:
+        line = ImportLine(module, owner)
+        bindings = info.global_bindings(owner)
+        if bindings and not bound_alike(info, line):
+            raise CannotMove(f"{source.module} binds '{owner}' to something else, so it cannot import {where}")
+        added = writer.file_ops(source.file).back_imports
+        if owner in added and added[owner] != line:
+            raise CannotMove(f"{source.module} would get '{owner}' from two modules")
+        added[owner] = line
+        # each back-import binds the class itself unless the module imported it above the def already
+        lines = [] if bound_above(info, owner, name) else [f"from {module} import {owner}"]
+        reach = f"{owner}.{target_name}" if not node.decorators else f'vars({owner})["{target_name}"]'
+        lines.append(f"{name} = {reach}")
+    statements = [cst.parse_statement(text) for text in lines]
+    original = info.top_level_def(name) or info.top_level_class(name)
+    leading = list(original.leading_lines) if original is not None else []
+    blank = [line for line in leading if line.comment is None]
+    statements[0] = statements[0].with_changes(leading_lines=[*blank, comment])
+    if owner is not None and len(statements) == 2:
+        writer.file_ops(source.file).class_imports.add(id(statements[0]))
+    writer.file_ops(source.file).replace[key] = statements
+    writer.moved[pp.patch.patch_import] = (place.file, target_name)
+    writer.moved_to[pp.patch.patch_import] = place.module
+    writer.moved_places[pp.patch.patch_import] = (place, bool(node.decorators))
