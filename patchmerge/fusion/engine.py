@@ -22,6 +22,7 @@ from patchmerge.fusion.texts import Texts
 from patchmerge.fusion.writing import (
     adaptation_options,
     adaptor_args,
+    argv_parses_read,
     needs_setter,
     repeated_wrapper_warnings,
     run_fixups,
@@ -32,6 +33,7 @@ from patchmerge.fusion.writing import (
 )
 from patchmerge.model import PatchSet, Plan
 from patchmerge.planning import PlanContext, build_plan
+from patchmerge.planning.planner import resolve
 from patchmerge.profile import Profile
 from patchmerge.session import Session
 
@@ -71,7 +73,7 @@ def fuse_plan(
     index = read_registrations(root, profile, texts, collected)
     disabled = disable(decide(sites, texts, index, outcomes), index, texts, profile, outcomes)
     candidates = disabled.candidates
-    options = adaptor_args(root, profile)
+    options = adaptor_args(root, profile, candidates, lambda dotted: resolve(dotted, context), texts)
     in_source = write_in_source(candidates, root, profile, context.tree, texts, index, options, probes)
     fuse_context = FuseContext(context, profile.runtime.helper_module, probes)
     fuse_context.fused_sites = {site.key: site for site in candidates}
@@ -80,8 +82,9 @@ def fuse_plan(
     if deferred or in_source.probed:  # in source, only probes and conditions need the helper
         parser = render_parser(read_options)
         setter = needs_setter(deferred)
+        parses = argv_parses_read(options, [texts.current[path] for path in texts.current])
         write_runtime_support(
-            profile, context.tree, texts, setter, probes, parser, in_source.branches, deferred=bool(deferred)
+            profile, context.tree, texts, setter, probes, parser, in_source.branches, bool(deferred), parses
         )
     run_fixups(hooks, texts, root, profile)
     edits = validated_edits(texts, in_source)

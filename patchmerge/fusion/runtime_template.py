@@ -169,7 +169,7 @@ def adaptation_args():
 {adaptor_options}
         _ADAPTATION_ARGS.append(parser.parse_known_args(sys.argv[1:])[0])
     return _ADAPTATION_ARGS[0]
-
+{argv_parses}
 
 '''
 
@@ -183,6 +183,7 @@ def render(
     branches: dict[str, tuple[str, str]] | None = None,
     deferred: bool = True,
     flags: set[str] | frozenset[str] = frozenset(),
+    argv_parses: dict[str, str] | None = None,
 ) -> str:
     """The helper module; `adaptor_options` is the body that adds the options fused conditions read, `branches`
     the patch_import and condition of each in-source branch its probes name, `flags` the probe flags the fused
@@ -196,4 +197,26 @@ def render(
         branches=dict(sorted((branches or {}).items())) if probe_prefix is not None else {},
         pending_flags=sorted(f for f in flags if not f.startswith("pending_chosen_")),
         chosen_flags=sorted(f for f in flags if f.startswith("pending_chosen_")),
+        argv_parses=_argv_parses(argv_parses or {}),
     )
+
+
+def _argv_parses(parses: dict[str, str]) -> str:
+    """The parses of the command line that conditions calling a function make (see insource.condition_calls)."""
+    if not parses:
+        return ""
+    defs = "\n\n".join(parses[name] for name in sorted(parses))
+    return f"\n\n_ARGV_PARSES = {{}}  # name -> that parse, made once per process\n\n\n{defs}"
+
+
+def earlier_argv_parses(helper: str) -> dict[str, str]:
+    """An earlier merge's parses of the command line, which the files it fused still read."""
+    try:
+        tree = ast.parse(helper)
+    except SyntaxError:
+        return {}
+    return {
+        node.name: (ast.get_source_segment(helper, node) or "") + "\n"
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and re.fullmatch(r"argv_[0-9a-f]{10}", node.name)
+    }

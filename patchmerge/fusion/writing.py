@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pluggy
@@ -13,27 +14,46 @@ from patchmerge.fusion.insource import DEFERRED, IN_SOURCE, InSourceResult, fuse
 from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Option, read_adaptor_args
 from patchmerge.fusion.insource.adaptor_args import read_files as adaptor_files
 from patchmerge.fusion.insource.binding import condition_options
+from patchmerge.fusion.insource.condition_calls import read_condition_calls
 from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.writer import Context as InSourceContext
 from patchmerge.fusion.model import FileEdit, Outcome, Outcomes
-from patchmerge.fusion.runtime_template import flags_in, with_earlier_merge
+from patchmerge.fusion.runtime_template import earlier_argv_parses, flags_in, with_earlier_merge
 from patchmerge.fusion.runtime_template import render as render_helper
 from patchmerge.fusion.sites import Mechanism, Site
 from patchmerge.fusion.stanza import HELPER_ALIAS, waits_for
 from patchmerge.fusion.texts import MergeAborted, Texts
 from patchmerge.fusion.validate import check_file
-from patchmerge.model import FusionKind, Plan
+from patchmerge.model import Definition, FusionKind, Plan, Unresolved
 from patchmerge.profile import Profile
 from patchmerge.resolve.tree import SourceTree
 
 
-def adaptor_args(root: Path, profile: Profile) -> AdaptorArgs | None:
-    """The options of the adaptor's own parser, read from the files the profile names (None: it names none)."""
+def adaptor_args(
+    root: Path, profile: Profile, candidates: list[Site], resolve: Callable[[str], Definition], texts: Texts
+) -> AdaptorArgs | None:
+    """The options of the adaptor's own parser, read from the files the profile names (None: it names none),
+    with the conditions of the candidates that call a function written out over them where they can be."""
     if not profile.runtime.adaptor_args_files:
         return None
     found = read_adaptor_args(adaptor_files(root, profile.runtime.adaptor_args_files))
     found.changed = profile.runtime.adaptor_args_changed
+
+    def definition(dotted: str) -> Definition | None:
+        try:
+            return resolve(dotted)
+        except Unresolved:
+            return None
+
+    read_condition_calls([pp for site in candidates for pp in site.patches], found, definition, texts.read)
     return found
+
+
+def argv_parses_read(options: AdaptorArgs | None, written: list[str]) -> dict[str, str]:
+    """The helper's parses of the command line that the written code reads."""
+    if options is None:
+        return {}
+    return {name: text for name, text in options.argv_parses.items() if any(name in code for code in written)}
 
 
 def write_in_source(
@@ -132,6 +152,7 @@ def write_runtime_support(
     adaptor_options: str,
     branches: dict[str, tuple[str, str]],
     deferred: bool = True,
+    argv_parses: dict[str, str] | None = None,
 ) -> None:
     """The helper module fused code imports, and the args-ready hook that settles classes and values."""
     runtime = profile.runtime
@@ -148,7 +169,10 @@ def write_runtime_support(
     earlier = texts.read(helper)
     flags = flags_in(earlier) | {flag for path in texts.current for flag in flags_in(texts.current[path])}
     adaptor_options, branches = with_earlier_merge(earlier, adaptor_options, branches)
-    texts.write(helper, render_helper(runtime.args_accessor, prefix, adaptor_options, branches, deferred, flags))
+    parses = {**earlier_argv_parses(earlier), **(argv_parses or {})}
+    texts.write(
+        helper, render_helper(runtime.args_accessor, prefix, adaptor_options, branches, deferred, flags, parses)
+    )
     if not needs_setter:
         return
     module, _, function = runtime.args_setter.rpartition(".")

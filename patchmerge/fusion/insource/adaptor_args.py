@@ -46,6 +46,11 @@ class AdaptorArgs:
     unreadable: dict[str, list[str]] = field(default_factory=dict)  # dest -> where a call could not be read
     files: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()  # dests the adaptor changes after its parse (runtime.adaptor_args_changed)
+    # conditions that call a function, written out over the parse (patch id -> its conditions), the helper's
+    # parses of the command line they read (name -> def), and why the others cannot be (patch id -> reason)
+    calls_read: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    argv_parses: dict[str, str] = field(default_factory=dict)
+    calls_unread: dict[str, str] = field(default_factory=dict)
 
     def option(self, dest: str) -> Option | str:
         """The one option that gives `args.<dest>`, or why there is none to rely on."""
@@ -74,7 +79,7 @@ def read_adaptor_args(files: list[tuple[str, str]]) -> AdaptorArgs:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 if node.func.attr == "add_argument":
-                    _add(found, node, f"{name}:{node.lineno}")
+                    add_option(found, node, f"{name}:{node.lineno}")
                 elif node.func.attr == "set_defaults":
                     for keyword in node.keywords:  # a default set apart from the option: not followed
                         if keyword.arg:
@@ -82,7 +87,8 @@ def read_adaptor_args(files: list[tuple[str, str]]) -> AdaptorArgs:
     return found
 
 
-def _add(found: AdaptorArgs, call: ast.Call, where: str) -> None:
+def add_option(found: AdaptorArgs, call: ast.Call, where: str) -> None:
+    """The option an `add_argument` call adds, by dest, if its flags and shaping keywords can be read."""
     if not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args):
         return  # flags computed at run time: nothing says which dest they give
     flags = tuple(a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str))

@@ -30,6 +30,7 @@ class FileOps:
     # id of a `from m import f as alias` -> (f, alias): it imports `alias` instead, a name m now binds to f's
     # original (the patch module's own renamed import of what its patch replaces)
     renamed_imports: dict[int, tuple[str, str]] = field(default_factory=dict)
+    type_imports: set[str] = field(default_factory=set)  # modules annotations written as strings name
 
     def copy(self) -> FileOps:
         return FileOps(
@@ -43,6 +44,7 @@ class FileOps:
             set(self.class_imports),
             self.helper,
             dict(self.renamed_imports),
+            set(self.type_imports),
         )
 
 

@@ -104,8 +104,7 @@ def place_beside(
         moved = replace(moved, reads={k: v for k, v in moved.reads.items() if v not in moved.original_aliases})
     if pp.kind is not FusionKind.WRAP:
         refuse_reading_the_original(moved, Binding(site, DefKind.FUNCTION, pp, []))
-    for line in moved.module_imports:
-        writer.module_import(file, target, line)
+    writer.carry(pp, moved, file, target)
     served = f"{site.owner_class}.{site.name}" if site.owner_class else site.name
     comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {pp.patch.patch_import}, moved here {role} {served}"))
     own = [line for line in moved.node.leading_lines if line.comment is not None]

@@ -34,6 +34,7 @@ class Binding:
     options: list[Option] = field(default_factory=list)  # the adaptor options its conditions read
     value: bool = False  # a module value (bound by an import, an assignment, or new) replaced by a class
     implicit: bool = False  # wrappers on a member the class gets implicitly (inherited, or from @dataclass)
+    calls_read: dict[str, tuple[str, ...]] = field(default_factory=dict)  # conditions with their calls written out
 
     @property
     def patches(self) -> list[PlannedPatch]:
@@ -113,7 +114,9 @@ def choose(
     if site.owner_class and "." in site.owner_class:
         return "a member of a nested class"
     implicit = kind is DefKind.INHERITED
-    return Binding(site, kind, always[0] if always else None, wrappers, branches, options, value, implicit)
+    read = {pp.patch.id: adaptor_args.calls_read[pp.patch.id] for pp in patches
+            if adaptor_args is not None and pp.patch.id in adaptor_args.calls_read}
+    return Binding(site, kind, always[0] if always else None, wrappers, branches, options, value, implicit, read)
 
 
 def condition_options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | None) -> list[Option] | str:
@@ -127,10 +130,15 @@ def condition_options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | N
                 "so the deferred strategy decides")
     options: dict[str, Option] = {}
     for pp in conditional:
+        texts = pp.patch.condition
         if pp.patch.condition_import:
-            names = ", ".join(pp.patch.condition_import)
-            return f"{pp.patch.id}: its condition calls {names}, which cannot be imported where it is decided"
-        for text in pp.patch.condition:
+            if pp.patch.id not in adaptor_args.calls_read:
+                names = ", ".join(pp.patch.condition_import)
+                why = adaptor_args.calls_unread.get(pp.patch.id, "it was not read")
+                return (f"{pp.patch.id}: its condition calls {names}, which cannot be imported where it is "
+                        f"decided, nor read as the adaptor's parse: {why}")
+            texts = adaptor_args.calls_read[pp.patch.id]
+        for text in texts:
             try:
                 keys = condition_keys(parse_condition(text).tree)
             except ConditionError as exc:

@@ -10,9 +10,10 @@ from patchmerge.fusion.stanza import HELPER_ALIAS
 from patchmerge.model import PlannedPatch
 
 
-def condition_code(pp: PlannedPatch) -> str:
-    """The patch's conditions as one expression over the adaptor's parse (rewritten on the tree)."""
-    parts = [_over_adaptor_args(text) for text in pp.patch.condition]
+def condition_code(pp: PlannedPatch, calls_read: dict[str, tuple[str, ...]]) -> str:
+    """The patch's conditions as one expression over the adaptor's parse (rewritten on the tree); `calls_read`:
+    the conditions that call a function, with the calls written out."""
+    parts = [_over_adaptor_args(text) for text in calls_read.get(pp.patch.id, pp.patch.condition)]
     if len(parts) == 1:
         return parts[0]
     return " and ".join(grouped(p) for p in parts)
@@ -50,18 +51,20 @@ def _over_adaptor_args(text: str) -> str:
     return ast.unparse(ast.fix_missing_locations(tree))
 
 
-def wrapper_conditions(wrappers: list[PlannedPatch], semantics: str) -> list[tuple[PlannedPatch, str | None]]:
+def wrapper_conditions(
+    wrappers: list[PlannedPatch], semantics: str, calls_read: dict[str, tuple[str, ...]]
+) -> list[tuple[PlannedPatch, str | None]]:
     """Each wrapper registration to write, with the condition it applies under (None: always). A wrapper
     registered again wraps again in 2.1.0; from 2.2.0 the Patch keeps it once, where it was first
     registered, so a later registration applies only where no earlier one did."""
     written: list[tuple[PlannedPatch, str | None]] = []
     for position, pp in enumerate(wrappers):
-        condition = condition_code(pp) if pp.patch.is_conditional else None
+        condition = condition_code(pp, calls_read) if pp.patch.is_conditional else None
         earlier = [e for e in wrappers[:position] if e.patch.patch_import == pp.patch.patch_import]
         if earlier and semantics != "2.1.0":
             if any(not e.patch.is_conditional for e in earlier):
                 continue  # the first registration always applies: this one never wraps
-            before = " or ".join(grouped(condition_code(e)) for e in earlier)
+            before = " or ".join(grouped(condition_code(e, calls_read)) for e in earlier)
             unless = f"not {grouped(before)}"
             condition = f"{grouped(condition)} and {unless}" if condition else unless
         written.append((pp, condition))

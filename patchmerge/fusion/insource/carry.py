@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from patchmerge.fusion.insource.annotations import as_string
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.module_state import import_as_assignment
 
@@ -25,6 +26,10 @@ class ImportLine:
             return self.alias
         return self.name if self.name is not None else self.module.split(".")[0]
 
+    @property
+    def parts(self) -> tuple[str, str | None, str | None]:
+        return (self.module, self.name, self.alias)
+
     def statement(self) -> cst.SimpleStatementLine:
         alias = f" as {self.alias}" if self.alias else ""
         code = f"import {self.module}{alias}" if self.name is None else f"from {self.module} import {self.name}{alias}"
@@ -40,11 +45,17 @@ class CarryImports(cst.CSTTransformer):
         imports: dict[cst.FunctionDef, dict[ImportLine, None]],
         through: dict[int, str],
         imports_through: dict[int, str],
+        strings: dict[int, dict[int, str]] | None = None,
     ) -> None:
         self.imports = {id(function): list(lines) for function, lines in imports.items()}
         self.through = through
         self.imports_through = imports_through  # id of an `import` binding module state -> that module
+        self.strings = strings or {}  # annotations written as strings: id -> {id of a name in it -> dotted path}
         self.stack: list[int] = []
+
+    def leave_Annotation(self, original: cst.Annotation, updated: cst.Annotation) -> cst.Annotation:
+        dotted = self.strings.get(id(original))
+        return updated if dotted is None else as_string(original, updated, dotted)
 
     def leave_Import(self, original: cst.Import, updated: cst.Import) -> cst.Import | cst.Assign:
         module = self.imports_through.get(id(original))

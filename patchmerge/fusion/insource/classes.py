@@ -50,8 +50,7 @@ def plan_class(writer: InSourceWriter, binding: Binding, target: ModuleInfo, ori
         original=writer.reexports.original_names(site),
         same_import=writer.reexports.same_import,
     )
-    for line in moved.module_imports:
-        writer.module_import(site.file, target, line)
+    writer.carry(pp, moved, site.file, target)
     node = _probed(writer, moved.node, pp, target, site.file)
     comment = cst.EmptyLine(comment=cst.Comment(writer.comment(pp)))
     own = [line for line in node.leading_lines if line.comment is not None]
@@ -121,8 +120,7 @@ def plan_value(writer: InSourceWriter, binding: Binding, target: ModuleInfo) -> 
     )
     if moved.original_aliases:
         raise CannotMove(f"{pp.patch.patch_import} reads the {site.name} it replaces when it is defined")
-    for line in moved.module_imports:
-        writer.module_import(site.file, target, line)
+    writer.carry(pp, moved, site.file, target)
     node = _probed(writer, moved.node, pp, target, site.file)
     own = [line for line in node.leading_lines if line.comment is not None]
     node = node.with_changes(leading_lines=[*blank_lines(None), comment, *own])

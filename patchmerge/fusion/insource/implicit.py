@@ -32,7 +32,7 @@ def plan_implicit(writer: InSourceWriter, binding: Binding, target: ModuleInfo) 
     member = f"{owner}.{site.name}"
     moved_beside: list[cst.BaseStatement] = []
     statements: list[cst.BaseStatement] = []
-    for pp, condition in wrapper_conditions(binding.wrappers, writer.context.semantics):
+    for pp, condition in wrapper_conditions(binding.wrappers, writer.context.semantics, binding.calls_read):
         local = place_beside(writer, pp, site, target, owner, "to wrap", moved_beside, None)
         wrap = [cst.parse_statement(f"{member} = {local}({member})")]
         if writer.context.probes:  # the wrapper's own code runs as it is applied

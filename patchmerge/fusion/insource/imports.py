@@ -84,3 +84,18 @@ def add_imports(module: cst.Module, items: list[ImportItem]) -> cst.Module:
     for item in items:
         AddImportsVisitor.add_needed_import(context, item.module, item.obj_name, item.alias)
     return _TopLevelImports(context).transform_module(module)
+
+
+def add_type_checking_imports(module: cst.Module, modules: set[str]) -> cst.Module:
+    """`module` importing `modules` for type checkers and readers only (`if TYPE_CHECKING:`), after its leading
+    imports: what annotations written as strings name, which importing at run time could form a cycle."""
+    if not modules:
+        return module
+    module = add_imports(module, [ImportItem("typing", "TYPE_CHECKING", None)])
+    start = 1 if module.body and _is_docstring_or_strict(module.body[0]) else 0
+    end = start
+    while end < len(module.body) and _is_import_line(module.body[end]):
+        end += 1
+    lines = "".join(f"    import {name}\n" for name in sorted(modules))
+    block = cst.parse_statement(f"if TYPE_CHECKING:  # what annotations written as strings name\n{lines}")
+    return module.with_changes(body=[*module.body[:end], block, *module.body[end:]])

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst.helpers import get_absolute_module_from_package_for_import
 from libcst.metadata import (
+    Access,
     Assignment,
     BuiltinAssignment,
     FunctionScope,
@@ -29,8 +30,9 @@ from libcst.metadata import (
     Scope,
 )
 
+from patchmerge.fusion.insource.annotations import signature_annotations
 from patchmerge.fusion.insource.carry import CarryImports, ImportLine
-from patchmerge.fusion.insource.errors import CannotMove
+from patchmerge.fusion.insource.errors import CannotMove, NotAtDefinition
 from patchmerge.fusion.insource.module_info import ModuleInfo, Scopes, subtree_ids
 from patchmerge.fusion.insource.module_state import DropGlobals, declared_global, global_stores
 
@@ -46,6 +48,8 @@ class MovedFunction:
     module_imports: list[ImportLine] = field(default_factory=list)  # for the new module's top
     reads: dict[str, str] = field(default_factory=dict)  # dotted name -> local name of each MindSpeed/Megatron import
     original_aliases: set[str] = field(default_factory=set)  # local names under which a moved class reads the original
+    # what annotations written as strings name: (dotted path, the module to import for it)
+    string_annotations: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _import_line(assignment: ImportAssignment, source: ModuleInfo) -> ImportLine:
@@ -114,8 +118,8 @@ def move_function(
     def in_function(function: cst.FunctionDef, line: ImportLine) -> None:
         if function is node and applied_at_import is not None and not applied_at_import(line):
             # a wrapper's own body runs when it is applied: in source, while the destination is importing
-            raise CannotMove(f"'{line.bound}' is imported when {name} is applied, while {destination.name} loads, "
-                             f"and importing {line.module} then could form a cycle")
+            raise NotAtDefinition(f"'{line.bound}' is imported when {name} is applied, while {destination.name} "
+                                  f"loads, and importing {line.module} then could form a cycle", *line.parts)
         local_imports.setdefault(function, {})[line] = None
 
     def at_definition_time(line: ImportLine) -> None:
@@ -127,7 +131,8 @@ def move_function(
                 return
         if bound_alike(destination, line, same_import):
             return  # the destination's top binds the same object already (a re-export counts)
-        raise CannotMove(f"'{line.bound}' is read when {name} is defined, and only {source.name} can give it")
+        raise NotAtDefinition(f"'{line.bound}' is read when {name} is defined, and only {source.name} can give it",
+                              *line.parts)
 
     analysis = source.scopes_for(node)
     state = declared_global(node) if source.rebound else set()  # module state the code rebinds
@@ -140,78 +145,105 @@ def move_function(
         through_module[store] = source.name
     for function, _ in written.imports.values():
         in_function(function, ImportLine(source.name))
-    for scope in {s for s in analysis.of.values() if s is not None}:
-        for access in scope.accesses:
-            if id(access.node) not in inside:
-                continue
-            referents = [r for r in access.referents if r.scope is analysis.global_scope]
-            if len(referents) != len(list(access.referents)):
-                continue  # a local, parameter or enclosing-function name: it moves with the code
-            read = _access_name(access.node)
-            if read in _MODULE_DUNDERS:
-                raise CannotMove(f"{name} reads the module's own {read}, which would name another module")
-            bound = [r for r in referents if not isinstance(r, BuiltinAssignment)]
-            if not bound:
-                if read in _BUILTIN_NAMES and destination.global_bindings(read):
-                    raise CannotMove(f"{destination.name} binds the builtin name '{read}' that {name} reads")
-                if read not in _BUILTIN_NAMES and destination.global_bindings(read):
-                    # a NameError where it was written would quietly become the destination's object
-                    raise CannotMove(f"{name} reads '{read}', which {source.name} never binds and "
-                                     f"{destination.name} does")
-                continue  # a builtin, or a name nothing binds (pyflakes reports it if the move adds it)
-            if read in state and isinstance(access.node, cst.Name):  # module state the code rebinds
+
+    def resolve_access(scope: Scope, access: Access) -> None:
+        if id(access.node) not in inside:
+            return
+        referents = [r for r in access.referents if r.scope is analysis.global_scope]
+        if len(referents) != len(list(access.referents)):
+            return  # a local, parameter or enclosing-function name: it moves with the code
+        read = _access_name(access.node)
+        if read in _MODULE_DUNDERS:
+            raise CannotMove(f"{name} reads the module's own {read}, which would name another module")
+        bound = [r for r in referents if not isinstance(r, BuiltinAssignment)]
+        if not bound:
+            if read in _BUILTIN_NAMES and destination.global_bindings(read):
+                raise CannotMove(f"{destination.name} binds the builtin name '{read}' that {name} reads")
+            if read not in _BUILTIN_NAMES and destination.global_bindings(read):
+                # a NameError where it was written would quietly become the destination's object
+                raise CannotMove(f"{name} reads '{read}', which {source.name} never binds and "
+                                 f"{destination.name} does")
+            return  # a builtin, or a name nothing binds (pyflakes reports it if the move adds it)
+        if read in state and isinstance(access.node, cst.Name):  # module state the code rebinds
+            at_call_time(scope, ImportLine(source.name))
+            through_module[id(access.node)] = source.name
+            return
+        if len(bound) != 1 or not isinstance(bound[0], ImportAssignment):
+            if any(isinstance(b, Assignment) and b.node is node for b in bound):
+                # the function calls itself: the source module re-exports it under its old name
+                at_call_time(scope, ImportLine(source.name, name))
+            elif _defined_once(bound) and read not in source.rebound:
+                at_call_time(scope, ImportLine(source.name, read))  # a helper def or class: one object
+            else:
+                # state the source module may rebind: read through the module at each use, never copied
+                if not isinstance(access.node, cst.Name):
+                    raise CannotMove(f"cannot read '{read}' of {source.name} through the module")
                 at_call_time(scope, ImportLine(source.name))
                 through_module[id(access.node)] = source.name
-                continue
-            if len(bound) != 1 or not isinstance(bound[0], ImportAssignment):
-                if any(isinstance(b, Assignment) and b.node is node for b in bound):
-                    # the function calls itself: the source module re-exports it under its old name
-                    at_call_time(scope, ImportLine(source.name, name))
-                elif _defined_once(bound) and read not in source.rebound:
-                    at_call_time(scope, ImportLine(source.name, read))  # a helper def or class: one object
-                else:
-                    # state the source module may rebind: read through the module at each use, never copied
-                    if not isinstance(access.node, cst.Name):
-                        raise CannotMove(f"cannot read '{read}' of {source.name} through the module")
-                    at_call_time(scope, ImportLine(source.name))
-                    through_module[id(access.node)] = source.name
-                continue
-            line = _import_line(bound[0], source)
-            dotted = line.module if line.name is None else f"{line.module}.{line.name}"
-            if dotted in original:
-                original_aliases.add(line.bound)  # the caller binds it to the original beside the moved class
-                reads[dotted] = line.bound
-                continue
-            if _is_rewritable(line.module, rewritable):
-                reads[dotted] = line.bound
-            if line.module == destination.name and line.name == line.bound and destination.global_bindings(read):
-                continue  # `from M import n` run in M reads M's own global n: the plain name says the same
-            if bound_alike(destination, line) and not (
-                destination_class is not None and _class_binds(destination_class, line.bound)
-            ):
-                continue  # the new module binds the same name to the same import already
-            if _is_rewritable(line.module, rewritable) or (lazy_imports and _enclosing_function(scope) is not None):
-                # code that runs only under a condition imports what it needs when it runs: a module only that
-                # branch needs (mindspore, say) must not stop the destination from importing
+            return
+        line = _import_line(bound[0], source)
+        dotted = line.module if line.name is None else f"{line.module}.{line.name}"
+        if dotted in original:
+            original_aliases.add(line.bound)  # the caller binds it to the original beside the moved class
+            reads[dotted] = line.bound
+            return
+        if _is_rewritable(line.module, rewritable):
+            reads[dotted] = line.bound
+        if line.module == destination.name and line.name == line.bound and destination.global_bindings(read):
+            return  # `from M import n` run in M reads M's own global n: the plain name says the same
+        if bound_alike(destination, line) and not (
+            destination_class is not None and _class_binds(destination_class, line.bound)
+        ):
+            return  # the new module binds the same name to the same import already
+        if _is_rewritable(line.module, rewritable) or (lazy_imports and _enclosing_function(scope) is not None):
+            # code that runs only under a condition imports what it needs when it runs: a module only that
+            # branch needs (mindspore, say) must not stop the destination from importing
+            at_call_time(scope, line)
+        elif not destination.global_bindings(line.bound):
+            if destination_class is not None and _class_binds(destination_class, line.bound):
                 at_call_time(scope, line)
-            elif not destination.global_bindings(line.bound):
-                if destination_class is not None and _class_binds(destination_class, line.bound):
-                    at_call_time(scope, line)
-                else:
-                    module_imports[line] = None
             else:
-                at_call_time(scope, line)
+                module_imports[line] = None
+        else:
+            at_call_time(scope, line)
+
+    annotations = signature_annotations(node)
+    stringified: dict[int, dict[int, str]] = {}  # annotations written as strings: id -> {id of a name -> dotted}
+    string_modules: dict[str, str] = {}  # dotted path -> the module to import for it
+    for scope in {s for s in analysis.of.values() if s is not None}:
+        for access in scope.accesses:
+            try:
+                resolve_access(scope, access)
+            except NotAtDefinition as exc:
+                annotation = annotations.get(id(access.node))
+                if annotation is None:
+                    raise
+                dotted = _dotted(exc, access.node, source)
+                stringified.setdefault(id(annotation), {})[id(access.node)] = dotted
+                string_modules[dotted] = exc.module
     if through_module:
         package = source.name.split(".")[0]
         for function in local_imports:
             if _binds_locally(analysis, function, package):
                 raise CannotMove(f"{name} binds '{package}' itself, so {source.name} cannot be read through it")
     imports_through = dict.fromkeys(written.imports, source.name)
-    carried = node.visit(CarryImports(local_imports, through_module, imports_through))
+    carried = node.visit(CarryImports(local_imports, through_module, imports_through, stringified))
     if state:
         carried = carried.visit(DropGlobals(state))
     assert isinstance(carried, cst.FunctionDef | cst.ClassDef)
-    return MovedFunction(carried.with_changes(name=cst.Name(new_name)), list(module_imports), reads, original_aliases)
+    strings_of = sorted(string_modules.items())
+    return MovedFunction(
+        carried.with_changes(name=cst.Name(new_name)), list(module_imports), reads, original_aliases, strings_of
+    )
+
+
+def _dotted(exc: NotAtDefinition, node: cst.CSTNode, source: ModuleInfo) -> str:
+    """The full dotted path of what a name in an annotation reads."""
+    if exc.name is not None:
+        return f"{exc.module}.{exc.name}"
+    if exc.alias is None and exc.module != source.name:
+        return cst.Module([]).code_for_node(node)  # `import a.b` read as `a.b...`: already the full path
+    return f"{exc.module}.{_access_name(node)}" if exc.module == source.name else exc.module
 
 
 def _defined_once(bound: list[Assignment | BuiltinAssignment]) -> bool:

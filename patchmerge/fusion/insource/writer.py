@@ -42,9 +42,9 @@ from patchmerge.fusion.insource.classes import plan_class, plan_value
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.implicit import plan_implicit
 from patchmerge.fusion.insource.import_graph import ImportGraph
-from patchmerge.fusion.insource.imports import add_imports
+from patchmerge.fusion.insource.imports import add_imports, add_type_checking_imports
 from patchmerge.fusion.insource.module_info import ModuleInfo
-from patchmerge.fusion.insource.moving import bound_alike, move_function
+from patchmerge.fusion.insource.moving import MovedFunction, bound_alike, move_function
 from patchmerge.fusion.insource.reexports import Reexports
 from patchmerge.fusion.insource.reuse import bind_reused
 from patchmerge.fusion.runtime_template import pending_flag
@@ -178,8 +178,7 @@ class InSourceWriter:
                 same_import=self.reexports.same_import,
             )
             refuse_reading_the_original(moved, binding)
-            for line in moved.module_imports:
-                self.module_import(site.file, target, line)
+            self.carry(pp, moved, site.file, target)
             definition = moved.node
             if note := bound_as_staticmethod(binding, pp, definition, target):
                 definition = definition.with_changes(decorators=[cst.Decorator(cst.Name("staticmethod"))])
@@ -226,7 +225,7 @@ class InSourceWriter:
                     bind.append(self.probe_call(probe))
                 elif self.context.probes:  # its code counts as this branch only where the branch was chosen
                     bind.append(f"{HELPER_ALIAS}.select({pp.patch.id!r})")
-                branches.append((condition_code(pp), [cst.parse_statement(line) for line in bind]))
+                branches.append((condition_code(pp, binding.calls_read), [cst.parse_statement(line) for line in bind]))
             if reads_original and definition is not None:
                 statements.extend([definition, *keep_original(self, site, target, reads_original)])
                 statements.append(if_chain(branches[::-1], None))
@@ -239,7 +238,7 @@ class InSourceWriter:
             statements.append(definition)
         elif replaced_beside:
             statements.extend(beside_replacement(self, binding, target, anchor, moved_beside, always_wrapped, False))
-        wrappings = wrapper_conditions(binding.wrappers, self.context.semantics)
+        wrappings = wrapper_conditions(binding.wrappers, self.context.semantics, binding.calls_read)
         wrapped = site.name
         if binding.kind is DefKind.STATICMETHOD and wrappings and all(c is not None for _, c in wrappings):
             # the def stays a staticmethod unless a wrapper applies: that wraps the function a lookup returns
@@ -331,6 +330,17 @@ class InSourceWriter:
     def probe_call(self, ids: list[str]) -> str:
         return f"{HELPER_ALIAS}.first_run(__name__, {', '.join(repr(i) for i in ids)})"
 
+    def carry(self, pp: PlannedPatch, moved: MovedFunction, path: Path, target: ModuleInfo) -> None:
+        """What moved code needs at its new module's top, and the note on annotations written as strings."""
+        for line in moved.module_imports:
+            self.module_import(path, target, line)
+        if moved.string_annotations:
+            self.file_ops(path).type_imports.update(module for _, module in moved.string_annotations)
+            names = ", ".join(dotted for dotted, _ in moved.string_annotations)
+            self.notes.append((pp, f"annotations naming {names} are written as strings (importing them while "
+                                   f"{target.name} loads could form a cycle): a def's __annotations__ holds the string "
+                                   "unless functools.wraps replaces them"))
+
     def module_import(self, path: Path, target: ModuleInfo, line: ImportLine) -> None:
         ops = self.file_ops(path)
         known = ops.imports.get(line.bound)
@@ -350,7 +360,7 @@ class InSourceWriter:
             items = [ImportItem(line.module, line.name, line.alias) for line in ops.imports.values()]
             if ops.helper:
                 items.append(ImportItem(self.context.helper_module, None, HELPER_ALIAS))
-            out[path] = add_imports(module, items).code
+            out[path] = add_type_checking_imports(add_imports(module, items), ops.type_imports).code
         return out
 
 
