@@ -59,9 +59,10 @@ def choose(
     if (value or _class_by_class(site)) and source and (source.module, source.qualname) in patched_classes:
         return (f"members of {source.module}.{source.qualname} are targets too: the class stays where their "
                 "fusion finds it")
-    if len(site.targets) != 1:
+    if len(site.targets) != 1 and not _wrapped_in_turn(site):
         names = ", ".join(tp.target for tp in site.targets)
-        return f"several targets reach this binding ({names}); the runtime applies each target's Patch in turn"
+        return (f"several targets reach this binding ({names}), not all by wrappers; the runtime applies each "
+                "target's Patch in turn")
     definition = site.targets[0].definition
     assert definition is not None
     patches = site.patches
@@ -167,6 +168,19 @@ def _class_by_class(site: Site) -> bool:
         and not patches[0].patch.is_conditional
         and patches[0].source is not None
         and patches[0].source.kind is DefKind.CLASS
+    )
+
+
+def _wrapped_in_turn(site: Site) -> bool:
+    """Several targets that name one function (its module's, and importers' names for it), each only wrapped:
+    the runtime applies each target's Patch in turn, and each rebinds every module holding what the previous
+    one bound under that name, so the def ends up wrapped by each target's wrappers, in that order."""
+    definitions = {(tp.definition.file, tp.definition.qualname) for tp in site.targets if tp.definition is not None}
+    return (
+        site.mechanism is Mechanism.FUNCTION
+        and len(definitions) == 1
+        and all(tp.definition is not None and tp.definition.kind is DefKind.FUNCTION for tp in site.targets)
+        and all(pp.kind is FusionKind.WRAP for pp in site.patches)
     )
 
 

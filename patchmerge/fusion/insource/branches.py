@@ -60,7 +60,9 @@ def wrapper_conditions(
     written: list[tuple[PlannedPatch, str | None]] = []
     for position, pp in enumerate(wrappers):
         condition = condition_code(pp, calls_read) if pp.patch.is_conditional else None
-        earlier = [e for e in wrappers[:position] if e.patch.patch_import == pp.patch.patch_import]
+        # one Patch per target: the same wrapper on two targets of one binding is two Patches, each applying it
+        earlier = [e for e in wrappers[:position]
+                   if e.patch.patch_import == pp.patch.patch_import and e.patch.target == pp.patch.target]
         if earlier and semantics != "2.1.0":
             if any(not e.patch.is_conditional for e in earlier):
                 continue  # the first registration always applies: this one never wraps
