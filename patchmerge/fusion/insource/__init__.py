@@ -36,13 +36,14 @@ def fuse_in_source(sites: list[Site], context: Context, adaptor_args: AdaptorArg
         (pp.source.module, pp.source.qualname) for site in sites for pp in site.patches if pp.source is not None
     }
     patched_members = frozenset((site.module, site.owner_class, site.name) for site in sites if site.owner_class)
+    keys = frozenset(site.key for site in sites)
     writer = InSourceWriter(context)
     for site in sites:  # the defs moves will read: each module's scope analysis sees them whole, once
         for pp in site.patches:
             if pp.source is not None and pp.source.file is not None and "." not in pp.source.qualname:
                 writer.wanted.setdefault(pp.source.file, set()).add(pp.source.qualname)
     for site in sites:
-        chosen = choose(site, patch_sources, adaptor_args, patched_members)
+        chosen = choose(site, patch_sources, adaptor_args, patched_members, keys - {site.key})
         if not isinstance(chosen, Binding):
             result.fallback[site.key] = chosen
             continue

@@ -35,6 +35,7 @@ class Binding:
     value: bool = False  # a module value (bound by an import, an assignment, or new) replaced by a class
     implicit: bool = False  # wrappers on a member the class gets implicitly (inherited, or from @dataclass)
     calls_read: dict[str, tuple[str, ...]] = field(default_factory=dict)  # conditions with their calls written out
+    importer: Site | None = None  # for a class fused where it is defined: the module that imports it (the target's)
 
     @property
     def patches(self) -> list[PlannedPatch]:
@@ -46,10 +47,14 @@ def choose(
     patch_sources: set[tuple[str, str]],
     adaptor_args: AdaptorArgs | None = None,
     patched_members: frozenset[tuple[str, str, str]] = frozenset(),
+    elsewhere: frozenset[tuple[str, str | None, str]] = frozenset(),
 ) -> Binding | str:
     """The binding when the in-source strategy can take `site`, else the reason it cannot. `patched_members`:
-    (module, class qualname, name) of the members that are targets."""
+    (module, class qualname, name) of the members that are targets; `elsewhere`: the keys of the other sites."""
     patched_classes = {(module, owner) for module, owner, _ in patched_members}
+    importer, site = site, _at_definition(site)
+    if site.key in elsewhere:
+        return f"{site.module}.{site.name}, where the class is defined, is a target of its own too"
     value = _value_by_class(site)
     if site.mechanism is Mechanism.VALUE and not _class_by_class(site) and not value:
         # the runtime rebinds every module holding the original under the same name (the defining module, each
@@ -117,7 +122,9 @@ def choose(
     implicit = kind is DefKind.INHERITED
     read = {pp.patch.id: adaptor_args.calls_read[pp.patch.id] for pp in patches
             if adaptor_args is not None and pp.patch.id in adaptor_args.calls_read}
-    return Binding(site, kind, always[0] if always else None, wrappers, branches, options, value, implicit, read)
+    moved_from = importer if importer is not site else None
+    return Binding(site, kind, always[0] if always else None, wrappers, branches, options, value, implicit, read,
+                   moved_from)
 
 
 def condition_options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | None) -> list[Option] | str:
@@ -169,6 +176,20 @@ def _class_by_class(site: Site) -> bool:
         and patches[0].source is not None
         and patches[0].source.kind is DefKind.CLASS
     )
+
+
+def _at_definition(site: Site) -> Site:
+    """A class a module binds by importing it (`from .gpt_model import GPTModel` in megatron/legacy/model),
+    replaced by one class: the site where the class is defined. The runtime rebinds the name in every module
+    holding the class under it, the defining module among them, so replacing the class where it is defined
+    gives every importer the patch's class, as the runtime does."""
+    if len(site.targets) != 1 or site.owner_class is not None or not _class_by_class(site):
+        return site
+    definition = site.targets[0].definition
+    assert definition is not None
+    if definition.file is None or definition.file == site.file or "." in definition.qualname:
+        return site
+    return Site(definition.file, definition.module, definition.qualname, None, site.mechanism, site.targets)
 
 
 def _wrapped_in_turn(site: Site) -> bool:

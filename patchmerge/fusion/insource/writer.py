@@ -19,6 +19,7 @@ from pathlib import Path
 
 import libcst as cst
 from libcst.codemod.visitors import ImportItem
+from libcst.metadata import ImportAssignment
 
 from patchmerge.fusion.insource.adaptor_args import Option
 from patchmerge.fusion.insource.apply import COMMENT, Apply, FileOps, Key, Place
@@ -48,6 +49,7 @@ from patchmerge.fusion.insource.moving import MovedFunction, bound_alike, move_f
 from patchmerge.fusion.insource.reexports import Reexports
 from patchmerge.fusion.insource.reuse import bind_reused
 from patchmerge.fusion.runtime_template import pending_flag
+from patchmerge.fusion.sites import Site
 from patchmerge.fusion.stanza import HELPER_ALIAS, normalise
 from patchmerge.model import DefKind, PlannedPatch
 
@@ -116,6 +118,25 @@ class InSourceWriter:
     def file_ops(self, path: Path) -> FileOps:
         return self.ops.setdefault(path, FileOps())
 
+    def _refuse_other_holders(self, importer: Site) -> None:
+        """A class fused where it is defined for a module that imports it: that module binds it by plain
+        top-level imports and nothing else of it reads it as it loads (`LayerNormImpl = TENorm` keeps the
+        original at runtime, which patches after), else the binding falls back."""
+        info = self.info(importer.file, importer.module, importer.file.name == "__init__.py")
+        imports = [
+            statement for statement in info.module.body
+            if isinstance(statement, cst.SimpleStatementLine)
+            and any(isinstance(small, cst.Import | cst.ImportFrom) for small in statement.body)
+        ]
+        nodes = {id(small) for statement in imports for small in statement.body}
+        bindings = info.global_bindings(importer.name)
+        if not all(isinstance(b, ImportAssignment) and id(b.node) in nodes for b in bindings):
+            raise CannotMove(f"{importer.module} binds {importer.name} otherwise than by a plain import at its top")
+        rest = [statement for statement in info.module.body if not any(statement is i for i in imports)]
+        if read_at_import(rest, importer.name, None):
+            raise CannotMove(f"{importer.module}'s module-level code reads {importer.name} when it runs; the "
+                             "runtime patches after that")
+
     def locate(self, path: Path, key: Key) -> None:
         if any(key in ops.replace for p, ops in self.ops.items() if p == path):
             raise CannotMove(f"{key[1]} in {path} is rewritten for another binding")
@@ -123,6 +144,8 @@ class InSourceWriter:
     def _plan(self, binding: Binding) -> None:
         site = binding.site
         target = self.info(site.file, site.module, site.file.name == "__init__.py")
+        if binding.importer is not None:
+            self._refuse_other_holders(binding.importer)
         if binding.value or binding.implicit:
             (plan_value if binding.value else plan_implicit)(self, binding, target)
             return
