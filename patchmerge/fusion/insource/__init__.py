@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Option
-from patchmerge.fusion.insource.binding import Binding, choose
+from patchmerge.fusion.insource.binding import Binding, choose, own_def_alias
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.writer import Context, InSourceWriter
 from patchmerge.fusion.sites import Site
@@ -32,9 +32,6 @@ class InSourceResult:
 
 def fuse_in_source(sites: list[Site], context: Context, adaptor_args: AdaptorArgs | None = None) -> InSourceResult:
     result = InSourceResult()
-    patch_sources = {
-        (pp.source.module, pp.source.qualname) for site in sites for pp in site.patches if pp.source is not None
-    }
     patched_members = frozenset((site.module, site.owner_class, site.name) for site in sites if site.owner_class)
     keys = frozenset(site.key for site in sites)
     writer = InSourceWriter(context)
@@ -42,8 +39,18 @@ def fuse_in_source(sites: list[Site], context: Context, adaptor_args: AdaptorArg
         for pp in site.patches:
             if pp.source is not None and pp.source.file is not None and "." not in pp.source.qualname:
                 writer.wanted.setdefault(pp.source.file, set()).add(pp.source.qualname)
-    for site in sites:
-        chosen = choose(site, patch_sources, adaptor_args, patched_members, keys - {site.key})
+    # a def another target is bound to as Megatron wrote it may be wrapped in source once that binding is written
+    alias_sources = {(pp.source.module, pp.source.qualname) for site in sites if (pp := own_def_alias(site))
+                     and pp.source is not None}
+    blocking = {
+        (pp.source.module, pp.source.qualname)
+        for site in sites for pp in site.patches if pp.source is not None and pp is not own_def_alias(site)
+    }
+    aliased: set[tuple[str, str]] = set()
+    for site in sorted(sites, key=lambda s: own_def_alias(s) is None):  # those bindings first
+        unwritten = alias_sources - aliased
+        chosen = choose(site, blocking | unwritten, adaptor_args, patched_members, keys - {site.key},
+                        frozenset(aliased))
         if not isinstance(chosen, Binding):
             result.fallback[site.key] = chosen
             continue
@@ -53,6 +60,8 @@ def fuse_in_source(sites: list[Site], context: Context, adaptor_args: AdaptorArg
             result.fallback[site.key] = str(exc)
             continue
         result.fused.append(site)
+        if chosen.alias and chosen.replacement is not None and chosen.replacement.source is not None:
+            aliased.add((chosen.replacement.source.module, chosen.replacement.source.qualname))
     result.texts = writer.render()
     result.probed = {path for path, ops in writer.ops.items() if ops.helper}
     result.options = list(writer.options.values())

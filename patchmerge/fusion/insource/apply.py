@@ -7,7 +7,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from patchmerge.fusion.insource.carry import ImportLine
+from patchmerge.fusion.insource.carry import ImportLine, is_docstring
 
 COMMENT = "# patchmerge:"  # how each fused definition's comment line starts
 
@@ -31,6 +31,8 @@ class FileOps:
     # original (the patch module's own renamed import of what its patch replaces)
     renamed_imports: dict[int, tuple[str, str]] = field(default_factory=dict)
     type_imports: set[str] = field(default_factory=set)  # modules annotations written as strings name
+    after_def: dict[str, list[cst.BaseStatement]] = field(default_factory=dict)  # module def -> right below it
+    def_probes: dict[str, list[cst.BaseStatement]] = field(default_factory=dict)  # module def -> its first lines
 
     def copy(self) -> FileOps:
         return FileOps(
@@ -45,6 +47,8 @@ class FileOps:
             self.helper,
             dict(self.renamed_imports),
             set(self.type_imports),
+            {k: list(v) for k, v in self.after_def.items()},
+            {k: list(v) for k, v in self.def_probes.items()},
         )
 
 
@@ -58,6 +62,27 @@ class Apply(cst.CSTTransformer):
     def visit_Module(self, node: cst.Module) -> bool:
         self.top_classes = {id(s) for s in node.body if isinstance(s, cst.ClassDef)}
         return True
+
+    @property
+    def _by_def(self) -> set[str]:
+        return set(self.ops.after_def) | set(self.ops.def_probes)
+
+    def _beside_def(self, written: list[cst.BaseStatement], name: str) -> list[cst.BaseStatement]:
+        """The module def `name` among `written` with the probes other bindings put in it, and their
+        statements right below it."""
+        out: list[cst.BaseStatement] = []
+        for statement in written:
+            if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+                if isinstance(statement.body, cst.IndentedBlock) and name in self.ops.def_probes:
+                    body = list(statement.body.body)
+                    at = 1 if body and is_docstring(body[0]) else 0
+                    body[at:at] = self.ops.def_probes[name]
+                    statement = statement.with_changes(body=statement.body.with_changes(body=body))
+                out.append(statement)
+                out.extend(self.ops.after_def.get(name, []))
+            else:
+                out.append(statement)
+        return out
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return id(node) in self.top_classes  # only top-level classes hold targets
@@ -112,9 +137,10 @@ class Apply(cst.CSTTransformer):
             if owner is None and name in self.ops.before:  # moved defs go above the top-level def they serve
                 out.extend(self.ops.before[name])
             if isinstance(statement, cst.FunctionDef | cst.ClassDef) and (owner, name) in self.ops.replace:
-                out.extend(self.ops.replace[(owner, name)])
+                written = self.ops.replace[(owner, name)]
             else:
-                out.append(statement)
+                written = [statement]
+            out.extend(self._beside_def(written, name) if owner is None and name in self._by_def else written)
             if owner is None and isinstance(statement, cst.ClassDef) and name in self.ops.after:
                 out.extend(self.ops.after[name])
         out.extend(self.ops.append.get(owner, []))
@@ -129,3 +155,4 @@ class Place:
     owner_class: str | None
     name: str
     file: Path
+

@@ -36,6 +36,7 @@ class Binding:
     implicit: bool = False  # wrappers on a member the class gets implicitly (inherited, or from @dataclass)
     calls_read: dict[str, tuple[str, ...]] = field(default_factory=dict)  # conditions with their calls written out
     importer: Site | None = None  # for a class fused where it is defined: the module that imports it (the target's)
+    alias: bool = False  # replaced by another def of its module, bound as Megatron wrote it (insource.aliases)
 
     @property
     def patches(self) -> list[PlannedPatch]:
@@ -48,9 +49,11 @@ def choose(
     adaptor_args: AdaptorArgs | None = None,
     patched_members: frozenset[tuple[str, str, str]] = frozenset(),
     elsewhere: frozenset[tuple[str, str | None, str]] = frozenset(),
+    aliased: frozenset[tuple[str, str]] = frozenset(),
 ) -> Binding | str:
     """The binding when the in-source strategy can take `site`, else the reason it cannot. `patched_members`:
-    (module, class qualname, name) of the members that are targets; `elsewhere`: the keys of the other sites."""
+    (module, class qualname, name) of the members that are targets; `elsewhere`: the keys of the other sites;
+    `aliased`: (module, qualname) of the defs other targets are bound to in source (see insource.aliases)."""
     patched_classes = {(module, owner) for module, owner, _ in patched_members}
     importer, site = site, _at_definition(site)
     if site.key in elsewhere:
@@ -71,6 +74,7 @@ def choose(
     definition = site.targets[0].definition
     assert definition is not None
     patches = site.patches
+    alias = own_def_alias(site)
     options = condition_options(patches, adaptor_args)
     if isinstance(options, str):
         return options
@@ -87,6 +91,8 @@ def choose(
     conditional_wrappers = any(pp.patch.is_conditional for pp in wrappers)
     if (definition.module, definition.qualname) in patch_sources:
         return "the original is itself registered as the patch of another target, so it must stay in the source"
+    if (definition.module, definition.qualname) in aliased and replacements:
+        return "another target is bound to this def as Megatron wrote it, so the def stays; only wrappers apply"
     kind = definition.kind
     if kind is DefKind.MISSING:
         if wrappers:
@@ -115,7 +121,8 @@ def choose(
         source = pp.source
         if source is None or source.file is None or source.kind is not wanted or "." in source.qualname:
             return f"{pp.patch.id}: the patch is not a module-level {wanted.value} in the source roots"
-        if source.module == site.module and (site.owner_class or pp.kind is FusionKind.WRAP or pp not in branches):
+        own = site.owner_class or pp.kind is FusionKind.WRAP or pp not in branches
+        if source.module == site.module and own and pp is not alias:
             return f"{pp.patch.id}: the patch is defined in the target's own module"
     if site.owner_class and "." in site.owner_class:
         return "a member of a nested class"
@@ -124,7 +131,7 @@ def choose(
             if adaptor_args is not None and pp.patch.id in adaptor_args.calls_read}
     moved_from = importer if importer is not site else None
     return Binding(site, kind, always[0] if always else None, wrappers, branches, options, value, implicit, read,
-                   moved_from)
+                   moved_from, alias is not None)
 
 
 def condition_options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | None) -> list[Option] | str:
@@ -221,3 +228,27 @@ def _value_by_class(site: Site) -> bool:
         and patch.source is not None
         and patch.source.kind is DefKind.CLASS
     )
+
+
+def own_def_alias(site: Site) -> PlannedPatch | None:
+    """The one unconditional replacement of a module function by another module-level def of its module, which
+    stays (see insource.aliases)."""
+    if len(site.targets) != 1 or len(site.patches) != 1 or site.owner_class is not None:
+        return None
+    definition = site.targets[0].definition
+    pp = site.patches[0]
+    source = pp.source
+    if (
+        site.mechanism is Mechanism.FUNCTION
+        and definition is not None
+        and definition.kind is DefKind.FUNCTION
+        and pp.kind is not FusionKind.WRAP
+        and not pp.patch.is_conditional
+        and source is not None
+        and source.kind is DefKind.FUNCTION
+        and source.module == site.module
+        and "." not in source.qualname
+        and source.qualname != site.name
+    ):
+        return pp
+    return None

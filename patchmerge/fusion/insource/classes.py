@@ -8,15 +8,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import libcst as cst
+from libcst.metadata import ImportAssignment
 
 from patchmerge.fusion.insource.apply import Key, Place
 from patchmerge.fusion.insource.back_imports import back_import
 from patchmerge.fusion.insource.binding import Binding
-from patchmerge.fusion.insource.bodies import blank_lines
+from patchmerge.fusion.insource.bodies import blank_lines, read_at_import
 from patchmerge.fusion.insource.carry import is_docstring
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.module_info import ModuleInfo
 from patchmerge.fusion.insource.moving import move_function
+from patchmerge.fusion.sites import Site
 from patchmerge.model import PlannedPatch
 
 if TYPE_CHECKING:  # the writer calls this module; only its type is named here
@@ -130,3 +132,23 @@ def plan_value(writer: InSourceWriter, binding: Binding, target: ModuleInfo) -> 
     ops.append.setdefault(None, []).extend(statements)
     ops.names.update({name, site.name})
     back_import(writer, pp, Place(site.module, None, name, site.file), node)
+
+
+def refuse_other_holders(writer: InSourceWriter, importer: Site) -> None:
+    """A class fused where it is defined for a module that imports it: that module binds it by plain
+    top-level imports and nothing else of it reads it as it loads (`LayerNormImpl = TENorm` keeps the
+    original at runtime, which patches after), else the binding falls back."""
+    info = writer.info(importer.file, importer.module, importer.file.name == "__init__.py")
+    imports = [
+        statement for statement in info.module.body
+        if isinstance(statement, cst.SimpleStatementLine)
+        and any(isinstance(small, cst.Import | cst.ImportFrom) for small in statement.body)
+    ]
+    nodes = {id(small) for statement in imports for small in statement.body}
+    bindings = info.global_bindings(importer.name)
+    if not all(isinstance(b, ImportAssignment) and id(b.node) in nodes for b in bindings):
+        raise CannotMove(f"{importer.module} binds {importer.name} otherwise than by a plain import at its top")
+    rest = [statement for statement in info.module.body if not any(statement is i for i in imports)]
+    if read_at_import(rest, importer.name, None):
+        raise CannotMove(f"{importer.module}'s module-level code reads {importer.name} when it runs; the "
+                         "runtime patches after that")

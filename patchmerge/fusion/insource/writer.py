@@ -19,9 +19,9 @@ from pathlib import Path
 
 import libcst as cst
 from libcst.codemod.visitors import ImportItem
-from libcst.metadata import ImportAssignment
 
 from patchmerge.fusion.insource.adaptor_args import Option
+from patchmerge.fusion.insource.aliases import plan_alias
 from patchmerge.fusion.insource.apply import COMMENT, Apply, FileOps, Key, Place
 from patchmerge.fusion.insource.back_imports import back_import
 from patchmerge.fusion.insource.beside import beside_replacement, keep_original, place_beside
@@ -39,7 +39,7 @@ from patchmerge.fusion.insource.bodies import (
 )
 from patchmerge.fusion.insource.branches import condition_code, grouped, if_chain, wrapper_conditions
 from patchmerge.fusion.insource.carry import ImportLine
-from patchmerge.fusion.insource.classes import plan_class, plan_value
+from patchmerge.fusion.insource.classes import plan_class, plan_value, refuse_other_holders
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.implicit import plan_implicit
 from patchmerge.fusion.insource.import_graph import ImportGraph
@@ -49,7 +49,6 @@ from patchmerge.fusion.insource.moving import MovedFunction, bound_alike, move_f
 from patchmerge.fusion.insource.reexports import Reexports
 from patchmerge.fusion.insource.reuse import bind_reused
 from patchmerge.fusion.runtime_template import pending_flag
-from patchmerge.fusion.sites import Site
 from patchmerge.fusion.stanza import HELPER_ALIAS, normalise
 from patchmerge.model import DefKind, PlannedPatch
 
@@ -118,25 +117,6 @@ class InSourceWriter:
     def file_ops(self, path: Path) -> FileOps:
         return self.ops.setdefault(path, FileOps())
 
-    def _refuse_other_holders(self, importer: Site) -> None:
-        """A class fused where it is defined for a module that imports it: that module binds it by plain
-        top-level imports and nothing else of it reads it as it loads (`LayerNormImpl = TENorm` keeps the
-        original at runtime, which patches after), else the binding falls back."""
-        info = self.info(importer.file, importer.module, importer.file.name == "__init__.py")
-        imports = [
-            statement for statement in info.module.body
-            if isinstance(statement, cst.SimpleStatementLine)
-            and any(isinstance(small, cst.Import | cst.ImportFrom) for small in statement.body)
-        ]
-        nodes = {id(small) for statement in imports for small in statement.body}
-        bindings = info.global_bindings(importer.name)
-        if not all(isinstance(b, ImportAssignment) and id(b.node) in nodes for b in bindings):
-            raise CannotMove(f"{importer.module} binds {importer.name} otherwise than by a plain import at its top")
-        rest = [statement for statement in info.module.body if not any(statement is i for i in imports)]
-        if read_at_import(rest, importer.name, None):
-            raise CannotMove(f"{importer.module}'s module-level code reads {importer.name} when it runs; the "
-                             "runtime patches after that")
-
     def locate(self, path: Path, key: Key) -> None:
         if any(key in ops.replace for p, ops in self.ops.items() if p == path):
             raise CannotMove(f"{key[1]} in {path} is rewritten for another binding")
@@ -145,7 +125,7 @@ class InSourceWriter:
         site = binding.site
         target = self.info(site.file, site.module, site.file.name == "__init__.py")
         if binding.importer is not None:
-            self._refuse_other_holders(binding.importer)
+            refuse_other_holders(self, binding.importer)
         if binding.value or binding.implicit:
             (plan_value if binding.value else plan_implicit)(self, binding, target)
             return
@@ -161,6 +141,9 @@ class InSourceWriter:
                 return
             where = f"class {site.owner_class}'s body" if site.owner_class else f"{site.module}'s module-level code"
             raise CannotMove(f"{where} reads {site.name} when it runs; the runtime patches after that")
+        if binding.alias:
+            plan_alias(self, binding, target, original, key)
+            return
         if isinstance(original, cst.ClassDef):
             if any(k[0] == site.name for k in ops.replace) or site.name in ops.append:
                 raise CannotMove(f"members of class {site.name} are fused in source too; the class is replaced whole")

@@ -1,0 +1,94 @@
+"""A function replaced by another def of its own module (MindSpeed-LLM registers Megatron's
+`get_gpt_layer_local_spec` as `get_gpt_layer_with_transformer_engine_spec`, and wraps `get_gpt_layer_local_spec`
+too): the runtime registered the def bound before patching, so the first name keeps Megatron's def while the
+second is wrapped. In source the first def goes and its name is bound to the other def right after it, before
+that def's wrappers apply. Compared with runtime patching in every way a run may use the tree."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.differential.harness import Scenario, compare
+
+SPECS = """
+from megatron.calls import LOG
+
+
+def with_engine(n):
+    \"\"\"The engine's spec.\"\"\"
+    LOG.append("megatron.with_engine")
+    return ["engine", n]
+
+
+def local(n):
+    \"\"\"The local spec.\"\"\"
+    LOG.append("megatron.local")
+    return ["local", n]
+
+
+def build(n):
+    return with_engine(n) + local(n)
+"""
+
+PATCHES = """
+from functools import wraps
+
+from megatron.calls import LOG
+
+
+def local_wrapper(fn):
+    @wraps(fn)
+    def wrapper(n):
+        LOG.append("local_wrapper>")
+        if n < 0:
+            raise ValueError("negative")
+        return fn(n) + ["norm"]
+    return wrapper
+"""
+
+SCENARIO = """
+from megatron.calls import attempt
+
+
+def run():
+    from megatron.core import specs
+    from megatron.core.specs import local, with_engine
+    return [specs.build(2), with_engine(3), local(4), attempt(local, -1), with_engine.__name__,
+            with_engine.__doc__, specs.with_engine is specs.local]
+"""
+
+ALIAS = {"megatron.core.specs.with_engine": [{"patch_import": "megatron.core.specs.local"}]}
+WRAPPED = {"megatron.core.specs.local": [
+    {"patch_import": "mindspeed_llm.patches.local_wrapper", "condition": ["args.norm"]},
+]}
+
+
+def _scenario(targets: dict) -> Scenario:
+    return Scenario(
+        "a function replaced by another def of its module",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/specs.py": SPECS,
+            "MindSpeed-LLM/mindspeed_llm/patches.py": PATCHES,
+            "MindSpeed-LLM/scenario.py": SCENARIO,
+        },
+        targets,
+        extra_domains={"norm": [False, True]},
+    )
+
+
+@pytest.mark.parametrize("targets", [{**ALIAS, **WRAPPED}, {**WRAPPED, **ALIAS}, ALIAS], ids=["alias-first",
+                                                                                              "wrapped-first", "alone"])
+def test_the_name_keeps_megatrons_def_while_the_def_is_wrapped(tmp_path, targets):
+    compare(tmp_path, _scenario(targets))
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    assert {p["strategy"] for p in report["patches"]} == {"in-source"}
+    specs = (tmp_path / "fused/Megatron-LM/megatron/core/specs.py").read_text()
+    assert "def with_engine" not in specs and "megatron.with_engine" not in specs
+    # bound right below the def, before its wrapper applies; the def's first run counts for both bindings
+    assert "\nwith_engine = local\n" in specs
+    if "megatron.core.specs.local" in targets:
+        assert specs.index("with_engine = local") < specs.index("local = local_wrapper(local)")
+    assert "'megatron.core.specs.with_engine#0')" in specs
