@@ -100,5 +100,7 @@ def test_a_package_that_holds_the_class_under_another_name_too_falls_back(tmp_pa
 
 
 def test_a_class_imported_under_a_condition_falls_back(tmp_path):
-    pristine, fused = build(tmp_path, _scenario("try:\n    from .model import Model\nexcept ImportError:\n    Model = None\n"))
-    assert _strategy(fused) == ("deferred", "megatron.legacy.model binds Model otherwise than by a plain import at its top")
+    conditional = "try:\n    from .model import Model\nexcept ImportError:\n    Model = None\n"
+    pristine, fused = build(tmp_path, _scenario(conditional))
+    reason = "megatron.legacy.model binds Model otherwise than by a plain import at its top"
+    assert _strategy(fused) == ("deferred", reason)

@@ -199,6 +199,79 @@ CASES = {
             ],
         },
     ),
+    "condition-calling-a-function": (
+        {
+            "MindSpeed-LLM/mindspeed_llm/features.py": '''\
+                import argparse
+
+                from megatron.training import get_args
+
+
+                def is_enable_fast(args=None):
+                    args = args if args else get_args()
+                    if hasattr(args, "tp_2d") and args.tp_2d:
+                        return True
+                    parser = argparse.ArgumentParser()
+                    parser.add_argument("--fast-nf4", action="store_true")
+                    args, _ = parser.parse_known_args()
+                    return args.fast_nf4
+            ''',
+            "MindSpeed-LLM/mindspeed_llm/fast.py": '''\
+                from megatron.calls import LOG
+
+
+                def scale_fast(x):
+                    LOG.append("llm.scale_fast")
+                    return x * 8
+            ''',
+            ARGUMENTS: '''\
+                def process_args(parser):
+                    parser.add_argument("--tp-2d", action="store_true", default=False)
+                    return parser
+            ''',
+        },
+        {
+            "megatron.core.ops.scale": [
+                {"patch_import": "mindspeed_llm.fast.scale_fast", "patch_name": "scale_fast",
+                 "condition": ["is_enable_fast(args)"], "condition_import": ["mindspeed_llm.features.is_enable_fast"]},
+            ],
+        },
+    ),
+    "replaced-by-a-def-of-its-module": (
+        {
+            "MindSpeed-LLM/mindspeed_llm/wrappers.py": '''\
+                def scale_wrapper(fn):
+                    def wrapper(x):
+                        return fn(x) + 1
+
+                    return wrapper
+            ''',
+        },
+        {
+            "megatron.core.ops.caller": [{"patch_import": "megatron.core.ops.scale", "patch_name": "scale"}],
+            "megatron.core.ops.scale": [
+                {"patch_import": "mindspeed_llm.wrappers.scale_wrapper", "patch_name": "scale_wrapper"}
+            ],
+        },
+    ),
+    "annotations-only-the-patch-module-gives": (
+        {
+            "MindSpeed/mindspeed/layer.py": '''\
+                from megatron.calls import LOG
+                from megatron.core.ops import Layer
+
+
+                class Graph:
+                    """MindSpeed's graph of a layer."""
+
+
+                def forward(self, x, graph: Graph = None) -> int:
+                    LOG.append("mindspeed.forward")
+                    return x * self.n
+            ''',
+        },
+        {"megatron.core.ops.Layer.forward": [{"patch_import": "mindspeed.layer.forward", "patch_name": "forward"}]},
+    ),
 }
 
 
