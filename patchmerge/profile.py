@@ -41,6 +41,10 @@ class Runtime:
     # options the adaptor changes after its parse (from the environment, say): conditions reading them are
     # left to the deferred strategy, as a parse of the command line alone would get them wrong
     adaptor_args_changed: tuple[str, ...] = ()
+    # the adaptor adds each option its parser does not know to its args (MindSpeed-LLM 26.1.0's
+    # parser_unknown_args): `--name` alone gives args.name = True, with one value that string, with several their
+    # list; conditions that read such a name with getattr(args, name, default) or hasattr are then decided too
+    adaptor_unknown_args: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,7 @@ _SECTION_TYPES: dict[str, dict[str, type]] = {
         "helper_module": str,
         "adaptor_args_files": tuple,
         "adaptor_args_changed": tuple,
+        "adaptor_unknown_args": bool,
     },
     "probes": {"enabled": bool, "format": str, "prefix": str},
     "check": {

@@ -33,6 +33,7 @@ def profile_text(
     description: str | None = None,
     semantics: str | None = None,
     adaptor_args_files: Sequence[str] = (),
+    adaptor_unknown_args: bool = False,
 ) -> str:
     """A profile for a ROOT_DIR of the three source roots with `patches.json` at its top and ARGS_MODULE."""
     lines = [f"name = {json.dumps(name)}"]
@@ -58,4 +59,6 @@ def profile_text(
         lines.append(f"semantics = {json.dumps(semantics)}")
     if adaptor_args_files:
         lines.append(f"adaptor_args_files = {json.dumps(list(adaptor_args_files))}")
+    if adaptor_unknown_args:
+        lines.append("adaptor_unknown_args = true")
     return "\n".join(lines) + "\n"

@@ -80,11 +80,12 @@ def fuse_plan(
     read_options = adaptation_options(candidates, in_source, options, fuse_context)
     deferred = write_deferred(candidates, in_source, fuse_context, hooks, texts, outcomes)
     if deferred or in_source.probed:  # in source, only probes and conditions need the helper
-        parser = render_parser(read_options)
+        unknown = options is not None and options.unknown_args
+        parser = render_parser(read_options, options.consuming if options is not None and unknown else None)
         setter = needs_setter(deferred)
         parses = argv_parses_read(options, [texts.current[path] for path in texts.current])
         write_runtime_support(
-            profile, context.tree, texts, setter, probes, parser, in_source.branches, bool(deferred), parses
+            profile, context.tree, texts, setter, probes, parser, in_source.branches, bool(deferred), parses, unknown
         )
     run_fixups(hooks, texts, root, profile)
     edits = validated_edits(texts, in_source)

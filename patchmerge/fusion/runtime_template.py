@@ -165,9 +165,10 @@ def adaptation_args():
     if not _ADAPTATION_ARGS:
         import argparse
 
-        parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
+        parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False, conflict_handler="resolve")
 {adaptor_options}
-        _ADAPTATION_ARGS.append(parser.parse_known_args(sys.argv[1:])[0])
+        known, unknown = parser.parse_known_args(sys.argv[1:])
+{unknown_args}        _ADAPTATION_ARGS.append(known)
     return _ADAPTATION_ARGS[0]
 {argv_parses}
 
@@ -184,6 +185,7 @@ def render(
     deferred: bool = True,
     flags: set[str] | frozenset[str] = frozenset(),
     argv_parses: dict[str, str] | None = None,
+    unknown_args: bool = False,
 ) -> str:
     """The helper module; `adaptor_options` is the body that adds the options fused conditions read, `branches`
     the patch_import and condition of each in-source branch its probes name, `flags` the probe flags the fused
@@ -197,8 +199,33 @@ def render(
         branches=dict(sorted((branches or {}).items())) if probe_prefix is not None else {},
         pending_flags=sorted(f for f in flags if not f.startswith("pending_chosen_")),
         chosen_flags=sorted(f for f in flags if f.startswith("pending_chosen_")),
-        argv_parses=_argv_parses(argv_parses or {}),
+        argv_parses=(UNKNOWN_ARGS_DEF if unknown_args else "") + _argv_parses(argv_parses or {}),
+        unknown_args="        _add_unknown(known, unknown)\n" if unknown_args else "",
     )
+
+
+# what the adaptor takes in from the options its parser does not know (runtime.adaptor_unknown_args), as
+# MindSpeed-LLM 26.1.0's parser_unknown_args does
+UNKNOWN_ARGS_DEF = '''
+
+def _add_unknown(args, unknown):
+    """Each `--name` the parser left unknown becomes args.name: True alone, its value with one, the list of its
+    values with several (the adaptor's own parse does the same)."""
+    key = values = None
+    for token in unknown:
+        if token.startswith("--"):
+            _set_unknown(args, key, values)
+            key, values = token, None
+        else:
+            values = [token] if values is None else values + [token]
+    _set_unknown(args, key, values)
+
+
+def _set_unknown(args, key, values):
+    if key is not None:
+        value = True if values is None else values[0] if len(values) == 1 else values
+        setattr(args, key[2:].replace("-", "_"), value)
+'''
 
 
 def _argv_parses(parses: dict[str, str]) -> str:

@@ -38,6 +38,7 @@ def adaptor_args(
         return None
     found = read_adaptor_args(adaptor_files(root, profile.runtime.adaptor_args_files))
     found.changed = profile.runtime.adaptor_args_changed
+    found.unknown_args = profile.runtime.adaptor_unknown_args
 
     def definition(dotted: str) -> Definition | None:
         try:
@@ -153,6 +154,7 @@ def write_runtime_support(
     branches: dict[str, tuple[str, str]],
     deferred: bool = True,
     argv_parses: dict[str, str] | None = None,
+    unknown_args: bool = False,
 ) -> None:
     """The helper module fused code imports, and the args-ready hook that settles classes and values."""
     runtime = profile.runtime
@@ -171,7 +173,8 @@ def write_runtime_support(
     adaptor_options, branches = with_earlier_merge(earlier, adaptor_options, branches)
     parses = {**earlier_argv_parses(earlier), **(argv_parses or {})}
     texts.write(
-        helper, render_helper(runtime.args_accessor, prefix, adaptor_options, branches, deferred, flags, parses)
+        helper,
+        render_helper(runtime.args_accessor, prefix, adaptor_options, branches, deferred, flags, parses, unknown_args),
     )
     if not needs_setter:
         return

@@ -47,10 +47,21 @@ mode, command_line, patches_file = sys.argv[1], json.loads(sys.argv[2]), sys.arg
 way = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
 overrides = json.loads(sys.argv[6]) if len(sys.argv) > 6 else {}
 semantics = sys.argv[4]
+unknown_args = way.pop("unknown_args", False)
 sys.argv = ["pretrain.py", *command_line]  # what a training script is started with
 from mindspeed_llm.arguments import process_args
 # the runtime's args: the adaptor parses the command line itself (MegatronAdaptation.get_args)
-args, _ = process_args(argparse.ArgumentParser(allow_abbrev=False)).parse_known_args()
+args, unknown = process_args(argparse.ArgumentParser(allow_abbrev=False)).parse_known_args()
+if unknown_args:  # MindSpeed-LLM 26.1.0 also takes in the options its parser does not know
+    key = value = None
+    for token in unknown + ["--"]:
+        if token.startswith("--"):
+            if key is not None:
+                setattr(args, key[2:].replace("-", "_"), True if value is None else value[0] if len(value) == 1
+                        else value)
+            key, value = token, None
+        else:
+            value = [token] if value is None else [*value, token]
 # Megatron's own args, after its validation (which may change a value a condition reads)
 megatron_args = copy.copy(args)
 for name, value in overrides.items():
@@ -108,6 +119,10 @@ class Scenario:
     # a difference the merge report states as a fidelity note: (patch id, words of its note, what the runtime's
     # result shows, what the fused result shows instead); the report must carry the note
     noted: tuple[tuple[str, str, str, str], ...] = ()
+    # the adaptor takes in the options its parser does not know (MindSpeed-LLM 26.1.0): `unknown_domains` are
+    # such options, given on the command line but not defined by the adaptor's parser
+    unknown_args: bool = False
+    unknown_domains: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -145,13 +160,15 @@ def build(base: Path, scenario: Scenario) -> tuple[Path, Path]:
     _write(pristine, BASE_FILES)
     _write(pristine, scenario.files)
     _write(pristine, {"MindSpeed-LLM/mindspeed_llm/adaptor.py": _adaptor(scenario.patches)})
-    _write(pristine, {ARGUMENTS: _arguments(domains(scenario))})
+    known = {name: values for name, values in domains(scenario).items() if name not in scenario.unknown_domains}
+    _write(pristine, {ARGUMENTS: _arguments(known)})
     (pristine / "patches.json").write_text(json.dumps(scenario.patches, indent=2))
     profile = profile_text(
         "differential",
         ["MindSpeed-LLM/mindspeed_llm/adaptor.py"],
         semantics=None if scenario.semantics == "2.1.0" else scenario.semantics,
         adaptor_args_files=[ARGUMENTS],
+        adaptor_unknown_args=scenario.unknown_args,
     )
     (base / "profile.toml").write_text(profile)
     fused = base / "fused"
@@ -176,7 +193,7 @@ def _as_noted(runtime: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
 
 def domains(scenario: Scenario) -> dict[str, list[Any]]:
     specs = patch_set_from_mapping(scenario.patches.items(), source=None, format="json").patches
-    return {**condition_domains(specs), **scenario.extra_domains}
+    return {**condition_domains(specs), **scenario.extra_domains, **scenario.unknown_domains}
 
 
 def _flag(name: str) -> str:
@@ -276,15 +293,18 @@ def compare(base: Path, scenario: Scenario) -> list[dict[str, Any]]:
     broken: set[str] = set()
     changed = False
     overrides = scenario.megatron_overrides
+    parse = {"unknown_args": True} if scenario.unknown_args else {}  # how the adaptor parses, in every run
     for assignment in assignments(space) if space else [{}]:
         argv = command_line(assignment, space)
-        runtime = _run(pristine, "runtime", argv, pristine / "patches.json", scenario.semantics, None, overrides)
+        runtime = _run(pristine, "runtime", argv, pristine / "patches.json", scenario.semantics, parse, overrides)
         applied = set(runtime.pop("applied"))
         runtime.pop("taken")
         for way in ways(scenario.patches):
             label = _described(way)
             try:
-                fused_run = _run(fused, "fused", argv, pristine / "patches.json", scenario.semantics, way, overrides)
+                fused_run = _run(
+                    fused, "fused", argv, pristine / "patches.json", scenario.semantics, {**way, **parse}, overrides
+                )
                 # the branches the fused tree announces are patches the runtime applied too
                 assert set(fused_run.pop("taken")) <= applied, f"{scenario.name}: {assignment} {way}"
                 fused_run.pop("applied")
@@ -295,7 +315,7 @@ def compare(base: Path, scenario: Scenario) -> list[dict[str, Any]]:
                 if label not in scenario.known_broken:
                     raise
                 broken.add(label)
-        unpatched = _run(pristine, "pristine", argv, pristine / "patches.json", "2.1.0", None, overrides)
+        unpatched = _run(pristine, "pristine", argv, pristine / "patches.json", "2.1.0", parse, overrides)
         unpatched.pop("applied"), unpatched.pop("taken")
         changed = changed or runtime != unpatched
         outcomes.append(runtime)

@@ -101,3 +101,53 @@ def test_each_target_wraps_the_shared_def_in_turn_as_the_runtime_does(tmp_path, 
     utils = (tmp_path / "fused/Megatron-LM/megatron/core/utils.py").read_text()
     # once per target, the first registered innermost
     assert utils.count("unwrap = unwrap_wrapper(unwrap)") == 2
+
+
+P2P = """
+from megatron.calls import LOG
+
+
+def batched_ops(x):
+    LOG.append("megatron.batched_ops")
+    return [x]
+
+
+def ops(x):
+    LOG.append("megatron.ops")
+    return [x, x]
+"""
+
+EOD = """
+from megatron.calls import LOG
+
+
+def ops_eod(x):
+    LOG.append("mindspeed.ops_eod")
+    return [-x]
+"""
+
+
+def test_one_branch_of_two_functions_is_defined_above_both_or_the_earlier_falls_back(tmp_path):
+    """MindSpeed's `_p2p_ops_eod` is the branch of `_p2p_ops` and of `_batched_p2p_ops`, defined above it: the
+    def moves beside the binding planned first; the other binds it as its module loads, so it must come below."""
+    targets = {
+        "megatron.core.p2p.ops": [{"patch_import": "mindspeed.eod.ops_eod", "condition": ["args.eod"]}],
+        "megatron.core.p2p.batched_ops": [{"patch_import": "mindspeed.eod.ops_eod", "condition": ["args.eod"]}],
+    }
+    scenario = Scenario(
+        "one branch of two functions",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/p2p.py": P2P,
+            "MindSpeed/mindspeed/eod.py": EOD,
+            "MindSpeed-LLM/scenario.py": "def run():\n    from megatron.core import p2p\n"
+                                         "    return [p2p.ops(1), p2p.batched_ops(2), p2p.ops is p2p.batched_ops]\n",
+        },
+        targets,
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    strategies = {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
+    assert strategies["megatron.core.p2p.ops#0"] == ("in-source", "")
+    strategy, reason = strategies["megatron.core.p2p.batched_ops#0"]
+    assert strategy == "deferred" and "which binds it when the module loads" in reason

@@ -51,6 +51,19 @@ class AdaptorArgs:
     calls_read: dict[str, tuple[str, ...]] = field(default_factory=dict)
     argv_parses: dict[str, str] = field(default_factory=dict)
     calls_unread: dict[str, str] = field(default_factory=dict)
+    unknown_args: bool = False  # runtime.adaptor_unknown_args: options it does not know become args too
+    consuming: list[Option] = field(default_factory=list)  # every call, by what it takes from the command line
+    unconsumable: list[str] = field(default_factory=list)  # where what a call takes cannot be read
+
+    def unknown(self, dest: str) -> str | None:
+        """None when `args.<dest>`, not an option, comes from what the parser leaves unknown (read with a
+        default, so its absence is no error); else why it cannot be decided."""
+        if not self.unknown_args:
+            return f"args.{dest} is not an option of the adaptor's parser ({', '.join(self.files) or 'no files'})"
+        if self.unconsumable:
+            return (f"args.{dest} would come from what the adaptor's parser leaves unknown, which is not known: "
+                    f"what its add_argument at {self.unconsumable[0]} takes cannot be read statically")
+        return None
 
     def option(self, dest: str) -> Option | str:
         """The one option that gives `args.<dest>`, or why there is none to rely on."""
@@ -89,6 +102,7 @@ def read_adaptor_args(files: list[tuple[str, str]]) -> AdaptorArgs:
 
 def add_option(found: AdaptorArgs, call: ast.Call, where: str) -> None:
     """The option an `add_argument` call adds, by dest, if its flags and shaping keywords can be read."""
+    _add_consuming(found, call, where)
     if not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args):
         return  # flags computed at run time: nothing says which dest they give
     flags = tuple(a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
@@ -114,6 +128,25 @@ def add_option(found: AdaptorArgs, call: ast.Call, where: str) -> None:
 
 
 _UNREADABLE = object()
+_CONSUMING = ("action", "nargs", "const")  # what decides the tokens an option takes from the command line
+
+
+def _add_consuming(found: AdaptorArgs, call: ast.Call, where: str) -> None:
+    """The call as what it takes from the command line: its flags, action and nargs (its type, default and
+    choices only shape its own value), so a parse with it leaves the same tokens unknown."""
+    flags = tuple(a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+    keywords = {k.arg: k.value for k in call.keywords if k.arg}
+    dest = _dest(flags, keywords.get("dest")) if flags else None
+    readable = [(key, _readable(key, keywords[key])) for key in _CONSUMING if key in keywords]
+    if (
+        len(flags) != len(call.args) or not flags or not all(flag.startswith("-") for flag in flags)
+        or dest is None or any(k.arg is None for k in call.keywords)
+        or any(value is _UNREADABLE for _, value in readable)
+    ):
+        found.unconsumable.append(where)
+        return
+    shape = tuple(sorted(((key, repr(value)) for key, value in readable), key=str))
+    found.consuming.append(Option(flags, dest, shape, where))
 
 
 def _readable(key: str, node: ast.expr) -> object:
@@ -157,10 +190,33 @@ def condition_keys(tree: ast.Expression, args_name: str = "args") -> set[str] | 
     return keys
 
 
-def render_parser(options: list[Option]) -> str:
-    """The helper's `adaptation_args` body: the options in a stdlib parser, parsed once from sys.argv."""
-    lines = [f"    {option.call()}  # {option.where}" for option in sorted(options, key=lambda o: o.dest)]
+def render_parser(options: list[Option], consuming: list[Option] | None = None) -> str:
+    """The helper's `adaptation_args` body: the options in a stdlib parser, parsed once from sys.argv. With
+    `consuming` (the adaptor takes in what its parser leaves unknown), every other option of the parser too,
+    by what it takes from the command line, so the same tokens are left unknown; the options read go last,
+    so where two define one flag the one read keeps it (the parser resolves conflicts)."""
+    read = {option.dest for option in options}
+    others = [option for option in consuming or [] if option.dest not in read]
+    lines = [f"    {option.call()}  # {option.where}" for option in others]
+    lines += [f"    {option.call()}  # {option.where}" for option in sorted(options, key=lambda o: o.dest)]
     return "\n".join(lines) if lines else "    pass"
+
+
+def guarded_keys(tree: ast.Expression, args_name: str = "args") -> set[str]:
+    """The keys a condition reads only with a default (`getattr(args, 'k', d)`) or asks about (`hasattr`)."""
+    guarded: set[str] = set()
+    plain: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == args_name:
+            plain.add(node.attr)
+        elif (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) >= 2
+            and isinstance(node.args[0], ast.Name) and node.args[0].id == args_name
+            and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
+        ):
+            with_default = node.func.id == "getattr" and len(node.args) == 3
+            (guarded if with_default or node.func.id == "hasattr" else plain).add(node.args[1].value)
+    return guarded - plain
 
 
 def read_files(root: Path, patterns: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -57,6 +57,7 @@ def place_beside(
     done = writer.moved.get(pp.patch.patch_import)
     if done is not None:
         if done[0] == file:
+            _defined_above(writer, pp, target, anchor)
             return done[1]
         return writer.bind_moved(pp, target, done[1], file)
     if source.module == site.module:  # a branch defined beside the target already: nothing moves
@@ -121,7 +122,18 @@ def place_beside(
         writer.moved_defs.setdefault(file, {})[name] = node
     ops.names.update({local, name})
     back_import(writer, pp, Place(target.name, None, local, file), moved.node)
+    writer.moved_anchor[pp.patch.patch_import] = anchor
     return local
+
+
+def _defined_above(writer: InSourceWriter, pp: PlannedPatch, target: ModuleInfo, anchor: str) -> None:
+    """A def moved beside another binding of this module is bound here when the module loads: it must be
+    defined above, so the other binding's top-level statement must come first."""
+    placed = writer.moved_anchor.get(pp.patch.patch_import)
+    order = [s.name.value for s in target.module.body if isinstance(s, cst.FunctionDef | cst.ClassDef)]
+    if placed is None or placed not in order or anchor not in order or order.index(placed) > order.index(anchor):
+        raise CannotMove(f"{pp.patch.patch_import} moved beside {placed} for another binding, below {anchor}, "
+                         "which binds it when the module loads")
 
 
 def _own_alias(writer: InSourceWriter, module: str, name: str, target: ModuleInfo, file: Path) -> str:

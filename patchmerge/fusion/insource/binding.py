@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from patchmerge.conditions import ConditionError, parse_condition
-from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Option, condition_keys
+from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Option, condition_keys, guarded_keys
 from patchmerge.fusion.sites import Mechanism, Site
 from patchmerge.model import DefKind, FusionKind, PlannedPatch
 
@@ -160,8 +160,13 @@ def condition_options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | N
                 return f"{pp.patch.id}: condition {text!r} {exc}"
             if keys is None:
                 return f"{pp.patch.id}: condition {text!r} uses args other than by reading its options"
+            guarded = guarded_keys(parse_condition(text).tree)
             for key in sorted(keys):
                 option = adaptor_args.option(key)
+                if isinstance(option, str) and key in guarded and key not in adaptor_args.options:
+                    unknown = adaptor_args.unknown(key)  # from what the parser leaves unknown, if the adaptor adds it
+                    if unknown is None and key not in adaptor_args.changed and key not in adaptor_args.unreadable:
+                        continue
                 if isinstance(option, str):
                     return f"{pp.patch.id}: {option}"
                 options[key] = option

@@ -71,6 +71,7 @@ class InSourceWriter:
         self.infos: dict[Path, ModuleInfo] = {}
         self.ops: dict[Path, FileOps] = {}
         self.moved: dict[str, tuple[Path, str]] = {}  # patch_import -> (file it moved to, name there)
+        self.moved_anchor: dict[str, str] = {}  # patch_import -> the top-level def it moved above
         self.options: dict[str, Option] = {}  # the adaptor options the fused conditions read, by dest
         self.origins: dict[Path, set[Path]] = {}  # file -> the files whose code moved into it
         self.moved_to: dict[str, str] = {}  # patch_import -> the module it moved to
