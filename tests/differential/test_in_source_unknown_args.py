@@ -41,6 +41,13 @@ def forward_wrapper(fn):
     return wrapper
 
 
+def gemm_wrapper(fn):
+    def wrapper(self, x):
+        LOG.append("gemm_wrapper>")
+        return -fn(self, x)
+    return wrapper
+
+
 def scale_wrapper(fn):
     def wrapper(x):
         LOG.append("scale_wrapper>")
@@ -64,11 +71,15 @@ TARGETS = {
     "megatron.core.ops.Layer.forward": [
         {"patch_import": "mindspeed_llm.patches.forward_wrapper",
          "condition": ["int(getattr(args, 'context_parallel_size', 1)) > 1"]},
+        # read directly once an earlier condition of the patch showed args has it, as the runtime tests in order
+        {"patch_import": "mindspeed_llm.patches.gemm_wrapper",
+         "condition": ["getattr(args, 'moe_grouped_gemm', None)", "args.moe_grouped_gemm == True"]},
     ],
 }
 
 # options of the command line the adaptor's parser does not define (absent, one value, or a flag)
-UNKNOWN = {"optimizer": [None, "muon", "adam"], "context_parallel_size": [None, "1", "2"], "use_fsdp2": [False, True]}
+UNKNOWN = {"optimizer": [None, "muon", "adam"], "context_parallel_size": [None, "1", "2"], "use_fsdp2": [False, True],
+           "moe_grouped_gemm": [False, True]}
 
 
 def _scenario(unknown_args: bool = True) -> Scenario:

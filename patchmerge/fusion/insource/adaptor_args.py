@@ -55,11 +55,17 @@ class AdaptorArgs:
     consuming: list[Option] = field(default_factory=list)  # every call, by what it takes from the command line
     unconsumable: list[str] = field(default_factory=list)  # where what a call takes cannot be read
 
+    def where(self) -> str:
+        """The parser's files, named when they are few."""
+        if len(self.files) <= 3:
+            return ", ".join(self.files) or "no files"
+        return f"{len(self.files)} files of runtime.adaptor_args_files"
+
     def unknown(self, dest: str) -> str | None:
         """None when `args.<dest>`, not an option, comes from what the parser leaves unknown (read with a
         default, so its absence is no error); else why it cannot be decided."""
         if not self.unknown_args:
-            return f"args.{dest} is not an option of the adaptor's parser ({', '.join(self.files) or 'no files'})"
+            return f"args.{dest} is not an option of the adaptor's parser ({self.where()})"
         if self.unconsumable:
             return (f"args.{dest} would come from what the adaptor's parser leaves unknown, which is not known: "
                     f"what its add_argument at {self.unconsumable[0]} takes cannot be read statically")
@@ -73,7 +79,7 @@ class AdaptorArgs:
             return f"args.{dest}: its add_argument at {', '.join(self.unreadable[dest])} cannot be read statically"
         found = self.options.get(dest)
         if not found:
-            return f"args.{dest} is not an option of the adaptor's parser ({', '.join(self.files) or 'no files'})"
+            return f"args.{dest} is not an option of the adaptor's parser ({self.where()})"
         if len({option.shape for option in found}) > 1:
             places = ", ".join(option.where for option in found)
             return f"args.{dest} is defined differently in several places ({places}); which one parses is not known"
@@ -228,3 +234,34 @@ def read_files(root: Path, patterns: tuple[str, ...]) -> list[tuple[str, str]]:
             if path.is_file() and name not in seen:
                 seen[name] = path.read_text(encoding="utf-8", errors="replace")
     return list(seen.items())
+
+
+def ensured_keys(tree: ast.Expression | ast.expr, args_name: str = "args") -> set[str]:
+    """The keys a condition, when true, shows `args` has: `hasattr(args, 'k')`, `getattr(args, 'k', d)` with a
+    false default, or compared equal to (or in) constants the default is not, and the parts of an `and`. A later
+    condition of the same patch reads those directly without an AttributeError (the runtime tests in order)."""
+    node = tree.body if isinstance(tree, ast.Expression) else tree
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
+        return set().union(*(ensured_keys(value, args_name) for value in node.values))
+    compared: set[object] | None = None
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq | ast.In):
+        right = node.comparators[0]
+        elements = right.elts if isinstance(right, ast.Tuple | ast.List | ast.Set) else [right]
+        if not all(isinstance(e, ast.Constant) for e in elements):
+            return set()
+        compared, node = {e.value for e in elements if isinstance(e, ast.Constant)}, node.left
+    if not (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr")
+        and len(node.args) in (2, 3) and isinstance(node.args[0], ast.Name) and node.args[0].id == args_name
+        and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
+    ):
+        return set()
+    key = node.args[1].value
+    if node.func.id == "hasattr":
+        return {key} if compared is None else set()
+    if len(node.args) != 3 or not isinstance(node.args[2], ast.Constant):
+        return set()
+    default = node.args[2].value
+    if compared is None:
+        return set() if default else {key}
+    return set() if default in compared else {key}

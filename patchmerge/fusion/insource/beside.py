@@ -130,6 +130,8 @@ def _defined_above(writer: InSourceWriter, pp: PlannedPatch, target: ModuleInfo,
     """A def moved beside another binding of this module is bound here when the module loads: it must be
     defined above, so the other binding's top-level statement must come first."""
     placed = writer.moved_anchor.get(pp.patch.patch_import)
+    if placed == anchor:
+        return  # beside the same statement
     order = [s.name.value for s in target.module.body if isinstance(s, cst.FunctionDef | cst.ClassDef)]
     if placed is None or placed not in order or anchor not in order or order.index(placed) > order.index(anchor):
         raise CannotMove(f"{pp.patch.patch_import} moved beside {placed} for another binding, below {anchor}, "

@@ -11,7 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from patchmerge.conditions import ConditionError, parse_condition
-from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Option, condition_keys, guarded_keys
+from patchmerge.fusion.insource.adaptor_args import (
+    AdaptorArgs,
+    Option,
+    condition_keys,
+    ensured_keys,
+    guarded_keys,
+)
 from patchmerge.fusion.sites import Mechanism, Site
 from patchmerge.model import DefKind, FusionKind, PlannedPatch
 
@@ -153,6 +159,7 @@ def condition_options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | N
                 return (f"{pp.patch.id}: its condition calls {names}, which cannot be imported where it is "
                         f"decided, nor read as the adaptor's parse: {why}")
             texts = adaptor_args.calls_read[pp.patch.id]
+        ensured: set[str] = set()  # what an earlier condition of the patch showed args to have
         for text in texts:
             try:
                 keys = condition_keys(parse_condition(text).tree)
@@ -160,7 +167,9 @@ def condition_options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | N
                 return f"{pp.patch.id}: condition {text!r} {exc}"
             if keys is None:
                 return f"{pp.patch.id}: condition {text!r} uses args other than by reading its options"
-            guarded = guarded_keys(parse_condition(text).tree)
+            tree = parse_condition(text).tree
+            guarded = guarded_keys(tree) | ensured
+            ensured |= ensured_keys(tree)
             for key in sorted(keys):
                 option = adaptor_args.option(key)
                 if isinstance(option, str) and key in guarded and key not in adaptor_args.options:

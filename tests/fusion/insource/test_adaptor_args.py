@@ -124,3 +124,24 @@ def test_an_invalid_choice_stops_the_process_as_the_adaptor_parse_does():
 )
 def test_condition_keys_are_the_options_a_condition_reads(condition, keys):
     assert condition_keys(ast.parse(condition, mode="eval")) == keys
+
+
+@pytest.mark.parametrize(
+    ("condition", "ensured"),
+    [
+        ("hasattr(args, 'k')", {"k"}),
+        ("getattr(args, 'k', None)", {"k"}),
+        ("getattr(args, 'k', 1)", set()),  # true with the default too
+        ("getattr(args, 'k', None) == 'alltoall'", {"k"}),
+        ("getattr(args, 'k', None) in ('a', 'b')", {"k"}),
+        ("getattr(args, 'k', 'a') in ('a', 'b')", set()),
+        ("getattr(args, 'k', None) and hasattr(args, 'j')", {"k", "j"}),
+        ("getattr(args, 'k', None) or hasattr(args, 'j')", set()),
+        ("not hasattr(args, 'k')", set()),
+        ("args.k", set()),
+    ],
+)
+def test_what_a_true_condition_shows_args_to_have(condition, ensured):
+    from patchmerge.fusion.insource.adaptor_args import ensured_keys
+
+    assert ensured_keys(ast.parse(condition, mode="eval")) == ensured
