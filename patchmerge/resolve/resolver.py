@@ -264,7 +264,7 @@ class StaticResolver(MemberMixin, ScanMixin):
         notes: list[str] = []
         obj_name = name
         if b.value:
-            target = self._value_def(idx, b.value, cls, owner)
+            target = self._value_def(idx, b.value, cls, owner, b.line)
             if target is not None:
                 self._values[(module, qualname)] = target
                 obj_name = target.name or obj_name
@@ -273,7 +273,9 @@ class StaticResolver(MemberMixin, ScanMixin):
                           file=self._rel(idx.file), line=b.line, name=obj_name, notes=tuple(notes),
                           owner_class=owner)
 
-    def _value_def(self, idx: ModuleIndex, value: str, cls: ClassInfo | None, owner: str | None) -> Definition | None:
+    def _value_def(
+        self, idx: ModuleIndex, value: str, cls: ClassInfo | None, owner: str | None, line: int = 0
+    ) -> Definition | None:
         head, *rest = value.split(".")
         key = (idx.module, f"{owner}.{value}" if owner else value)
         if key in self._active_values:
@@ -286,12 +288,22 @@ class StaticResolver(MemberMixin, ScanMixin):
                                        qualname=owner, file=self._rel(idx.file))
                 start = self._member(owner_def, head, last=True)
             else:
-                start = self._module_attr(idx.module, head)
+                start = self._as_of(idx, head, line) or self._module_attr(idx.module, head)
             return self._walk(start, rest) if start is not None else None
         except Fail:
             return None
         finally:
             self._active_values.discard(key)
+
+    def _as_of(self, idx: ModuleIndex, name: str, line: int) -> Definition | None:
+        """What a module-level `x = name` at `line` reads when the module rebinds `name` further down
+        (`_first = f` then `f = g`): the binding made before that line, as top-level code runs in order."""
+        own = idx.candidates(name)
+        earlier = [i for i in own if idx.bindings[i].line < line]
+        if not earlier or not any(idx.bindings[i].line > line for i in own):
+            return None
+        winner, _ = select_binding(idx.bindings, earlier, lambda b: self._star_provides(idx, b, name))
+        return self._follow(idx, winner, name) if winner is not None else None
 
     def _resolve_in(self, module: str, text: str) -> Definition | str:
         """Resolve a dotted expression as written in `module` (e.g. a base class). Returns the definition,

@@ -221,3 +221,18 @@ def test_decorated_function_name_and_note(tmp_path: Path) -> None:
     assert d.name == "step" and d.decorators == ("torch.no_grad()",)
     assert "decorator @torch.no_grad() may change __name__" in d.notes
     assert r.resolve("m.cached").decorators == ("functools.cache",)
+
+
+def test_an_assignment_reads_the_name_as_bound_above_it(tmp_path: Path) -> None:
+    """`_first = f` then `f = g`: top-level code runs in order, so `_first` is the first f (a merge writes
+    this when two moved defs share a name: each keeps its own __name__)."""
+    source = (
+        "def wrapper(fn):\n    return fn\n\n\n_first = wrapper\n\n\n"
+        "def wrapper(fn):\n    return fn\n\n\n_second = wrapper\nwrapper = _first\n"
+    )
+    root = write_tree(tmp_path, {"R/m.py": source})
+    resolver = StaticResolver(SourceTree(root, ["R"]))
+    assert resolver.resolve("m._second").name == "wrapper"  # not `_first`, which `wrapper` is bound to last
+    assert resolver.resolve("m._first").name == "wrapper"
+    assert resolver.resolve("m.wrapper").name == "wrapper"
+    assert "assigned from wrapper (m.wrapper)" in " ".join(resolver.resolve("m._second").notes)

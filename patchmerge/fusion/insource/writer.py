@@ -320,7 +320,8 @@ class InSourceWriter:
 
     def comment(self, pp: PlannedPatch) -> str:
         role = "wrapped by" if pp.kind and pp.kind.value == "wrap" else "replaced by"
-        when = f" if {' and '.join(normalise(c) for c in pp.patch.condition)}" if pp.patch.condition else ""
+        texts = [normalise(c) for c in pp.patch.condition]
+        when = f" if {' and '.join(grouped(t) if len(texts) > 1 else t for t in texts)}" if texts else ""
         return f"{COMMENT} {pp.patch.target} {role} {pp.patch.patch_import}{when} ({self.context.registered_at(pp)})"
 
     def probe(self, ids: list[str], module: ModuleInfo, chosen: bool = False) -> cst.BaseStatement:
