@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.differential.harness import Scenario, compare
+from tests.differential.harness import Scenario, build, compare
 
 SPECS = """
 from megatron.calls import LOG
@@ -92,3 +92,37 @@ def test_the_name_keeps_megatrons_def_while_the_def_is_wrapped(tmp_path, targets
     if "megatron.core.specs.local" in targets:
         assert specs.index("with_engine = local") < specs.index("local = local_wrapper(local)")
     assert "'megatron.core.specs.with_engine#0')" in specs
+
+
+def _phased() -> Scenario:
+    alias = {"megatron.core.specs.with_engine": [{"patch_import": "megatron.core.specs.local", "phase": 1}]}
+    wrapped = {"megatron.core.specs.local": [
+        {"patch_import": "mindspeed_llm.patches.local_wrapper", "condition": ["args.norm"], "phase": 0},
+    ]}
+    scenario = _scenario({**wrapped, **alias})
+    # what calls give (a deferred binding shows its stand-in's name until its first call)
+    scenario.files["MindSpeed-LLM/scenario.py"] = (
+        "from megatron.calls import attempt\n\n\ndef run():\n    from megatron.core import specs\n"
+        "    return [specs.build(2), specs.with_engine(3), specs.local(4), attempt(specs.local, -1)]\n"
+    )
+    return scenario
+
+
+def test_a_def_patched_in_an_earlier_phase_is_registered_patched_so_the_alias_falls_back(tmp_path):
+    """The alias is registered in phase 1, after phase 0 wrapped the def: the runtime binds the wrapped one, so
+    the def as Megatron wrote it is not what the name gets; the binding is left to the deferred strategy."""
+    pristine, fused = build(tmp_path, _phased())
+    report = json.loads((fused / ".patchmerge/report/report.json").read_text())
+    strategies = {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
+    strategy, reason = strategies["megatron.core.specs.with_engine#0"]
+    assert strategy == "deferred" and "patched in an earlier phase (0)" in reason
+
+
+DEFERRED_UNPATCHED = ("the deferred strategy binds a patch_import that is itself patched to the object bound before "
+                      "any patch, where a later phase registers what the earlier phase bound")
+
+
+def test_the_deferred_fallback_of_a_phased_alias_runs_like_the_runtime(tmp_path):
+    scenario = _phased()
+    scenario.known_broken = dict.fromkeys(["plain", "adaptor", "patch_first", "args_after"], DEFERRED_UNPATCHED)
+    compare(tmp_path, scenario)

@@ -142,3 +142,31 @@ def test_the_condition_reads_as_the_parse_and_never_imports_the_function(tmp_pat
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["5", "False"]
+
+
+def test_a_condition_reading_only_the_functions_own_parse_imports_the_helper_without_probes(tmp_path):
+    """No option of the adaptor's parse is read, so only the condition needs the helper module."""
+    from patchmerge.cli import main
+
+    features = "import argparse\n\n\ndef is_nf4(args):\n    parser = argparse.ArgumentParser()\n" \
+               "    parser.add_argument('--feature-nf4', action='store_true')\n" \
+               "    ns, _ = parser.parse_known_args()\n    return ns.feature_nf4\n"
+    scenario = _scenario()
+    scenario.files["MindSpeed-LLM/mindspeed_llm/features.py"] = features
+    scenario.patches = {"megatron.core.ops.scale": [
+        {"patch_import": "mindspeed_llm.patches.scale_feature", "condition": ["is_nf4(args)"],
+         "condition_import": ["mindspeed_llm.features.is_nf4"]},
+    ]}
+    pristine, fused = build(tmp_path, scenario)
+    again = tmp_path / "no-probes"
+    subprocess.run(["cp", "-r", str(pristine), str(again)], check=True)
+    assert main(["merge", str(again), "--profile", str(tmp_path / "profile.toml"), "--no-probes"]) == 0
+    ops = (again / "Megatron-LM/megatron/core/ops.py").read_text()
+    assert "import megatron._patchmerge as _patchmerge" in ops and "first_run" not in ops
+    probe = ("import sys\nsys.argv = ['pretrain.py', '--feature-nf4']\nfrom megatron.core import ops\n"
+             "print(ops.scale(1))\n")
+    roots = [again / r for r in ("Megatron-LM", "MindSpeed", "MindSpeed-LLM")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(map(str, roots)), PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["5"]

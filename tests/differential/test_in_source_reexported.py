@@ -104,3 +104,16 @@ def test_a_class_imported_under_a_condition_falls_back(tmp_path):
     pristine, fused = build(tmp_path, _scenario(conditional))
     reason = "megatron.legacy.model binds Model otherwise than by a plain import at its top"
     assert _strategy(fused) == ("deferred", reason)
+
+
+def test_a_class_a_package_imports_under_another_name_is_not_replaced_where_it_is_defined(tmp_path):
+    """`from .model import Model as Renamed`, target `megatron.legacy.model.Renamed`: the runtime rebinds only
+    holders of the name `Renamed`, so `model.Model` stays Megatron's class."""
+    scenario = _scenario("from .model import Model as Renamed\n")
+    scenario.patches = {"megatron.legacy.model.Renamed": [{"patch_import": "mindspeed.patches.Model"}]}
+    scenario.files["MindSpeed-LLM/scenario.py"] = (
+        "def run():\n    from megatron.legacy.model import Renamed, model\n"
+        "    return [Renamed(2).forward(3), model.Model(2).forward(3), Renamed is model.Model]\n"
+    )
+    compare(tmp_path, scenario)
+    assert _strategy(tmp_path / "fused")[0] == "deferred"

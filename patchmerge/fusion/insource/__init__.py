@@ -47,10 +47,11 @@ def fuse_in_source(sites: list[Site], context: Context, adaptor_args: AdaptorArg
         for site in sites for pp in site.patches if pp.source is not None and pp is not own_def_alias(site)
     }
     aliased: set[tuple[str, str]] = set()
+    phases = {site.key: {pp.patch.phase or 0 for pp in site.patches} for site in sites}
     for site in sorted(sites, key=lambda s: own_def_alias(s) is None):  # those bindings first
         unwritten = alias_sources - aliased
         chosen = choose(site, blocking | unwritten, adaptor_args, patched_members, keys - {site.key},
-                        frozenset(aliased))
+                        frozenset(aliased), phases)
         if not isinstance(chosen, Binding):
             result.fallback[site.key] = chosen
             continue

@@ -56,10 +56,12 @@ def choose(
     patched_members: frozenset[tuple[str, str, str]] = frozenset(),
     elsewhere: frozenset[tuple[str, str | None, str]] = frozenset(),
     aliased: frozenset[tuple[str, str]] = frozenset(),
+    phases: dict[tuple[str, str | None, str], set[int]] | None = None,
 ) -> Binding | str:
     """The binding when the in-source strategy can take `site`, else the reason it cannot. `patched_members`:
     (module, class qualname, name) of the members that are targets; `elsewhere`: the keys of the other sites;
-    `aliased`: (module, qualname) of the defs other targets are bound to in source (see insource.aliases)."""
+    `aliased`: (module, qualname) of the defs other targets are bound to in source (see insource.aliases);
+    `phases`: the phases each site's patches are registered in."""
     patched_classes = {(module, owner) for module, owner, _ in patched_members}
     importer, site = site, _at_definition(site)
     if site.key in elsewhere:
@@ -81,6 +83,12 @@ def choose(
     assert definition is not None
     patches = site.patches
     alias = own_def_alias(site)
+    if alias is not None and alias.source is not None:
+        earlier = {p for p in (phases or {}).get((site.module, None, alias.source.qualname), set())
+                   if p < (alias.patch.phase or 0)}
+        if earlier:
+            return (f"{alias.source.qualname} is patched in an earlier phase ({min(earlier)}), so the runtime "
+                    "registers it patched; the def as Megatron wrote it is not what this binding gets")
     options = condition_options(patches, adaptor_args)
     if isinstance(options, str):
         return options
@@ -208,8 +216,8 @@ def _at_definition(site: Site) -> Site:
         return site
     definition = site.targets[0].definition
     assert definition is not None
-    if definition.file is None or definition.file == site.file or "." in definition.qualname:
-        return site
+    if definition.file is None or definition.file == site.file or definition.qualname != site.name:
+        return site  # under another name (`import GPTModel as GPT`) the runtime rebinds only that name
     return Site(definition.file, definition.module, definition.qualname, None, site.mechanism, site.targets)
 
 

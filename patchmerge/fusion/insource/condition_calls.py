@@ -117,7 +117,11 @@ def read_condition_calls(
             return f"{dotted} is not a module-level function"
         if definition.file not in parsed:
             parsed[definition.file] = ast.parse(read(definition.file))
-        for statement in parsed[definition.file].body:
+        module = parsed[definition.file]
+        binders = [s for s in module.body if definition.qualname in _top_level_names(s)]
+        if len(binders) != 1:
+            return f"{dotted} is bound {len(binders)} times at the top of {definition.file.as_posix()}"
+        for statement in binders:
             if isinstance(statement, ast.FunctionDef) and statement.name == definition.qualname:
                 if statement.decorator_list:
                     return f"{dotted} is decorated"
@@ -138,3 +142,18 @@ def read_condition_calls(
             adaptor.argv_parses.update((parse.name, parse.render()) for parse in reduced.parses)
         else:
             adaptor.calls_read[pp.patch.id] = tuple(texts)
+
+
+def _top_level_names(statement: ast.stmt) -> set[str]:
+    """The names a module-level statement binds (defs, classes, assignments, imports; nested blocks too)."""
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {statement.name}
+    names: set[str] = set()
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+    return names

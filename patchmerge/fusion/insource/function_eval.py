@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 import copy
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Option, add_option
 from patchmerge.fusion.stanza import HELPER_ALIAS
@@ -54,10 +54,13 @@ class _Args:
     pass
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Parser:
+    """A parser as built so far: a value, so each side of an undecided `if` builds its own, and a parse sees
+    the options added before it."""
+
     constructor: str
-    options: list[Option]
+    options: tuple[Option, ...]
     line: int
 
 
@@ -185,14 +188,14 @@ class Evaluator:
                 and node.func.attr == "add_argument"):
             raise self.fail(node, f"runs {ast.unparse(node)!r}")
         parser = self.expr(node.func.value, env)
-        if not isinstance(parser, _Parser):
+        if not isinstance(parser, _Parser) or not isinstance(node.func.value, ast.Name):
             raise self.fail(node, f"runs {ast.unparse(node)!r} on something other than its own parser")
         found = AdaptorArgs()
         add_option(found, node, f"{self.file}:{node.lineno}")
         options = [option for options in found.options.values() for option in options]
         if found.unreadable or len(options) != 1:
             raise self.fail(node, f"adds an option that cannot be read statically ({ast.unparse(node)!r})")
-        parser.options.append(options[0])
+        env[node.func.value.id] = replace(parser, options=(*parser.options, options[0]))
 
     def expr(self, node: ast.expr, env: dict[str, object]) -> object:  # noqa: C901 - one case per form
         if isinstance(node, ast.Constant):
@@ -284,7 +287,7 @@ class Evaluator:
                 keywords = [f"{k.arg}={ast.literal_eval(k.value)!r}" for k in node.keywords]
             except ValueError:
                 raise self.fail(node, "builds a parser with arguments that cannot be read statically") from None
-            return _Parser(", ".join(keywords), [], node.lineno)
+            return _Parser(", ".join(keywords), (), node.lineno)
         if isinstance(callee, _Method) and callee.name == "parse_known_args":
             if node.args or node.keywords:
                 raise self.fail(node, "parses something other than the command line")
@@ -295,7 +298,7 @@ class Evaluator:
         where = f"{self.file}:{parser.line}"
         body = parser.constructor + "".join(option.call() for option in parser.options)
         name = "argv_" + hashlib.sha1(f"{where}\n{body}".encode()).hexdigest()[:10]
-        parse = ArgvParse(name, parser.constructor, tuple(parser.options), where)
+        parse = ArgvParse(name, parser.constructor, parser.options, where)
         if parse not in self.parses:
             self.parses.append(parse)
         return parse

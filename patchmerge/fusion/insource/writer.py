@@ -264,8 +264,8 @@ class InSourceWriter:
                 statements.append(if_chain([(condition, [cst.parse_statement(w) for w in wrap])], None))
             else:
                 statements.append(cst.parse_statement(wrap[0]))
-        if self.context.probes and (binding.branches or any(pp.patch.is_conditional for pp in binding.wrappers)):
-            ops.helper = True
+        if binding.branches or any(pp.patch.is_conditional for pp in binding.wrappers):
+            ops.helper = True  # the conditions read the helper's parses (and the probes call it)
         statements[0] = statements[0].with_changes(leading_lines=[*head, *statements[0].leading_lines])
         if binding.options:
             ops.helper = True

@@ -103,3 +103,64 @@ def test_what_an_expression_cannot_stand_for_is_refused_with_the_reason(body, re
 
 def test_a_function_used_other_than_by_a_call_is_refused():
     assert _reduce(QLORA, "check is not None") == "check is used other than by a call"
+
+
+def test_each_side_of_an_undecided_if_builds_its_own_parser():
+    body = """
+        import argparse
+
+        def check(args):
+            parser = argparse.ArgumentParser()
+            enabled = False
+            if args.qlora:
+                enabled = True
+            parser.add_argument('--nf4', action='store_true')
+            ns, _ = parser.parse_known_args()
+            return enabled or ns.nf4
+    """
+    reduced = _reduce(body)
+    [parse] = reduced.parses
+    assert [option.flags for option in parse.options] == [("--nf4",)]  # once, not once per side of the if
+    assert reduced.text == f"args.qlora or _patchmerge.{parse.name}().nf4"
+
+
+def test_an_option_added_on_one_side_only_is_not_read_on_the_other():
+    body = """
+        import argparse
+
+        def check(args):
+            parser = argparse.ArgumentParser()
+            if args.qlora:
+                parser.add_argument('--nf4', action='store_true')
+            ns, _ = parser.parse_known_args()
+            return ns.nf4
+    """
+    assert "reads .nf4, which its parser does not define" in _reduce(body)
+
+
+def test_a_parse_sees_only_the_options_added_before_it():
+    body = """
+        import argparse
+
+        def check(args):
+            parser = argparse.ArgumentParser()
+            ns, _ = parser.parse_known_args()
+            parser.add_argument('--nf4', action='store_true')
+            return ns.nf4
+    """
+    assert "reads .nf4, which its parser does not define" in _reduce(body)
+
+
+def test_a_function_bound_twice_in_its_module_is_refused(tmp_path):
+    from pathlib import Path
+
+    from patchmerge.fusion.insource.condition_calls import read_condition_calls
+    from patchmerge.model import Definition, DefKind, Patch, PlannedPatch
+
+    text = "def is_x(args):\n    return args.qlora\n\n\ndef is_x(args):\n    return not args.qlora\n"
+    definition = Definition("pkg.features.is_x", DefKind.FUNCTION, "pkg.features", "is_x", Path("features.py"), 5)
+    patch = Patch("m.f", 0, "m.g", "g", ("is_x(args)",), ("pkg.features.is_x",))
+    adaptor = read_adaptor_args([("arguments.py", ADAPTOR)])
+    read_condition_calls([PlannedPatch(patch, definition, definition, None)], adaptor, lambda _: definition,
+                         lambda _: text)
+    assert adaptor.calls_unread == {"m.f#0": "pkg.features.is_x is bound 2 times at the top of features.py"}
