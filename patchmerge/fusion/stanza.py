@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from patchmerge.fusion.sites import Mechanism, Site
 from patchmerge.markers import FUSED_BLOCK_START
 from patchmerge.model import FusionKind, PlannedPatch
+from patchmerge.planning.raises import clash_condition, clashes, grouped
 
 HELPER_ALIAS = "_patchmerge"
 BLOCK_START = FUSED_BLOCK_START
@@ -47,6 +48,20 @@ def rewrite_condition(text: str, names: dict[str, str]) -> str:
     if names:
         tree = ast.fix_missing_locations(_Rename(names).visit(tree))
     return ast.unparse(tree)
+
+
+class _ArgsToAdaptorParse(ast.NodeTransformer):
+    def visit_Name(self, node: ast.Name) -> ast.expr:  # noqa: N802 - ast's interface
+        if node.id != "args":
+            return node
+        helper = ast.Attribute(value=ast.Name(id=HELPER_ALIAS, ctx=ast.Load()), attr="adaptation_args", ctx=ast.Load())
+        return ast.copy_location(ast.Call(func=helper, args=[], keywords=[]), node)
+
+
+def over_adaptor_args(text: str) -> str:
+    """The condition reading the adaptor's parse where it read `args`, rewritten on the expression tree."""
+    tree = _ArgsToAdaptorParse().visit(ast.parse(text.strip(), mode="eval"))
+    return ast.unparse(ast.fix_missing_locations(tree))
 
 
 def _condition_code(conditions: tuple[str, ...], names: dict[str, str] | None = None) -> str:
@@ -112,6 +127,8 @@ def render_site(
                 lines += _indent(_import_line(dotted, aliases[dotted], module_of))
             names[dotted.rsplit(".", 1)[-1]] = aliases[dotted]
         renames[pp.patch.id] = names
+    early, late = _clash_checks(site, renames, adaptation_args)
+    lines += _indent("\n".join(late))
     lines.append("    _final = _original")
     planned = applications(site, semantics)
     for flag, value in sorted({a.capture for a in planned if a.capture is not None}):
@@ -170,7 +187,28 @@ def render_site(
     lines.append("    return _final")
     ids = tuple((pp.patch.target, pp.patch.patch_import) for pp in patches)
     lines += ["", "", _install_line(site, ids, waits_for(site, module_of))]
-    return "\n".join(lines)
+    return "\n".join([*early, *(["", ""] if early else []), *lines])
+
+
+def _clash_checks(site: Site, renames: dict[str, dict[str, str]], adaptation_args: bool) -> tuple[list[str], list[str]]:
+    """Where the runtime's adaptation raises instead of binding anything (planning.raises): the checks for the
+    module's top level, as it is imported, where the adaptor's parse alone decides them; else those for the
+    settle function, when the binding settles."""
+    early: list[str] = []
+    late: list[str] = []
+    for tp in site.targets:
+        for clash in clashes([pp for pp in tp.patches if pp.resolved and pp.kind is not FusionKind.WRAP]):
+            at_import = adaptation_args and not any(pp.patch.condition_import for pp in (clash.later, *clash.earlier))
+            if at_import:
+                condition = clash_condition(clash, lambda pp: " and ".join(
+                    grouped(over_adaptor_args(c)) if len(pp.patch.condition) > 1 else over_adaptor_args(c)
+                    for c in pp.patch.condition))
+            else:
+                condition = clash_condition(clash, lambda pp: _condition_code(pp.patch.condition, renames[pp.patch.id]))
+            why = f"# {clash.later.patch.id} is a second replacement without force_patch: the runtime raises"
+            check = [why, f"if {condition}:", f"    raise RuntimeError({clash.message!r})"]
+            (early if at_import else late).extend(check)
+    return early, late
 
 
 def waits_for(site: Site, module_of: Callable[[str], str | None]) -> tuple[str, ...]:

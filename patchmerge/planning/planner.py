@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-
 from patchmerge.conditions import parse_condition, unknown_names
 from patchmerge.model import (
     Definition,
@@ -17,6 +15,7 @@ from patchmerge.model import (
     Unresolved,
 )
 from patchmerge.planning.context import PlanContext
+from patchmerge.planning.raises import clashes, exclusive, patch_key
 
 # Targets whose routed replacement is a class-route: the router must itself be a class (subclassing,
 # isinstance and class attributes keep working). A target of another kind (a module-level variable such as
@@ -128,13 +127,14 @@ def _classify(target: Definition, planned: list[PlannedPatch], context: PlanCont
 
 
 def _check_duplicate_replacements(replacements: list[PlannedPatch]) -> None:
-    """Two unconditional replacements in one phase without force_patch: the runtime raises on the second and
-    the whole adaptation stops, so no fusion of this target would be faithful: the target is an input error."""
-    first_by_phase: dict[int | None, PlannedPatch] = {}
-    for pp in replacements:
+    """Two unconditional replacements on one runtime Patch without force_patch (in a flattened file: in one
+    phase): the runtime raises on the second and the whole adaptation stops, so no fusion of this target would
+    be faithful: the target is an input error."""
+    first_by_patch: dict[object, PlannedPatch] = {}
+    for pp in sorted(replacements, key=lambda r: (r.patch.phase or 0, r.patch.index)):
         if pp.patch.is_conditional:
             continue
-        earlier = first_by_phase.setdefault(pp.patch.phase, pp)
+        earlier = first_by_patch.setdefault(patch_key(pp.patch) or pp.patch.phase, pp)
         if earlier is not pp and not pp.patch.force_patch:
             reason = (
                 f"{pp.patch.id} ({pp.patch.patch_import}) is a second unconditional replacement after "
@@ -145,43 +145,6 @@ def _check_duplicate_replacements(replacements: list[PlannedPatch]) -> None:
             return
 
 
-def _facts(conditions: tuple[str, ...]) -> set[tuple[str, str, object]]:
-    """Each condition as (subject, relation, value): `not e` is (e, "is", False), `x == 'a'` is (x, "==", 'a')."""
-    facts: set[tuple[str, str, object]] = set()
-    for text in conditions:
-        node = ast.parse(text, mode="eval").body
-        truth = True
-        while isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            node, truth = node.operand, not truth
-        if (
-            isinstance(node, ast.Compare)
-            and len(node.ops) == 1
-            and isinstance(node.ops[0], ast.Eq | ast.NotEq)
-            and isinstance(node.comparators[0], ast.Constant)
-        ):
-            equal = isinstance(node.ops[0], ast.Eq) == truth
-            facts.add((ast.dump(node.left), "==" if equal else "!=", node.comparators[0].value))
-        else:
-            facts.add((ast.dump(node), "is", truth))
-    return facts
-
-
-def exclusive(first: tuple[str, ...], second: tuple[str, ...]) -> bool:
-    """True when the two condition lists (each ANDed) can never hold together."""
-    one, other = _facts(first), _facts(second)
-    for subject, relation, value in one:
-        for subject2, relation2, value2 in other:
-            if subject != subject2:
-                continue
-            if relation == relation2 == "is" and value != value2:
-                return True
-            if relation == relation2 == "==" and value != value2:
-                return True
-            if {relation, relation2} == {"==", "!="} and value == value2:
-                return True
-    return False
-
-
 def _patch_notes(pp: PlannedPatch, target: Definition, replacements: list[PlannedPatch]) -> list[str]:
     notes = [f"target: {n}" for n in target.notes] + [f"patch: {n}" for n in pp.source.notes if pp.source]
     if target.kind is DefKind.INHERITED:
@@ -189,7 +152,9 @@ def _patch_notes(pp: PlannedPatch, target: Definition, replacements: list[Planne
         notes.append(f"member comes from {origin}, not the class body: the fusion defines it in the class")
     if target.kind is DefKind.MISSING and pp.patch.is_conditional and pp.kind is not FusionKind.WRAP:
         notes.append("new name under a condition: at runtime it does not exist when the condition is false")
-    if pp in replacements:
+    if pp in replacements and patch_key(pp.patch) is not None:  # the file says which registrations share a Patch
+        notes.extend(clash.describe() for clash in clashes(replacements) if pp in (clash.later, *clash.earlier))
+    elif pp in replacements:
         rivals = [
             o.patch.id
             for o in replacements

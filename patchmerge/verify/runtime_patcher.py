@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from patchmerge.model import Patch as PatchSpec
+from patchmerge.planning.raises import patch_key, runtime_message
 
 WRAPPER_SUFFIXES = ("wrapper", "decorator")
 
@@ -61,7 +62,7 @@ class RuntimePatch:
                 self.wrappers.append(func)
         else:
             if self.replacement is not None and not force_patch:
-                raise RuntimeError(f"the patch of {self.target} exist !")
+                raise RuntimeError(runtime_message(self.target))
             self.replacement = func
         self.applied = False
 
@@ -120,7 +121,8 @@ def apply_patch_specs(specs: Iterable[PatchSpec], args: Any, semantics: str = "2
     Patches with a `collection` are registered on that collection, which lives across phases: registering on
     one of its Patches again re-applies it (the version-dependent case). Patches without one form a collection
     of their own per phase. A flattened JSON has no collections, so a later replacement whose condition holds
-    wins over an earlier one (SPEC section 1): registration uses force_patch then.
+    wins over an earlier one (SPEC section 1): registration uses force_patch then. Elsewhere a second
+    replacement on one Patch without force_patch raises, as the runtime's adaptation does.
     """
     by_phase: dict[int, list[PatchSpec]] = {}
     for spec in specs:
@@ -138,7 +140,10 @@ def apply_patch_specs(specs: Iterable[PatchSpec], args: Any, semantics: str = "2
                     collection = named.setdefault(spec.collection, RuntimeCollection(semantics))
                 if all(c is not collection for c in touched):
                     touched.append(collection)
-                collection.register(spec.target, resolve_object(spec.patch_import), force_patch=True)
+                # where the file says which registrations share a Patch, a second replacement without
+                # force_patch raises as at runtime; a flattened file lets the later one win (SPEC section 1)
+                force = spec.force_patch or patch_key(spec) is None
+                collection.register(spec.target, resolve_object(spec.patch_import), force_patch=force)
                 applied.append(spec.id)
         for collection in touched:
             collection.apply()

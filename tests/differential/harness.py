@@ -73,7 +73,12 @@ if mode == "runtime":  # "pristine" runs the unpatched tree
     from patchmerge.formats import json_format
     from patchmerge.verify.runtime_patcher import apply_patch_specs
     specs = json_format.parse(Path(patches_file).read_text(), Path(patches_file)).patches
-    applied = apply_patch_specs(specs, args, semantics)
+    try:
+        applied = apply_patch_specs(specs, args, semantics)
+    except RuntimeError as exc:  # the adaptation itself raises (a second replacement without force_patch)
+        print(json.dumps({"result": "None", "error": [type(exc).__name__, str(exc)], "calls": [], "applied": [],
+                          "taken": [], "at": "adaptation"}))
+        sys.exit(0)
 if not way.get("args_after"):
     global_vars.set_args(megatron_args)
 # the fused tree, used the ways a training run may use it: the patch modules or the targets imported first,
@@ -81,11 +86,17 @@ if not way.get("args_after"):
 first, then = way.get("patch_modules", []), way.get("target_modules", [])
 if not way.get("patch_first"):
     first, then = then, first
-for name in first + then:
-    importlib.import_module(name)
-if way.get("adaptor"):
-    from mindspeed_llm.adaptor import adapt
-    adapt(args)
+try:
+    for name in first + then:
+        importlib.import_module(name)
+    if way.get("adaptor"):
+        from mindspeed_llm.adaptor import adapt
+        adapt(args)
+except RuntimeError as exc:  # where the runtime's adaptation raises, the fused tree raises as it is imported
+    from megatron.calls import LOG
+    print(json.dumps({"result": "None", "error": [type(exc).__name__, str(exc)], "calls": LOG, "applied": [],
+                      "taken": [], "at": "adaptation"}))
+    sys.exit(0)
 if way.get("args_after"):
     global_vars.set_args(megatron_args)
 from scenario import run

@@ -106,7 +106,7 @@ def test_second_replacement_raises_unless_forced(pu):
     def two():
         return 2
 
-    with pytest.raises(RuntimeError, match="the patch of tgt.defs.f exists"):
+    with pytest.raises(RuntimeError, match="the patch of f exist !"):
         apply(pu, "tgt.defs.f", one, two)
     apply(pu, "tgt.defs.f", one, two, force_last=True)
     assert sys.modules["tgt.defs"].f() == 2

@@ -317,7 +317,7 @@ def test_patch_import_that_the_plan_also_patches_is_noted(root):
 
 
 def test_exclusive_conditions():
-    from patchmerge.planning.planner import exclusive
+    from patchmerge.planning.raises import exclusive
 
     assert exclusive(("args.a", "args.b"), ("not args.a",))
     assert exclusive(("args.mode == 'a'",), ("args.mode == 'b'",))

@@ -18,12 +18,14 @@ from patchmerge.verify.assignments import assignments, condition_domains
 from tests.example_runs import EXAMPLE, PATCHES, flags_for, run_reference, run_script
 
 
-def _conflicting_replacements(target: str, assignment: dict, patches) -> int:
-    """How many replacements without force_patch hold for `target` (only plain `args.x` conditions)."""
+def _conflicting_replacements(name: str, assignment: dict, patches) -> int:
+    """How many replacements without force_patch hold for the target named `name` as the runtime's message
+    names it, its last part (only plain `args.x` conditions)."""
     args = argparse.Namespace(**{"mode": "base", **assignment})
     holding = 0
     for patch in patches:
-        if patch.target == target and not patch.force_patch and not patch.patch_name.endswith(("wrapper", "decorator")):
+        replacement = not patch.force_patch and not patch.patch_name.endswith(("wrapper", "decorator"))
+        if patch.target.rsplit(".", 1)[-1] == name and replacement:
             holding += all(eval(text, {"args": args}) for text in patch.condition)
     return holding
 

@@ -20,6 +20,7 @@ from patchmerge.fusion.insource.adaptor_args import (
 )
 from patchmerge.fusion.sites import Mechanism, Site
 from patchmerge.model import DefKind, FusionKind, PlannedPatch
+from patchmerge.planning.raises import Clash, clashes
 
 # kinds whose def the runtime's getattr returns as written (a property object, the plain function of a
 # staticmethod); a classmethod comes back bound and an inherited member from a base, which a def cannot show
@@ -43,6 +44,7 @@ class Binding:
     calls_read: dict[str, tuple[str, ...]] = field(default_factory=dict)  # conditions with their calls written out
     importer: Site | None = None  # for a class fused where it is defined: the module that imports it (the target's)
     alias: bool = False  # replaced by another def of its module, bound as Megatron wrote it (insource.aliases)
+    clashes: list[Clash] = field(default_factory=list)  # where the runtime's adaptation raises instead
 
     @property
     def patches(self) -> list[PlannedPatch]:
@@ -145,7 +147,7 @@ def choose(
             if adaptor_args is not None and pp.patch.id in adaptor_args.calls_read}
     moved_from = importer if importer is not site else None
     return Binding(site, kind, always[0] if always else None, wrappers, branches, options, value, implicit, read,
-                   moved_from, alias is not None)
+                   moved_from, alias is not None, clashes(replacements))
 
 
 def condition_options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | None) -> list[Option] | str:

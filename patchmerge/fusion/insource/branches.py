@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import ast
-
 import libcst as cst
 
-from patchmerge.fusion.stanza import HELPER_ALIAS
+from patchmerge.fusion.stanza import over_adaptor_args
 from patchmerge.model import PlannedPatch
+from patchmerge.planning.raises import Clash, clash_condition, grouped
 
 
 def condition_code(pp: PlannedPatch, calls_read: dict[str, tuple[str, ...]]) -> str:
     """The patch's conditions as one expression over the adaptor's parse (rewritten on the tree); `calls_read`:
     the conditions that call a function, with the calls written out."""
-    parts = [_over_adaptor_args(text) for text in calls_read.get(pp.patch.id, pp.patch.condition)]
+    parts = [over_adaptor_args(text) for text in calls_read.get(pp.patch.id, pp.patch.condition)]
     if len(parts) == 1:
         return parts[0]
     return " and ".join(grouped(p) for p in parts)
-
-
-def grouped(expression: str) -> str:
-    """`expression` with brackets where it binds looser than `and` or `not`."""
-    loose = (ast.BoolOp, ast.IfExp)
-    return f"({expression})" if isinstance(ast.parse(expression, mode="eval").body, loose) else expression
 
 
 def if_chain(
@@ -35,20 +28,6 @@ def if_chain(
         orelse = cst.If(test=test, body=cst.IndentedBlock(statements), orelse=orelse)
     assert isinstance(orelse, cst.If)
     return orelse
-
-
-class _ArgsToAdaptorParse(ast.NodeTransformer):
-    def visit_Name(self, node: ast.Name) -> ast.expr:  # noqa: N802 - ast's interface
-        if node.id != "args":
-            return node
-        helper = ast.Attribute(value=ast.Name(id=HELPER_ALIAS, ctx=ast.Load()), attr="adaptation_args", ctx=ast.Load())
-        return ast.copy_location(ast.Call(func=helper, args=[], keywords=[]), node)
-
-
-def _over_adaptor_args(text: str) -> str:
-    """The condition reading the adaptor's parse where it read `args`, rewritten on the expression tree."""
-    tree = _ArgsToAdaptorParse().visit(ast.parse(text.strip(), mode="eval"))
-    return ast.unparse(ast.fix_missing_locations(tree))
 
 
 def wrapper_conditions(
@@ -71,3 +50,14 @@ def wrapper_conditions(
             condition = f"{grouped(condition)} and {unless}" if condition else unless
         written.append((pp, condition))
     return written
+
+
+def clash_raise(clash: Clash, calls_read: dict[str, tuple[str, ...]]) -> cst.If:
+    """`if <both registrations happen>: raise RuntimeError(...)`, as the runtime's adaptation raises then."""
+    def code(pp: PlannedPatch) -> str:
+        return condition_code(pp, calls_read) if pp.patch.is_conditional else ""
+
+    condition = clash_condition(clash, code)
+    statement = if_chain([(condition, [cst.parse_statement(f"raise RuntimeError({clash.message!r})")])], None)
+    why = f"# patchmerge: {clash.later.patch.id} is a second replacement without force_patch: the runtime raises"
+    return statement.with_changes(leading_lines=[cst.EmptyLine(comment=cst.Comment(why))])

@@ -37,7 +37,7 @@ from patchmerge.fusion.insource.bodies import (
     single_def,
     with_first_statement,
 )
-from patchmerge.fusion.insource.branches import condition_code, grouped, if_chain, wrapper_conditions
+from patchmerge.fusion.insource.branches import clash_raise, condition_code, grouped, if_chain, wrapper_conditions
 from patchmerge.fusion.insource.carry import ImportLine
 from patchmerge.fusion.insource.classes import plan_class, plan_value, refuse_other_holders
 from patchmerge.fusion.insource.errors import CannotMove
@@ -127,6 +127,8 @@ class InSourceWriter:
         target = self.info(site.file, site.module, site.file.name == "__init__.py")
         if binding.importer is not None:
             refuse_other_holders(self, binding.importer)
+        if binding.clashes and (binding.value or binding.implicit or binding.alias):
+            raise CannotMove("the runtime raises for some condition values; only a def's branches write that raise")
         if binding.value or binding.implicit:
             (plan_value if binding.value else plan_implicit)(self, binding, target)
             return
@@ -145,6 +147,8 @@ class InSourceWriter:
         if binding.alias:
             plan_alias(self, binding, target, original, key)
             return
+        if isinstance(original, cst.ClassDef) and binding.clashes:
+            raise CannotMove("the runtime raises for some condition values; only a def's branches write that raise")
         if isinstance(original, cst.ClassDef):
             if any(k[0] == site.name for k in ops.replace) or site.name in ops.append:
                 raise CannotMove(f"members of class {site.name} are fused in source too; the class is replaced whole")
@@ -157,6 +161,8 @@ class InSourceWriter:
         if binding.replacement is not None and binding.replacement.patch.patch_import in self.moved_places:
             if state:
                 raise CannotMove(f"the original {site.name} binds module state ('global {sorted(state)[0]}')")
+            if binding.clashes:
+                raise CannotMove("the runtime raises for some condition values; the reused def's binding cannot")
             bind_reused(self, binding, target, original, key)
             return
         anchor = site.owner_class or site.name
@@ -264,6 +270,8 @@ class InSourceWriter:
                 statements.append(if_chain([(condition, [cst.parse_statement(w) for w in wrap])], None))
             else:
                 statements.append(cst.parse_statement(wrap[0]))
+        if binding.clashes:  # the runtime's adaptation raises before any of it binds
+            statements[:0] = [clash_raise(clash, binding.calls_read) for clash in binding.clashes]
         if binding.branches or any(pp.patch.is_conditional for pp in binding.wrappers):
             ops.helper = True  # the conditions read the helper's parses (and the probes call it)
         statements[0] = statements[0].with_changes(leading_lines=[*head, *statements[0].leading_lines])

@@ -62,7 +62,7 @@ class Patch:
             self.wrappers.append(new_func)
         else:
             if self.patch_func is not None and not force_patch:
-                raise RuntimeError(f"the patch of {self.target} exists: use force_patch=True to override it")
+                raise RuntimeError(f"the patch of {self.attr_name} exist !")  # MindSpeed's own words
             self.patch_func = new_func
         self.is_applied = False
 
