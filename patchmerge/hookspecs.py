@@ -84,12 +84,13 @@ def open_log(path: Path, prefix: str) -> Iterable[ProbeHit | Damaged] | None:
 
 
 @hookspec
-def profile_sections() -> dict[str, tuple[type, dict[str, type]]]:
-    """The profile tables this plugin reads: {name: (dataclass, {key: TOML type})}, the type one of str, int,
-    float, bool or tuple (a list of strings). A profile's table no loaded plugin declares is an unknown key; a
-    declared one is checked when the plugins are loaded, like a built-in section (unknown key, wrong type, or a
-    ValueError from the dataclass: an error naming the key and the file). Read it with
-    `patchmerge.profile.plugin_section(profile, name, dataclass, types)`.
+def profile_sections() -> dict[str, type | tuple[type, dict[str, type]]]:
+    """The profile tables this plugin reads: {name: dataclass}, each field a key whose annotation is its TOML
+    type: str, int, float, bool or tuple[str, ...] (a list of strings); a field without a default is required.
+    A profile's table no loaded plugin declares is an unknown key; a declared one is checked when the plugins
+    are loaded, like a built-in section (unknown key, wrong type, or a ValueError from the dataclass: an error
+    naming the key and the file). Read it with `patchmerge.profile.plugin_section(profile, name, dataclass)`.
+    (A pair (dataclass, {key: type}) is still read, the types narrowing the fields, as older plugins gave it.)
     """
 
 

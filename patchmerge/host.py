@@ -57,7 +57,7 @@ def make_plugin_manager(profile: Profile | None = None, *, load_entry_points: bo
     except pluggy.PluginValidationError as exc:
         raise PluginError(f"plugin implements an unknown hook: {exc}") from None
     if profile is not None:  # a plugin's table is checked now, before any work, like the built-in sections
-        declared: dict[str, tuple[type, dict[str, type]]] = {}
+        declared: dict[str, type | tuple[type, dict[str, type]]] = {}
         for sections in reversed(pm.hook.profile_sections()):
             declared.update(sections)
         check_plugin_tables(profile, declared)

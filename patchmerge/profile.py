@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from dataclasses import dataclass, field, replace
+import typing
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -135,46 +136,34 @@ _SECTIONS: dict[str, type] = {
     "collect": Collect,
     "conditions": Conditions,
 }
-_TOP_LEVEL: dict[str, type] = {"name": str, "description": str, "patch_json": str, "plugins": tuple}
-# The TOML type each section key must have (tuple = a list of strings). Explicit, so a new field must be
-# listed here with its type: an unlisted one is a programming error caught by the tests, not a crash.
-_SECTION_TYPES: dict[str, dict[str, type]] = {
-    "sources": {"roots": tuple, "rewritable": tuple},
-    "registrations": {"files": tuple, "calls": tuple},
-    "runtime": {
-        "args_accessor": str,
-        "semantics": str,
-        "wrapper_suffixes": tuple,
-        "args_setter": str,
-        "helper_module": str,
-        "adaptor_args_files": tuple,
-        "adaptor_args_changed": tuple,
-        "adaptor_unknown_args": bool,
-    },
-    "probes": {"enabled": bool, "format": str, "prefix": str},
-    "check": {
-        "model_shell": str,
-        "pattern": str,
-        "regex": bool,
-        "timeout": float,
-        "log_files": tuple,
-        "shell_root": str,
-        "strict_merge": bool,
-        "write_dirs": tuple,
-    },
-    "bisect": {"state_dir": str, "jobs": int},
-    "collect": {
-        "entry": tuple,
-        "apply_calls": tuple,
-        "args_spellings": tuple,
-        "opaque_calls": tuple,
-        "follow_decorators": tuple,
-        "keep_outside": bool,
-        "direct_assignments": bool,
-    },
-    "conditions": {"allowed_names": tuple},
-}
-_REQUIRED: tuple[tuple[str | None, str], ...] = ((None, "name"), ("sources", "roots"), ("sources", "rewritable"))
+_NOT_KEYS = ("path", "tables", *_SECTIONS)  # Profile fields that are not top-level keys of the file
+
+
+def section_types(cls: type, leave_out: tuple[str, ...] = ()) -> dict[str, type]:
+    """The TOML type of each key of a profile section, read from its dataclass's fields: str, int, float, bool,
+    or tuple for a list of strings (`tuple[str, ...]`)."""
+    hints = typing.get_type_hints(cls)
+    keys = [f.name for f in fields(cls) if f.init and f.name not in leave_out]
+    return {key: _toml_type(hints[key], f"{cls.__name__}.{key}") for key in keys}
+
+
+def _toml_type(hint: Any, where: str) -> type:
+    if hint in (str, int, float, bool):
+        return hint  # type: ignore[no-any-return]
+    if typing.get_origin(hint) is tuple and typing.get_args(hint) == (str, ...):
+        return tuple
+    raise TypeError(f"{where}: a profile key is str, int, float, bool or tuple[str, ...], not {hint}")
+
+
+def _required(cls: type) -> list[str]:
+    return [f.name for f in fields(cls) if f.init and f.default is MISSING and f.default_factory is MISSING]
+
+
+_TOP_LEVEL = section_types(Profile, leave_out=_NOT_KEYS)
+_REQUIRED: tuple[tuple[str | None, str], ...] = tuple(
+    [(None, key) for key in _required(Profile) if key not in _NOT_KEYS]
+    + [(name, key) for name, cls in _SECTIONS.items() for key in _required(cls)]
+)
 # lists that must not be empty: no roots or no rewritable package leaves nothing to do, and no wrapper
 # suffix would make every patch a replacement
 _NON_EMPTY = ("sources.roots", "sources.rewritable", "runtime.wrapper_suffixes")
@@ -297,9 +286,10 @@ def profile_from_dict(data: dict[str, Any], path: Path | None = None) -> Profile
 SectionT = TypeVar("SectionT")
 
 
-def plugin_section(profile: Profile, name: str, cls: type[SectionT], types: dict[str, type]) -> SectionT:
+def plugin_section(profile: Profile, name: str, cls: type[SectionT], types: dict[str, type] | None = None) -> SectionT:
     """A plugin's own table of the profile (`[name]`, absent: the defaults), read like a built-in section: an
-    unknown key, a wrong type, or a value the dataclass refuses (ValueError) is an error naming the key and file."""
+    unknown key, a wrong type, or a value the dataclass refuses (ValueError) is an error naming the key and file.
+    The keys and their types are the dataclass's fields (`types` only narrows them, for older plugins)."""
     where = str(profile.path) if profile.path else "<profile>"
     try:
         return _section(profile.tables.get(name, {}), cls, name, where, types)  # type: ignore[no-any-return]
@@ -307,18 +297,19 @@ def plugin_section(profile: Profile, name: str, cls: type[SectionT], types: dict
         raise ProfileError(str(exc), where=where) from None
 
 
-def check_plugin_tables(profile: Profile, declared: dict[str, tuple[type, dict[str, type]]]) -> None:
+def check_plugin_tables(profile: Profile, declared: dict[str, type | tuple[type, dict[str, type]]]) -> None:
     """Every table of the profile outside the built-in sections must be one a loaded plugin declares."""
     where = str(profile.path) if profile.path else "<profile>"
     for name in profile.tables:
         if name not in declared:
             hint = _suggest(name, declared) or f" (no loaded plugin reads a [{name}] table)"
             raise ProfileError(f"unknown key '{name}'{hint}", where=where)
-        plugin_section(profile, name, *declared[name])
+        section = declared[name]
+        plugin_section(profile, name, *(section if isinstance(section, tuple) else (section,)))
 
 
 def _section(raw: dict[str, Any], cls: type, name: str, where: str, types: dict[str, type] | None = None) -> Any:
-    types = _SECTION_TYPES[name] if types is None else types
+    types = section_types(cls) if types is None else types
     for key in raw:
         if key not in types:
             raise ProfileError(f"unknown key '{name}.{key}'{_suggest(key, types)}", where=where)

@@ -6,7 +6,7 @@ import pytest
 
 from patchmerge import bundled
 from patchmerge.errors import ProfileError
-from patchmerge.profile import _SECTION_TYPES, _SECTIONS, find_profile, load_profile, profile_from_dict
+from patchmerge.profile import _SECTIONS, find_profile, load_profile, profile_from_dict, section_types
 
 
 def test_bundled_profiles_load():
@@ -103,9 +103,22 @@ def test_empty_lists_that_make_no_sense_are_rejected(tmp_path, text, key):
         load_profile(_write(tmp_path, text))
 
 
-def test_every_section_field_has_an_explicit_type():
+def test_every_section_field_is_a_key_of_the_type_its_annotation_says():
     for name, cls in _SECTIONS.items():
-        assert set(_SECTION_TYPES[name]) == {f.name for f in fields(cls)}, name
+        assert set(section_types(cls)) == {f.name for f in fields(cls)}, name
+    assert section_types(_SECTIONS["check"])["timeout"] is float
+    assert section_types(_SECTIONS["check"])["log_files"] is tuple
+
+
+def test_a_section_field_of_a_type_toml_cannot_give_is_a_programming_error():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Odd:
+        limits: dict[str, int]
+
+    with pytest.raises(TypeError, match=r"Odd\.limits: a profile key is str, int, float, bool or tuple"):
+        section_types(Odd)
 
 
 def test_non_utf8_profile_and_folder_profile_are_clear_errors(tmp_path):
@@ -197,7 +210,7 @@ class Extra:
 
 @hookimpl
 def profile_sections():
-    return {"extra": (Extra, {"level": int})}
+    return {"extra": Extra}
 '''
 
 
@@ -243,8 +256,8 @@ def test_a_plugin_reads_its_table_or_its_defaults(tmp_path):
     profile = load_profile(_with_table_plugin(tmp_path, "[extra]\nlevel = 4\n"))
     answers = make_plugin_manager(profile).hook.profile_sections()
     extra = next(found["extra"] for found in answers if "extra" in found)
-    assert plugin_section(profile, "extra", *extra).level == 4
-    assert plugin_section(load_profile(_write(tmp_path, MINIMAL)), "extra", *extra).level == 1
+    assert plugin_section(profile, "extra", extra).level == 4
+    assert plugin_section(load_profile(_write(tmp_path, MINIMAL)), "extra", extra).level == 1
 
 
 def test_set_overrides_a_key_with_the_type_the_key_has(tmp_path):

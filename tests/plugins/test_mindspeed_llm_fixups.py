@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import pluggy
 import pytest
 
+from patchmerge.errors import ProfileError
 from patchmerge.hookspecs import PROJECT
-from patchmerge.profile import load_profile
+from patchmerge.profile import Sources, load_profile, plugin_section
 
 PLUGIN_DIR = Path(__file__).resolve().parents[2] / "plugins" / "patchmerge-mindspeed-llm"
 try:  # installed on its own, or straight from the source tree
@@ -64,6 +66,10 @@ class _Spec:
 
     @hookspec
     def post_merge_fixup(self, files, root, profile):  # pragma: no cover - a spec has no body
+        ...
+
+    @hookspec
+    def profile_sections(self):  # pragma: no cover - a spec has no body
         ...
 
 
@@ -179,23 +185,23 @@ def test_hook_reads_the_file_from_root_when_the_merge_did_not_touch_it(hook, tmp
     path = tmp_path / UTILS
     path.parent.mkdir(parents=True)
     path.write_text(SOURCE, encoding="utf-8")
-    (result,) = hook(files={}, root=tmp_path, profile=None)
+    (result,) = hook(files={}, root=tmp_path, profile=load_profile("example"))
     assert result == {UTILS: guard_reset_patch(SOURCE)}
     assert path.read_text(encoding="utf-8") == SOURCE  # the hook returns texts; the host writes
 
 
 def test_hook_no_op_when_file_or_function_missing(hook, tmp_path):
-    assert hook(files={}, root=tmp_path, profile=None) == []
+    assert hook(files={}, root=tmp_path, profile=load_profile("example")) == []
     plain = "def clear_wrapper(name):\n    pass\n"
-    assert hook(files={UTILS: plain}, root=tmp_path, profile=None) == []
+    assert hook(files={UTILS: plain}, root=tmp_path, profile=load_profile("example")) == []
 
 
 def test_hook_skips_a_file_that_does_not_parse(hook, tmp_path):
-    assert hook(files={UTILS: "def reset_patch(:\n"}, root=tmp_path, profile=None) == []
+    assert hook(files={UTILS: "def reset_patch(:\n"}, root=tmp_path, profile=load_profile("example")) == []
 
 
 def test_profile_roots_choose_where_utils_is_looked_for():
-    profile = SimpleNamespace(sources=SimpleNamespace(roots=("Megatron-LM", "llm")))
+    profile = replace(load_profile("example"), sources=Sources(roots=("Megatron-LM", "llm"), rewritable=("x",)))
     candidates = patchmerge_mindspeed_llm.utils_candidates(profile)
     assert candidates == [
         Path("Megatron-LM/mindspeed_llm/mindspore/utils.py"),
@@ -212,6 +218,40 @@ def test_plugin_validates_against_the_hosts_hookspec(tmp_path):
     pm.add_hookspecs(hookspecs)
     pm.register(patchmerge_mindspeed_llm, name="mindspeed-llm")
     pm.check_pending()
-    assert pm.hook.post_merge_fixup(files={UTILS: SOURCE}, root=tmp_path, profile=None) == [
+    assert pm.hook.post_merge_fixup(files={UTILS: SOURCE}, root=tmp_path, profile=load_profile("example")) == [
         {UTILS: guard_reset_patch(SOURCE)}
     ]
+
+
+def _profile_with(tmp_path: Path, table: str) -> Path:
+    text = (Path(__file__).resolve().parents[2] / "configs" / "example.toml").read_text()
+    path = tmp_path / "p.toml"
+    path.write_text(text + "\n[mindspeed_llm]\n" + table)
+    return path
+
+
+def test_the_profile_table_says_which_files_hold_reset_patch(tmp_path):
+    from patchmerge.host import make_plugin_manager
+
+    profile = load_profile(_profile_with(tmp_path, 'reset_patch_files = ["mindspeed_llm/ms/utils.py"]\n'))
+    make_plugin_manager(profile)  # the table is checked as the plugins load
+    settings = plugin_section(profile, "mindspeed_llm", patchmerge_mindspeed_llm.Settings)
+    assert settings.reset_patch_files == ("mindspeed_llm/ms/utils.py",)
+    assert Path("MindSpeed-LLM/mindspeed_llm/ms/utils.py") in patchmerge_mindspeed_llm.utils_candidates(profile)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('reset_patch_files = "utils.py"\n', r"'mindspeed_llm\.reset_patch_files' must be a list of strings"),
+        ('reset_patch_file = ["utils.py"]\n', r"unknown key 'mindspeed_llm\.reset_patch_file' \(did you mean"),
+        ('reset_patch_files = ["../x.py"]\n', r"item '\.\./x\.py' must be a \.py file inside a source root"),
+    ],
+)
+def test_a_wrong_table_is_an_error_naming_the_key(tmp_path, table, message):
+    from patchmerge.host import make_plugin_manager
+
+    profile = load_profile(_profile_with(tmp_path, table))
+    with pytest.raises(ProfileError, match=message) as info:
+        make_plugin_manager(profile)
+    assert "p.toml" in str(info.value)

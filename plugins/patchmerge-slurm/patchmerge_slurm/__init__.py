@@ -9,12 +9,12 @@ from __future__ import annotations
 from patchmerge.checking.model import ModelRun, RunOutcome
 from patchmerge.hookspecs import hookimpl
 from patchmerge_slurm.runner import SlurmRun
-from patchmerge_slurm.settings import SECTION, TYPES, SlurmSettings, settings_of
+from patchmerge_slurm.settings import SECTION, SlurmSettings, settings_of
 
 
 @hookimpl
-def profile_sections() -> dict[str, tuple[type, dict[str, type]]]:
-    return {SECTION: (SlurmSettings, TYPES)}
+def profile_sections() -> dict[str, type]:
+    return {SECTION: SlurmSettings}
 
 
 @hookimpl

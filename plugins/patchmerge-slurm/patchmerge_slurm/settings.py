@@ -59,25 +59,11 @@ class SlurmSettings:
         return self.time or str(max(1, math.ceil(timeout / 60)))
 
 
-TYPES: dict[str, type] = {
-    "job_name": str,
-    "partition": str,
-    "account": str,
-    "nodes": int,
-    "ntasks": int,
-    "time": str,
-    "sbatch_args": tuple,
-    "workdir": str,
-    "poll_seconds": float,
-    "retries": int,
-}
-
-
 def settings_of(profile: Profile | None) -> SlurmSettings | None:
     """The profile's [slurm] table, or None when it has none (runs then stay local)."""
     if profile is None or SECTION not in profile.tables:
         return None
-    return plugin_section(profile, SECTION, SlurmSettings, TYPES)
+    return plugin_section(profile, SECTION, SlurmSettings)
 
 
 def check_workdir(settings: SlurmSettings, cwd: Path) -> None:
