@@ -9,7 +9,8 @@ from patchmerge.hookspecs import hookimpl
 from patchmerge.model import Definition, DefKind, FusionKind, TargetPlan, Unresolved
 from patchmerge.planning.context import PlanContext
 from patchmerge.planning.static_resolution import static_resolver
-from patchmerge.resolve.resolver import Fail, StaticResolver
+from patchmerge.resolve.fail import Fail
+from patchmerge.resolve.resolver import StaticResolver
 from patchmerge.resolve.scan import CaptureSite, ImportSite
 from patchmerge.resolve.tree import SourceError
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from patchmerge.model import Definition, DefKind
+from patchmerge.resolve.fail import Fail
 from patchmerge.resolve.index import Binding, BindKind, ClassInfo, ModuleIndex, select_binding
 from patchmerge.resolve.known_bases import known_has
 
@@ -79,7 +80,6 @@ class MemberMixin:
     """Member lookup for StaticResolver (kept apart to keep files small)."""
 
     def _class_info(self: StaticResolver, module: str, qualname: str) -> tuple[ModuleIndex, ClassInfo]:
-        from patchmerge.resolve.resolver import Fail
 
         idx = self._index(module)
         info = idx.class_info(qualname)
@@ -92,7 +92,6 @@ class MemberMixin:
 
     def _member(self: StaticResolver, cls: Definition, part: str, last: bool) -> Definition:
         """`getattr(cls, part)` read from source."""
-        from patchmerge.resolve.resolver import Fail
 
         idx, info = self._class_info(cls.module, cls.qualname)
         body = self._body_member(idx, cls.qualname, info, part)
@@ -161,7 +160,6 @@ class MemberMixin:
 
     def _bases(self: StaticResolver, module: str, info: ClassInfo) -> list[tuple[str, str] | str]:
         """Each base as (module, qualname) when it is a class in the tree, else its dotted origin."""
-        from patchmerge.resolve.resolver import Fail
 
         key = (module, info.name, info.line)
         cached = self._base_cache.get(key)

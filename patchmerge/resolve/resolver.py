@@ -9,6 +9,7 @@ from pathlib import Path
 
 from patchmerge.formats.records import strip_quotes
 from patchmerge.model import Definition, DefKind, Unresolved
+from patchmerge.resolve.fail import Fail
 from patchmerge.resolve.index import Binding, BindKind, ClassInfo, ModuleIndex, select_binding
 from patchmerge.resolve.members import MemberMixin
 from patchmerge.resolve.scan import ImportSite, ScanMixin
@@ -19,10 +20,6 @@ __all__ = ["Fail", "ImportSite", "StaticResolver"]
 # decorators that keep a function's __name__ (anything else may not, which matters for the wrapper rule)
 NAME_KEEPING = {"staticmethod", "classmethod", "property", "abstractmethod", "abstractproperty", "dataclass",
                 "cached_property", "setter", "getter", "deleter", "override", "final"}
-
-
-class Fail(Exception):
-    """Internal: a lookup failed for a reason people can read; becomes Unresolved at the API boundary."""
 
 
 class StaticResolver(MemberMixin, ScanMixin):

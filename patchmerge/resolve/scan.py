@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from patchmerge.model import DefKind, Unresolved
 from patchmerge.resolve.captures import Capture
+from patchmerge.resolve.fail import Fail
 from patchmerge.resolve.index import ModuleIndex, select_binding
 from patchmerge.resolve.tree import SourceError
 
@@ -107,7 +108,6 @@ class ScanMixin:
             sites += [self._star_site(r, name) for r in self._by_name.get("*", [])
                       if r.source == module and self._exports(module, name)]
             return sorted(set(sites), key=_site_key)
-        from patchmerge.resolve.resolver import Fail
 
         target = self.resolve(f"{module}.{name}")
         key = (target.module, target.qualname)
@@ -157,7 +157,6 @@ class ScanMixin:
     def _reads(self: StaticResolver, idx: ModuleIndex, line: int, ref: str, key: tuple[str, str]) -> bool:
         """Whether the dotted name `ref`, read at `line` of module `idx`, is the definition `key`: the name is
         looked up among the bindings made before that line, as the running module would see it."""
-        from patchmerge.resolve.resolver import Fail
 
         head, *rest = ref.split(".")
         before = [i for i in idx.candidates(head) if idx.bindings[i].line < line]
@@ -190,7 +189,6 @@ class ScanMixin:
                       transitive: bool = False) -> list[tuple[str, str]]:
         """(module, class qualname) of the classes in rewritable packages whose bases resolve to the class
         `module.qualname` (itself followed through re-exports first). Direct subclasses unless `transitive`."""
-        from patchmerge.resolve.resolver import Fail
 
         try:
             target = self.resolve(f"{module}.{qualname}")
