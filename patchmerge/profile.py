@@ -46,6 +46,9 @@ class Runtime:
     # parser_unknown_args): `--name` alone gives args.name = True, with one value that string, with several their
     # list; conditions that read such a name with getattr(args, name, default) or hasattr are then decided too
     adaptor_unknown_args: bool = False
+    # functions the adaptor calls on its parse before conditions read it ("REL/FILE.py::function", in order),
+    # such as MindSpeed-LLM's get_env_args: the helper carries each (stdlib only) and calls it on its own parse
+    adaptor_args_adjust: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -271,6 +274,12 @@ def profile_from_dict(data: dict[str, Any], path: Path | None = None) -> Profile
         if not file.endswith(".py") or ("::" in entry and not all(p.isidentifier() for p in qualname.split("."))):
             raise ProfileError(
                 f"'collect.entry' item {entry!r} must be 'REL/FILE.py' or 'REL/FILE.py::Qual.name'", where=where
+            )
+    for entry in sections["runtime"].adaptor_args_adjust:
+        file, _, function = entry.partition("::")
+        if not file.endswith(".py") or not function.isidentifier():
+            raise ProfileError(
+                f"'runtime.adaptor_args_adjust' item {entry!r} must be 'REL/FILE.py::function'", where=where
             )
     for name in sections["conditions"].allowed_names:
         if name not in BUILTIN_NAMES or name.startswith("__"):

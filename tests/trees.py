@@ -34,6 +34,7 @@ def profile_text(
     semantics: str | None = None,
     adaptor_args_files: Sequence[str] = (),
     adaptor_unknown_args: bool = False,
+    adaptor_args_adjust: Sequence[str] = (),
 ) -> str:
     """A profile for a ROOT_DIR of the three source roots with `patches.json` at its top and ARGS_MODULE."""
     lines = [f"name = {json.dumps(name)}"]
@@ -61,4 +62,6 @@ def profile_text(
         lines.append(f"adaptor_args_files = {json.dumps(list(adaptor_args_files))}")
     if adaptor_unknown_args:
         lines.append("adaptor_unknown_args = true")
+    if adaptor_args_adjust:
+        lines.append(f"adaptor_args_adjust = {json.dumps(list(adaptor_args_adjust))}")
     return "\n".join(lines) + "\n"

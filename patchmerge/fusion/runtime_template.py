@@ -168,7 +168,7 @@ def adaptation_args():
         parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False, conflict_handler="resolve")
 {adaptor_options}
         known, unknown = parser.parse_known_args(sys.argv[1:])
-{unknown_args}        _ADAPTATION_ARGS.append(known)
+{adjust_calls}{unknown_args}        _ADAPTATION_ARGS.append(known)
     return _ADAPTATION_ARGS[0]
 {argv_parses}
 
@@ -186,6 +186,7 @@ def render(
     flags: set[str] | frozenset[str] = frozenset(),
     argv_parses: dict[str, str] | None = None,
     unknown_args: bool = False,
+    adjusters: list[str] | None = None,
 ) -> str:
     """The helper module; `adaptor_options` is the body that adds the options fused conditions read, `branches`
     the patch_import and condition of each in-source branch its probes name, `flags` the probe flags the fused
@@ -199,8 +200,10 @@ def render(
         branches=dict(sorted((branches or {}).items())) if probe_prefix is not None else {},
         pending_flags=sorted(f for f in flags if not f.startswith("pending_chosen_")),
         chosen_flags=sorted(f for f in flags if f.startswith("pending_chosen_")),
-        argv_parses=(UNKNOWN_ARGS_DEF if unknown_args else "") + _argv_parses(argv_parses or {}),
+        argv_parses=(UNKNOWN_ARGS_DEF if unknown_args else "") + _adjusters(adjusters or [])
+        + _argv_parses(argv_parses or {}),
         unknown_args="        _add_unknown(known, unknown)\n" if unknown_args else "",
+        adjust_calls="".join(f"        _adjust_{n}(known)\n" for n in range(len(adjusters or []))),
     )
 
 
@@ -226,6 +229,11 @@ def _set_unknown(args, key, values):
         value = True if values is None else values[0] if len(values) == 1 else values
         setattr(args, key[2:].replace("-", "_"), value)
 '''
+
+
+def _adjusters(adjusters: list[str]) -> str:
+    """The functions the adaptor calls on its parse (runtime.adaptor_args_adjust), carried as they are written."""
+    return "".join(f"\n\n{code.rstrip()}\n" for code in adjusters)
 
 
 def _argv_parses(parses: dict[str, str]) -> str:

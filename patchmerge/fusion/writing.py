@@ -8,6 +8,7 @@ from pathlib import Path
 import pluggy
 
 from patchmerge.fusion import edits as file_edits
+from patchmerge.fusion.adaptor_adjust import carried_adjusters
 from patchmerge.fusion.context import FuseContext
 from patchmerge.fusion.deciding import RegistrationIndex
 from patchmerge.fusion.insource import DEFERRED, IN_SOURCE, InSourceResult, fuse_in_source
@@ -39,6 +40,7 @@ def adaptor_args(
     found = read_adaptor_args(adaptor_files(root, profile.runtime.adaptor_args_files))
     found.changed = profile.runtime.adaptor_args_changed
     found.unknown_args = profile.runtime.adaptor_unknown_args
+    found.adjusters = carried_adjusters(profile.runtime.adaptor_args_adjust, texts.read)
 
     def definition(dotted: str) -> Definition | None:
         try:
@@ -155,6 +157,7 @@ def write_runtime_support(
     deferred: bool = True,
     argv_parses: dict[str, str] | None = None,
     unknown_args: bool = False,
+    adjusters: list[str] | None = None,
 ) -> None:
     """The helper module fused code imports, and the args-ready hook that settles classes and values."""
     runtime = profile.runtime
@@ -174,7 +177,9 @@ def write_runtime_support(
     parses = {**earlier_argv_parses(earlier), **(argv_parses or {})}
     texts.write(
         helper,
-        render_helper(runtime.args_accessor, prefix, adaptor_options, branches, deferred, flags, parses, unknown_args),
+        render_helper(
+            runtime.args_accessor, prefix, adaptor_options, branches, deferred, flags, parses, unknown_args, adjusters
+        ),
     )
     if not needs_setter:
         return

@@ -48,10 +48,14 @@ way = json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}
 overrides = json.loads(sys.argv[6]) if len(sys.argv) > 6 else {}
 semantics = sys.argv[4]
 unknown_args = way.pop("unknown_args", False)
+adjust = way.pop("adjust", None)
 sys.argv = ["pretrain.py", *command_line]  # what a training script is started with
 from mindspeed_llm.arguments import process_args
 # the runtime's args: the adaptor parses the command line itself (MegatronAdaptation.get_args)
 args, unknown = process_args(argparse.ArgumentParser(allow_abbrev=False)).parse_known_args()
+if adjust:  # what the adaptor does to its parse (MindSpeed-LLM 26.1.0's get_env_args)
+    module_name, _, function_name = adjust.partition(":")
+    getattr(importlib.import_module(module_name), function_name)(args)
 if unknown_args:  # MindSpeed-LLM 26.1.0 also takes in the options its parser does not know
     key = value = None
     for token in unknown + ["--"]:
@@ -134,6 +138,8 @@ class Scenario:
     # such options, given on the command line but not defined by the adaptor's parser
     unknown_args: bool = False
     unknown_domains: dict[str, list[Any]] = field(default_factory=dict)
+    # "module:function" the adaptor calls on its parse (runtime.adaptor_args_adjust), in the scenario's files
+    adjust: str = ""
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -180,6 +186,7 @@ def build(base: Path, scenario: Scenario) -> tuple[Path, Path]:
         semantics=None if scenario.semantics == "2.1.0" else scenario.semantics,
         adaptor_args_files=[ARGUMENTS],
         adaptor_unknown_args=scenario.unknown_args,
+        adaptor_args_adjust=[_adjust_entry(scenario.adjust)] if scenario.adjust else [],
     )
     (base / "profile.toml").write_text(profile)
     fused = base / "fused"
@@ -192,6 +199,12 @@ def build(base: Path, scenario: Scenario) -> tuple[Path, Path]:
     for patch_id, words, _, _ in scenario.noted:
         assert words in notes.get(patch_id, ""), f"{scenario.name}: {patch_id} has no note saying {words!r}"
     return pristine, fused
+
+
+def _adjust_entry(adjust: str) -> str:
+    """`module:function` as the profile names it, `REL/FILE.py::function` (scenario modules live in MindSpeed-LLM)."""
+    module, _, function = adjust.partition(":")
+    return f"MindSpeed-LLM/{module.replace('.', '/')}.py::{function}"
 
 
 def _as_noted(runtime: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
@@ -304,7 +317,9 @@ def compare(base: Path, scenario: Scenario) -> list[dict[str, Any]]:
     broken: set[str] = set()
     changed = False
     overrides = scenario.megatron_overrides
-    parse = {"unknown_args": True} if scenario.unknown_args else {}  # how the adaptor parses, in every run
+    # how the adaptor parses, in every run
+    parse = {**({"unknown_args": True} if scenario.unknown_args else {}), **({"adjust": scenario.adjust} if
+             scenario.adjust else {})}
     for assignment in assignments(space) if space else [{}]:
         argv = command_line(assignment, space)
         runtime = _run(pristine, "runtime", argv, pristine / "patches.json", scenario.semantics, parse, overrides)

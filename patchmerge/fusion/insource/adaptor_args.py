@@ -52,6 +52,7 @@ class AdaptorArgs:
     argv_parses: dict[str, str] = field(default_factory=dict)
     calls_unread: dict[str, str] = field(default_factory=dict)
     unknown_args: bool = False  # runtime.adaptor_unknown_args: options it does not know become args too
+    adjusters: list[str] = field(default_factory=list)  # runtime.adaptor_args_adjust, as helper code
     consuming: list[Option] = field(default_factory=list)  # every call, by what it takes from the command line
     unconsumable: list[str] = field(default_factory=list)  # where what a call takes cannot be read
 

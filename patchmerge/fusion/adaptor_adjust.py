@@ -1,0 +1,113 @@
+"""What the adaptor does to its own parse before conditions read it (profile key `runtime.adaptor_args_adjust`).
+
+MindSpeed-LLM 26.1.0's `get_mindspeed_llm_args` calls `get_env_args(args)` right after its `parse_known_args`: the
+`HIGH_AVAILABILITY` environment variable switches `enable_high_availability` and three more options on. A
+condition reading them is decided by the runtime after that call, so the helper's parse (SPEC 3.11) must make it
+too. Each such function is carried into the helper as it is written, under a private name, and called on the
+helper's parse in the profile's order. Only a function that needs nothing but its argument, builtins and the
+standard library can be carried (the adaptor's package cannot be imported where conditions are decided: it runs
+the adaptor); anything else is an error naming the entry.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import symtable
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+from patchmerge.fusion.texts import MergeAborted
+
+KEY = "runtime.adaptor_args_adjust"
+
+
+def carried_adjusters(entries: tuple[str, ...], read: Callable[[Path], str]) -> list[str]:
+    """Each entry's function as helper code, `_adjust_<n>(args)`, in order; MergeAborted naming the entry when
+    one cannot be read or carried."""
+    return [_carried(entry, number, read) for number, entry in enumerate(entries)]
+
+
+def _carried(entry: str, number: int, read: Callable[[Path], str]) -> str:
+    file, _, name = entry.partition("::")
+    try:
+        text = read(Path(file))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MergeAborted(f"{KEY} item {entry!r}: cannot read {file}: {exc}") from None
+    try:
+        module = ast.parse(text)
+        table = symtable.symtable(text, file, "exec")
+    except SyntaxError as exc:
+        raise MergeAborted(f"{KEY} item {entry!r}: {file} does not parse ({exc.msg}, line {exc.lineno})") from None
+    defs = [node for node in module.body if isinstance(node, ast.FunctionDef) and node.name == name]
+    if len(defs) != 1:
+        how = "no" if not defs else "more than one"
+        raise MergeAborted(f"{KEY} item {entry!r}: {file} has {how} module-level def {name}")
+    definition = defs[0]
+    arguments = definition.args
+    if definition.decorator_list or len(arguments.posonlyargs + arguments.args) != 1 or arguments.vararg \
+            or arguments.kwonlyargs or arguments.kwarg:
+        raise MergeAborted(f"{KEY} item {entry!r}: {name} must be an undecorated def taking the args alone")
+    if definition.body[0].lineno == definition.lineno:
+        raise MergeAborted(f"{KEY} item {entry!r}: {name}'s body must start on a line of its own")
+    imports = _stdlib_imports(module)
+    needed: list[str] = []
+    for free in sorted(_globals_read(_function_table(table, name))):
+        if free in imports:
+            needed.append(imports[free])
+        elif not hasattr(builtins, free):
+            raise MergeAborted(
+                f"{KEY} item {entry!r}: {name} reads {free}, which is neither a builtin nor a standard-library "
+                "import of its module, so it cannot be carried into the helper"
+            )
+    return _renamed(text, definition, f"_adjust_{number}", entry, list(dict.fromkeys(needed)))
+
+
+def _function_table(table: symtable.SymbolTable, name: str) -> symtable.SymbolTable:
+    return next(child for child in table.get_children() if child.get_name() == name and child.get_type() == "function")
+
+
+def _globals_read(table: symtable.SymbolTable) -> set[str]:
+    """The module-level names the function and the functions inside it read."""
+    found = {symbol.get_name() for symbol in table.get_symbols() if symbol.is_global() and symbol.is_referenced()}
+    for child in table.get_children():
+        found |= _globals_read(child)
+    return found
+
+
+def _stdlib_imports(module: ast.Module) -> dict[str, str]:
+    """Names the module binds by a top-level import of the standard library -> that import, as one statement."""
+    bound: dict[str, str] = {}
+    for node in module.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.partition(".")[0] in sys.stdlib_module_names:
+                    local = alias.asname or alias.name.partition(".")[0]
+                    bound[local] = ast.unparse(ast.Import(names=[alias]))
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            if node.module.partition(".")[0] in sys.stdlib_module_names:
+                for alias in node.names:
+                    bound[alias.asname or alias.name] = ast.unparse(ast.ImportFrom(node.module, [alias], 0))
+    return bound
+
+
+def _renamed(text: str, definition: ast.FunctionDef, name: str, entry: str, imports: list[str]) -> str:
+    """The def's source under `name`, with the imports it needs at the top of its body."""
+    lines = text.splitlines()
+    start, end = definition.lineno - 1, definition.end_lineno or definition.lineno
+    body = definition.body
+    has_docstring = isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+        and isinstance(body[0].value.value, str)
+    # the imports go after the docstring, or before the first statement, at the body's indentation
+    after = (body[0].end_lineno or body[0].lineno) if has_docstring and len(body) > 1 else None
+    first = body[1] if after is not None else body[0]
+    indent = " " * first.col_offset
+    insert_at = (after if after is not None else first.lineno - 1) - start
+    code = textwrap.dedent("\n".join(lines[start:end])).splitlines()
+    dedented_by = len(lines[start]) - len(lines[start].lstrip())
+    indent = indent[dedented_by:]
+    code[insert_at:insert_at] = [indent + line for line in imports]
+    code[0] = code[0].replace(f"def {definition.name}(", f"def {name}(", 1)
+    return f"# {entry}, as the adaptor calls it on its parse ({KEY})\n" + "\n".join(code) + "\n"
