@@ -39,6 +39,12 @@ class FuseContext:
         source = pp.source
         if source is None or source.owner_class or "." in source.qualname:
             return None
-        if (source.module, None, source.qualname) not in self.fused_sites:
+        site = self.fused_sites.get((source.module, None, source.qualname))
+        if site is None:
+            return None
+        # the runtime registers what the name holds when the registration runs: before this phase applies, after
+        # the earlier ones; a patch_import patched only in earlier phases is then the name as fused, imported
+        phase = pp.patch.phase or 0
+        if all((other.patch.phase or 0) < phase for tp in site.targets for other in tp.patches if other.resolved):
             return None
         return f"{HELPER_ALIAS}.unpatched({source.module!r}, {source.qualname!r})"

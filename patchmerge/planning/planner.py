@@ -197,16 +197,28 @@ def _note_patched_sources(plan: Plan) -> None:
     """A patch_import that this plan also patches: the runtime registers the object bound when the
     registration runs, before the patches of that phase apply, so it keeps the unpatched one."""
     patched: dict[tuple[str, str], list[str]] = {}
+    phases: dict[tuple[str, str], set[int]] = {}
     for tp in plan.targets:
         d = tp.definition
         if d is not None and d.kind not in (DefKind.MISSING, DefKind.MODULE) and any(p.resolved for p in tp.patches):
             patched.setdefault((d.module, d.qualname), []).append(tp.target)
+            phases.setdefault((d.module, d.qualname), set()).update(p.patch.phase or 0 for p in tp.patches)
     for tp in plan.targets:
         for pp in tp.patches:
             source = pp.source
             if source is None or not pp.resolved:
                 continue
             others = [t for t in patched.get((source.module, source.qualname), []) if t != tp.target]
+            around = phases.get((source.module, source.qualname), set())
+            phase = pp.patch.phase or 0
+            if others and any(p < phase for p in around) and any(p >= phase for p in around):
+                # what the runtime registers is the name after the earlier phases only: no fused binding holds it
+                reason = (f"patch_import {pp.patch.patch_import} is patched in phases before and after this "
+                          f"registration's phase {phase}: the runtime registers it as the earlier phases left it, "
+                          "which no fused definition holds")
+                for other in tp.patches:
+                    other.reason = other.reason or reason
+                continue
             if others:
                 pp.notes.append(
                     f"patch_import {pp.patch.patch_import} is itself patched by this plan (target "

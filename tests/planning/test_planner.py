@@ -342,3 +342,41 @@ def test_no_overlap_note_for_exclusive_conditions_or_a_forced_later_patch(root):
         },
     )
     assert not any("may hold together" in n for pp in plan.patches for n in pp.notes)
+
+
+def test_a_patch_import_patched_before_and_after_the_registrations_phase_fails_its_target(root):
+    # the runtime registers build_v2 as phase 0 left it; phase 2 patches it again: no fused binding holds that
+    mapping = {
+        "mindspeed.patches.build_v2": [
+            {"patch_import": "mindspeed.patches.build_wrapper", "phase": 0},
+            {"patch_import": "mindspeed.patches.unwrap_wrapper", "phase": 2},
+        ],
+        "megatron.core.model.build": [{"patch_import": "mindspeed.patches.build_v2", "phase": 1}],
+    }
+    reasons = {pp.patch.id: pp.reason for pp in plan_for(root, mapping).patches}
+    assert "patched in phases before and after this registration's phase 1" in reasons["megatron.core.model.build#0"]
+    assert reasons["mindspeed.patches.build_v2#0"] is None
+    mapping["mindspeed.patches.build_v2"].pop()  # patched only before: the fused name is what it registers
+    assert all(pp.reason is None for pp in plan_for(root, mapping).patches)
+
+
+def test_a_collections_second_replacement_is_noted_where_the_runtime_raises(root):
+    plan = plan_for(
+        root,
+        {
+            "megatron.core.model.build": [
+                {"patch_import": "mindspeed.patches.build", "condition": ["args.a"], "phase": 0, "collection": "M"},
+                {"patch_import": "mindspeed.patches.build_v2", "condition": ["args.b"], "phase": 0, "collection": "M"},
+                {"patch_import": "mindspeed.patches.build", "condition": ["not args.b"], "phase": 0,
+                 "collection": "M"},
+            ]
+        },
+    )
+    notes = {pp.patch.id: " ".join(pp.notes) for pp in plan.patches}
+    raises = "raises RuntimeError('the patch of build exist !')"
+    assert raises in notes["megatron.core.model.build#1"] and "after megatron.core.model.build#0" in notes[
+        "megatron.core.model.build#1"]
+    # #2 cannot hold with #1 (not args.b), only with #0
+    assert "#2 (no force_patch) is registered after megatron.core.model.build#0 on" in notes[
+        "megatron.core.model.build#2"]
+    assert not any("may hold together" in n for n in notes.values())
