@@ -7,7 +7,7 @@ adaptor registering the patches with `MegatronAdaptation.register` under conditi
 itself with its parser file `mindspeed_llm/arguments.py`; a patch JSON; a profile naming that parser file in
 `adaptor_args_files`). Every variant runs from the same command line (`sys.argv`, giving ARGS):
 
-- runtime:          the original tree, patched in the measuring process by `patchmerge.verify.runtime_patcher`'s
+- runtime:          the original tree, patched in the measuring process by `tests.reference.runtime_patcher`'s
                     `RuntimeCollection` (MindSpeed's `Patch` semantics: chain built once at patch time, aliases
                     rebound), with the args the adaptor parses from the command line with the tree's parser;
 - fused:            a copy merged by the real `patchmerge merge` (in source: the branches written at the
@@ -38,7 +38,7 @@ import textwrap
 from pathlib import Path
 
 from _calls_tree import PATCHES, PROFILE, ROOTS, TREE_ADAPTOR, write_tree
-from _common import code_version, machine, write_results
+from _common import REPO, code_version, machine, write_results
 
 from patchmerge.fusion.runtime_template import pending_flag
 
@@ -108,7 +108,7 @@ MEASURE = textwrap.dedent(
         from pathlib import Path
         from mindspeed_llm.tasks.megatron_adaptor import MegatronAdaptation
         from patchmerge.formats import json_format
-        from patchmerge.verify.runtime_patcher import RuntimeCollection, condition_holds, resolve_object
+        from tests.reference.runtime_patcher import RuntimeCollection, condition_holds, resolve_object
 
         args = MegatronAdaptation.get_args()  # the adaptor's own parse of the command line
         checks["adaptation_args_are_args"] = vars(args) == expected_args
@@ -242,7 +242,8 @@ def build(scratch: Path, *merge_flags: str, name: str) -> tuple[Path, Path, Path
 def measure(variant: str, tree: Path, case: tuple[str, str, str, str, str], patch_json: Path, repeat: int) -> dict:
     _, stmt, module, kind, name = case
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    env["PYTHONPATH"] = os.pathsep.join(str(tree / r) for r in ROOTS)
+    # the measuring process patches the runtime variant with the reference patcher, kept with the tests
+    env["PYTHONPATH"] = os.pathsep.join([*(str(tree / r) for r in ROOTS), str(REPO)])
     argv = [variant, stmt, module, kind, name, str(patch_json), str(repeat), HELPER]
     argv += [json.dumps(ARGS), json.dumps(command_line(ARGS))]
     done = subprocess.run(

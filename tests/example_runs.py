@@ -1,6 +1,6 @@
 """Runs of the bundled example's model script (`MindSpeed-LLM/pretrain_mini.py`) on a ROOT_DIR: with the
 example's own adaptor applying the patches, with no patch applied (`MINI_NO_PATCHES`), or with no patch from
-the adaptor but all of them applied by the reference runtime patcher (`patchmerge.verify.run_patched`)."""
+the adaptor but all of them applied by the reference runtime patcher (`tests.reference.run_patched`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from patchmerge import bundled
+from tests.reference import with_reference
 
 EXAMPLE = bundled.example_root()
 PATCHES = EXAMPLE / "patches.json"
@@ -32,7 +33,7 @@ def flags_for(assignment: dict) -> list[str]:
 
 def _env(root: Path, no_patches: bool) -> dict[str, str]:
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    env["PYTHONPATH"] = os.pathsep.join(str(root / r) for r in ROOTS)
+    env["PYTHONPATH"] = with_reference(os.pathsep.join(str(root / r) for r in ROOTS))
     env.pop("MINI_NO_PATCHES", None)
     if no_patches:
         env["MINI_NO_PATCHES"] = "1"
@@ -53,6 +54,6 @@ def run_script(root: Path, flags: list[str], no_patches: bool) -> subprocess.Com
 def run_reference(root: Path, flags: list[str]) -> subprocess.CompletedProcess:
     """The script on `root` with no patch from its adaptor, patched at runtime from PATCHES by the reference
     patcher."""
-    command = [sys.executable, "-m", "patchmerge.verify.run_patched", "--patches", str(PATCHES), "--args",
+    command = [sys.executable, "-m", "tests.reference.run_patched", "--patches", str(PATCHES), "--args",
                ARGS_PROVIDER, SCRIPT, *flags]
     return _run(root, command, no_patches=True)

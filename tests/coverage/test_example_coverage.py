@@ -29,7 +29,7 @@ def runs(tmp_path_factory):
         reference = [
             sys.executable,
             "-m",
-            "patchmerge.verify.run_patched",
+            "tests.reference.run_patched",
             "--patches",
             str(PATCHES),
             "--args",

@@ -22,7 +22,8 @@ import pytest
 
 from patchmerge.cli import main
 from patchmerge.formats import patch_set_from_mapping
-from patchmerge.verify.assignments import assignments, condition_domains
+from tests.reference import with_reference
+from tests.reference.assignments import assignments, condition_domains
 from tests.trees import ARGS_MODULE, profile_text
 
 BASE_FILES = {
@@ -75,7 +76,7 @@ applied = []
 if mode == "runtime":  # "pristine" runs the unpatched tree
     from pathlib import Path
     from patchmerge.formats import json_format
-    from patchmerge.verify.runtime_patcher import apply_patch_specs
+    from tests.reference.runtime_patcher import apply_patch_specs
     specs = json_format.parse(Path(patches_file).read_text(), Path(patches_file)).patches
     try:
         applied = apply_patch_specs(specs, args, semantics)
@@ -290,7 +291,7 @@ def _run(
 ) -> dict[str, Any]:
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     roots = [root / r for r in ("Megatron-LM", "MindSpeed", "MindSpeed-LLM")]
-    env["PYTHONPATH"] = os.pathsep.join(str(r) for r in roots)
+    env["PYTHONPATH"] = with_reference(os.pathsep.join(str(r) for r in roots))
     done = subprocess.run(
         [sys.executable, "-c", RUNNER, mode, json.dumps(command), str(patches_file), semantics,
          json.dumps(way or {}), json.dumps(overrides or {})],

@@ -15,8 +15,8 @@ import pytest
 from patchmerge.cli import main
 from patchmerge.formats import json_format
 from patchmerge.fusion.registrations import find_registrations
-from patchmerge.verify.assignments import assignments, condition_domains
 from tests.example_runs import EXAMPLE, PATCHES, flags_for, run_reference, run_script
+from tests.reference.assignments import assignments, condition_domains
 
 CALLS = ("MegatronAdaptation.register",)
 

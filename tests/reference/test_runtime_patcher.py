@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from patchmerge.formats import patch_set_from_mapping
-from patchmerge.verify.runtime_patcher import RuntimeCollection, apply_patch_specs
 from tests.conftest import write_tree
+from tests.reference.runtime_patcher import RuntimeCollection, apply_patch_specs
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Run a model script with a patch file applied at runtime by the reference patcher.
 
-    python -m patchmerge.verify.run_patched --patches P --args MODULE:ATTR [--semantics S] -- SCRIPT [ARG ...]
+    python -m tests.reference.run_patched --patches P --args MODULE:ATTR [--semantics S] -- SCRIPT [ARG ...]
 
 `--args` names a callable returning the parsed args the conditions read (as the adaptor's `get_args`); the
 patches whose conditions hold are applied before the script runs, then the script runs as `__main__` with
@@ -19,7 +19,7 @@ from functools import reduce
 from pathlib import Path
 
 from patchmerge.formats import json_format
-from patchmerge.verify.runtime_patcher import apply_patch_specs
+from tests.reference.runtime_patcher import apply_patch_specs
 
 
 def _load_callable(spec: str):
@@ -32,7 +32,7 @@ def _load_patches(path: Path):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m patchmerge.verify.run_patched")
+    parser = argparse.ArgumentParser(prog="python -m tests.reference.run_patched")
     parser.add_argument("--patches", type=Path, required=True)
     parser.add_argument("--args", required=True, metavar="MODULE:ATTR")
     parser.add_argument("--semantics", default="2.1.0")

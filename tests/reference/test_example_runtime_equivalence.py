@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from patchmerge.formats import json_format
-from patchmerge.verify.assignments import assignments, condition_domains
 from tests.example_runs import EXAMPLE, PATCHES, flags_for, run_reference, run_script
+from tests.reference.assignments import assignments, condition_domains
 
 
 def _conflicting_replacements(name: str, assignment: dict, patches) -> int:

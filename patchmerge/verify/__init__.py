@@ -1,1 +1,0 @@
-"""Tools that prove a fusion faithful: a runtime patcher that does what MindSpeed's patch_utils does."""
