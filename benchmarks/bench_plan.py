@@ -13,7 +13,7 @@ import os
 import libcst
 from _common import best_of, machine, tree_arguments, write_results
 
-from patchmerge.planning import PlanContext, build_plan
+from patchmerge.planning import PlanContext, build_plan, create_plan_context
 from patchmerge.session import load_session_patches, open_session
 
 
@@ -24,7 +24,7 @@ def main() -> None:
 
     def plan_once(cache: bool) -> PlanContext:
         os.environ["PATCHMERGE_NO_CACHE"] = "0" if cache else "1"
-        context = PlanContext.create(session.root, session.profile, session.pm)
+        context = create_plan_context(session.root, session.profile, session.pm)
         build_plan(patch_set, context)
         return context
 

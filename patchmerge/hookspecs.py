@@ -13,13 +13,20 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from patchmerge.checking.model import ModelRun, RunOutcome
-    from patchmerge.coverage.model import Damaged, ProbeHit
-    from patchmerge.fusion.context import FuseContext
-    from patchmerge.fusion.sites import Site
-    from patchmerge.model import Definition, Patch, PatchSet, TargetPlan
-    from patchmerge.planning.context import PlanContext
-    from patchmerge.profile import Profile
+    from patchmerge.plugin_types import (
+        Damaged,
+        Definition,
+        FuseContext,
+        ModelRun,
+        Patch,
+        PatchSet,
+        PlanContext,
+        ProbeHit,
+        Profile,
+        RunOutcome,
+        Site,
+        TargetPlan,
+    )
 
 PROJECT = "patchmerge"
 hookspec = pluggy.HookspecMarker(PROJECT)

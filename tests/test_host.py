@@ -5,7 +5,7 @@ import pytest
 
 from patchmerge.formats import patch_set_from_mapping
 from patchmerge.host import PluginError, make_plugin_manager
-from patchmerge.planning import PlanContext, build_plan
+from patchmerge.planning import build_plan, create_plan_context
 from patchmerge.profile import load_profile, profile_from_dict
 
 BASE = {"name": "t", "sources": {"roots": ["A"], "rewritable": ["a"]}}
@@ -58,7 +58,7 @@ def test_profile_listed_plugin_file_is_registered_and_called(tmp_path, mini_root
     patch_set = patch_set_from_mapping(
         [("megatron.core.layers.forward", [{"patch_import": "mindspeed.layers.forward"}])], source=None, format="json"
     )
-    plan = build_plan(patch_set, PlanContext.create(mini_root, profile, pm))
+    plan = build_plan(patch_set, create_plan_context(mini_root, profile, pm))
     assert "from the profile plugin" in plan.targets[0].notes
 
 

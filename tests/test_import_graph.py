@@ -96,3 +96,14 @@ def test_the_package_has_no_import_circle():
 def test_a_circle_is_found():
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_hook_specifications_and_the_plugin_types_depend_on_no_engine():
+    graph = import_graph()
+    data = {"patchmerge.errors", "patchmerge.markers", "patchmerge.model", "patchmerge.profile",
+            "patchmerge.bundled", "patchmerge.conditions"}
+    assert graph["patchmerge.plugin_types"] <= data, graph["patchmerge.plugin_types"]
+    assert graph["patchmerge.profile"] <= data
+    hookspecs = ast.parse((PACKAGE / "hookspecs.py").read_text(encoding="utf-8"))
+    named = {node.module for node in ast.walk(hookspecs) if isinstance(node, ast.ImportFrom) and node.module}
+    assert {m for m in named if m.startswith("patchmerge")} == {"patchmerge.plugin_types"}

@@ -1,18 +1,16 @@
-"""What a check is asked to do and what it found."""
+"""What a check is asked to do and what it found (a runner plugin's `ModelRun` and `RunOutcome` are in
+`patchmerge.plugin_types`)."""
 
 from __future__ import annotations
 
 import enum
-import threading
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from patchmerge.errors import PatchmergeError
+from patchmerge.plugin_types import ModelRun, RunOutcome, RunStopped
 
-if TYPE_CHECKING:
-    from patchmerge.profile import Profile
+__all__ = ["SKIP_EXIT", "CheckOptions", "CheckResult", "ModelRun", "RunOutcome", "RunStopped", "Verdict"]
 
 SKIP_EXIT = 125  # a model script that exits 125 cannot be judged (as in `git bisect run`)
 
@@ -21,36 +19,6 @@ class Verdict(enum.StrEnum):
     PASS = "pass"
     FAIL = "fail"
     SKIP = "skip"  # only bisect uses it: the script exited 125
-
-
-@dataclass(frozen=True)
-class ModelRun:
-    """One run of the model shell, as handed to a `run_model` hook."""
-
-    command: tuple[str, ...]
-    cwd: Path
-    env: dict[str, str]
-    log: Path
-    timeout: float
-    echo: bool = True  # also show the output as it comes
-    profile: Profile | None = None  # the check's profile: a runner reads its own table from it
-    record: Mapping[str, Any] | None = None  # what a runner recorded for this run before patchmerge stopped
-    on_record: Callable[[dict[str, Any]], None] | None = None  # keeps a runner's record as soon as it exists
-    stop: threading.Event | None = None  # set when the run must end now (Ctrl-C elsewhere, a bisect ending)
-
-
-class RunStopped(PatchmergeError):
-    """A run ended because `ModelRun.stop` was set: what the runner started was stopped."""
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    exit_status: int | None  # None: stopped at the timeout
-    seconds: float
-    timed_out: bool = False
-    note: str = ""  # the runner's account of the run (a job's id and state), added to the verdict's reason
-    skip_reason: str | None = None  # the run cannot be judged (a node failed): the step is skip, whatever the exit
-    record: dict[str, Any] | None = None  # the runner's record (a job's id, state, attempts): state.json, --json
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import time
 
 from patchmerge.errors import EXIT_OK, EXIT_PARTIAL
 from patchmerge.fusion.journal import refuse_interrupted
-from patchmerge.planning import PlanContext, build_plan
+from patchmerge.planning import build_plan, create_plan_context
 from patchmerge.planning.render import plan_to_json, plan_to_text
 from patchmerge.session import load_session_patches, open_session
 
@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     refuse_interrupted(session.root)
     patch_set = load_session_patches(session, args.patch_json)
     started = time.perf_counter()
-    context = PlanContext.create(session.root, session.profile, session.pm)
+    context = create_plan_context(session.root, session.profile, session.pm)
     plan = build_plan(patch_set, context)
     seconds = time.perf_counter() - started
     if args.json:

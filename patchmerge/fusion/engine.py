@@ -32,7 +32,7 @@ from patchmerge.fusion.writing import (
     write_runtime_support,
 )
 from patchmerge.model import PatchSet, Plan
-from patchmerge.planning import PlanContext, build_plan
+from patchmerge.planning import PlanContext, build_plan, create_plan_context
 from patchmerge.planning.planner import resolve
 from patchmerge.profile import Profile
 from patchmerge.session import Session
@@ -43,7 +43,7 @@ __all__ = ["FuseContext", "fuse_plan", "merge"]  # FuseContext: where plugins wr
 def merge(session: Session, patch_set: PatchSet, *, probes: bool | None = None) -> MergeResult:
     """Fuse `patch_set` into the session's tree, in memory. `probes` (default: the profile's) puts a probe in
     every fused branch; False builds a tree with none."""
-    context = PlanContext.create(session.root, session.profile, session.pm)
+    context = create_plan_context(session.root, session.profile, session.pm)
     plan = build_plan(patch_set, context)
     probes = session.profile.probes.enabled if probes is None else probes
     return fuse_plan(

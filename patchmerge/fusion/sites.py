@@ -7,42 +7,13 @@ runtime's Patches do (SPEC section 7).
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass, field
-from pathlib import Path
-
-from patchmerge.model import DefKind, PlannedPatch, TargetPlan
+from patchmerge.model import DefKind, TargetPlan
+from patchmerge.plugin_types import Mechanism, Site
 from patchmerge.resolve import SourceTree
 
+__all__ = ["Mechanism", "Site", "SiteError", "group_sites", "site_for"]
+
 _VALUE_KINDS = (DefKind.CLASS, DefKind.VARIABLE)
-
-
-class Mechanism(enum.StrEnum):
-    FUNCTION = "function"  # a module-level stand-in that settles on first call
-    MEMBER = "member"  # a class attribute that settles on first lookup
-    VALUE = "value"  # a class or other value, settled when the args are set
-
-
-@dataclass
-class Site:
-    file: Path  # relative to ROOT_DIR
-    module: str
-    name: str  # the attribute that is rebound
-    owner_class: str | None  # qualname of the class within `module`, for members
-    mechanism: Mechanism
-    targets: list[TargetPlan] = field(default_factory=list)
-
-    @property
-    def key(self) -> tuple[str, str | None, str]:
-        return (self.module, self.owner_class, self.name)
-
-    @property
-    def patches(self) -> list[PlannedPatch]:
-        return [pp for tp in self.targets for pp in tp.patches if pp.resolved]
-
-    @property
-    def slug(self) -> str:
-        return "_".join(filter(None, [*(self.owner_class or "").split("."), self.name])).strip("_")
 
 
 class SiteError(Exception):

@@ -12,11 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from patchmerge.fusion.sites import Mechanism, Site
-from patchmerge.markers import FUSED_BLOCK_START
+from patchmerge.markers import FUSED_BLOCK_START, HELPER_ALIAS
 from patchmerge.model import FusionKind, PlannedPatch
 from patchmerge.planning.raises import clash_condition, clashes, grouped
 
-HELPER_ALIAS = "_patchmerge"
 BLOCK_START = FUSED_BLOCK_START
 
 

@@ -1,31 +1,21 @@
-"""What every planning hook gets: the tree being read, the profile, and per-run state for plugins."""
+"""What every planning hook gets (`PlanContext`, in `patchmerge.plugin_types`): made here, with the tree being read."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pluggy
 
+from patchmerge.plugin_types import PlanContext
 from patchmerge.profile import Profile
 from patchmerge.resolve import SourceTree
 
 
-@dataclass
-class PlanContext:
-    root: Path
-    profile: Profile
-    tree: SourceTree
-    hooks: Any  # pluggy's HookRelay
-    # per-run state a plugin may keep (e.g. its resolver), keyed by the plugin's own name
-    state: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def create(cls, root: Path, profile: Profile, pm: pluggy.PluginManager) -> PlanContext:
-        tree = SourceTree(root, profile.sources.roots, profile.sources.rewritable, cache_dir=default_cache_dir())
-        return cls(root=root, profile=profile, tree=tree, hooks=pm.hook)
+def create_plan_context(root: Path, profile: Profile, pm: pluggy.PluginManager) -> PlanContext:
+    """The context of one planning run: the tree read with the profile's roots, and the plugins' hooks."""
+    tree = SourceTree(root, profile.sources.roots, profile.sources.rewritable, cache_dir=default_cache_dir())
+    return PlanContext(root=root, profile=profile, tree=tree, hooks=pm.hook)
 
 
 def default_cache_dir() -> Path | None:

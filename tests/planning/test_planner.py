@@ -7,7 +7,7 @@ import pytest
 from patchmerge.formats import patch_set_from_mapping
 from patchmerge.host import make_plugin_manager
 from patchmerge.model import FusionKind
-from patchmerge.planning import PlanContext, build_plan
+from patchmerge.planning import build_plan, create_plan_context
 from patchmerge.profile import load_profile
 from tests.conftest import write_tree
 
@@ -94,7 +94,7 @@ def plan_for(root: Path, mapping: dict):
     profile = load_profile("example")
     pm = make_plugin_manager(profile, load_entry_points=False)
     patch_set = patch_set_from_mapping(mapping.items(), source=None, format="json")
-    return build_plan(patch_set, PlanContext.create(root, profile, pm))
+    return build_plan(patch_set, create_plan_context(root, profile, pm))
 
 
 def kinds(plan):

@@ -6,8 +6,8 @@ workspace as the job's working folder); without one, runs stay local.
 
 from __future__ import annotations
 
-from patchmerge.checking.model import ModelRun, RunOutcome
 from patchmerge.hookspecs import hookimpl
+from patchmerge.plugin_types import ModelRun, RunOutcome
 from patchmerge_slurm.runner import SlurmRun
 from patchmerge_slurm.settings import SECTION, SlurmSettings, settings_of
 

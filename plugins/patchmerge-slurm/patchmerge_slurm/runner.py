@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from patchmerge.checking.model import ModelRun, RunOutcome, RunStopped
+from patchmerge.plugin_types import ModelRun, RunOutcome, RunStopped
 from patchmerge_slurm.settings import SlurmSettings, check_workdir
 from patchmerge_slurm.slurm import JobState, Slurm
 
