@@ -12,30 +12,23 @@ from __future__ import annotations
 
 import libcst as cst
 
+from patchmerge.fusion.insource.walk import descendants
+
 
 def signature_annotations(node: cst.CSTNode) -> dict[int, cst.Annotation]:
     """The id of every node inside a def's parameter or return annotation within `node` -> that annotation."""
     found: dict[int, cst.Annotation] = {}
-
-    class Collect(cst.CSTVisitor):
-        def visit_FunctionDef(self, function: cst.FunctionDef) -> None:  # noqa: N802 - libcst's interface
-            params = function.params
-            every = [*params.posonly_params, *params.params, *params.kwonly_params]
-            every += [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
-            annotations = [p.annotation for p in every if p.annotation is not None]
-            for annotation in [*annotations, *([function.returns] if function.returns else [])]:
-                for inner in _subtree(annotation):
-                    found[id(inner)] = annotation
-
-    node.visit(Collect())
+    for function in descendants(node):
+        if not isinstance(function, cst.FunctionDef):
+            continue
+        params = function.params
+        every = [*params.posonly_params, *params.params, *params.kwonly_params]
+        every += [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+        annotations = [p.annotation for p in every if p.annotation is not None]
+        for annotation in [*annotations, *([function.returns] if function.returns else [])]:
+            for inner in descendants(annotation):
+                found[id(inner)] = annotation
     return found
-
-
-def _subtree(node: cst.CSTNode) -> list[cst.CSTNode]:
-    nodes = [node]
-    for child in node.children:
-        nodes.extend(_subtree(child))
-    return nodes
 
 
 def as_string(annotation: cst.Annotation, updated: cst.Annotation, dotted: dict[int, str]) -> cst.Annotation:

@@ -131,10 +131,30 @@ def with_first_statement(node: cst.FunctionDef, statement: cst.BaseStatement) ->
     return node.with_changes(body=node.body.with_changes(body=body))
 
 
-def read_at_import(body: list[cst.BaseStatement], name: str, skip: cst.CSTNode | None) -> bool:
+ImportTimeReads = dict[int, tuple[cst.CSTNode, frozenset[str]]]  # id of a statement -> it, the names it reads
+
+
+def read_at_import(
+    body: list[cst.BaseStatement], name: str, skip: cst.CSTNode | None, known: ImportTimeReads | None = None
+) -> bool:
     """Whether code of `body` that runs when it executes (not inside a function body) reads `name`: such code
-    would capture the fused object where the runtime, patching later, leaves it the original."""
-    found = False
+    would capture the fused object where the runtime, patching later, leaves it the original. `known` keeps
+    what each statement reads across calls (a module's body is asked once per binding into it)."""
+    known = {} if known is None else known
+    for statement in body:
+        if statement is skip:
+            continue
+        entry = known.get(id(statement))
+        if entry is None or entry[0] is not statement:
+            entry = known[id(statement)] = (statement, _read_at_import(statement))
+        if name in entry[1]:
+            return True
+    return False
+
+
+def _read_at_import(statement: cst.BaseStatement) -> frozenset[str]:
+    """The names code of `statement` reads when it executes."""
+    found: set[str] = set()
 
     class Find(cst.CSTVisitor):
         def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -146,17 +166,14 @@ def read_at_import(body: list[cst.BaseStatement], name: str, skip: cst.CSTNode |
             return False
 
         def visit_Name(self, node: cst.Name) -> None:
-            nonlocal found
-            found = found or node.value == name
+            found.add(node.value)
 
         def visit_Attribute(self, node: cst.Attribute) -> bool:
             node.value.visit(self)  # `x.name` reads x, not a global `name`
             return False
 
-    for statement in body:
-        if statement is not skip:
-            statement.visit(Find())
-    return found
+    statement.visit(Find())
+    return frozenset(found)
 
 
 def refuse_reading_the_original(moved: MovedFunction, binding: Binding) -> None:

@@ -149,6 +149,6 @@ def refuse_other_holders(writer: InSourceWriter, importer: Site) -> None:
     if not all(isinstance(b, ImportAssignment) and id(b.node) in nodes for b in bindings):
         raise CannotMove(f"{importer.module} binds {importer.name} otherwise than by a plain import at its top")
     rest = [statement for statement in info.module.body if not any(statement is i for i in imports)]
-    if read_at_import(rest, importer.name, None):
+    if read_at_import(rest, importer.name, None, writer.import_time_reads):
         raise CannotMove(f"{importer.module}'s module-level code reads {importer.name} when it runs; the "
                          "runtime patches after that")

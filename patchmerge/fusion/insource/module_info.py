@@ -13,6 +13,7 @@ import libcst as cst
 from libcst.metadata import Assignment, BuiltinAssignment, GlobalScope, MetadataWrapper, Scope, ScopeProvider
 
 from patchmerge.fusion.insource.module_state import declared_global
+from patchmerge.fusion.insource.walk import subtree_ids
 
 
 @dataclass
@@ -145,14 +146,3 @@ def _global_declarations(module: cst.Module, text: str) -> tuple[list[bool], set
     names = {name for n in ast.walk(tree) if isinstance(n, ast.Global) for name in n.names}
     return whole, names
 
-
-def subtree_ids(node: cst.CSTNode) -> set[int]:
-    found: set[int] = set()
-
-    class Collect(cst.CSTVisitor):
-        def on_visit(self, child: cst.CSTNode) -> bool:
-            found.add(id(child))
-            return True
-
-    node.visit(Collect())
-    return found

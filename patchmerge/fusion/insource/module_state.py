@@ -13,18 +13,12 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from patchmerge.fusion.insource.errors import CannotMove
+from patchmerge.fusion.insource.walk import descendants
 
 
 def declared_global(node: cst.CSTNode) -> set[str]:
     """The names any function inside `node` declares `global`."""
-    names: set[str] = set()
-
-    class Find(cst.CSTVisitor):
-        def visit_Global(self, statement: cst.Global) -> None:
-            names.update(item.name.value for item in statement.names)
-
-    node.visit(Find())
-    return names
+    return {item.name.value for child in descendants(node) if isinstance(child, cst.Global) for item in child.names}
 
 
 class _Stores(cst.CSTVisitor):
@@ -103,6 +97,8 @@ def global_stores(node: cst.CSTNode, names: set[str], stores: list[cst.CSTNode],
     """Each store into module state `names` among `stores` (the scope analysis' global assignments inside
     `node`), with the function it runs in; CannotMove for a form an attribute cannot take (a def or class of
     that name, an import with an alias, a walrus, an except-as or a del)."""
+    if not names and not stores:
+        return Stores()  # no state to look for: the walk below would find nothing
     finder = _Stores(names)
     node.visit(finder)
     if finder.refused:

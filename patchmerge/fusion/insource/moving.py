@@ -33,8 +33,9 @@ from libcst.metadata import (
 from patchmerge.fusion.insource.annotations import signature_annotations
 from patchmerge.fusion.insource.carry import CarryImports, ImportLine
 from patchmerge.fusion.insource.errors import CannotMove, NotAtDefinition
-from patchmerge.fusion.insource.module_info import ModuleInfo, Scopes, subtree_ids
+from patchmerge.fusion.insource.module_info import ModuleInfo, Scopes
 from patchmerge.fusion.insource.module_state import DropGlobals, declared_global, global_stores
+from patchmerge.fusion.insource.walk import subtree_ids
 
 _MODULE_DUNDERS = frozenset({"__name__", "__file__", "__spec__", "__package__", "__loader__", "__path__", "__dict__"})
 _BUILTIN_NAMES = frozenset(dir(builtins))

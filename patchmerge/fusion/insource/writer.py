@@ -27,6 +27,7 @@ from patchmerge.fusion.insource.back_imports import back_import
 from patchmerge.fusion.insource.beside import beside_replacement, keep_original, place_beside
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import (
+    ImportTimeReads,
     blank_lines,
     body_of,
     bound_as_staticmethod,
@@ -81,6 +82,7 @@ class InSourceWriter:
         self.earlier_aliases: dict[tuple[Path, str], str] = {}
         self.moved_places: dict[str, tuple[Place, bool]] = {}  # patch_import -> where it moved, decorated
         self.wanted: dict[Path, set[str]] = {}  # file -> top-level defs of it that patches name
+        self.import_time_reads: ImportTimeReads = {}
 
     def info(self, path: Path, module: str, is_package: bool = False) -> ModuleInfo:
         if path not in self.infos:
@@ -137,7 +139,7 @@ class InSourceWriter:
         key: Key = (site.owner_class, site.name)
         self.locate(site.file, key)
         original = single_def(body, site.name, binding.kind is DefKind.MISSING, binding.kind is DefKind.CLASS)
-        if read_at_import(body, site.name, original):
+        if read_at_import(body, site.name, original, self.import_time_reads):
             simple = binding.replacement and not binding.branches and not binding.wrappers
             if site.owner_class is None and isinstance(original, cst.FunctionDef) and simple:
                 plan_value(self, binding, target)  # the replacement binds the name after the module's code ran
