@@ -10,6 +10,7 @@ import libcst as cst
 from patchmerge.fusion.insource.annotations import as_string
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.module_state import import_as_assignment
+from patchmerge.fusion.insource.walk import on_the_way
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,9 @@ class ImportLine:
 
 
 class CarryImports(cst.CSTTransformer):
-    """Put each function's carried imports at the top of its body, after its docstring."""
+    """Put each function's carried imports at the top of its body, after its docstring. Only the nodes on the
+    way to what changes are visited: a libcst visit rebuilds every node it passes, and most of moved code stays
+    as it is."""
 
     def __init__(
         self,
@@ -52,6 +55,18 @@ class CarryImports(cst.CSTTransformer):
         self.imports_through = imports_through  # id of an `import` binding module state -> that module
         self.strings = strings or {}  # annotations written as strings: id -> {id of a name in it -> dotted path}
         self.stack: list[int] = []
+        self.visited: set[int] | None = None  # on the way to a change: set from the root, the first node visited
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.visited is None:
+            targets = {*self.imports, *self.through, *self.imports_through, *self.strings}
+            self.visited = on_the_way(node, targets)
+        return id(node) in self.visited and super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[no-untyped-def]
+        if self.visited is not None and id(original_node) not in self.visited:
+            return updated_node  # not visited: nothing in it changes
+        return super().on_leave(original_node, updated_node)
 
     def leave_Annotation(self, original: cst.Annotation, updated: cst.Annotation) -> cst.Annotation:
         dotted = self.strings.get(id(original))
