@@ -9,7 +9,6 @@ from patchmerge.hookspecs import hookimpl
 from patchmerge.model import Definition, DefKind, FusionKind, TargetPlan, Unresolved
 from patchmerge.planning.context import PlanContext
 from patchmerge.planning.static_resolution import static_resolver
-from patchmerge.resolve.fail import Fail
 from patchmerge.resolve.resolver import StaticResolver
 from patchmerge.resolve.scan import CaptureSite, ImportSite
 from patchmerge.resolve.tree import SourceError
@@ -58,7 +57,7 @@ def _safe(ask: Callable[[], list[T]]) -> list[T]:
     """A tree-wide question whose answer is only a note: a name that does not resolve has no sites."""
     try:
         return ask()
-    except (Unresolved, Fail, SourceError):
+    except (Unresolved, SourceError):
         return []
 
 

@@ -6,16 +6,20 @@ and builds reverse maps; later calls are dictionary lookups."""
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from patchmerge.model import DefKind, Unresolved
 from patchmerge.resolve.captures import Capture
 from patchmerge.resolve.fail import Fail
 from patchmerge.resolve.index import ModuleIndex, select_binding
 from patchmerge.resolve.tree import SourceError
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from patchmerge.resolve.resolver import StaticResolver
@@ -51,6 +55,20 @@ class _Rec:
     source: str  # absolute module imported from
     name: str  # name imported ("*" for a star import)
     site: ImportSite
+
+
+def _unresolved_at_the_boundary(method: Callable[..., T]) -> Callable[..., T]:
+    """A tree-wide question answers, or raises Unresolved naming what it asked about: the resolver's internal
+    failure does not leave it."""
+
+    @functools.wraps(method)
+    def answer(self: StaticResolver, module: str, name: str, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, module, name, *args, **kwargs)
+        except Fail as exc:
+            raise Unresolved(f"{module}.{name}", str(exc)) from None
+
+    return answer
 
 
 class ScanMixin:
@@ -95,6 +113,7 @@ class ScanMixin:
         self._modules = modules
         return modules
 
+    @_unresolved_at_the_boundary
     def importers_of(self: StaticResolver, module: str, name: str, *, transitive: bool = False) -> list[ImportSite]:
         """Every rewritable module that binds `name` from `module` (`from module import name [as alias]`, or a
         star import that exports it), function bodies included.
@@ -137,6 +156,7 @@ class ScanMixin:
                     pending.add(site.local_name)
         return sorted(found, key=_site_key)
 
+    @_unresolved_at_the_boundary
     def captures_of(self: StaticResolver, module: str, name: str) -> list[CaptureSite]:
         """Every module-level or class-body assignment in a rewritable module whose value reads the object
         `module.name` when it runs (under any name the object is imported as): `X = name`, `X = f(name)`,
@@ -185,6 +205,7 @@ class ScanMixin:
             return name in idx.summary.all_names
         return not name.startswith("_") and name in idx.names()
 
+    @_unresolved_at_the_boundary
     def subclasses_of(self: StaticResolver, module: str, qualname: str, *,
                       transitive: bool = False) -> list[tuple[str, str]]:
         """(module, class qualname) of the classes in rewritable packages whose bases resolve to the class
