@@ -275,6 +275,10 @@ def profile_from_dict(data: dict[str, Any], path: Path | None = None) -> Profile
             raise ProfileError(
                 f"'collect.entry' item {entry!r} must be 'REL/FILE.py' or 'REL/FILE.py::Qual.name'", where=where
             )
+    if sections["runtime"].adaptor_args_adjust and not sections["runtime"].adaptor_args_files:
+        raise ProfileError(
+            "'runtime.adaptor_args_adjust' needs 'runtime.adaptor_args_files' (the parse it adjusts)", where=where
+        )
     for entry in sections["runtime"].adaptor_args_adjust:
         file, _, function = entry.partition("::")
         if not file.endswith(".py") or not function.isidentifier():
@@ -304,6 +308,8 @@ def plugin_section(profile: Profile, name: str, cls: type[SectionT], types: dict
         return _section(profile.tables.get(name, {}), cls, name, where, types)  # type: ignore[no-any-return]
     except ValueError as exc:
         raise ProfileError(str(exc), where=where) from None
+    except TypeError as exc:  # the plugin's dataclass has a field no TOML value can give: its bug, named
+        raise ProfileError(f"the plugin's [{name}] table cannot be read: {exc}", where=where) from None
 
 
 def check_plugin_tables(profile: Profile, declared: dict[str, type | tuple[type, dict[str, type]]]) -> None:
@@ -315,6 +321,9 @@ def check_plugin_tables(profile: Profile, declared: dict[str, type | tuple[type,
             raise ProfileError(f"unknown key '{name}'{hint}", where=where)
         section = declared[name]
         plugin_section(profile, name, *(section if isinstance(section, tuple) else (section,)))
+    for name, section in declared.items():  # a table with a required key must be there
+        if name not in profile.tables:
+            plugin_section(profile, name, *(section if isinstance(section, tuple) else (section,)))
 
 
 def _section(raw: dict[str, Any], cls: type, name: str, where: str, types: dict[str, type] | None = None) -> Any:
@@ -323,6 +332,10 @@ def _section(raw: dict[str, Any], cls: type, name: str, where: str, types: dict[
         if key not in types:
             raise ProfileError(f"unknown key '{name}.{key}'{_suggest(key, types)}", where=where)
     values = {key: _convert(value, types[key], f"{name}.{key}", where) for key, value in raw.items()}
+    missing = [key for key in _required(cls) if key not in values]
+    if missing:  # a plugin's table (the built-in sections' required keys are checked before, all at once)
+        listed = ", ".join(f"'{name}.{key}'" for key in missing)
+        raise ProfileError(f"missing required key{'s' if len(missing) > 1 else ''} {listed}", where=where)
     return cls(**values)
 
 

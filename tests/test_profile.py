@@ -270,3 +270,32 @@ def test_set_overrides_a_key_with_the_type_the_key_has(tmp_path):
         load_profile(path, ("check.timeot=3",))
     with pytest.raises(ProfileError, match=r"--set takes KEY=VALUE"):
         load_profile(path, ("check.timeout",))
+
+
+REQUIRED_PLUGIN = '''
+from dataclasses import dataclass
+from patchmerge.hookspecs import hookimpl
+
+
+@dataclass(frozen=True)
+class Cluster:
+    queue: str
+    nodes: int = 1
+
+
+@hookimpl
+def profile_sections():
+    return {"cluster": Cluster}
+'''
+
+
+@pytest.mark.parametrize("table", ["", "[cluster]\nnodes = 2\n"])
+def test_a_plugin_key_without_a_default_is_required(tmp_path, table):
+    from patchmerge.host import make_plugin_manager
+
+    (tmp_path / "cluster_plugin.py").write_text(REQUIRED_PLUGIN)
+    text = MINIMAL.replace("[sources]", 'plugins = ["cluster_plugin.py"]\n[sources]') + table
+    with pytest.raises(ProfileError, match=r"p\.toml: missing required key 'cluster\.queue'"):
+        make_plugin_manager(load_profile(_write(tmp_path, text)))
+    fine = load_profile(_write(tmp_path, text + ("" if table else "[cluster]\n") + 'queue = "debug"\n'))
+    make_plugin_manager(fine)

@@ -40,7 +40,13 @@ def adaptor_args(
     found = read_adaptor_args(adaptor_files(root, profile.runtime.adaptor_args_files))
     found.changed = profile.runtime.adaptor_args_changed
     found.unknown_args = profile.runtime.adaptor_unknown_args
-    found.adjusters = carried_adjusters(profile.runtime.adaptor_args_adjust, texts.read)
+    for carried in carried_adjusters(profile.runtime.adaptor_args_adjust, texts.read):
+        for dest in sorted(carried.reads):  # read without a default: the helper's parser must define it
+            if len(found.options.get(dest, [])) != 1:
+                raise MergeAborted(f"runtime.adaptor_args_adjust item {carried.entry!r} reads args.{dest}, which is "
+                                   "not one option of the adaptor's parser (runtime.adaptor_args_files)")
+        found.adjusters.append(carried.code)
+        found.adjuster_reads |= carried.reads
 
     def definition(dotted: str) -> Definition | None:
         try:
@@ -138,6 +144,7 @@ def adaptation_options(
     marked in `fuse_context` to decide from them too."""
     found = {option.dest: option for option in in_source.options}
     if options is not None:
+        found.update({dest: options.options[dest][0] for dest in options.adjuster_reads})
         for site in candidates:
             read = condition_options(site.patches, options)
             if site not in in_source.fused and not isinstance(read, str) and read:

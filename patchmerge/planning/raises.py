@@ -44,7 +44,9 @@ class Clash:
     def describe(self) -> str:
         others = ", ".join(e.patch.id for e in self.earlier)
         return (f"the runtime raises RuntimeError({self.message!r}) at adaptation where {self.later.patch.id} "
-                f"(no force_patch) is registered after {others} on the same Patch; the fused tree raises it too")
+                f"(no force_patch) is registered after {others} on the same Patch; the fused tree raises it too, "
+                "when the target's module is imported (a deferred binding whose conditions need condition_import "
+                "names: when it first settles)")
 
 
 def clashes(replacements: Sequence[PlannedPatch]) -> list[Clash]:

@@ -121,3 +121,28 @@ def test_a_def_patched_in_an_earlier_phase_is_registered_patched_so_the_alias_fa
 def test_the_deferred_fallback_of_a_phased_alias_runs_like_the_runtime(tmp_path):
     # the alias's phase comes after every patch of the def it names: it gets the def as those left it
     compare(tmp_path, _phased())
+
+
+def test_a_patch_wrapped_in_an_earlier_phase_is_registered_wrapped(tmp_path):
+    """with_engine is replaced in phase 1 by a MindSpeed-LLM function that phase 0 wrapped: the runtime
+    registers the wrapped one, so moving the def as written would lose the wrapper; the deferred strategy
+    binds the name as phase 0 left it."""
+    scenario = _scenario({
+        "mindspeed_llm.patches.engine_fast": [
+            {"patch_import": "mindspeed_llm.patches.local_wrapper", "condition": ["args.norm"], "phase": 0},
+        ],
+        "megatron.core.specs.with_engine": [{"patch_import": "mindspeed_llm.patches.engine_fast", "phase": 1}],
+    })
+    scenario.files["MindSpeed-LLM/mindspeed_llm/patches.py"] = PATCHES + (
+        "\n\ndef engine_fast(n):\n    LOG.append('mindspeed_llm.engine_fast')\n    return ['fast', n]\n"
+    )
+    scenario.files["MindSpeed-LLM/scenario.py"] = (
+        "from megatron.calls import attempt\n\n\ndef run():\n    from megatron.core import specs\n"
+        "    return [specs.build(2), specs.with_engine(3), attempt(specs.with_engine, -1)]\n"
+    )
+    outcomes = compare(tmp_path, scenario)
+    assert any("local_wrapper>" in o["calls"] for o in outcomes)  # the wrapper reaches with_engine at runtime
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    strategies = {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
+    strategy, reason = strategies["megatron.core.specs.with_engine#0"]
+    assert strategy == "deferred" and "mindspeed_llm.patches.engine_fast is patched in an earlier phase" in reason

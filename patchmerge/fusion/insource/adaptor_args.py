@@ -53,6 +53,7 @@ class AdaptorArgs:
     calls_unread: dict[str, str] = field(default_factory=dict)
     unknown_args: bool = False  # runtime.adaptor_unknown_args: options it does not know become args too
     adjusters: list[str] = field(default_factory=list)  # runtime.adaptor_args_adjust, as helper code
+    adjuster_reads: set[str] = field(default_factory=set)  # the options those read without a default
     consuming: list[Option] = field(default_factory=list)  # every call, by what it takes from the command line
     unconsumable: list[str] = field(default_factory=list)  # where what a call takes cannot be read
 

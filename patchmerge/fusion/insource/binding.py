@@ -85,12 +85,15 @@ def choose(
     assert definition is not None
     patches = site.patches
     alias = own_def_alias(site)
-    if alias is not None and alias.source is not None:
-        earlier = {p for p in (phases or {}).get((site.module, None, alias.source.qualname), set())
-                   if p < (alias.patch.phase or 0)}
+    for pp in site.patches:  # a patch that is itself a target: the runtime registers it as earlier phases left it
+        source = pp.source
+        if source is None or source.owner_class or "." in source.qualname:
+            continue
+        earlier = {p for p in (phases or {}).get((source.module, None, source.qualname), set())
+                   if p < (pp.patch.phase or 0)}
         if earlier:
-            return (f"{alias.source.qualname} is patched in an earlier phase ({min(earlier)}), so the runtime "
-                    "registers it patched; the def as Megatron wrote it is not what this binding gets")
+            return (f"{source.module}.{source.qualname} is patched in an earlier phase ({min(earlier)}), so the "
+                    "runtime registers it patched; the def as written is not what this binding gets")
     options = condition_options(patches, adaptor_args)
     if isinstance(options, str):
         return options
