@@ -15,6 +15,7 @@ from patchmerge import bundled
 from patchmerge.cli import main
 from patchmerge.writable import tree_cache_dir
 from tests.checking.model_trees import write_model_tree
+from tests.interrupts import default_ctrl_c
 from tests.read_only import example_copy, read_only_mount, simulate_read_only, tree_digest
 
 BROKEN_EXAMPLE = bundled.example_root() / "patches-broken.json"
@@ -96,7 +97,9 @@ def test_ctrl_c_stops_the_script_and_its_children(tmp_path: Path) -> None:
     marker = tmp_path / "child.pid"
     profile = write_model_tree(tmp_path / "root", ops=4, shell_body=f"sleep 60 &\necho $! > {marker}\nwait\n")
     command = [sys.executable, "-m", "patchmerge", "check", str(tmp_path / "root"), "--profile", str(profile)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_ctrl_c
+    )
     deadline = time.monotonic() + 60
     while not marker.exists() or not marker.read_text().strip():
         assert time.monotonic() < deadline and process.poll() is None

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from patchmerge.cli import main
+from tests.interrupts import default_ctrl_c
 from tests.plugins.slurm.cluster import Cluster
 from tests.plugins.slurm.profiles import example
 
@@ -103,7 +104,7 @@ def test_ctrl_c_during_a_bisect_cancels_every_job_in_flight(tmp_path: Path, clus
     state = tmp_path / "state"
     child = subprocess.Popen(
         [sys.executable, "-m", "patchmerge", *bisect_argv(root, profile, state, "--jobs", "2")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_ctrl_c,
     )  # fmt: skip
     blocker = ""
     try:

@@ -18,6 +18,7 @@ from patchmerge.checking.pipeline import run_check
 from patchmerge.cli import main
 from patchmerge.commands.check import check_options
 from patchmerge.session import load_session_patches, open_session
+from tests.interrupts import default_ctrl_c
 from tests.plugins.slurm.cluster import Cluster
 from tests.plugins.slurm.profiles import example, model_tree
 
@@ -137,7 +138,7 @@ def test_ctrl_c_during_a_queued_job_cancels_it_and_nothing_else(tmp_path: Path, 
         root, profile = model_tree(tmp_path, "echo ran\n", job_name="pm-ctrlc")
         child = subprocess.Popen(
             [sys.executable, "-m", "patchmerge", "check", str(root), "--profile", str(profile)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_ctrl_c,
         )  # fmt: skip
         job_id = wait_for_job(cluster, "pm-ctrlc", "PENDING")
         child.send_signal(2)  # SIGINT, as Ctrl-C sends it
