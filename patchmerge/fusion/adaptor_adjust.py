@@ -47,6 +47,8 @@ def _carried(entry: str, number: int, read: Callable[[Path], str]) -> Carried:
         text = read(Path(file))
     except (OSError, UnicodeDecodeError) as exc:
         raise MergeAborted(f"{KEY} item {entry!r}: cannot read {file}: {exc}") from None
+    if not text.strip():  # the merge's reader gives a missing file as no text
+        raise MergeAborted(f"{KEY} item {entry!r}: {file} is missing or empty")
     try:
         module = ast.parse(text)
         table = symtable.symtable(text, file, "exec")

@@ -155,3 +155,8 @@ def test_a_decorated_helper_inside_keeps_its_decorator_with_its_def():
 def test_what_it_reads_without_a_default_is_reported():
     (carried,) = carried_adjusters(("MindSpeed-LLM/env.py::reads_options",), lambda path: SOURCE)
     assert carried.reads == {"level"} and carried.entry == "MindSpeed-LLM/env.py::reads_options"
+
+
+def test_a_missing_file_is_named():
+    with pytest.raises(MergeAborted, match="nowhere.py::f': MindSpeed-LLM/nowhere.py is missing or empty"):
+        carried_adjusters(("MindSpeed-LLM/nowhere.py::f",), lambda path: "")
