@@ -59,6 +59,9 @@ def _import_line(assignment: ImportAssignment, source: ModuleInfo) -> ImportLine
         for alias in statement.names:
             if alias.evaluated_alias == assignment.name or alias.evaluated_name == assignment.name:
                 return ImportLine(alias.evaluated_name, None, alias.evaluated_alias)
+        for alias in statement.names:  # `import a.b` binds `a` (and loads a.b): carried as written
+            if alias.evaluated_alias is None and alias.evaluated_name.split(".")[0] == assignment.name:
+                return ImportLine(alias.evaluated_name)
         raise CannotMove(f"cannot read the import of '{assignment.name}'")
     assert isinstance(statement, cst.ImportFrom)
     package = source.name if source.is_package else source.name.rpartition(".")[0]
