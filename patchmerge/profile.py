@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
 import tomllib
 import typing
@@ -49,6 +50,10 @@ class Runtime:
     # functions the adaptor calls on its parse before conditions read it ("REL/FILE.py::function", in order),
     # such as MindSpeed-LLM's get_env_args: the helper carries each (stdlib only) and calls it on its own parse
     adaptor_args_adjust: tuple[str, ...] = ()
+    # options the adaptor adds only when a condition over its parse so far holds ("REL/FILE.py::function if
+    # CONDITION": the function's add_argument calls, CONDITION over `args`), such as MindSpeed-LLM 26.1.0's
+    # MindSpore options: "...mindspore_adaptor_v2.py::mindspore_register_args if args.ai_framework == 'mindspore'"
+    adaptor_args_guarded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -285,6 +290,8 @@ def profile_from_dict(data: dict[str, Any], path: Path | None = None) -> Profile
             raise ProfileError(
                 f"'runtime.adaptor_args_adjust' item {entry!r} must be 'REL/FILE.py::function'", where=where
             )
+    for entry in sections["runtime"].adaptor_args_guarded:
+        _check_guarded(entry, bool(sections["runtime"].adaptor_args_files), where)
     for name in sections["conditions"].allowed_names:
         if name not in BUILTIN_NAMES or name.startswith("__"):
             what = "reaches the interpreter's internals" if name.startswith("__") else "is not a Python builtin"
@@ -362,3 +369,19 @@ def _type_name(value: Any) -> str:
 def _suggest(key: str, allowed: Any) -> str:
     close = difflib.get_close_matches(key, list(allowed), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _check_guarded(entry: str, with_files: bool, where: str) -> None:
+    """A `runtime.adaptor_args_guarded` item: 'REL/FILE.py::function if CONDITION'."""
+    key = "'runtime.adaptor_args_guarded'"
+    if not with_files:
+        raise ProfileError(f"{key} needs 'runtime.adaptor_args_files' (the parse it adds to)", where=where)
+    place, _, condition = entry.partition(" if ")
+    file, _, function = place.strip().partition("::")
+    if not file.endswith(".py") or not function.isidentifier() or not condition.strip():
+        raise ProfileError(f"{key} item {entry!r} must be 'REL/FILE.py::function if CONDITION'", where=where)
+    try:
+        ast.parse(condition.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ProfileError(f"{key} item {entry!r}: its condition is not a Python expression ({exc.msg})",
+                           where=where) from None

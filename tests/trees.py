@@ -35,6 +35,7 @@ def profile_text(
     adaptor_args_files: Sequence[str] = (),
     adaptor_unknown_args: bool = False,
     adaptor_args_adjust: Sequence[str] = (),
+    adaptor_args_guarded: Sequence[str] = (),
 ) -> str:
     """A profile for a ROOT_DIR of the three source roots with `patches.json` at its top and ARGS_MODULE."""
     lines = [f"name = {json.dumps(name)}"]
@@ -64,4 +65,6 @@ def profile_text(
         lines.append("adaptor_unknown_args = true")
     if adaptor_args_adjust:
         lines.append(f"adaptor_args_adjust = {json.dumps(list(adaptor_args_adjust))}")
+    if adaptor_args_guarded:
+        lines.append(f"adaptor_args_guarded = {json.dumps(list(adaptor_args_guarded))}")
     return "\n".join(lines) + "\n"

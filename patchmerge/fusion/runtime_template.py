@@ -29,21 +29,52 @@ def flags_in(text: str) -> set[str]:
     return set(FLAG.findall(text))
 
 
-_OPTION = re.compile(r"^    (    parser\.add_argument\(.*\bdest='([^']+)'.*)$", re.MULTILINE)
 _BRANCHES = re.compile(r"^BRANCHES = (.*)$", re.MULTILINE)
 
 
 def with_earlier_merge(helper: str, parser_body: str, branches: dict[str, tuple[str, str]]) -> tuple[str, dict]:
     """A tree merged in steps: the files an earlier merge fused still read its helper's options and name its
     branches, so the rewritten helper keeps them (this merge's own win where both have one)."""
-    ours = {match[2] for match in _OPTION.finditer("    " + parser_body.replace("\n", "\n    "))}
-    kept = [line for line, dest in _OPTION.findall(helper) if dest not in ours]
-    if kept:
-        lines = [line for line in parser_body.splitlines() if line.strip() != "pass"] + kept
-        parser_body = "\n".join(sorted(lines, key=lambda line: re.search(r"dest='([^']+)'", line)[1]))  # type: ignore[index]
+    ours = _option_groups(parser_body)
+    earlier = _option_groups("\n".join(line[4:] for line in _parser_lines(helper)))
+    if any(dest not in ours.get(group, {}) for group, options in earlier.items() for dest in options):
+        merged = {group: {**earlier.get(group, {}), **ours.get(group, {})} for group in {**earlier, **ours}}
+        lines = [merged[("", "")][dest] for dest in sorted(merged[("", "")])] if ("", "") in merged else []
+        for (parse, condition), options in merged.items():
+            if condition:
+                lines += [parse, condition, *(options[dest] for dest in sorted(options))]
+        parser_body = "\n".join(lines)
     found = _BRANCHES.search(helper)
-    earlier = ast.literal_eval(found[1]) if found else {}
-    return parser_body, {**earlier, **branches}
+    earlier_branches = ast.literal_eval(found[1]) if found else {}
+    return parser_body, {**earlier_branches, **branches}
+
+
+def _parser_lines(helper: str) -> list[str]:
+    """The lines of a helper's `adaptation_args` that build its parser (between the parser and its parse)."""
+    lines = helper.splitlines()
+    start = next((n for n, line in enumerate(lines) if "parser = argparse.ArgumentParser(" in line), None)
+    if start is None:
+        return []
+    end = next((n for n in range(start, len(lines)) if "known, unknown = parser.parse_known_args" in lines[n]), start)
+    return lines[start + 1:end]
+
+
+_DEST = re.compile(r"\bdest='([^']+)'")
+
+
+def _option_groups(body: str) -> dict[tuple[str, str], dict[str, str]]:
+    """A parser body's option lines by dest, grouped: ("", "") for the options always added, else (the parse
+    line, the `if` line) of the block that adds them only when its condition holds."""
+    groups: dict[tuple[str, str], dict[str, str]] = {}
+    group, parse = ("", ""), ""
+    for line in body.splitlines():
+        if line.startswith("    args = parser.parse_known_args("):
+            parse = line
+        elif line.startswith("    if "):
+            group = (parse, line)
+        elif (dest := _DEST.search(line)) is not None:
+            groups.setdefault(group if line.startswith("        ") else ("", ""), {})[dest[1]] = line
+    return groups
 
 IN_SOURCE_TEMPLATE = '''"""Fused MindSpeed patches: settled once per process, then out of the way.
 

@@ -9,6 +9,7 @@ import pluggy
 
 from patchmerge.fusion import edits as file_edits
 from patchmerge.fusion.adaptor_adjust import carried_adjusters
+from patchmerge.fusion.adaptor_guards import read_guarded
 from patchmerge.fusion.context import FuseContext
 from patchmerge.fusion.deciding import RegistrationIndex
 from patchmerge.fusion.insource import DEFERRED, IN_SOURCE, InSourceResult, fuse_in_source
@@ -38,6 +39,7 @@ def adaptor_args(
     if not profile.runtime.adaptor_args_files:
         return None
     found = read_adaptor_args(adaptor_files(root, profile.runtime.adaptor_args_files))
+    read_guarded(found, profile.runtime.adaptor_args_guarded, texts.read)
     found.changed = profile.runtime.adaptor_args_changed
     found.unknown_args = profile.runtime.adaptor_unknown_args
     for carried in carried_adjusters(profile.runtime.adaptor_args_adjust, texts.read):

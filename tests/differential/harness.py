@@ -141,6 +141,10 @@ class Scenario:
     unknown_domains: dict[str, list[Any]] = field(default_factory=dict)
     # "module:function" the adaptor calls on its parse (runtime.adaptor_args_adjust), in the scenario's files
     adjust: str = ""
+    # the adaptor's parser as written (`process_args(parser)` in ARGUMENTS) instead of one generated from the
+    # domains, and the profile's runtime.adaptor_args_guarded items for it
+    arguments: str = ""
+    guarded: tuple[str, ...] = ()
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -179,7 +183,7 @@ def build(base: Path, scenario: Scenario) -> tuple[Path, Path]:
     _write(pristine, scenario.files)
     _write(pristine, {"MindSpeed-LLM/mindspeed_llm/adaptor.py": _adaptor(scenario.patches)})
     known = {name: values for name, values in domains(scenario).items() if name not in scenario.unknown_domains}
-    _write(pristine, {ARGUMENTS: _arguments(known)})
+    _write(pristine, {ARGUMENTS: scenario.arguments or _arguments(known)})
     (pristine / "patches.json").write_text(json.dumps(scenario.patches, indent=2))
     profile = profile_text(
         "differential",
@@ -188,6 +192,7 @@ def build(base: Path, scenario: Scenario) -> tuple[Path, Path]:
         adaptor_args_files=[ARGUMENTS],
         adaptor_unknown_args=scenario.unknown_args,
         adaptor_args_adjust=[_adjust_entry(scenario.adjust)] if scenario.adjust else [],
+        adaptor_args_guarded=scenario.guarded,
     )
     (base / "profile.toml").write_text(profile)
     fused = base / "fused"

@@ -25,6 +25,17 @@ _IMPLIED_DEFAULTS = {repr("store_true"): "False", repr("store_false"): "True"}
 
 
 @dataclass(frozen=True)
+class Guard:
+    """Options the adaptor adds only when a condition over its parse so far holds (`runtime.adaptor_args_guarded`;
+    MindSpeed-LLM 26.1.0 adds its MindSpore options only for `--ai-framework mindspore`). Where it does not hold
+    they are not options at all: `args` lacks them, or takes them in as unknown options."""
+
+    entry: str  # "REL/FILE.py::function", the function that adds them
+    condition: str  # over `args`: the adaptor's parse before it adds them
+    needs: tuple[Option, ...] = ()  # the options the condition reads, all added unconditionally
+
+
+@dataclass(frozen=True)
 class Option:
     """One readable `add_argument` call: its option strings and the keywords that shape its value."""
 
@@ -32,6 +43,7 @@ class Option:
     dest: str
     shape: tuple[tuple[str, str], ...]  # (keyword, value as source: a literal's repr, a type's builtin name)
     where: str  # file:line
+    guard: Guard | None = None  # added only when the guard's condition holds
 
     def call(self) -> str:
         keywords = [f"dest={self.dest!r}"] + [f"{key}={value}" for key, value in self.shape]
@@ -85,8 +97,11 @@ class AdaptorArgs:
         if len({option.shape for option in found}) > 1:
             places = ", ".join(option.where for option in found)
             return f"args.{dest} is defined differently in several places ({places}); which one parses is not known"
+        if len({option.guard for option in found}) > 1:
+            places = ", ".join(option.where for option in found)
+            return f"args.{dest} is added under different conditions ({places}); which one parses is not known"
         flags = tuple(dict.fromkeys(flag for option in found for flag in option.flags))
-        return Option(flags, dest, found[0].shape, found[0].where)
+        return Option(flags, dest, found[0].shape, found[0].where, found[0].guard)
 
 
 def read_adaptor_args(files: list[tuple[str, str]]) -> AdaptorArgs:
@@ -97,20 +112,25 @@ def read_adaptor_args(files: list[tuple[str, str]]) -> AdaptorArgs:
             tree = ast.parse(text)
         except SyntaxError:
             continue  # the merge reports unparsable files where it reads them; nothing can be read here
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                if node.func.attr == "add_argument":
-                    add_option(found, node, f"{name}:{node.lineno}")
-                elif node.func.attr == "set_defaults":
-                    for keyword in node.keywords:  # a default set apart from the option: not followed
-                        if keyword.arg:
-                            found.unreadable.setdefault(keyword.arg, []).append(f"{name}:{node.lineno}")
+        read_calls(found, tree, name)
     return found
 
 
-def add_option(found: AdaptorArgs, call: ast.Call, where: str) -> None:
+def read_calls(found: AdaptorArgs, tree: ast.AST, name: str, guard: Guard | None = None) -> None:
+    """The `add_argument` calls under `tree` (of file `name`), added under `guard` where one is given."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr == "add_argument":
+                add_option(found, node, f"{name}:{node.lineno}", guard)
+            elif node.func.attr == "set_defaults":
+                for keyword in node.keywords:  # a default set apart from the option: not followed
+                    if keyword.arg:
+                        found.unreadable.setdefault(keyword.arg, []).append(f"{name}:{node.lineno}")
+
+
+def add_option(found: AdaptorArgs, call: ast.Call, where: str, guard: Guard | None = None) -> None:
     """The option an `add_argument` call adds, by dest, if its flags and shaping keywords can be read."""
-    _add_consuming(found, call, where)
+    _add_consuming(found, call, where, guard)
     if not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args):
         return  # flags computed at run time: nothing says which dest they give
     flags = tuple(a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
@@ -132,14 +152,14 @@ def add_option(found: AdaptorArgs, call: ast.Call, where: str) -> None:
     action = dict(shape).get("action", repr("store"))
     if "default" not in dict(shape) and action in _IMPLIED_DEFAULTS:
         shape.append(("default", _IMPLIED_DEFAULTS[action]))  # so `store_true` and `..., default=False` agree
-    found.options.setdefault(dest, []).append(Option(flags, dest, tuple(sorted(shape, key=str)), where))
+    found.options.setdefault(dest, []).append(Option(flags, dest, tuple(sorted(shape, key=str)), where, guard))
 
 
 _UNREADABLE = object()
 _CONSUMING = ("action", "nargs", "const")  # what decides the tokens an option takes from the command line
 
 
-def _add_consuming(found: AdaptorArgs, call: ast.Call, where: str) -> None:
+def _add_consuming(found: AdaptorArgs, call: ast.Call, where: str, guard: Guard | None) -> None:
     """The call as what it takes from the command line: its flags, action and nargs (its type, default and
     choices only shape its own value), so a parse with it leaves the same tokens unknown."""
     flags = tuple(a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
@@ -154,7 +174,7 @@ def _add_consuming(found: AdaptorArgs, call: ast.Call, where: str) -> None:
         found.unconsumable.append(where)
         return
     shape = tuple(sorted(((key, repr(value)) for key, value in readable), key=str))
-    found.consuming.append(Option(flags, dest, shape, where))
+    found.consuming.append(Option(flags, dest, shape, where, guard))
 
 
 def _readable(key: str, node: ast.expr) -> object:
@@ -205,8 +225,16 @@ def render_parser(options: list[Option], consuming: list[Option] | None = None) 
     so where two define one flag the one read keeps it (the parser resolves conflicts)."""
     read = {option.dest for option in options}
     others = [option for option in consuming or [] if option.dest not in read]
-    lines = [f"    {option.call()}  # {option.where}" for option in others]
-    lines += [f"    {option.call()}  # {option.where}" for option in sorted(options, key=lambda o: o.dest)]
+    ordered = [*others, *sorted(options, key=lambda o: o.dest)]
+    guards = list(dict.fromkeys(option.guard for option in ordered if option.guard is not None))
+    base = [option for option in ordered if option.guard is None]
+    present = {option.dest for option in base}
+    needed = [need for guard in guards for need in guard.needs if need.dest not in present]
+    lines = [f"    {option.call()}  # {option.where}" for option in [*dict.fromkeys(needed), *base]]
+    for guard in guards:  # as the adaptor does: parse what it has so far, add these only if the condition holds
+        lines.append(f"    args = parser.parse_known_args(sys.argv[1:])[0]  # before {guard.entry} adds its options")
+        lines.append(f"    if {guard.condition}:")
+        lines += [f"        {option.call()}  # {option.where}" for option in ordered if option.guard == guard]
     return "\n".join(lines) if lines else "    pass"
 
 
@@ -267,3 +295,15 @@ def ensured_keys(tree: ast.Expression | ast.expr, args_name: str = "args") -> se
     if compared is None:
         return set() if default else {key}
     return set() if default in compared else {key}
+
+
+def holds_before(conditions: list[str], index: int, guard: Guard) -> bool:
+    """Whether a condition before `conditions[index]` of one patch is the guard's condition (or has it as a part
+    of an `and`): the runtime tests them in order, so the guarded options are there when that one reads them."""
+    wanted = ast.dump(ast.parse(guard.condition, mode="eval").body)
+    for text in conditions[:index]:
+        node = ast.parse(text, mode="eval").body
+        parts = node.values if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And) else [node]
+        if any(ast.dump(part) == wanted for part in parts):
+            return True
+    return False

@@ -17,6 +17,7 @@ from patchmerge.fusion.insource.adaptor_args import (
     condition_keys,
     ensured_keys,
     guarded_keys,
+    holds_before,
 )
 from patchmerge.fusion.sites import Mechanism, Site
 from patchmerge.model import DefKind, FusionKind, PlannedPatch
@@ -173,7 +174,7 @@ def condition_options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | N
                         f"decided, nor read as the adaptor's parse: {why}")
             texts = adaptor_args.calls_read[pp.patch.id]
         ensured: set[str] = set()  # what an earlier condition of the patch showed args to have
-        for text in texts:
+        for index, text in enumerate(texts):
             try:
                 keys = condition_keys(parse_condition(text).tree)
             except ConditionError as exc:
@@ -191,6 +192,10 @@ def condition_options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | N
                         continue
                 if isinstance(option, str):
                     return f"{pp.patch.id}: {option}"
+                if option.guard is not None and key not in guarded and not holds_before(list(texts), index,
+                                                                                         option.guard):
+                    return (f"{pp.patch.id}: args.{key} is an option only if {option.guard.condition} "
+                            f"({option.guard.entry}), and {text!r} reads it without an earlier condition saying so")
                 options[key] = option
     return list(options.values())
 
