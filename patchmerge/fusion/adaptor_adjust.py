@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from patchmerge.fusion.texts import MergeAborted
+from patchmerge.fusion.top_imports import top_level_imports
 
 KEY = "runtime.adaptor_args_adjust"
 
@@ -101,18 +102,11 @@ def _globals_read(table: symtable.SymbolTable) -> set[str]:
 
 def _stdlib_imports(module: ast.Module) -> dict[str, str]:
     """Names the module binds by a top-level import of the standard library -> that import, as one statement."""
-    bound: dict[str, str] = {}
-    for node in module.body:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.partition(".")[0] in sys.stdlib_module_names:
-                    local = alias.asname or alias.name.partition(".")[0]
-                    bound[local] = ast.unparse(ast.Import(names=[alias]))
-        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            if node.module.partition(".")[0] in sys.stdlib_module_names:
-                for alias in node.names:
-                    bound[alias.asname or alias.name] = ast.unparse(ast.ImportFrom(node.module, [alias], 0))
-    return bound
+    return {
+        found.local: found.statement
+        for found in top_level_imports(module)
+        if found.module.partition(".")[0] in sys.stdlib_module_names
+    }
 
 
 def _renamed(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Option, add_option
 from patchmerge.fusion.stanza import HELPER_ALIAS
+from patchmerge.fusion.top_imports import top_level_imports
 
 
 @dataclass(frozen=True)
@@ -306,15 +307,4 @@ class Evaluator:
 
 def _module_imports(module: ast.Module) -> dict[str, str]:
     """The names the module's own top-level imports bind (to what they import), for `argparse.ArgumentParser`."""
-    bound: dict[str, str] = {}
-    for statement in module.body:
-        if isinstance(statement, ast.Import):
-            for alias in statement.names:
-                if alias.asname:
-                    bound[alias.asname] = alias.name
-                else:
-                    bound[alias.name.split(".")[0]] = alias.name.split(".")[0]
-        elif isinstance(statement, ast.ImportFrom) and statement.level == 0 and statement.module:
-            for alias in statement.names:
-                bound[alias.asname or alias.name] = f"{statement.module}.{alias.name}"
-    return bound
+    return {found.local: found.dotted for found in top_level_imports(module)}
