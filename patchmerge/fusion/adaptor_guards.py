@@ -13,6 +13,7 @@ import ast
 from collections.abc import Callable
 from pathlib import Path
 
+from patchmerge.conditions import ConditionError, parse_condition
 from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Guard, condition_keys, read_calls
 from patchmerge.fusion.texts import MergeAborted
 
@@ -26,7 +27,14 @@ def read_guarded(found: AdaptorArgs, entries: tuple[str, ...], read: Callable[[P
         place, _, condition = entry.partition(" if ")
         file, _, function = place.strip().partition("::")
         condition = condition.strip()
-        keys = condition_keys(ast.Expression(ast.parse(condition, mode="eval").body))
+        try:
+            parsed = parse_condition(condition)
+        except ConditionError as exc:
+            raise MergeAborted(f"{KEY} item {entry!r}: its condition {exc}") from None
+        if parsed.free_names - {"args"}:  # it runs inside the helper, where only args and builtins are bound
+            other = sorted(parsed.free_names - {"args"})[0]
+            raise MergeAborted(f"{KEY} item {entry!r}: its condition reads '{other}'; it may read only args")
+        keys = condition_keys(parsed.tree)
         if keys is None:
             raise MergeAborted(f"{KEY} item {entry!r}: its condition uses args other than by reading its options")
         needs = []

@@ -69,7 +69,9 @@ def test_the_helper_parses_before_it_adds_them_and_adds_the_options_the_conditio
         ("L/arguments.py::missing if args.ai_framework == 'mindspore'", "does not define missing once"),
         ("L/other.py::register_framework_options if args.ai_framework == 'x'", "L/other.py is missing or empty"),
         ("L/arguments.py::register_framework_options if args.nothing", "reads args.nothing, which is not one option"),
-        ("L/arguments.py::register_framework_options if f(args)", "uses args other than by reading its options"),
+        ("L/arguments.py::register_framework_options if f(args)", "reads 'f'; it may read only args"),
+        ("L/arguments.py::register_framework_options if len(args)", "uses args other than by reading its options"),
+        ("L/arguments.py::register_framework_options if args.x.__class__", "its condition"),
     ],
 )
 def test_what_cannot_be_read_is_an_error_naming_the_entry(entry, words):
