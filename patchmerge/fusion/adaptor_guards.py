@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from patchmerge.conditions import ConditionError, parse_condition
-from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Guard, condition_keys, read_calls
+from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Guard, Option, condition_keys, read_calls
 from patchmerge.fusion.texts import MergeAborted
 
 KEY = "runtime.adaptor_args_guarded"
@@ -22,40 +22,61 @@ KEY = "runtime.adaptor_args_guarded"
 
 def read_guarded(found: AdaptorArgs, entries: tuple[str, ...], read: Callable[[Path], str]) -> None:
     """The options each entry's function adds, under its condition; an entry that cannot be read is an error
-    naming it."""
+    naming it. Every entry's options are set apart first, so a condition that reads an option another entry
+    adds (a guard under a guard) is refused whatever the order of the entries."""
+    read_in: list[tuple[str, str, str, ast.FunctionDef]] = []
+    seen: dict[str, str] = {}
     for entry in entries:
         place, _, condition = entry.partition(" if ")
         file, _, function = place.strip().partition("::")
-        condition = condition.strip()
-        try:
-            parsed = parse_condition(condition)
-        except ConditionError as exc:
-            raise MergeAborted(f"{KEY} item {entry!r}: its condition {exc}") from None
-        if parsed.free_names - {"args"}:  # it runs inside the helper, where only args and builtins are bound
-            other = sorted(parsed.free_names - {"args"})[0]
-            raise MergeAborted(f"{KEY} item {entry!r}: its condition reads '{other}'; it may read only args")
-        keys = condition_keys(parsed.tree)
-        if keys is None:
-            raise MergeAborted(f"{KEY} item {entry!r}: its condition uses args other than by reading its options")
-        needs = []
-        for key in sorted(keys):
-            option = found.option(key)
-            if isinstance(option, str) or option.guard is not None:
-                raise MergeAborted(f"{KEY} item {entry!r}: its condition reads args.{key}, which is not one option "
-                                   "the adaptor's parser adds unconditionally (runtime.adaptor_args_files)")
-            needs.append(option)
-        text = read(Path(file))
-        if not text.strip():  # the merge's reader gives a missing file as no text
-            raise MergeAborted(f"{KEY} item {entry!r}: {file} is missing or empty")
-        try:
-            tree = ast.parse(text)
-        except SyntaxError as exc:
-            raise MergeAborted(f"{KEY} item {entry!r}: {file} cannot be parsed ({exc.msg})") from None
-        defs = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == function]
-        if len(defs) != 1:
-            raise MergeAborted(f"{KEY} item {entry!r}: {file} does not define {function} once at its top level")
-        _forget(found, {f"{file}:{node.lineno}" for node in ast.walk(defs[0]) if isinstance(node, ast.Call)})
-        read_calls(found, defs[0], file, Guard(place.strip(), condition, tuple(needs)))
+        file = Path(file).as_posix()
+        if f"{file}::{function}" in seen:
+            raise MergeAborted(f"{KEY} item {entry!r}: {file}::{function} is named by {seen[f'{file}::{function}']!r} "
+                               "too")
+        seen[f"{file}::{function}"] = entry
+        definition = _definition(entry, file, function, read)
+        # read as options the parser always adds when the file is one of its files too: they are not
+        _forget(found, {f"{file}:{node.lineno}" for node in ast.walk(definition) if isinstance(node, ast.Call)})
+        read_in.append((entry, f"{file}::{function}", condition, definition))
+    for entry, place, condition, definition in read_in:
+        text, needs = _condition(entry, condition, found)
+        read_calls(found, definition, place.partition("::")[0], Guard(place, text, needs))
+
+
+def _definition(entry: str, file: str, function: str, read: Callable[[Path], str]) -> ast.FunctionDef:
+    text = read(Path(file))
+    if not text.strip():  # the merge's reader gives a missing file as no text
+        raise MergeAborted(f"{KEY} item {entry!r}: {file} is missing or empty")
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        raise MergeAborted(f"{KEY} item {entry!r}: {file} cannot be parsed ({exc.msg})") from None
+    defs = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == function]
+    if len(defs) != 1:
+        raise MergeAborted(f"{KEY} item {entry!r}: {file} does not define {function} once at its top level")
+    return defs[0]
+
+
+def _condition(entry: str, condition: str, found: AdaptorArgs) -> tuple[str, tuple[Option, ...]]:
+    """The condition as the helper writes it (one line, no comment), and the options it reads."""
+    try:
+        parsed = parse_condition(condition)
+    except ConditionError as exc:
+        raise MergeAborted(f"{KEY} item {entry!r}: its condition {exc}") from None
+    if parsed.free_names - {"args"}:  # it runs inside the helper, where only args and builtins are bound
+        other = sorted(parsed.free_names - {"args"})[0]
+        raise MergeAborted(f"{KEY} item {entry!r}: its condition reads '{other}'; it may read only args")
+    keys = condition_keys(parsed.tree)
+    if keys is None:
+        raise MergeAborted(f"{KEY} item {entry!r}: its condition uses args other than by reading its options")
+    needs = []
+    for key in sorted(keys):
+        option = found.option(key)
+        if isinstance(option, str) or option.guard is not None:
+            raise MergeAborted(f"{KEY} item {entry!r}: its condition reads args.{key}, which is not one option "
+                               "the adaptor's parser adds unconditionally (runtime.adaptor_args_files)")
+        needs.append(option)
+    return ast.unparse(parsed.tree.body), tuple(needs)
 
 
 def _forget(found: AdaptorArgs, places: set[str]) -> None:

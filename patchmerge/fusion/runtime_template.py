@@ -37,11 +37,13 @@ def with_earlier_merge(helper: str, parser_body: str, branches: dict[str, tuple[
     branches, so the rewritten helper keeps them (this merge's own win where both have one)."""
     ours = _option_groups(parser_body)
     earlier = _option_groups("\n".join(line[4:] for line in _parser_lines(helper)))
-    if any(dest not in ours.get(group, {}) for group, options in earlier.items() for dest in options):
-        merged = {group: {**earlier.get(group, {}), **ours.get(group, {})} for group in {**earlier, **ours}}
+    defined = {dest for options in ours.values() for dest in options}  # this merge's own win, in whatever group
+    kept = {group: {d: line for d, line in options.items() if d not in defined} for group, options in earlier.items()}
+    if any(kept.values()):
+        merged = {group: {**kept.get(group, {}), **ours.get(group, {})} for group in {**kept, **ours}}
         lines = [merged[("", "")][dest] for dest in sorted(merged[("", "")])] if ("", "") in merged else []
         for (parse, condition), options in merged.items():
-            if condition:
+            if condition and options:
                 lines += [parse, condition, *(options[dest] for dest in sorted(options))]
         parser_body = "\n".join(lines)
     found = _BRANCHES.search(helper)

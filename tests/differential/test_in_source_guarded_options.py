@@ -136,3 +136,18 @@ def test_a_guarded_option_read_without_its_condition_falls_back_with_the_reason(
         f"({ARGUMENTS}::register_framework_options), and 'args.enable_seq' reads it without an earlier condition "
         "saying so"
     )
+
+
+def test_the_guard_reads_its_option_with_its_default_where_no_condition_reads_that_option(tmp_path):
+    """No patch condition reads `ai_framework`, and unknown options are taken in, so the helper writes most
+    options by what they take alone: the guard's own option still gets its default ('pytorch'), or a run
+    without `--ai-framework` would add the guarded options where the runtime does not."""
+    targets = {"megatron.core.ops.scale": [{"patch_import": "mindspeed_llm.patches.scale_seq",
+                                            "condition": ["hasattr(args, 'enable_seq')"]}]}
+    scenario = _scenario(True, targets)
+    scenario.guarded = (f"{ARGUMENTS}::register_framework_options if args.ai_framework != 'pytorch'",)
+    scenario.extra_domains = {"ai_framework": [None, "mindspore", "pytorch"], "enable_seq": [False, True]}
+    scenario.arguments = PARSER.replace('args[0].ai_framework == "mindspore"', 'args[0].ai_framework != "pytorch"')
+    assert scenario.arguments != PARSER
+    compare(tmp_path, scenario)
+    assert _strategies(tmp_path / "fused")["megatron.core.ops.scale#0"][0] == "in-source"

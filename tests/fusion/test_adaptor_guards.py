@@ -11,7 +11,7 @@ import pytest
 from patchmerge.errors import ProfileError
 from patchmerge.fusion.adaptor_guards import read_guarded
 from patchmerge.fusion.insource.adaptor_args import read_adaptor_args, render_parser
-from patchmerge.fusion.runtime_template import with_earlier_merge
+from patchmerge.fusion.runtime_template import render, with_earlier_merge
 from patchmerge.fusion.texts import MergeAborted
 from patchmerge.profile import profile_from_dict
 
@@ -19,6 +19,10 @@ PARSER = """
 def register_framework_options(group):
     group.add_argument('--enable-seq', action='store_true')
     group.add_argument('--splits', type=int, default=4)
+
+
+def register_seq_options(group):
+    group.add_argument('--seq-mode', type=str, default='a')
 
 
 def process_args(parser):
@@ -31,9 +35,9 @@ def process_args(parser):
 ENTRY = "L/arguments.py::register_framework_options if args.ai_framework == 'mindspore'"
 
 
-def _read(entry: str = ENTRY, text: str = PARSER):
+def _read(entry: str = ENTRY, text: str = PARSER, *more: str):
     found = read_adaptor_args([("L/arguments.py", text)])
-    read_guarded(found, (entry,), lambda path: text if path == Path("L/arguments.py") else "")
+    read_guarded(found, (entry, *more), lambda path: text if path == Path("L/arguments.py") else "")
     return found
 
 
@@ -110,3 +114,47 @@ def test_the_profile_entry_names_a_function_and_its_condition():
         assert words in str(caught.value)
     with pytest.raises(ProfileError, match=r"'runtime.adaptor_args_guarded' needs 'runtime.adaptor_args_files'"):
         profile_from_dict({**base, "runtime": {"adaptor_args_guarded": [ENTRY]}})
+
+
+def test_what_the_condition_reads_is_parsed_in_full_where_only_consuming_copies_are_written():
+    """With the unknown options taken in, every option is written by what it takes from the command line; the
+    option a guard's condition reads must keep its type and default, or `args.ai_framework` would be None."""
+    found = _read()
+    body = render_parser([], found.consuming)
+    line = next(line for line in body.splitlines() if "'--ai-framework'" in line)
+    assert "default='pytorch'" in line and "type=str" in line
+    assert body.count("'--ai-framework'") == 1
+
+
+def test_a_guard_under_a_guard_is_refused_in_either_order():
+    nested = "L/arguments.py::register_seq_options if args.enable_seq"
+    for entries in ((ENTRY, nested), (nested, ENTRY)):
+        with pytest.raises(MergeAborted, match="reads args.enable_seq, which is not one option"):
+            _read(*entries[:1], PARSER, *entries[1:])
+
+
+def test_one_function_named_twice_is_an_error():
+    with pytest.raises(MergeAborted, match="is named by"):
+        _read(ENTRY, PARSER, "./L/arguments.py::register_framework_options if args.fast")
+
+
+def test_the_condition_is_written_as_one_line_without_its_comment_and_the_path_as_posix():
+    found = _read("./L/arguments.py::register_framework_options if (args.ai_framework\n == 'mindspore')  # ms")
+    seq = found.option("enable_seq")
+    assert not isinstance(seq, str) and seq.guard is not None
+    assert seq.guard.condition == "args.ai_framework == 'mindspore'"
+    assert seq.guard.entry == "L/arguments.py::register_framework_options"
+    assert len(found.options["enable_seq"]) == 1  # read once, under the condition
+
+
+def test_a_later_merge_that_guards_an_option_an_earlier_one_added_always_keeps_only_its_own():
+    found = _read()
+    seq, fast = found.option("enable_seq"), found.option("fast")
+    assert not isinstance(seq, str) and not isinstance(fast, str)
+    unguarded = type(seq)(seq.flags, seq.dest, seq.shape, seq.where)  # as a merge without the profile key wrote it
+    helper = render("megatron.training.get_args", None, render_parser([unguarded, fast]), {}, False)
+    merged, _ = with_earlier_merge(helper, render_parser([seq]), {})
+    assert merged.count("'--enable-seq'") == 1
+    assert merged.index("if args.ai_framework") < merged.index("'--enable-seq'")
+    assert "'--fast'" in merged  # what only the earlier merge read stays
+    compile(render("megatron.training.get_args", None, merged, {}, False), "helper", "exec")

@@ -227,10 +227,14 @@ def render_parser(options: list[Option], consuming: list[Option] | None = None) 
     others = [option for option in consuming or [] if option.dest not in read]
     ordered = [*others, *sorted(options, key=lambda o: o.dest)]
     guards = list(dict.fromkeys(option.guard for option in ordered if option.guard is not None))
-    base = [option for option in ordered if option.guard is None]
-    present = {option.dest for option in base}
-    needed = [need for guard in guards for need in guard.needs if need.dest not in present]
-    lines = [f"    {option.call()}  # {option.where}" for option in [*dict.fromkeys(needed), *base]]
+    # what a guard's condition reads is parsed in full (type, default), not as a consuming copy
+    needed = {need.dest: need for guard in guards for need in guard.needs if need.dest not in read}
+    base = [
+        *(option for option in others if option.guard is None and option.dest not in needed),
+        *needed.values(),
+        *(option for option in ordered[len(others):] if option.guard is None),
+    ]
+    lines = [f"    {option.call()}  # {option.where}" for option in base]
     for guard in guards:  # as the adaptor does: parse what it has so far, add these only if the condition holds
         lines.append(f"    args = parser.parse_known_args(sys.argv[1:])[0]  # before {guard.entry} adds its options")
         lines.append(f"    if {guard.condition}:")
