@@ -122,3 +122,37 @@ def test_an_inherited_abstract_method_replaced_falls_back_with_the_reason(tmp_pa
     assert strategies["megatron.core.router.PartialRouter.routing#0"] == (
         "deferred", "an abstract method inherited and replaced: a def in the class body would make the class concrete"
     )
+
+
+CELL_PATCHES = """
+from megatron.calls import LOG
+from megatron.core.router import TopKRouter
+
+
+def bare_super_routing(self, x):
+    LOG.append("mindspeed.bare_super_routing")
+    return super().routing(x)
+
+
+def explicit_super_gating(self, x):
+    LOG.append("mindspeed.explicit_super_gating")
+    return super(TopKRouter, self).gating(x) * 3
+"""
+
+
+@pytest.mark.parametrize("bare", [True, False], ids=["bare-super", "explicit-super"])
+def test_a_def_that_needs_a_class_cell_is_not_written_into_the_class(tmp_path, bare):
+    """A module-level function calling `super()` bare fails at runtime (no class cell); written into the class
+    body it would work, so it stays deferred and fails the same. `super(TopKRouter, self)` is fused in source.
+    (Under a condition the def stays at module level beside the class, so it fails the same in source.)"""
+    patch = "bare_super_routing" if bare else "explicit_super_gating"
+    target = "megatron.core.router.TopKRouter." + ("routing" if bare else "gating")
+    scenario = _scenario({target: [{"patch_import": f"mindspeed.router.{patch}"}],
+                          "megatron.core.router.SinkhornRouter.gating": [
+                              {"patch_import": "mindspeed.router.bare_super_routing", "condition": ["args.bare"]}]})
+    scenario.files["MindSpeed/mindspeed/router.py"] = CELL_PATCHES
+    outcomes = compare(tmp_path, scenario)
+    assert any(o["error"] and o["error"][0] == "RuntimeError" for o in outcomes)
+    strategy, reason = _strategies(tmp_path / "fused")[f"{target}#0"]
+    expected = ("deferred", True) if bare else ("in-source", False)
+    assert (strategy, "calls super() without arguments" in reason) == expected

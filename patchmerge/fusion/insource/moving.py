@@ -35,7 +35,7 @@ from patchmerge.fusion.insource.carry import CarryImports, ImportLine
 from patchmerge.fusion.insource.errors import CannotMove, NotAtDefinition
 from patchmerge.fusion.insource.module_info import ModuleInfo, Scopes
 from patchmerge.fusion.insource.module_state import DropGlobals, declared_global, global_stores
-from patchmerge.fusion.insource.walk import subtree_ids
+from patchmerge.fusion.insource.walk import children, subtree_ids
 
 _MODULE_DUNDERS = frozenset({"__name__", "__file__", "__spec__", "__package__", "__loader__", "__path__", "__dict__"})
 _BUILTIN_NAMES = frozenset(dir(builtins))
@@ -105,6 +105,9 @@ def move_function(
         node = source.top_level_class(name)
     if node is None:
         raise CannotMove(f"{source.name}.{name} is not one plain module-level def")
+    if destination_class is not None and isinstance(node, cst.FunctionDef) and _reads_class_cell(node):
+        raise CannotMove(f"{name} calls super() without arguments or reads __class__: as a module-level function "
+                         "it has no class cell and fails, in a class body it would not")
     original_aliases: set[str] = set()
     inside = subtree_ids(node)
     local_imports: dict[cst.FunctionDef, dict[ImportLine, None]] = {}
@@ -239,6 +242,23 @@ def move_function(
     return MovedFunction(
         carried.with_changes(name=cst.Name(new_name)), list(module_imports), reads, original_aliases, strings_of
     )
+
+
+def _reads_class_cell(node: cst.FunctionDef) -> bool:
+    """Whether code of `node` outside any class it defines calls `super()` bare or names `__class__`: Python
+    gives such code the class cell of the class body it is written in."""
+    todo: list[cst.CSTNode] = list(children(node))
+    while todo:
+        current = todo.pop()
+        if isinstance(current, cst.ClassDef):
+            continue
+        if isinstance(current, cst.Name) and current.value == "__class__":
+            return True
+        if isinstance(current, cst.Call) and isinstance(current.func, cst.Name) and current.func.value == "super" \
+                and not current.args:
+            return True
+        todo.extend(children(current))
+    return False
 
 
 def _dotted(exc: NotAtDefinition, node: cst.CSTNode, source: ModuleInfo) -> str:
