@@ -83,7 +83,7 @@ def fuse_plan(
         unknown = options is not None and options.unknown_args
         parser = render_parser(read_options, options.consuming if options is not None and unknown else None)
         setter = needs_setter(deferred)
-        parses = argv_parses_read(options, [texts.current[path] for path in texts.current])
+        parses = argv_parses_read(options, [parser, *(texts.current[path] for path in texts.current)])
         adjusters = options.adjusters if options is not None else []
         write_runtime_support(
             profile, context.tree, texts, setter, probes, parser, in_source.branches, bool(deferred), parses, unknown,

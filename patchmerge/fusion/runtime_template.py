@@ -278,7 +278,8 @@ def _argv_parses(parses: dict[str, str]) -> str:
 
 
 def earlier_argv_parses(helper: str) -> dict[str, str]:
-    """An earlier merge's parses of the command line, which the files it fused still read."""
+    """An earlier merge's parses of the command line, which the files it fused still read, and the option
+    types its parser calls."""
     try:
         tree = ast.parse(helper)
     except SyntaxError:
@@ -286,5 +287,5 @@ def earlier_argv_parses(helper: str) -> dict[str, str]:
     return {
         node.name: (ast.get_source_segment(helper, node) or "") + "\n"
         for node in tree.body
-        if isinstance(node, ast.FunctionDef) and re.fullmatch(r"argv_[0-9a-f]{10}", node.name)
+        if isinstance(node, ast.FunctionDef) and re.fullmatch(r"(argv|type)_[0-9a-f]{10}", node.name)
     }

@@ -13,8 +13,11 @@ different values, or written in a way that cannot be read, is not guessed: its b
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from patchmerge.fusion.insource.option_types import Scopes, carried_type, nested_defs
 
 # the add_argument keywords that shape the parsed value; the others (help, metavar, required...) do not
 _SHAPING = ("action", "type", "default", "choices", "nargs", "const")
@@ -112,23 +115,40 @@ def read_adaptor_args(files: list[tuple[str, str]]) -> AdaptorArgs:
             tree = ast.parse(text)
         except SyntaxError:
             continue  # the merge reports unparsable files where it reads them; nothing can be read here
-        read_calls(found, tree, name)
+        read_calls(found, tree, name, text=text)
     return found
 
 
-def read_calls(found: AdaptorArgs, tree: ast.AST, name: str, guard: Guard | None = None) -> None:
-    """The `add_argument` calls under `tree` (of file `name`), added under `guard` where one is given."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            if node.func.attr == "add_argument":
-                add_option(found, node, f"{name}:{node.lineno}", guard)
-            elif node.func.attr == "set_defaults":
-                for keyword in node.keywords:  # a default set apart from the option: not followed
-                    if keyword.arg:
-                        found.unreadable.setdefault(keyword.arg, []).append(f"{name}:{node.lineno}")
+def read_calls(found: AdaptorArgs, tree: ast.AST, name: str, guard: Guard | None = None, text: str = "") -> None:
+    """The `add_argument` calls under `tree` (of file `name`, whose source is `text`), added under `guard` where
+    one is given. A `type=` function of the file is carried into the helper where it can be (option_types)."""
+
+    def visit(node: ast.AST, scopes: Scopes) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                visit(child, [*scopes, nested_defs(child)])
+                continue
+            if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute):
+                where = f"{name}:{child.lineno}"
+                if child.func.attr == "add_argument":
+                    add_option(found, child, where, guard,
+                               lambda local, s=scopes: carried_type(local, s, text, name, found.argv_parses))
+                elif child.func.attr == "set_defaults":
+                    for keyword in child.keywords:  # a default set apart from the option: not followed
+                        if keyword.arg:
+                            found.unreadable.setdefault(keyword.arg, []).append(where)
+            visit(child, scopes)
+
+    visit(tree, [nested_defs(tree)])
 
 
-def add_option(found: AdaptorArgs, call: ast.Call, where: str, guard: Guard | None = None) -> None:
+def add_option(
+    found: AdaptorArgs,
+    call: ast.Call,
+    where: str,
+    guard: Guard | None = None,
+    carry_type: Callable[[str], str | None] | None = None,
+) -> None:
     """The option an `add_argument` call adds, by dest, if its flags and shaping keywords can be read."""
     _add_consuming(found, call, where, guard)
     if not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args):
@@ -145,6 +165,8 @@ def add_option(found: AdaptorArgs, call: ast.Call, where: str, guard: Guard | No
         if key not in keywords:
             continue
         value = _readable(key, keywords[key])
+        if value is _UNREADABLE and key == "type" and carry_type and isinstance(keywords[key], ast.Name):
+            value = carry_type(keywords[key].id) or _UNREADABLE
         if value is _UNREADABLE:
             found.unreadable.setdefault(dest, []).append(where)
             return
