@@ -357,3 +357,9 @@ def compare(base: Path, scenario: Scenario) -> list[dict[str, Any]]:
     if broken:
         pytest.xfail("; ".join(f"{label}: {scenario.known_broken[label]}" for label in sorted(broken)))
     return outcomes
+
+
+def strategies(fused: Path) -> dict[str, tuple[str, str]]:
+    """Each patch id of a merged tree's report: the strategy that fused it and why ("" for none)."""
+    report = json.loads((fused / ".patchmerge" / "report" / "report.json").read_text())
+    return {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}

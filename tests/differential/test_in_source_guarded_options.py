@@ -6,11 +6,9 @@ Compared with runtime patching in every way a run may use the tree, for every co
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.differential.harness import ARGUMENTS, Scenario, build, compare
+from tests.differential.harness import ARGUMENTS, Scenario, build, compare, strategies
 
 OPS = """
 from megatron.calls import LOG
@@ -109,15 +107,11 @@ def _scenario(unknown_args: bool, targets: dict | None = None) -> Scenario:
     )
 
 
-def _strategies(fused) -> dict[str, tuple[str, str]]:
-    report = json.loads((fused / ".patchmerge/report/report.json").read_text())
-    return {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
-
 
 @pytest.mark.parametrize("unknown_args", [False, True], ids=["unknown-left", "unknown-taken-in"])
 def test_options_added_under_a_condition_are_decided_in_source_like_the_runtime(tmp_path, unknown_args):
     outcomes = compare(tmp_path, _scenario(unknown_args))
-    assert {strategy for strategy, _ in _strategies(tmp_path / "fused").values()} == {"in-source"}
+    assert {strategy for strategy, _ in strategies(tmp_path / "fused").values()} == {"in-source"}
     assert len({o["result"] for o in outcomes}) >= 4
     helper = (tmp_path / "fused/Megatron-LM/megatron/_patchmerge.py").read_text()
     assert "        if args.ai_framework == 'mindspore':\n            parser.add_argument('--enable-seq'" in helper
@@ -129,7 +123,7 @@ def test_a_guarded_option_read_without_its_condition_falls_back_with_the_reason(
                                             "condition": ["args.enable_seq"]}],
                "megatron.core.ops.Layer.forward": TARGETS["megatron.core.ops.Layer.forward"]}
     _, fused = build(tmp_path, _scenario(False, targets))
-    strategy, reason = _strategies(fused)["megatron.core.ops.scale#0"]
+    strategy, reason = strategies(fused)["megatron.core.ops.scale#0"]
     assert strategy == "deferred"
     assert reason == (
         "megatron.core.ops.scale#0: args.enable_seq is an option only if args.ai_framework == 'mindspore' "
@@ -150,4 +144,4 @@ def test_the_guard_reads_its_option_with_its_default_where_no_condition_reads_th
     scenario.arguments = PARSER.replace('args[0].ai_framework == "mindspore"', 'args[0].ai_framework != "pytorch"')
     assert scenario.arguments != PARSER
     compare(tmp_path, scenario)
-    assert _strategies(tmp_path / "fused")["megatron.core.ops.scale#0"][0] == "in-source"
+    assert strategies(tmp_path / "fused")["megatron.core.ops.scale#0"][0] == "in-source"

@@ -6,11 +6,9 @@ the tree, for every condition value; and what cannot be written that way falls b
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.differential.harness import Scenario, build, compare
+from tests.differential.harness import Scenario, build, compare, strategies
 
 ROUTER = """
 from abc import ABC, abstractmethod
@@ -89,10 +87,6 @@ def _scenario(patches: dict) -> Scenario:
     )
 
 
-def _strategies(fused) -> dict[str, tuple[str, str]]:
-    report = json.loads((fused / ".patchmerge/report/report.json").read_text())
-    return {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
-
 
 @pytest.mark.parametrize("conditional_only", [False, True], ids=["replaced-then-routed", "routed-only"])
 def test_an_inherited_member_replaced_is_a_def_of_the_class_in_source_like_the_runtime(tmp_path, conditional_only):
@@ -103,7 +97,7 @@ def test_an_inherited_member_replaced_is_a_def_of_the_class_in_source_like_the_r
         records = [{**records[0], "condition": ["args.fast"]}, records[1]]
     outcomes = compare(tmp_path, _scenario({"megatron.core.router.TopKRouter.gating": records}))
     assert len({o["result"] for o in outcomes}) >= 2
-    assert {strategy for strategy, _ in _strategies(tmp_path / "fused").values()} == {"in-source"}
+    assert {strategy for strategy, _ in strategies(tmp_path / "fused").values()} == {"in-source"}
     fused = (tmp_path / "fused/Megatron-LM/megatron/core/router.py").read_text()
     klass = fused[fused.index("class TopKRouter(Router):"):fused.index("class SinkhornRouter")]
     assert "gating" in klass  # written into the class that gets it, not patched on from outside
@@ -117,9 +111,9 @@ def test_an_inherited_abstract_method_replaced_falls_back_with_the_reason(tmp_pa
         "megatron.core.router.ExpertChoiceRouter.routing": [{"patch_import": "mindspeed.router.topk_router_routing",
                                                              "condition": ["args.fast"]}],
     }))
-    strategies = _strategies(fused)
-    assert strategies["megatron.core.router.ExpertChoiceRouter.routing#0"][0] == "in-source"
-    assert strategies["megatron.core.router.PartialRouter.routing#0"] == (
+    by_id = strategies(fused)
+    assert by_id["megatron.core.router.ExpertChoiceRouter.routing#0"][0] == "in-source"
+    assert by_id["megatron.core.router.PartialRouter.routing#0"] == (
         "deferred", "an abstract method inherited and replaced: a def in the class body would make the class concrete"
     )
 
@@ -153,6 +147,6 @@ def test_a_def_that_needs_a_class_cell_is_not_written_into_the_class(tmp_path, b
     scenario.files["MindSpeed/mindspeed/router.py"] = CELL_PATCHES
     outcomes = compare(tmp_path, scenario)
     assert any(o["error"] and o["error"][0] == "RuntimeError" for o in outcomes)
-    strategy, reason = _strategies(tmp_path / "fused")[f"{target}#0"]
+    strategy, reason = strategies(tmp_path / "fused")[f"{target}#0"]
     expected = ("deferred", True) if bare else ("in-source", False)
     assert (strategy, "calls super() without arguments" in reason) == expected

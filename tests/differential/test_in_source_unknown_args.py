@@ -6,9 +6,7 @@ Compared with runtime patching in every way a run may use the tree, for every co
 
 from __future__ import annotations
 
-import json
-
-from tests.differential.harness import Scenario, build, compare
+from tests.differential.harness import Scenario, build, compare, strategies
 
 OPS = """
 from megatron.calls import LOG
@@ -98,14 +96,10 @@ def _scenario(unknown_args: bool = True) -> Scenario:
     )
 
 
-def _strategies(fused) -> dict[str, tuple[str, str]]:
-    report = json.loads((fused / ".patchmerge/report/report.json").read_text())
-    return {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
-
 
 def test_options_the_parser_does_not_know_are_decided_in_source_like_the_runtime(tmp_path):
     outcomes = compare(tmp_path, _scenario())
-    assert {strategy for strategy, _ in _strategies(tmp_path / "fused").values()} == {"in-source"}
+    assert {strategy for strategy, _ in strategies(tmp_path / "fused").values()} == {"in-source"}
     assert len({o["result"] for o in outcomes}) >= 4
     helper = (tmp_path / "fused/Megatron-LM/megatron/_patchmerge.py").read_text()
     assert "_add_unknown(known, unknown)" in helper
@@ -113,8 +107,8 @@ def test_options_the_parser_does_not_know_are_decided_in_source_like_the_runtime
 
 def test_without_the_profile_key_they_fall_back_with_the_reason(tmp_path):
     pristine, fused = build(tmp_path, _scenario(unknown_args=False))
-    strategies = _strategies(fused)
-    assert strategies["megatron.core.ops.Layer.forward#0"] == (
+    by_id = strategies(fused)
+    assert by_id["megatron.core.ops.Layer.forward#0"] == (
         "deferred",
         "megatron.core.ops.Layer.forward#0: args.context_parallel_size is not an option of the adaptor's parser "
         "(MindSpeed-LLM/mindspeed_llm/arguments.py)",
