@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.differential.harness import Scenario, build, compare, strategies
+from tests.differential.harness import Scenario, compare, strategies
 
 ROUTER = """
 from abc import ABC, abstractmethod
@@ -99,23 +99,62 @@ def test_an_inherited_member_replaced_is_a_def_of_the_class_in_source_like_the_r
     assert len({o["result"] for o in outcomes}) >= 2
     assert {strategy for strategy, _ in strategies(tmp_path / "fused").values()} == {"in-source"}
     fused = (tmp_path / "fused/Megatron-LM/megatron/core/router.py").read_text()
-    klass = fused[fused.index("class TopKRouter(Router):"):fused.index("class SinkhornRouter")]
-    assert "gating" in klass  # written into the class that gets it, not patched on from outside
+    after = fused[fused.index("class TopKRouter(Router):"):fused.index("class SinkhornRouter")]
+    assert "    TopKRouter.gating = " in after  # set right after the class statement, as the runtime's setattr
 
 
-def test_an_inherited_abstract_method_replaced_falls_back_with_the_reason(tmp_path):
-    """The runtime's setattr leaves PartialRouter abstract (an ABC counts only a def in the body); a def in
-    the body would make it concrete. A concrete inherited method is written in source."""
-    _, fused = build(tmp_path, _scenario({
-        "megatron.core.router.PartialRouter.routing": [{"patch_import": "mindspeed.router.topk_router_routing"}],
-        "megatron.core.router.ExpertChoiceRouter.routing": [{"patch_import": "mindspeed.router.topk_router_routing",
-                                                             "condition": ["args.fast"]}],
-    }))
-    by_id = strategies(fused)
-    assert by_id["megatron.core.router.ExpertChoiceRouter.routing#0"][0] == "in-source"
-    assert by_id["megatron.core.router.PartialRouter.routing#0"] == (
-        "deferred", "an abstract method inherited and replaced: a def in the class body would make the class concrete"
-    )
+def test_set_on_the_class_after_its_statement_as_the_runtime_does_not_a_def_of_its_body(tmp_path):
+    """What a def in the class body would change: an abstract method stays abstract (an ABC counts only a def
+    in the body), a class that gets `__eq__` keeps its hash, `__init_subclass__` stays a plain function, and a
+    name `__x` is not mangled. Each as at runtime."""
+    router = ROUTER + """
+
+class Point:
+    def __init__(self, x):
+        self.x = x
+
+
+class Registry:
+    pass
+"""
+    patches = PATCHES + """
+
+def point_eq(self, other):
+    return self.x == other.x
+
+
+def registry_init_subclass(cls, **kwargs):
+    cls.registered = True
+
+
+def partial_routing(self, x):
+    self.__seen = x
+    return sorted(vars(self))
+"""
+    scenario_code = """
+def run():
+    from megatron.core import router
+    out = []
+    for attempt in (lambda: router.PartialRouter().routing(1), lambda: hash(router.Point(1)) is not None,
+                    lambda: router.Point(1) == router.Point(1),
+                    lambda: type("Sub", (router.Registry,), {}).__dict__.get("registered")):
+        try:
+            out.append(attempt())
+        except Exception as exc:
+            out.append(type(exc).__name__)
+    return out
+"""
+    scenario = _scenario({
+        "megatron.core.router.PartialRouter.routing": [{"patch_import": "mindspeed.router.partial_routing"}],
+        "megatron.core.router.Point.__eq__": [{"patch_import": "mindspeed.router.point_eq", "condition": ["args.eq"]}],
+        "megatron.core.router.Registry.__init_subclass__": [
+            {"patch_import": "mindspeed.router.registry_init_subclass"}],
+    })
+    scenario.files.update({"Megatron-LM/megatron/core/router.py": router, "MindSpeed/mindspeed/router.py": patches,
+                           "MindSpeed-LLM/scenario.py": scenario_code})
+    outcomes = compare(tmp_path, scenario)
+    assert any("TypeError" in o["result"] for o in outcomes)  # PartialRouter stays abstract, as at runtime
+    assert {strategy for strategy, _ in strategies(tmp_path / "fused").values()} == {"in-source"}
 
 
 CELL_PATCHES = """

@@ -20,7 +20,7 @@ from patchmerge.fusion.insource.adaptor_args import (
     holds_before,
 )
 from patchmerge.fusion.sites import Mechanism, Site
-from patchmerge.model import Definition, DefKind, FusionKind, PlannedPatch
+from patchmerge.model import DefKind, FusionKind, PlannedPatch
 from patchmerge.planning.raises import Clash, clashes
 
 # kinds whose def the runtime's getattr returns as written (a property object, the plain function of a
@@ -121,9 +121,8 @@ def choose(
         # the runtime wraps the plain function getattr returns; the class body holds the staticmethod object
         return "wrappers on a staticmethod under a condition, with a replacement"
     elif replacements and kind is DefKind.INHERITED:
-        if why := _not_defined_in_the_class(definition, wrappers):
-            return why
-        kind = DefKind.MISSING  # the class body gets a def of its own, as the runtime's setattr gives the class
+        if wrappers:
+            return "an inherited member replaced and wrapped: the deferred strategy binds it"
     elif replacements and kind not in (*_REPLACEABLE, DefKind.CLASS) and not value:
         return f"a {kind.value} target: the deferred strategy binds it"
     elif not replacements and kind is DefKind.INHERITED and site.owner_class and "." not in site.owner_class:
@@ -150,7 +149,7 @@ def choose(
             return f"{pp.patch.id}: the patch is defined in the target's own module"
     if site.owner_class and "." in site.owner_class:
         return "a member of a nested class"
-    implicit = kind is DefKind.INHERITED  # wrappers only: a replaced inherited member is written as a new one
+    implicit = kind is DefKind.INHERITED  # set on the class after its statement, as the runtime's setattr
     read = {pp.patch.id: adaptor_args.calls_read[pp.patch.id] for pp in patches
             if adaptor_args is not None and pp.patch.id in adaptor_args.calls_read}
     moved_from = importer if importer is not site else None
@@ -202,23 +201,6 @@ def condition_options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | N
                             f"({option.guard.entry}), and {text!r} reads it without an earlier condition saying so")
                 options[key] = option
     return list(options.values())
-
-
-def _not_defined_in_the_class(definition: Definition, wrappers: list[PlannedPatch]) -> str | None:
-    """Why an inherited member replaced by a patch cannot be written as a def of the class's own body, if it
-    cannot. A def in the body is what the runtime's setattr on the class gives, except where the class
-    statement itself reads its body: @dataclass generates that member unless the body has it, and an ABC
-    counts an abstract method as overridden only by a def in the body."""
-    if wrappers:
-        return "an inherited member replaced and wrapped: the deferred strategy binds it"
-    if definition.external_base == "dataclass":
-        return "a member @dataclass generates, replaced: defined in the class body, @dataclass would keep it"
-    if definition.external_base not in (None, "builtins.object"):
-        return (f"a member inherited from {definition.external_base}, outside the source, replaced: whether "
-                "the class statement treats a def of its own differently cannot be read")
-    if any(decorator.rpartition(".")[2] == "abstractmethod" for decorator in definition.decorators):
-        return "an abstract method inherited and replaced: a def in the class body would make the class concrete"
-    return None
 
 
 def _class_by_class(site: Site) -> bool:
