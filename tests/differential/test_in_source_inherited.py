@@ -164,7 +164,13 @@ from megatron.core.router import TopKRouter
 
 def bare_super_routing(self, x):
     LOG.append("mindspeed.bare_super_routing")
-    return super().routing(x)
+    parent = super  # any read of super gives a def in a class body its class cell
+    return parent().routing(x)
+
+
+def class_name_routing(self, x):
+    LOG.append("mindspeed.class_name_routing:" + self.__class__.__name__)
+    return [x]
 
 
 def explicit_super_gating(self, x):
@@ -173,7 +179,7 @@ def explicit_super_gating(self, x):
 """
 
 
-@pytest.mark.parametrize("bare", [True, False], ids=["bare-super", "explicit-super"])
+@pytest.mark.parametrize("bare", [True, False], ids=["super-read", "explicit-super"])
 def test_a_def_that_needs_a_class_cell_is_not_written_into_the_class(tmp_path, bare):
     """A module-level function calling `super()` bare fails at runtime (no class cell); written into the class
     body it would work, so it stays deferred and fails the same. `super(TopKRouter, self)` is fused in source.
@@ -188,4 +194,31 @@ def test_a_def_that_needs_a_class_cell_is_not_written_into_the_class(tmp_path, b
     assert any(o["error"] and o["error"][0] == "RuntimeError" for o in outcomes)
     strategy, reason = strategies(tmp_path / "fused")[f"{target}#0"]
     expected = ("deferred", True) if bare else ("in-source", False)
-    assert (strategy, "calls super() without arguments" in reason) == expected
+    assert (strategy, "reads super" in reason) == expected
+
+
+def test_self_class_is_no_class_cell_and_a_private_name_stays_unmangled(tmp_path):
+    """`self.__class__` is an attribute, not the class cell: the replacement is written into the class. A
+    replacement that names `self.__seen` is not: a class body would mangle it to `_TopKRouter__seen`."""
+    patches = CELL_PATCHES + """
+
+def private_gating(self, x):
+    self.__seen = x
+    return sorted(name for name in vars(self) if "seen" in name)
+"""
+    scenario = _scenario({
+        "megatron.core.router.TopKRouter.routing": [{"patch_import": "mindspeed.router.class_name_routing"}],
+        "megatron.core.router.SinkhornRouter.routing": [{"patch_import": "mindspeed.router.private_gating",
+                                                         "condition": ["args.fast"]}],
+    })
+    scenario.files["MindSpeed/mindspeed/router.py"] = patches
+    compare(tmp_path, scenario)
+    by_id = strategies(tmp_path / "fused")
+    assert by_id["megatron.core.router.TopKRouter.routing#0"][0] == "in-source"
+    scenario.patches = {"megatron.core.router.SinkhornRouter.routing": [
+        {"patch_import": "mindspeed.router.private_gating"}]}
+    other = tmp_path / "unconditional"
+    other.mkdir()
+    compare(other, scenario)
+    strategy, reason = strategies(other / "fused")["megatron.core.router.SinkhornRouter.routing#0"]
+    assert strategy == "deferred" and "names __seen, which a class body would mangle" in reason

@@ -105,9 +105,8 @@ def move_function(
         node = source.top_level_class(name)
     if node is None:
         raise CannotMove(f"{source.name}.{name} is not one plain module-level def")
-    if destination_class is not None and isinstance(node, cst.FunctionDef) and _reads_class_cell(node):
-        raise CannotMove(f"{name} calls super() without arguments or reads __class__: as a module-level function "
-                         "it has no class cell and fails, in a class body it would not")
+    if destination_class is not None and isinstance(node, cst.FunctionDef) and (why := _class_body_changes(node)):
+        raise CannotMove(f"{name} {why}")
     original_aliases: set[str] = set()
     inside = subtree_ids(node)
     local_imports: dict[cst.FunctionDef, dict[ImportLine, None]] = {}
@@ -244,21 +243,33 @@ def move_function(
     )
 
 
-def _reads_class_cell(node: cst.FunctionDef) -> bool:
-    """Whether code of `node` outside any class it defines calls `super()` bare or names `__class__`: Python
-    gives such code the class cell of the class body it is written in."""
+def _class_body_changes(node: cst.FunctionDef) -> str | None:
+    """What in `node`, written as it stands, a class body would change (code inside a class it defines
+    aside): reading `super` or `__class__` (Python gives such code the class cell of the body it is written in,
+    where the module-level function the runtime binds has none and fails), or a name `__x` (mangled with the
+    class's name there, as written at module level it is not)."""
     todo: list[cst.CSTNode] = list(children(node))
     while todo:
         current = todo.pop()
         if isinstance(current, cst.ClassDef):
             continue
-        if isinstance(current, cst.Name) and current.value == "__class__":
-            return True
-        if isinstance(current, cst.Call) and isinstance(current.func, cst.Name) and current.func.value == "super" \
-                and not current.args:
-            return True
+        if isinstance(current, cst.Attribute):
+            todo.append(current.value)
+            if _mangled(current.attr.value):
+                return f"names {current.attr.value}, which a class body would mangle and its module does not"
+            continue
+        if isinstance(current, cst.Name):
+            if current.value in ("super", "__class__"):
+                return (f"reads {current.value}: as the module-level function the runtime binds it has no class "
+                        "cell and fails, in a class body it would not")
+            if _mangled(current.value):
+                return f"names {current.value}, which a class body would mangle and its module does not"
         todo.extend(children(current))
-    return False
+    return None
+
+
+def _mangled(name: str) -> bool:
+    return name.startswith("__") and not name.endswith("__")
 
 
 def _dotted(exc: NotAtDefinition, node: cst.CSTNode, source: ModuleInfo) -> str:
