@@ -24,7 +24,7 @@ def read_guarded(found: AdaptorArgs, entries: tuple[str, ...], read: Callable[[P
     """The options each entry's function adds, under its condition; an entry that cannot be read is an error
     naming it. Every entry's options are set apart first, so a condition that reads an option another entry
     adds (a guard under a guard) is refused whatever the order of the entries."""
-    read_in: list[tuple[str, str, str, ast.FunctionDef, str]] = []
+    read_in: list[tuple[str, str, str, ast.FunctionDef, str, ast.Module]] = []
     seen: dict[str, str] = {}
     for entry in entries:
         place, _, condition = entry.partition(" if ")
@@ -34,16 +34,18 @@ def read_guarded(found: AdaptorArgs, entries: tuple[str, ...], read: Callable[[P
             raise MergeAborted(f"{KEY} item {entry!r}: {file}::{function} is named by {seen[f'{file}::{function}']!r} "
                                "too")
         seen[f"{file}::{function}"] = entry
-        definition, text = _definition(entry, file, function, read)
+        definition, text, module = _definition(entry, file, function, read)
         # read as options the parser always adds when the file is one of its files too: they are not
         _forget(found, {f"{file}:{node.lineno}" for node in ast.walk(definition) if isinstance(node, ast.Call)})
-        read_in.append((entry, f"{file}::{function}", condition, definition, text))
-    for entry, place, condition, definition, text in read_in:
+        read_in.append((entry, f"{file}::{function}", condition, definition, text, module))
+    for entry, place, condition, definition, text, module in read_in:
         written, needs = _condition(entry, condition, found)
-        read_calls(found, definition, place.partition("::")[0], Guard(place, written, needs), text)
+        read_calls(found, definition, place.partition("::")[0], Guard(place, written, needs), text, (module,))
 
 
-def _definition(entry: str, file: str, function: str, read: Callable[[Path], str]) -> tuple[ast.FunctionDef, str]:
+def _definition(
+    entry: str, file: str, function: str, read: Callable[[Path], str]
+) -> tuple[ast.FunctionDef, str, ast.Module]:
     text = read(Path(file))
     if not text.strip():  # the merge's reader gives a missing file as no text
         raise MergeAborted(f"{KEY} item {entry!r}: {file} is missing or empty")
@@ -54,7 +56,7 @@ def _definition(entry: str, file: str, function: str, read: Callable[[Path], str
     defs = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == function]
     if len(defs) != 1:
         raise MergeAborted(f"{KEY} item {entry!r}: {file} does not define {function} once at its top level")
-    return defs[0], text
+    return defs[0], text, tree
 
 
 def _condition(entry: str, condition: str, found: AdaptorArgs) -> tuple[str, tuple[Option, ...]]:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from patchmerge.fusion.insource.option_types import Scopes, carried_type, nested_defs
+from patchmerge.fusion.insource.option_types import Scopes, carried_type
 
 # the add_argument keywords that shape the parsed value; the others (help, metavar, required...) do not
 _SHAPING = ("action", "type", "default", "choices", "nargs", "const")
@@ -119,27 +119,30 @@ def read_adaptor_args(files: list[tuple[str, str]]) -> AdaptorArgs:
     return found
 
 
-def read_calls(found: AdaptorArgs, tree: ast.AST, name: str, guard: Guard | None = None, text: str = "") -> None:
-    """The `add_argument` calls under `tree` (of file `name`, whose source is `text`), added under `guard` where
-    one is given. A `type=` function of the file is carried into the helper where it can be (option_types)."""
+def read_calls(
+    found: AdaptorArgs, tree: ast.AST, name: str, guard: Guard | None = None, text: str = "", outer: Scopes = ()
+) -> None:
+    """The `add_argument` calls under `tree` (of file `name`, whose source is `text`, inside the scopes `outer`),
+    added under `guard` where one is given. A `type=` function of the file is carried into the helper where it
+    can be (option_types)."""
 
     def visit(node: ast.AST, scopes: Scopes) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                visit(child, [*scopes, nested_defs(child)])
+                visit(child, [*scopes, child])
                 continue
             if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute):
                 where = f"{name}:{child.lineno}"
                 if child.func.attr == "add_argument":
-                    add_option(found, child, where, guard,
-                               lambda local, s=scopes: carried_type(local, s, text, name, found.argv_parses))
+                    add_option(found, child, where, guard, lambda local, s=scopes, at=child.lineno: carried_type(
+                        local, s, text, name, found.argv_parses, at))
                 elif child.func.attr == "set_defaults":
                     for keyword in child.keywords:  # a default set apart from the option: not followed
                         if keyword.arg:
                             found.unreadable.setdefault(keyword.arg, []).append(where)
             visit(child, scopes)
 
-    visit(tree, [nested_defs(tree)])
+    visit(tree, [*outer, tree])
 
 
 def add_option(
