@@ -185,7 +185,7 @@ def test_a_def_that_needs_a_class_cell_is_not_written_into_the_class(tmp_path, b
     body it would work, so it stays deferred and fails the same. `super(TopKRouter, self)` is fused in source.
     (Under a condition the def stays at module level beside the class, so it fails the same in source.)"""
     patch = "bare_super_routing" if bare else "explicit_super_gating"
-    target = "megatron.core.router.TopKRouter." + ("routing" if bare else "gating")
+    target = "megatron.core.router.TopKRouter.routing"  # its own def: the replacement is written in the body
     scenario = _scenario({target: [{"patch_import": f"mindspeed.router.{patch}"}],
                           "megatron.core.router.SinkhornRouter.gating": [
                               {"patch_import": "mindspeed.router.bare_super_routing", "condition": ["args.bare"]}]})

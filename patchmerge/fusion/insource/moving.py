@@ -245,13 +245,17 @@ def move_function(
 
 def _class_body_changes(node: cst.FunctionDef) -> str | None:
     """What in `node`, written as it stands, a class body would change (code inside a class it defines
-    aside): reading `super` or `__class__` (Python gives such code the class cell of the body it is written in,
-    where the module-level function the runtime binds has none and fails), or a name `__x` (mangled with the
-    class's name there, as written at module level it is not)."""
+    aside): reading `super` other than as `super(C, self)`, or `__class__` (Python gives such code the class cell
+    of the body it is written in, where the module-level function the runtime binds has none and fails), or a
+    name `__x` (mangled with the class's name there, as written at module level it is not)."""
     todo: list[cst.CSTNode] = list(children(node))
     while todo:
         current = todo.pop()
         if isinstance(current, cst.ClassDef):
+            continue
+        if isinstance(current, cst.Call) and isinstance(current.func, cst.Name) and current.func.value == "super" \
+                and current.args:  # `super(C, self)` names its class: the same wherever it is written
+            todo.extend(current.args)
             continue
         if isinstance(current, cst.Attribute):
             todo.append(current.value)
