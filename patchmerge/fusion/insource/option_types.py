@@ -81,6 +81,8 @@ def _own_nodes(scope: ast.AST) -> list[ast.AST]:
             todo.extend(node.decorator_list)
             continue
         if isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+            # a walrus in a comprehension binds in the scope around it
+            found.extend(n.target for n in ast.walk(node) if isinstance(n, ast.NamedExpr))
             continue
         todo.extend(ast.iter_child_nodes(node))
     return found
@@ -99,6 +101,10 @@ def _binding_names(node: ast.AST) -> list[str]:
         return list(node.names)
     if isinstance(node, ast.ExceptHandler) and node.name:
         return [node.name]
+    if isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+        return [node.name]
+    if isinstance(node, ast.MatchMapping) and node.rest:
+        return [node.rest]
     return []
 
 

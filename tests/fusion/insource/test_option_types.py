@@ -20,6 +20,9 @@ def register(parser):
 '''
 
 
+MATCH = "    match 1:\n        case ok:\n            pass\n"
+
+
 def _type_of(source: str) -> tuple[str | None, dict[str, str]]:
     found = read_adaptor_args([("L/args.py", source)])
     option = found.option("opt")
@@ -58,10 +61,12 @@ def test_a_module_level_def_the_call_sees_is_carried_and_form_feeds_do_not_shift
         OK.replace("def ok(value):", "@staticmethod\n    def ok(value):"),
         "def register(parser):\n    parser.add_argument('--opt', type=later)\n\ndef later(value):\n    return value\n",
         "float = int\n" + OK,
+        OK.replace("    parser.add_argument", "    [ok := str for _ in (1,)]\n    parser.add_argument"),
+        OK.replace("    parser.add_argument", MATCH + "    parser.add_argument"),
     ],
     ids=["redefined", "rebound-by-lambda", "builtin-shadowed-by-a-parameter", "reads-globals", "closure",
          "module-name", "itself", "two-parameters", "decorated", "defined-after-the-call",
-         "builtin-rebound-at-module-level"],
+         "builtin-rebound-at-module-level", "rebound-by-a-walrus-in-a-comprehension", "rebound-by-a-match"],
 )
 def test_what_might_not_be_the_function_or_compute_the_same_is_not_carried(source):
     name, carried = _type_of(source)
