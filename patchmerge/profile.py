@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import difflib
 import tomllib
 import typing
@@ -14,6 +13,7 @@ from patchmerge import bundled
 from patchmerge.conditions import BUILTIN_NAMES
 from patchmerge.errors import ProfileError
 from patchmerge.markers import STATE_DIR
+from patchmerge.profile_runtime import check_runtime, is_entry
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,10 @@ class Runtime:
     # CONDITION": the function's add_argument calls, CONDITION over `args`), such as MindSpeed-LLM 26.1.0's
     # MindSpore options: "...mindspore_adaptor_v2.py::mindspore_register_args if args.ai_framework == 'mindspore'"
     adaptor_args_guarded: tuple[str, ...] = ()
+    # the function that makes the adaptor's parse ("REL/FILE.py::Qual.name", MindSpeed-LLM 26.1.0's
+    # FeatureAdaptor.get_mindspeed_llm_args), walked as collect walks the adaptor: only the add_argument calls of
+    # adaptor_args_files it reaches count (a feature that is not in the adaptor's list adds nothing)
+    adaptor_args_entry: str = ""
 
 
 @dataclass(frozen=True)
@@ -275,23 +279,11 @@ def profile_from_dict(data: dict[str, Any], path: Path | None = None) -> Profile
             where=where,
         )
     for entry in sections["collect"].entry:
-        file, _, qualname = entry.partition("::")
-        if not file.endswith(".py") or ("::" in entry and not all(p.isidentifier() for p in qualname.split("."))):
+        if not is_entry(entry, "::" in entry):
             raise ProfileError(
                 f"'collect.entry' item {entry!r} must be 'REL/FILE.py' or 'REL/FILE.py::Qual.name'", where=where
             )
-    if sections["runtime"].adaptor_args_adjust and not sections["runtime"].adaptor_args_files:
-        raise ProfileError(
-            "'runtime.adaptor_args_adjust' needs 'runtime.adaptor_args_files' (the parse it adjusts)", where=where
-        )
-    for entry in sections["runtime"].adaptor_args_adjust:
-        file, _, function = entry.partition("::")
-        if not file.endswith(".py") or not function.isidentifier():
-            raise ProfileError(
-                f"'runtime.adaptor_args_adjust' item {entry!r} must be 'REL/FILE.py::function'", where=where
-            )
-    for entry in sections["runtime"].adaptor_args_guarded:
-        _check_guarded(entry, bool(sections["runtime"].adaptor_args_files), where)
+    check_runtime(sections["runtime"], where)
     for name in sections["conditions"].allowed_names:
         if name not in BUILTIN_NAMES or name.startswith("__"):
             what = "reaches the interpreter's internals" if name.startswith("__") else "is not a Python builtin"
@@ -369,19 +361,3 @@ def _type_name(value: Any) -> str:
 def _suggest(key: str, allowed: Any) -> str:
     close = difflib.get_close_matches(key, list(allowed), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _check_guarded(entry: str, with_files: bool, where: str) -> None:
-    """A `runtime.adaptor_args_guarded` item: 'REL/FILE.py::function if CONDITION'."""
-    key = "'runtime.adaptor_args_guarded'"
-    if not with_files:
-        raise ProfileError(f"{key} needs 'runtime.adaptor_args_files' (the parse it adds to)", where=where)
-    place, _, condition = entry.partition(" if ")
-    file, _, function = place.strip().partition("::")
-    if not file.endswith(".py") or not function.isidentifier() or not condition.strip():
-        raise ProfileError(f"{key} item {entry!r} must be 'REL/FILE.py::function if CONDITION'", where=where)
-    try:
-        ast.parse(condition.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ProfileError(f"{key} item {entry!r}: its condition is not a Python expression ({exc.msg})",
-                           where=where) from None

@@ -101,7 +101,7 @@ def test_a_circle_is_found():
 def test_the_hook_specifications_and_the_plugin_types_depend_on_no_engine():
     graph = import_graph()
     data = {"patchmerge.errors", "patchmerge.markers", "patchmerge.model", "patchmerge.profile",
-            "patchmerge.bundled", "patchmerge.conditions"}
+            "patchmerge.bundled", "patchmerge.conditions", "patchmerge.profile_runtime"}
     assert graph["patchmerge.plugin_types"] <= data, graph["patchmerge.plugin_types"]
     assert graph["patchmerge.profile"] <= data
     hookspecs = ast.parse((PACKAGE / "hookspecs.py").read_text(encoding="utf-8"))

@@ -36,6 +36,7 @@ def profile_text(
     adaptor_unknown_args: bool = False,
     adaptor_args_adjust: Sequence[str] = (),
     adaptor_args_guarded: Sequence[str] = (),
+    adaptor_args_entry: str = "",
 ) -> str:
     """A profile for a ROOT_DIR of the three source roots with `patches.json` at its top and ARGS_MODULE."""
     lines = [f"name = {json.dumps(name)}"]
@@ -67,4 +68,6 @@ def profile_text(
         lines.append(f"adaptor_args_adjust = {json.dumps(list(adaptor_args_adjust))}")
     if adaptor_args_guarded:
         lines.append(f"adaptor_args_guarded = {json.dumps(list(adaptor_args_guarded))}")
+    if adaptor_args_entry:
+        lines.append(f"adaptor_args_entry = {json.dumps(adaptor_args_entry)}")
     return "\n".join(lines) + "\n"

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from patchmerge.conditions import ConditionError, parse_condition
-from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Guard, Option, condition_keys, read_calls
+from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Guard, Option, read_calls
+from patchmerge.fusion.insource.condition_keys import condition_keys
 from patchmerge.fusion.texts import MergeAborted
 
 KEY = "runtime.adaptor_args_guarded"

@@ -93,4 +93,7 @@ def fuse_plan(
     edits = validated_edits(texts, in_source)
     ordered = [outcomes.by_id[pp.patch.id] for pp in plan.patches]
     warnings = repeated_wrapper_warnings(plan, disabled.places)
+    if options is not None and options.doubts:  # the parse was not narrowed: every add_argument call counts
+        warnings.append(f"runtime.adaptor_args_entry: the walk of the adaptor's parse may miss a call, so every "
+                        f"add_argument call of runtime.adaptor_args_files counts: {'; '.join(options.doubts[:3])}")
     return MergeResult(root=root, outcomes=ordered, edits=edits, warnings=warnings)

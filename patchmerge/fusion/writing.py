@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pluggy
 
+from patchmerge.collect.entered import Entered, functions_entered
 from patchmerge.fusion import edits as file_edits
 from patchmerge.fusion.adaptor_adjust import carried_adjusters
 from patchmerge.fusion.adaptor_guards import read_guarded
@@ -38,7 +39,11 @@ def adaptor_args(
     with the conditions of the candidates that call a function written out over them where they can be."""
     if not profile.runtime.adaptor_args_files:
         return None
-    found = read_adaptor_args(adaptor_files(root, profile.runtime.adaptor_args_files))
+    entry = profile.runtime.adaptor_args_entry
+    found = read_adaptor_args(
+        adaptor_files(root, profile.runtime.adaptor_args_files),
+        (lambda watched: parse_walk(root, profile, entry, watched)) if entry else None,
+    )
     read_guarded(found, profile.runtime.adaptor_args_guarded, texts.read)
     found.changed = profile.runtime.adaptor_args_changed
     found.unknown_args = profile.runtime.adaptor_unknown_args
@@ -58,6 +63,14 @@ def adaptor_args(
 
     read_condition_calls([pp for site in candidates for pp in site.patches], found, definition, texts.read)
     return found
+
+
+def parse_walk(root: Path, profile: Profile, entry: str, watched: frozenset[str]) -> Entered:
+    """The defs the adaptor's parse enters (runtime.adaptor_args_entry)."""
+    try:
+        return functions_entered(root, profile, entry, watched)
+    except LookupError as exc:
+        raise MergeAborted(f"walking the adaptor's parse (runtime.adaptor_args_entry): {exc}") from None
 
 
 def argv_parses_read(options: AdaptorArgs | None, written: list[str]) -> dict[str, str]:

@@ -145,6 +145,8 @@ class Scenario:
     # domains, and the profile's runtime.adaptor_args_guarded items for it
     arguments: str = ""
     guarded: tuple[str, ...] = ()
+    # the function of ARGUMENTS the merge walks for the calls the adaptor's parse runs (runtime.adaptor_args_entry)
+    parse_entry: str = ""
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -193,6 +195,7 @@ def build(base: Path, scenario: Scenario) -> tuple[Path, Path]:
         adaptor_unknown_args=scenario.unknown_args,
         adaptor_args_adjust=[_adjust_entry(scenario.adjust)] if scenario.adjust else [],
         adaptor_args_guarded=scenario.guarded,
+        adaptor_args_entry=f"{ARGUMENTS}::{scenario.parse_entry}" if scenario.parse_entry else "",
     )
     (base / "profile.toml").write_text(profile)
     fused = base / "fused"

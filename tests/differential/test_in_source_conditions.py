@@ -46,6 +46,17 @@ class Layer:
     def total(x):
         return x + 2
 
+    @staticmethod
+    def step(x):
+        return x + 3
+
+    @staticmethod
+    def halve(x):
+        return x // 2
+
+    def stepped(self, x):
+        return self.step(x)  # through the instance: a branch over it binds the runtime's plain function
+
 
 def caller(x):
     return scale(x) + Layer(2).forward(x)
@@ -120,6 +131,11 @@ def count_exact(x):
     return x - 1
 
 
+def step_fast(x):
+    LOG.append("mindspeed.step_fast")
+    return x + 30
+
+
 def total_wrapper(fn):
     def wrapper(x):
         LOG.append("total_wrapper>")
@@ -148,7 +164,8 @@ def run():
         layer.forward(1), ops.Layer.size("abcd"), ("size", type(ops.Layer.__dict__["size"]).__name__),
         attempt(lambda: layer.describe()), patches.scale_fast is getattr(ops, "scale_fast", patches.scale_fast),
         ops.caller.__name__, patches.caller(5), ops.Layer.count(2), ops.Layer.total(2), attempt(lambda: layer.total(3)),
-        type(ops.Layer.__dict__["total"]).__name__,
+        type(ops.Layer.__dict__["total"]).__name__, ops.Layer.step(1), attempt(layer.stepped, 1),
+        type(ops.Layer.__dict__["step"]).__name__, ops.Layer.halve(8), type(ops.Layer.__dict__["halve"]).__name__,
         type(ops.Layer.__dict__["width"]).__name__, attempt(lambda: layer.width() if callable(layer.width)
                                                              else layer.width),
     ]
@@ -165,11 +182,24 @@ TARGETS = {
         {"patch_import": "mindspeed.patches.forward_wrapper", "condition": ["getattr(args, 'level', 0) == 2"]},
     ],
     "megatron.core.ops.Layer.size": [{"patch_import": "mindspeed.patches.size", "condition": ["args.level == 3"]}],
-    # deferred (a staticmethod replaced and wrapped under conditions), its conditions still read from the
-    # adaptor's parse
+    # a staticmethod replaced and wrapped under conditions: each branch stays a staticmethod, and a wrapper
+    # wraps the function a lookup returns (a wrapper registered twice is kept once from 2.2.0)
     "megatron.core.ops.Layer.count": [
         {"patch_import": "mindspeed.patches.count_wrapper", "condition": ["args.fast"]},
         {"patch_import": "mindspeed.patches.count_exact", "condition": ["args.level == 3"]},
+        {"patch_import": "mindspeed.patches.total_wrapper", "condition": ["args.level == 2"]},
+        {"patch_import": "mindspeed.patches.count_wrapper", "condition": ["args.level == 3"]},
+    ],
+    # an unconditional wrapper over conditional branches of a staticmethod: always the function a lookup returns
+    "megatron.core.ops.Layer.halve": [
+        {"patch_import": "mindspeed.patches.count_wrapper"},
+        {"patch_import": "mindspeed.patches.count_exact", "condition": ["args.fast"]},
+    ],
+    # deferred: its branch binds the runtime's plain function (Megatron reads it through `self`), the original
+    # stays a staticmethod, and a wrapper would wrap either; its conditions still read from the adaptor's parse
+    "megatron.core.ops.Layer.step": [
+        {"patch_import": "mindspeed.patches.count_wrapper", "condition": ["args.fast"]},
+        {"patch_import": "mindspeed.patches.step_fast", "condition": ["args.level == 3"]},
     ],
     # a staticmethod wrapped under a condition: the wrapper wraps the function a lookup returns
     "megatron.core.ops.Layer.total": [
@@ -211,9 +241,11 @@ def _report(fused) -> dict[str, dict]:
 
 def test_conditional_bindings_are_fused_in_source_and_run_like_the_runtime(tmp_path):
     outcomes = compare(tmp_path, _scenario())
-    strategies = {pid: p["strategy"] for pid, p in _report(tmp_path / "fused").items()}
-    assert strategies.pop("megatron.core.ops.Layer.count#0") == "deferred"
-    assert strategies.pop("megatron.core.ops.Layer.count#1") == "deferred"
+    report = _report(tmp_path / "fused")
+    strategies = {pid: p["strategy"] for pid, p in report.items()}
+    assert strategies.pop("megatron.core.ops.Layer.step#0") == "deferred"
+    assert strategies.pop("megatron.core.ops.Layer.step#1") == "deferred"
+    assert "would wrap different kinds" in report["megatron.core.ops.Layer.step#1"]["strategy_reason"]
     assert set(strategies.values()) == {"in-source"}
     assert len({o["result"] for o in outcomes}) > 3  # the condition values lead to different programs
 

@@ -13,11 +13,15 @@ different values, or written in a way that cannot be read, is not guessed: its b
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from patchmerge.fusion.insource.option_types import Scopes, carried_type
+
+if TYPE_CHECKING:
+    from patchmerge.collect.entered import Entered
 
 # the add_argument keywords that shape the parsed value; the others (help, metavar, required...) do not
 _SHAPING = ("action", "type", "default", "choices", "nargs", "const")
@@ -71,6 +75,10 @@ class AdaptorArgs:
     adjuster_reads: set[str] = field(default_factory=set)  # the options those read without a default
     consuming: list[Option] = field(default_factory=list)  # every call, by what it takes from the command line
     unconsumable: list[str] = field(default_factory=list)  # where what a call takes cannot be read
+    # runtime.adaptor_args_entry: dest -> where code the adaptor's parse does not run adds it, and why the walk of
+    # that parse could not be relied on (then nothing is left out)
+    not_run: dict[str, list[str]] = field(default_factory=dict)
+    doubts: list[str] = field(default_factory=list)
 
     def where(self) -> str:
         """The parser's files, named when they are few."""
@@ -83,10 +91,16 @@ class AdaptorArgs:
         default, so its absence is no error); else why it cannot be decided."""
         if not self.unknown_args:
             return f"args.{dest} is not an option of the adaptor's parser ({self.where()})"
+        if dest in self.not_run:  # so it comes from the unknown options only if the walk of the parse is right
+            return self._not_run_reason(dest)
         if self.unconsumable:
             return (f"args.{dest} would come from what the adaptor's parser leaves unknown, which is not known: "
                     f"what its add_argument at {self.unconsumable[0]} takes cannot be read statically")
         return None
+
+    def _not_run_reason(self, dest: str) -> str:
+        return (f"args.{dest} is added only where the adaptor's parse does not go ({', '.join(self.not_run[dest])}; "
+                "runtime.adaptor_args_entry): a read of it is left to the deferred strategy")
 
     def option(self, dest: str) -> Option | str:
         """The one option that gives `args.<dest>`, or why there is none to rely on."""
@@ -95,6 +109,8 @@ class AdaptorArgs:
         if dest in self.unreadable:
             return f"args.{dest}: its add_argument at {', '.join(self.unreadable[dest])} cannot be read statically"
         found = self.options.get(dest)
+        if not found and dest in self.not_run:
+            return self._not_run_reason(dest)
         if not found:
             return f"args.{dest} is not an option of the adaptor's parser ({self.where()})"
         if len({option.shape for option in found}) > 1:
@@ -107,24 +123,56 @@ class AdaptorArgs:
         return Option(flags, dest, found[0].shape, found[0].where, found[0].guard)
 
 
-def read_adaptor_args(files: list[tuple[str, str]]) -> AdaptorArgs:
-    """Every `add_argument` call of the given (name, source) files."""
+def read_adaptor_args(
+    files: list[tuple[str, str]], entered: Callable[[frozenset[str]], Entered] | None = None
+) -> AdaptorArgs:
+    """Every `add_argument` call of the given (name, source) files. With `entered` (it walks the adaptor's parse,
+    watching calls by the names of the functions that add options, and gives the defs the parse enters), only
+    the calls in those defs: a feature that is not in the adaptor's list adds nothing to its parser."""
     found = AdaptorArgs(files=tuple(name for name, _ in files))
+    trees = []
     for name, text in files:
         try:
-            tree = ast.parse(text)
+            trees.append((name, text, ast.parse(text)))
         except SyntaxError:
             continue  # the merge reports unparsable files where it reads them; nothing can be read here
-        read_calls(found, tree, name, text=text)
+    ran: set[tuple[str, int]] | None = None
+    if entered is not None:
+        walk = entered(frozenset(_option_adders(tree for _, _, tree in trees)))
+        found.doubts = walk.doubts
+        ran = None if walk.doubts else walk.defs
+    for name, text, tree in trees:
+        read_calls(found, tree, name, text=text, ran=ran)
     return found
 
 
+def _option_adders(trees: Iterable[ast.Module]) -> set[str]:
+    """The names of the functions that call add_argument themselves: a call by one of these names the walk cannot
+    follow may add options."""
+    names = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+                isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "add_argument"
+                for call in ast.walk(node)
+            ):
+                names.add(node.name)
+    return names
+
+
 def read_calls(
-    found: AdaptorArgs, tree: ast.AST, name: str, guard: Guard | None = None, text: str = "", outer: Scopes = ()
+    found: AdaptorArgs,
+    tree: ast.AST,
+    name: str,
+    guard: Guard | None = None,
+    text: str = "",
+    outer: Scopes = (),
+    ran: set[tuple[str, int]] | None = None,
 ) -> None:
     """The `add_argument` calls under `tree` (of file `name`, whose source is `text`, inside the scopes `outer`),
-    added under `guard` where one is given. A `type=` function of the file is carried into the helper where it
-    can be (option_types)."""
+    added under `guard` where one is given; with `ran`, only those whose def ((name, line of the def)) is in it,
+    the others kept apart as not run. A `type=` function of the file is carried into the helper where it can be
+    (option_types)."""
 
     def visit(node: ast.AST, scopes: Scopes) -> None:
         for child in ast.iter_child_nodes(node):
@@ -133,7 +181,12 @@ def read_calls(
                 continue
             if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute):
                 where = f"{name}:{child.lineno}"
-                if child.func.attr == "add_argument":
+                innermost = scopes[-1]
+                if ran is not None and child.func.attr in ("add_argument", "set_defaults") and not (
+                    isinstance(innermost, ast.FunctionDef | ast.AsyncFunctionDef) and (name, innermost.lineno) in ran
+                ):
+                    _not_run(found, child, where)
+                elif child.func.attr == "add_argument":
                     add_option(found, child, where, guard, lambda local, s=scopes, at=child.lineno: carried_type(
                         local, s, text, name, found.argv_parses, at))
                 elif child.func.attr == "set_defaults":
@@ -143,6 +196,19 @@ def read_calls(
             visit(child, scopes)
 
     visit(tree, [*outer, tree])
+
+
+def _not_run(found: AdaptorArgs, call: ast.Call, where: str) -> None:
+    """A call in code the adaptor's parse does not run, kept by the dests it would give (unreadable ones too)."""
+    if call.func.attr == "set_defaults":  # type: ignore[attr-defined]
+        dests = [keyword.arg for keyword in call.keywords if keyword.arg]
+    else:
+        flags = tuple(a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+        keywords = {k.arg: k.value for k in call.keywords if k.arg}
+        dest = _dest(flags, keywords.get("dest")) if flags else None
+        dests = [dest] if dest else []
+    for dest in dests:
+        found.not_run.setdefault(dest, []).append(where)
 
 
 def add_option(
@@ -221,28 +287,6 @@ def _dest(flags: tuple[str, ...], dest: ast.expr | None) -> str | None:
     return (long or list(flags))[0].lstrip("-").replace("-", "_")
 
 
-def condition_keys(tree: ast.Expression, args_name: str = "args") -> set[str] | None:
-    """The `args.<key>` a condition reads (also through getattr/hasattr with a plain name); None when it uses
-    args any other way (handed to a function, say), which a parse of some options cannot stand for."""
-    keys: set[str] = set()
-    covered: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == args_name:
-            keys.add(node.attr)
-            covered.add(id(node.value))
-        elif (
-            isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr")
-            and len(node.args) >= 2 and isinstance(node.args[0], ast.Name) and node.args[0].id == args_name
-            and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
-        ):
-            keys.add(node.args[1].value)
-            covered.add(id(node.args[0]))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id == args_name and id(node) not in covered:
-            return None
-    return keys
-
-
 def render_parser(options: list[Option], consuming: list[Option] | None = None) -> str:
     """The helper's `adaptation_args` body: the options in a stdlib parser, parsed once from sys.argv. With
     `consuming` (the adaptor takes in what its parser leaves unknown), every other option of the parser too,
@@ -267,23 +311,6 @@ def render_parser(options: list[Option], consuming: list[Option] | None = None) 
     return "\n".join(lines) if lines else "    pass"
 
 
-def guarded_keys(tree: ast.Expression, args_name: str = "args") -> set[str]:
-    """The keys a condition reads only with a default (`getattr(args, 'k', d)`) or asks about (`hasattr`)."""
-    guarded: set[str] = set()
-    plain: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == args_name:
-            plain.add(node.attr)
-        elif (
-            isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) >= 2
-            and isinstance(node.args[0], ast.Name) and node.args[0].id == args_name
-            and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
-        ):
-            with_default = node.func.id == "getattr" and len(node.args) == 3
-            (guarded if with_default or node.func.id == "hasattr" else plain).add(node.args[1].value)
-    return guarded - plain
-
-
 def read_files(root: Path, patterns: tuple[str, ...]) -> list[tuple[str, str]]:
     """(relative name, text) of every file the patterns match under ROOT_DIR, in pattern order."""
     seen: dict[str, str] = {}
@@ -293,46 +320,3 @@ def read_files(root: Path, patterns: tuple[str, ...]) -> list[tuple[str, str]]:
             if path.is_file() and name not in seen:
                 seen[name] = path.read_text(encoding="utf-8", errors="replace")
     return list(seen.items())
-
-
-def ensured_keys(tree: ast.Expression | ast.expr, args_name: str = "args") -> set[str]:
-    """The keys a condition, when true, shows `args` has: `hasattr(args, 'k')`, `getattr(args, 'k', d)` with a
-    false default, or compared equal to (or in) constants the default is not, and the parts of an `and`. A later
-    condition of the same patch reads those directly without an AttributeError (the runtime tests in order)."""
-    node = tree.body if isinstance(tree, ast.Expression) else tree
-    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
-        return set().union(*(ensured_keys(value, args_name) for value in node.values))
-    compared: set[object] | None = None
-    if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq | ast.In):
-        right = node.comparators[0]
-        elements = right.elts if isinstance(right, ast.Tuple | ast.List | ast.Set) else [right]
-        if not all(isinstance(e, ast.Constant) for e in elements):
-            return set()
-        compared, node = {e.value for e in elements if isinstance(e, ast.Constant)}, node.left
-    if not (
-        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr")
-        and len(node.args) in (2, 3) and isinstance(node.args[0], ast.Name) and node.args[0].id == args_name
-        and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
-    ):
-        return set()
-    key = node.args[1].value
-    if node.func.id == "hasattr":
-        return {key} if compared is None else set()
-    if len(node.args) != 3 or not isinstance(node.args[2], ast.Constant):
-        return set()
-    default = node.args[2].value
-    if compared is None:
-        return set() if default else {key}
-    return set() if default in compared else {key}
-
-
-def holds_before(conditions: list[str], index: int, guard: Guard) -> bool:
-    """Whether a condition before `conditions[index]` of one patch is the guard's condition (or has it as a part
-    of an `and`): the runtime tests them in order, so the guarded options are there when that one reads them."""
-    wanted = ast.dump(ast.parse(guard.condition, mode="eval").body)
-    for text in conditions[:index]:
-        node = ast.parse(text, mode="eval").body
-        parts = node.values if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And) else [node]
-        if any(ast.dump(part) == wanted for part in parts):
-            return True
-    return False

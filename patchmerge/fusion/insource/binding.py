@@ -11,14 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from patchmerge.conditions import ConditionError, parse_condition
-from patchmerge.fusion.insource.adaptor_args import (
-    AdaptorArgs,
-    Option,
-    condition_keys,
-    ensured_keys,
-    guarded_keys,
-    holds_before,
-)
+from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Option
+from patchmerge.fusion.insource.condition_keys import condition_keys, ensured_keys, guarded_keys, holds_before
 from patchmerge.fusion.sites import Mechanism, Site
 from patchmerge.model import DefKind, FusionKind, PlannedPatch
 from patchmerge.planning.raises import Clash, clashes
@@ -117,9 +111,9 @@ def choose(
     if kind is DefKind.MISSING:
         if wrappers:
             return "wrappers on a name the patch creates"
-    elif kind is DefKind.STATICMETHOD and wrappers and replacements and (branches or conditional_wrappers):
+    elif kind is DefKind.STATICMETHOD and wrappers and always and (branches or conditional_wrappers):
         # the runtime wraps the plain function getattr returns; the class body holds the staticmethod object
-        return "wrappers on a staticmethod under a condition, with a replacement"
+        return "wrappers on a staticmethod under a condition, with an unconditional replacement"
     elif replacements and kind is DefKind.INHERITED:
         if wrappers:
             return "an inherited member replaced and wrapped: the deferred strategy binds it"

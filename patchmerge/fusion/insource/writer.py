@@ -38,7 +38,7 @@ from patchmerge.fusion.insource.bodies import (
     single_def,
     with_first_statement,
 )
-from patchmerge.fusion.insource.branches import clash_raise, condition_code, grouped, if_chain, wrapper_conditions
+from patchmerge.fusion.insource.branches import clash_raise, condition_code, grouped, if_chain
 from patchmerge.fusion.insource.carry import ImportLine
 from patchmerge.fusion.insource.classes import plan_class, plan_value, refuse_other_holders
 from patchmerge.fusion.insource.errors import CannotMove
@@ -49,6 +49,7 @@ from patchmerge.fusion.insource.module_info import ModuleInfo
 from patchmerge.fusion.insource.moving import MovedFunction, bound_alike, move_function
 from patchmerge.fusion.insource.reexports import Reexports
 from patchmerge.fusion.insource.reuse import bind_reused
+from patchmerge.fusion.insource.wrapping import wrap_statements
 from patchmerge.fusion.runtime_template import pending_flag
 from patchmerge.fusion.stanza import HELPER_ALIAS, normalise
 from patchmerge.model import DefKind, PlannedPatch
@@ -201,7 +202,8 @@ class InSourceWriter:
             back_import(self, pp, Place(site.module, site.owner_class, site.name, site.file), moved.node)
         elif original is not None and binding.replacement is None:
             definition = original
-            if binding.kind is DefKind.STATICMETHOD and any(not pp.patch.is_conditional for pp in binding.wrappers):
+            always_wraps = any(not pp.patch.is_conditional for pp in binding.wrappers)
+            if binding.kind is DefKind.STATICMETHOD and always_wraps and not binding.branches:
                 # the runtime wraps what getattr returns: the plain function, and binds the result as it is
                 definition = definition.with_changes(
                     decorators=[d for d in definition.decorators if not is_named(d.decorator, "staticmethod")]
@@ -235,7 +237,11 @@ class InSourceWriter:
                 locals_.append((pp, probe, reused, local))
             for pp, probe, reused, local in locals_:
                 local = self.earlier_aliases.get((site.file, local), local)  # a later def took the name
-                bind = [f"{site.name} = {self._as_bound(binding, pp, local)}"]
+                bound = self._as_bound(binding, pp, local)
+                if binding.kind is DefKind.STATICMETHOD and binding.wrappers and bound == local:
+                    raise CannotMove(f"{pp.patch.patch_import} is bound as a plain function over the staticmethod, "
+                                     "which the other branches keep: the wrappers would wrap different kinds")
+                bind = [f"{site.name} = {bound}"]
                 if self.context.probes and reused:  # this branch is probed when it is chosen
                     bind.append(self.probe_call(probe))
                 elif self.context.probes:  # its code counts as this branch only where the branch was chosen
@@ -253,25 +259,7 @@ class InSourceWriter:
             statements.append(definition)
         elif replaced_beside:
             statements.extend(beside_replacement(self, binding, target, anchor, moved_beside, always_wrapped, False))
-        wrappings = wrapper_conditions(binding.wrappers, self.context.semantics, binding.calls_read)
-        wrapped = site.name
-        if binding.kind is DefKind.STATICMETHOD and wrappings and all(c is not None for _, c in wrappings):
-            # the def stays a staticmethod unless a wrapper applies: that wraps the function a lookup returns
-            if len(wrappings) == 1:
-                wrapped = f"{site.name}.__func__"
-            else:
-                unwrap = cst.parse_statement(f"{site.name} = {site.name}.__func__")
-                applies = " or ".join(grouped(condition) for _, condition in wrappings if condition is not None)
-                statements.append(if_chain([(applies, [unwrap])], None))
-        for pp, condition in wrappings:
-            local = place_beside(self, pp, site, target, anchor, "to wrap", moved_beside, None)
-            wrap = [f"{site.name} = {local}({wrapped})"]
-            if condition is not None:
-                if self.context.probes:  # the wrapper's own code runs as it is applied
-                    wrap.append(self.probe_call([pp.patch.id]))
-                statements.append(if_chain([(condition, [cst.parse_statement(w) for w in wrap])], None))
-            else:
-                statements.append(cst.parse_statement(wrap[0]))
+        statements += wrap_statements(self, binding, target, anchor, moved_beside)
         if binding.clashes:  # the runtime's adaptation raises before any of it binds
             statements[:0] = [clash_raise(clash, binding.calls_read) for clash in binding.clashes]
         if binding.branches or any(pp.patch.is_conditional for pp in binding.wrappers):

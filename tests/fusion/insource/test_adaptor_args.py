@@ -9,12 +9,8 @@ import textwrap
 
 import pytest
 
-from patchmerge.fusion.insource.adaptor_args import (
-    Option,
-    condition_keys,
-    read_adaptor_args,
-    render_parser,
-)
+from patchmerge.fusion.insource.adaptor_args import Option, read_adaptor_args, render_parser
+from patchmerge.fusion.insource.condition_keys import condition_keys
 
 ARGUMENTS = textwrap.dedent("""
     def process_args(parser):
@@ -142,6 +138,6 @@ def test_condition_keys_are_the_options_a_condition_reads(condition, keys):
     ],
 )
 def test_what_a_true_condition_shows_args_to_have(condition, ensured):
-    from patchmerge.fusion.insource.adaptor_args import ensured_keys
+    from patchmerge.fusion.insource.condition_keys import ensured_keys
 
     assert ensured_keys(ast.parse(condition, mode="eval")) == ensured
