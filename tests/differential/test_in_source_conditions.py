@@ -306,3 +306,11 @@ def test_a_condition_the_adaptor_parse_does_not_define_falls_back_with_the_reaso
     describe = report["megatron.core.ops.Layer.describe#0"]
     assert describe["strategy"] == "deferred"
     assert "args.fast is not an option of the adaptor's parser" in describe["strategy_reason"]
+
+
+def test_with_the_2_2_0_semantics_a_wrapper_registered_twice_applies_once(tmp_path):
+    """Layer.count's count_wrapper is registered under two conditions: from 2.2.0 the Patch keeps it once."""
+    outcomes = compare(tmp_path, _scenario(semantics="2.2.0"))
+    assert len({o["result"] for o in outcomes}) > 3
+    ops = (tmp_path / "fused/Megatron-LM/megatron/core/ops.py").read_text()
+    assert "level == 3 and not _patchmerge.adaptation_args().fast:\n        count = count_wrapper(count)" in ops

@@ -9,7 +9,7 @@ import libcst as cst
 
 from patchmerge.fusion.insource.beside import place_beside
 from patchmerge.fusion.insource.binding import Binding
-from patchmerge.fusion.insource.branches import grouped, if_chain, wrapper_conditions
+from patchmerge.fusion.insource.branches import condition_code, grouped, if_chain, wrapper_conditions
 from patchmerge.fusion.insource.module_info import ModuleInfo
 from patchmerge.model import DefKind
 
@@ -32,12 +32,16 @@ def wrap_statements(
         if len(wrappings) == 1:
             wrapped = f"{site.name}.__func__"
         else:
+            # where any wrapper applies: any of their registrations' conditions holds (from 2.2.0 a wrapper
+            # registered twice applies once, under either)
             unwrap = cst.parse_statement(f"{site.name} = {site.name}.__func__")
-            conditions = [condition for _, condition in wrappings]
+            conditions = [condition_code(pp, binding.calls_read) if pp.patch.is_conditional else None
+                          for pp in binding.wrappers]
             if None in conditions:
                 statements.append(unwrap)
             else:
-                statements.append(if_chain([(" or ".join(grouped(c) for c in conditions if c), [unwrap])], None))
+                applies = " or ".join(grouped(c) for c in dict.fromkeys(conditions) if c)
+                statements.append(if_chain([(applies, [unwrap])], None))
     for pp, condition in wrappings:
         local = place_beside(writer, pp, site, target, anchor, "to wrap", moved_beside, None)
         wrap = [f"{site.name} = {local}({wrapped})"]
