@@ -79,6 +79,15 @@ class ScaledSoftmax:
         return x * scale + 1
 """
 
+LEGACY_FUSED = """
+
+class FusedSoftmax:
+    @staticmethod
+    def apply(x, scale):
+        LOG.append("legacy.FusedSoftmax")
+        return x - scale
+"""
+
 SCENARIO = """
 from megatron.calls import attempt
 
@@ -96,6 +105,7 @@ def run():
         softmax.ScaledSoftmax.__doc__, type(softmax.ScaledSoftmax.__dict__["apply"]).__name__,
         type(model).forward.__annotations__["config"].__qualname__,
         legacy.ScaledSoftmax.apply(5, 2), legacy.ScaledSoftmax is softmax.ScaledSoftmax,
+        legacy.FusedSoftmax.apply(4, 3), legacy.FusedSoftmax is softmax.ScaledSoftmax, legacy.FusedSoftmax.__name__,
     ]
 """
 
@@ -110,7 +120,9 @@ def _scenario() -> Scenario:
             "Megatron-LM/megatron/core/models/gpt_model.py": GPT_MODEL,
             "Megatron-LM/megatron/core/softmax.py": SOFTMAX,
             "Megatron-LM/megatron/legacy/__init__.py": "",
-            "Megatron-LM/megatron/legacy/softmax.py": SOFTMAX.replace('"megatron.Scaled', '"legacy.Scaled'),
+            "Megatron-LM/megatron/legacy/softmax.py": (
+                SOFTMAX.replace('"megatron.Scaled', '"legacy.Scaled') + LEGACY_FUSED
+            ),
             "MindSpeed-LLM/mindspeed_llm/gpt.py": LLM_GPT,
             "MindSpeed-LLM/mindspeed_llm/util.py": "def twice(x):\n    return 2 * x\n",
             "MindSpeed/mindspeed/softmax.py": MINDSPEED_SOFTMAX,
@@ -121,6 +133,8 @@ def _scenario() -> Scenario:
             "megatron.core.softmax.ScaledSoftmax": [{"patch_import": "mindspeed.softmax.ScaledSoftmax"}],
             # the same class for a second target: it moves once, the other module imports it
             "megatron.legacy.softmax.ScaledSoftmax": [{"patch_import": "mindspeed.softmax.ScaledSoftmax"}],
+            # and for a class of another name: the runtime binds the one class to both names
+            "megatron.legacy.softmax.FusedSoftmax": [{"patch_import": "mindspeed.softmax.ScaledSoftmax"}],
         },
     )
 

@@ -32,11 +32,11 @@ def plan_class(writer: InSourceWriter, binding: Binding, target: ModuleInfo, ori
     pp = binding.replacement
     assert pp is not None and pp.source is not None
     if pp.patch.patch_import in writer.moved:  # one class for several targets: the others import it
-        if writer.moved[pp.patch.patch_import][1] != site.name:
-            raise CannotMove(f"{pp.patch.patch_import} moved under another name for another binding")
-        writer.bind_moved(pp, target, site.name, site.file, in_place=True)
+        local = writer.moved[pp.patch.patch_import][1]  # under another name: the runtime binds one class to both
+        writer.bind_moved(pp, target, local, site.file, in_place=True)
         home = writer.moved_to[pp.patch.patch_import]
-        statement = cst.parse_statement(f"from {home} import {site.name}")
+        alias = "" if local == site.name else f" as {site.name}"
+        statement = cst.parse_statement(f"from {home} import {local}{alias}")
         comment = cst.EmptyLine(comment=cst.Comment(writer.comment(pp)))
         leading = [line for line in original.leading_lines if line.comment is None]
         writer.file_ops(site.file).replace[key] = [statement.with_changes(leading_lines=[*leading, comment])]
