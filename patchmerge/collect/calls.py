@@ -53,8 +53,7 @@ class CallsMixin(ExpressionsMixin):
     _stack: list[ast.AST]
     _forwarding: dict[int, bool]
     entered: set[tuple[str, int]] | None
-    watched: frozenset[str]
-    unfollowed: list[Site]
+    followed: set[tuple[str, int, int]]
 
     # provided by the walker
     if TYPE_CHECKING:
@@ -85,8 +84,6 @@ class CallsMixin(ExpressionsMixin):
             callee = self.ev(node.func, frame)
         if isinstance(callee, Ref):
             callee = self.materialize(callee)
-        if self.watched and text.rsplit(".", 1)[-1] in self.watched and not isinstance(callee, FuncV | ClassV):
-            self.unfollowed.append(Site(frame.file, node.lineno))
         kind = self._shape(text, receiver, callee, node)
         if kind == "args":
             return args_value()
@@ -206,8 +203,11 @@ class CallsMixin(ExpressionsMixin):
                 return Unknown(f"{func.qualname} is decorated with @{decorator}")
         if func.node in self._stack or len(self._stack) >= MAX_DEPTH:
             return Unknown(f"recursive call of {func.qualname}")
-        if self.entered is not None and not isinstance(func.node, ast.Lambda):
-            self.entered.add((func.file, func.node.lineno))
+        if self.entered is not None:
+            if not isinstance(func.node, ast.Lambda):
+                self.entered.add((func.file, func.node.lineno))
+            if node is not None:
+                self.followed.add((frame.file, getattr(node, "lineno", 0), getattr(node, "col_offset", 0)))
         env = self.bind_parameters(func, args, kwargs)
         site = Site(frame.file, line) if node is not None else None
         callee = Frame(

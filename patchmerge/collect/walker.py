@@ -79,11 +79,10 @@ class Interpreter(RegistrationsMixin, CallsMixin):
         self._forwarding: dict[int, bool] = {}
         self.unreadables: list[Unreadable] = []
         self.notes: list[Note] = []
-        # set by a caller that wants to know which defs a run enters ((file, line of the def)), and which calls
-        # by one of the `watched` names it could not follow (parse_functions: the adaptor's parse)
+        # set by a caller that wants to know which defs a run enters ((file, line of the def)) and which call
+        # sites it followed into one ((file, line, column)): collect.entered, for the adaptor's parse
         self.entered: set[tuple[str, int]] | None = None
-        self.watched: frozenset[str] = frozenset()
-        self.unfollowed: list[Site] = []
+        self.followed: set[tuple[str, int, int]] = set()
         RegistrationsMixin.__init__(self)
 
     def unreadable(self, frame: Frame, line: int, reason: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def adaptor_args(
     entry = profile.runtime.adaptor_args_entry
     found = read_adaptor_args(
         adaptor_files(root, profile.runtime.adaptor_args_files),
-        (lambda watched: parse_walk(root, profile, entry, watched)) if entry else None,
+        (lambda trees: parse_walk(root, profile, entry, trees)) if entry else None,
     )
     read_guarded(found, profile.runtime.adaptor_args_guarded, texts.read)
     found.changed = profile.runtime.adaptor_args_changed
@@ -65,10 +66,10 @@ def adaptor_args(
     return found
 
 
-def parse_walk(root: Path, profile: Profile, entry: str, watched: frozenset[str]) -> Entered:
-    """The defs the adaptor's parse enters (runtime.adaptor_args_entry)."""
+def parse_walk(root: Path, profile: Profile, entry: str, adders: list[ast.Module]) -> Entered:
+    """The defs the adaptor's parse enters (runtime.adaptor_args_entry); `adders`: the parser files' trees."""
     try:
-        return functions_entered(root, profile, entry, watched)
+        return functions_entered(root, profile, entry, adders)
     except LookupError as exc:
         raise MergeAborted(f"walking the adaptor's parse (runtime.adaptor_args_entry): {exc}") from None
 

@@ -6,6 +6,8 @@ with runtime patching in every way a run may use the tree, for every condition v
 
 from __future__ import annotations
 
+import pytest
+
 from tests.differential.harness import Scenario, build, compare, strategies
 
 OPS = """
@@ -125,4 +127,72 @@ def test_only_the_listed_features_options_decide_in_source(tmp_path):
 def test_without_the_entry_both_definitions_count_and_the_binding_falls_back(tmp_path):
     _, fused = build(tmp_path, _scenario(parse_entry=""))
     strategy, reason = strategies(fused)["megatron.core.ops.scale#0"]
+    assert strategy == "deferred" and "defined differently in several places" in reason
+
+
+# a parser whose walk cannot see every def that runs: the listed feature's --qat-scheme (default 'none') is
+# reached only in ways the walk cannot follow, while _base adds it with default 'w4a16' in plain sight
+MISSED_PARSER = """
+def _base(parser):
+    parser.add_argument('--qat-scheme', type=str, default='w4a16')
+
+
+class QatFeature:
+    def setup(self, parser):
+        self.register_args(parser)
+
+    def register_args(self, parser):
+        group = parser.add_argument_group(title='qat', conflict_handler='resolve')
+        group.add_argument('--qat-scheme', type=str, default='none', choices=['none', 'w4a16'])
+        group.add_argument('--fast', action='store_true')
+
+
+FEATURES = [QatFeature()]
+
+
+class Root:
+    subs = [QatFeature()]
+
+    def register_args(self, parser):
+        pass
+
+
+def _register(feature, parser):
+    feature.register_args(parser)
+    for sub in getattr(feature, 'subs', []):
+        _register(sub, parser)
+
+
+ENABLED = False
+
+
+def _enable():
+    global ENABLED
+    ENABLED = True
+
+
+def process_args(parser):
+    _base(parser)
+DISPATCH
+    return parser
+"""
+
+MISSED = {
+    "comprehension": "    [feature.register_args(parser) for feature in FEATURES]",
+    "lambda": "    list(map(lambda feature: feature.register_args(parser), FEATURES))",
+    "delegated": "    for feature in sorted(FEATURES, key=str):\n        feature.setup(parser)",
+    "recursion": "    _register(Root(), parser)",
+    "branch not taken": "    _enable()\n    if ENABLED:\n        QatFeature().register_args(parser)",
+}
+
+
+@pytest.mark.parametrize("how", sorted(MISSED))
+def test_a_walk_that_may_have_missed_a_def_narrows_nothing(tmp_path, how):
+    scenario = _scenario()
+    scenario.arguments = MISSED_PARSER.replace("DISPATCH", MISSED[how])
+    scenario.patches = {"megatron.core.ops.scale": TARGETS["megatron.core.ops.scale"]}
+    scenario.extra_domains = {"qat_scheme": [None, "none", "w4a16"]}
+    scenario.unknown_domains = {}
+    compare(tmp_path, scenario)
+    strategy, reason = strategies(tmp_path / "fused")["megatron.core.ops.scale#0"]
     assert strategy == "deferred" and "defined differently in several places" in reason

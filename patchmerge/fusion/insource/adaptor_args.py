@@ -13,7 +13,7 @@ different values, or written in a way that cannot be read, is not guessed: its b
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -124,11 +124,11 @@ class AdaptorArgs:
 
 
 def read_adaptor_args(
-    files: list[tuple[str, str]], entered: Callable[[frozenset[str]], Entered] | None = None
+    files: list[tuple[str, str]], entered: Callable[[list[ast.Module]], Entered] | None = None
 ) -> AdaptorArgs:
     """Every `add_argument` call of the given (name, source) files. With `entered` (it walks the adaptor's parse,
-    watching calls by the names of the functions that add options, and gives the defs the parse enters), only
-    the calls in those defs: a feature that is not in the adaptor's list adds nothing to its parser."""
+    given these files' trees, and gives the defs the parse enters), only the calls in those defs: a feature that
+    is not in the adaptor's list adds nothing to its parser."""
     found = AdaptorArgs(files=tuple(name for name, _ in files))
     trees = []
     for name, text in files:
@@ -138,26 +138,12 @@ def read_adaptor_args(
             continue  # the merge reports unparsable files where it reads them; nothing can be read here
     ran: set[tuple[str, int]] | None = None
     if entered is not None:
-        walk = entered(frozenset(_option_adders(tree for _, _, tree in trees)))
+        walk = entered([tree for _, _, tree in trees])
         found.doubts = walk.doubts
         ran = None if walk.doubts else walk.defs
     for name, text, tree in trees:
         read_calls(found, tree, name, text=text, ran=ran)
     return found
-
-
-def _option_adders(trees: Iterable[ast.Module]) -> set[str]:
-    """The names of the functions that call add_argument themselves: a call by one of these names the walk cannot
-    follow may add options."""
-    names = set()
-    for tree in trees:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and any(
-                isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "add_argument"
-                for call in ast.walk(node)
-            ):
-                names.add(node.name)
-    return names
 
 
 def read_calls(
