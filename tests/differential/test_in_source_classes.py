@@ -106,6 +106,7 @@ def run():
         type(model).forward.__annotations__["config"].__qualname__,
         legacy.ScaledSoftmax.apply(5, 2), legacy.ScaledSoftmax is softmax.ScaledSoftmax,
         legacy.FusedSoftmax.apply(4, 3), legacy.FusedSoftmax is softmax.ScaledSoftmax, legacy.FusedSoftmax.__name__,
+        gpt.MegatronGPTModel is gpt.GPTModel,
     ]
 """
 

@@ -27,9 +27,9 @@ class FileOps:
     back_imports: dict[str, ImportLine] = field(default_factory=dict)  # class names the back-imports bind
     class_imports: set[int] = field(default_factory=set)  # ids of those import statements (one kept per class)
     helper: bool = False
-    # id of a `from m import f as alias` -> (f, alias): it imports `alias` instead, a name m now binds to f's
-    # original (the patch module's own renamed import of what its patch replaces)
-    renamed_imports: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # id of a `from m import f as alias` -> (alias, module): it imports `alias` instead, a name m (or the module
+    # given) now binds to f's original (the patch module's own renamed import of what its patch replaces)
+    renamed_imports: dict[int, tuple[str, str | None]] = field(default_factory=dict)
     type_imports: set[str] = field(default_factory=set)  # modules annotations written as strings name
     after_def: dict[str, list[cst.BaseStatement]] = field(default_factory=dict)  # module def -> right below it
     def_probes: dict[str, list[cst.BaseStatement]] = field(default_factory=dict)  # module def -> its first lines
@@ -94,13 +94,13 @@ class Apply(cst.CSTTransformer):
         renamed = self.ops.renamed_imports.get(id(original))
         if renamed is None or isinstance(updated.names, cst.ImportStar):
             return updated
-        name, alias = renamed
+        alias, module = renamed
         names = [
-            item.with_changes(name=cst.Name(alias), asname=None)
-            if item.evaluated_name == name and item.evaluated_alias == alias
-            else item
+            item.with_changes(name=cst.Name(alias), asname=None) if item.evaluated_alias == alias else item
             for item in updated.names
         ]
+        if module is not None:  # one name, imported from the module that now binds it
+            return updated.with_changes(module=cst.parse_expression(module), names=names)
         return updated.with_changes(names=names)
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:

@@ -3,15 +3,20 @@ object, so MindSpeed code that uses the name directly gets what Megatron now hol
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import libcst as cst
+from libcst.metadata import ImportAssignment
 
 from patchmerge.fusion.insource.apply import COMMENT, Key, Place
 from patchmerge.fusion.insource.bodies import bound_above
 from patchmerge.fusion.insource.carry import ImportLine
 from patchmerge.fusion.insource.errors import CannotMove
+from patchmerge.fusion.insource.module_info import ModuleInfo
 from patchmerge.fusion.insource.moving import bound_alike
+from patchmerge.fusion.sites import Site
 from patchmerge.model import PlannedPatch
 
 if TYPE_CHECKING:  # the writer calls this module; only its type is named here
@@ -62,3 +67,21 @@ def back_import(
     writer.moved[pp.patch.patch_import] = (place.file, target_name)
     writer.moved_to[pp.patch.patch_import] = place.module
     writer.moved_places[pp.patch.patch_import] = (place, bool(node.decorators))
+
+
+def import_the_original_by_its_alias(
+    writer: InSourceWriter, info: ModuleInfo, file: Path, site: Site, aliases: set[str], from_target: bool = False
+) -> None:
+    """The patch module's `from m import f as megatron_f` keeps the original at run time (the runtime rebinds
+    only holders of the same name); in source, the target's module binds `megatron_f` to the original, so the
+    import takes that: from m itself, or with `from_target` (m may be a package re-exporting f) from the
+    target's module."""
+    for alias in aliases:
+        bindings = info.global_bindings(alias)
+        statement = bindings[0].node if len(bindings) == 1 and isinstance(bindings[0], ImportAssignment) else None
+        if not isinstance(statement, cst.ImportFrom) or statement.relative:
+            raise CannotMove(f"{info.name} binds '{alias}' otherwise than by one absolute import of the original")
+        if from_target and isinstance(statement.names, Sequence) and len(statement.names) > 1:
+            raise CannotMove(f"{info.name} imports '{alias}' with other names in one statement; it would import "
+                             f"it from {site.module}, where the original is kept under that name")
+        writer.file_ops(file).renamed_imports[id(statement)] = (alias, site.module if from_target else None)

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import libcst as cst
-from libcst.metadata import ImportAssignment
 
 from patchmerge.fusion.insource.apply import COMMENT, Place
-from patchmerge.fusion.insource.back_imports import back_import
+from patchmerge.fusion.insource.back_imports import back_import, import_the_original_by_its_alias
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import (
     blank_lines,
@@ -100,7 +99,7 @@ def place_beside(
         if early:
             raise CannotMove(f"{name} reads the original it replaces ('{early}') when it is defined")
         assert source.file is not None
-        _import_the_original_by_its_alias(writer, info, source.file, site, moved.original_aliases)
+        import_the_original_by_its_alias(writer, info, source.file, site, moved.original_aliases)
         reads_original.update(moved.original_aliases)
         moved = replace(moved, reads={k: v for k, v in moved.reads.items() if v not in moved.original_aliases})
     if pp.kind is not FusionKind.WRAP:
@@ -169,19 +168,6 @@ def _alias_earlier(writer: InSourceWriter, file: Path, name: str, moved_beside: 
     writer.earlier_aliases[(file, name)] = alias
     return alias
 
-
-
-def _import_the_original_by_its_alias(
-    writer: InSourceWriter, info: ModuleInfo, file: Path, site: Site, aliases: set[str]
-) -> None:
-    """The patch module's `from m import f as megatron_f` keeps the original at run time (the runtime rebinds
-    only holders of the same name); in source, m binds `megatron_f` to the original, so the import takes that."""
-    for alias in aliases:
-        bindings = info.global_bindings(alias)
-        statement = bindings[0].node if len(bindings) == 1 and isinstance(bindings[0], ImportAssignment) else None
-        if not isinstance(statement, cst.ImportFrom) or statement.relative:
-            raise CannotMove(f"{info.name} binds '{alias}' otherwise than by one absolute import of the original")
-        writer.file_ops(file).renamed_imports[id(statement)] = (site.name, alias)
 
 
 def _same_module(

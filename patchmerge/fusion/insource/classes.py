@@ -11,7 +11,7 @@ import libcst as cst
 from libcst.metadata import ImportAssignment
 
 from patchmerge.fusion.insource.apply import Key, Place
-from patchmerge.fusion.insource.back_imports import back_import
+from patchmerge.fusion.insource.back_imports import back_import, import_the_original_by_its_alias
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import blank_lines, read_at_import
 from patchmerge.fusion.insource.carry import is_docstring
@@ -62,6 +62,7 @@ def plan_class(writer: InSourceWriter, binding: Binding, target: ModuleInfo, ori
             if alias == site.name or target.global_bindings(alias) or alias in writer.file_ops(site.file).names:
                 raise CannotMove(f"{target.name} already binds '{alias}', the name the patch gives the original")
             writer.file_ops(site.file).names.add(alias)
+        import_the_original_by_its_alias(writer, source, pp.source.file, site, moved.original_aliases, True)
         aliases = [cst.parse_statement(f"{alias} = {site.name}") for alias in sorted(moved.original_aliases)]
         aliases[0] = aliases[0].with_changes(leading_lines=[*blank_lines(None), comment])
         statements = [original, *aliases]
