@@ -246,6 +246,10 @@ def test_conditional_bindings_are_fused_in_source_and_run_like_the_runtime(tmp_p
     assert strategies.pop("megatron.core.ops.Layer.step#0") == "deferred"
     assert strategies.pop("megatron.core.ops.Layer.step#1") == "deferred"
     assert "would wrap different kinds" in report["megatron.core.ops.Layer.step#1"]["strategy_reason"]
+    # bound as a staticmethod; where no wrapper applies that differs through an instance, and the report says so;
+    # where a wrapper always applies, what the class holds is the wrapper's function, as at runtime: no note
+    assert any("fused as a staticmethod" in n for n in report["megatron.core.ops.Layer.count#1"]["notes"])
+    assert not any("fused as a staticmethod" in n for n in report["megatron.core.ops.Layer.halve#1"]["notes"])
     assert set(strategies.values()) == {"in-source"}
     assert len({o["result"] for o in outcomes}) > 3  # the condition values lead to different programs
 

@@ -64,14 +64,16 @@ def choose(
     if site.key in elsewhere:
         return f"{site.module}.{site.name}, where the class is defined, is a target of its own too"
     value = _value_by_class(site)
-    if site.mechanism is Mechanism.VALUE and not _class_by_class(site) and not value:
+    branches_only = _class_branches(site)
+    if site.mechanism is Mechanism.VALUE and not _class_by_class(site) and not value and not branches_only:
         # the runtime rebinds every module holding the original under the same name (the defining module, each
         # importer), which one statement in this module cannot show
         return "a module value bound by an import or an assignment, or replaced under a condition: deferred"
-    source = site.patches[0].source if site.patches else None
-    if (value or _class_by_class(site)) and source and (source.module, source.qualname) in patched_classes:
-        return (f"members of {source.module}.{source.qualname} are targets too: the class stays where their "
-                "fusion finds it")
+    moving = site.patches if value or _class_by_class(site) or branches_only else []
+    for source in (pp.source for pp in moving if pp.source is not None):
+        if (source.module, source.qualname) in patched_classes:
+            return (f"members of {source.module}.{source.qualname} are targets too: the class stays where their "
+                    "fusion finds it")
     if len(site.targets) != 1 and not _wrapped_in_turn(site):
         names = ", ".join(tp.target for tp in site.targets)
         return (f"several targets reach this binding ({names}), not all by wrappers; the runtime applies each "
@@ -129,8 +131,8 @@ def choose(
     elif not replacements and kind not in _WRAPPABLE:
         return f"wrappers on a {kind.value}: the runtime wraps the object a lookup returns, which a def cannot show"
     if kind is DefKind.CLASS and not value:
-        if not _class_by_class(site):
-            return "a class target with wrappers, conditions or several patches: the deferred strategy binds it"
+        if not _class_by_class(site) and not branches_only:
+            return "a class target with wrappers, or replaced both always and under a condition: deferred"
         if definition.file != site.file:
             return f"class {site.name} is bound in {site.module} by an import: the deferred strategy binds it"
     wanted = DefKind.CLASS if kind is DefKind.CLASS or value else DefKind.FUNCTION
@@ -211,6 +213,20 @@ def _class_by_class(site: Site) -> bool:
         and not patches[0].patch.is_conditional
         and patches[0].source is not None
         and patches[0].source.kind is DefKind.CLASS
+    )
+
+
+def _class_branches(site: Site) -> bool:
+    """A class replaced by classes under conditions only: each moves beside the original (insource.class_branches)."""
+    if len(site.targets) != 1 or site.owner_class is not None or not site.patches:
+        return False
+    definition = site.targets[0].definition
+    return (
+        definition is not None
+        and definition.kind is DefKind.CLASS
+        and definition.file == site.file
+        and all(pp.kind is not FusionKind.WRAP and pp.patch.is_conditional for pp in site.patches)
+        and all(pp.source is not None and pp.source.kind is DefKind.CLASS for pp in site.patches)
     )
 
 

@@ -40,6 +40,7 @@ from patchmerge.fusion.insource.bodies import (
 )
 from patchmerge.fusion.insource.branches import clash_raise, condition_code, grouped, if_chain
 from patchmerge.fusion.insource.carry import ImportLine
+from patchmerge.fusion.insource.class_branches import plan_class_branches
 from patchmerge.fusion.insource.classes import plan_class, plan_value, refuse_other_holders
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.implicit import plan_implicit
@@ -150,12 +151,12 @@ class InSourceWriter:
         if binding.alias:
             plan_alias(self, binding, target, original, key)
             return
-        if isinstance(original, cst.ClassDef) and binding.clashes:
+        if isinstance(original, cst.ClassDef) and binding.clashes and not binding.branches:
             raise CannotMove("the runtime raises for some condition values; only a def's branches write that raise")
         if isinstance(original, cst.ClassDef):
             if any(k[0] == site.name for k in ops.replace) or site.name in ops.append:
                 raise CannotMove(f"members of class {site.name} are fused in source too; the class is replaced whole")
-            plan_class(self, binding, target, original, key)
+            (plan_class_branches if binding.branches else plan_class)(self, binding, target, original, key)
             return
         if site.owner_class is not None and (None, site.owner_class) in ops.replace:
             raise CannotMove(f"class {site.owner_class} is replaced whole by another binding")
@@ -285,7 +286,8 @@ class InSourceWriter:
         note = bound_as_staticmethod(binding, pp, node, self.info(binding.site.file, binding.site.module))
         if note is None:
             return local
-        self.notes.append((pp, note))
+        if all(pp.patch.is_conditional for pp in binding.wrappers):  # else a wrapper always rebinds it as is
+            self.notes.append((pp, note))
         return f"staticmethod({local})"
 
     def _safe_at_import(self, target: ModuleInfo) -> Callable[[ImportLine], bool]:

@@ -1,0 +1,111 @@
+"""A class replaced by classes under conditions, in source: the original stays as Megatron wrote it; each patch
+class moves beside it, below it (it may subclass it), under its own name; then the branches bind the target's
+name, the last registered that holds winning, as the runtime's Patch does:
+
+    class GroupedMLP(MegatronModule): ...          # Megatron's, unchanged
+
+    # patchmerge: mindspeed.moe.GmmExperts, moved here as a branch of GroupedMLP
+    class GmmExperts(GroupedMLP): ...
+
+    # patchmerge: megatron.core.transformer.moe.experts.GroupedMLP replaced by mindspeed.moe.GmmExperts if ...
+    if adaptation_args().moe_grouped_gemm:
+        GroupedMLP = GmmExperts
+
+Each patch class is defined whatever the conditions say, as a conditional function branch's def is, so its
+module can import it back (one definition, SPEC 3.4). So defining it must import nothing new: what its class
+statement reads when it runs must be bound in the module already, or come from the standard library.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from patchmerge.fusion.insource.apply import COMMENT, Key, Place
+from patchmerge.fusion.insource.back_imports import back_import, import_the_original_by_its_alias
+from patchmerge.fusion.insource.binding import Binding
+from patchmerge.fusion.insource.bodies import blank_lines
+from patchmerge.fusion.insource.branches import clash_raise, condition_code, if_chain
+from patchmerge.fusion.insource.errors import CannotMove
+from patchmerge.fusion.insource.module_info import ModuleInfo
+from patchmerge.fusion.insource.moving import move_function
+
+if TYPE_CHECKING:  # the writer calls this module; only its type is named here
+    from patchmerge.fusion.insource.writer import InSourceWriter
+
+
+def plan_class_branches(
+    writer: InSourceWriter, binding: Binding, target: ModuleInfo, original: cst.ClassDef, key: Key
+) -> None:
+    site = binding.site
+    ops = writer.file_ops(site.file)
+    moved_classes: list[cst.BaseStatement] = []
+    aliases: set[str] = set()
+    local: dict[str, str] = {}  # patch_import -> its class's name here
+    for pp in binding.branches:
+        source = pp.source
+        assert source is not None and source.file is not None
+        if pp.patch.patch_import in local:
+            continue  # one class for several branches
+        if source.module == site.module:
+            raise CannotMove(f"{pp.patch.patch_import} is defined in the target's own module")
+        name = source.qualname
+        if name == site.name or target.global_bindings(name) or name in ops.names or name in ops.imports:
+            raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
+        info = writer.source_info(pp)
+        writer.origins.setdefault(site.file, set()).add(source.file)
+        moved = move_function(
+            info,
+            name,
+            name,
+            rewritable=writer.context.rewritable,
+            destination=target,
+            original=writer.reexports.original_names(site),
+            same_import=writer.reexports.same_import,
+            lazy_imports=True,
+        )
+        for line in moved.module_imports:
+            top = line.module.split(".")[0]
+            if top not in sys.stdlib_module_names and not target.global_bindings(top):
+                raise CannotMove(f"{pp.patch.patch_import} needs {line.module} when it is defined, which "
+                                 f"{target.name} does not import: defined there, it would be imported where the "
+                                 "condition fails too")
+        writer.carry(pp, moved, site.file, target)
+        import_the_original_by_its_alias(writer, info, source.file, site, moved.original_aliases - {site.name}, True)
+        aliases |= moved.original_aliases
+        comment = cst.EmptyLine(comment=cst.Comment(
+            f"{COMMENT} {pp.patch.patch_import}, moved here as a branch of {site.name}"))
+        own = [line for line in moved.node.leading_lines if line.comment is not None]
+        moved_classes.append(moved.node.with_changes(leading_lines=[*blank_lines(None), comment, *own]))
+        ops.names.add(name)
+        local[pp.patch.patch_import] = name
+        if moved.original_aliases:
+            writer.notes.append((pp, f"{name} is defined in {site.module} below the original whatever the conditions "
+                                     f"say, so it derives from the original {site.name}; at runtime, where its module "
+                                     "is first imported after the adaptation bound another class, it derives from "
+                                     "that class"))
+        back_import(writer, pp, Place(site.module, None, name, site.file), moved.node)
+    statements: list[cst.BaseStatement] = [original]
+    # the names the patch classes read the original by: its own name reads it until the branches rebind it, as
+    # the runtime rebinds that name in the patch module too; another name keeps it, here as there
+    for alias in sorted(aliases - {site.name}):
+        if target.global_bindings(alias) or alias in ops.names:
+            raise CannotMove(f"{target.name} already binds '{alias}', the name a patch gives the original")
+        ops.names.add(alias)
+        statements.append(cst.parse_statement(f"{alias} = {site.name}").with_changes(leading_lines=blank_lines(None)))
+    statements += moved_classes
+    branches = []
+    for pp in binding.branches:
+        bind = [f"{site.name} = {local[pp.patch.patch_import]}"]
+        if writer.context.probes:  # the class's code counts as run when the branch binds it
+            bind.append(writer.probe_call([pp.patch.id]))
+        branches.append((condition_code(pp, binding.calls_read), [cst.parse_statement(line) for line in bind]))
+    chain: list[cst.BaseStatement] = [clash_raise(clash, binding.calls_read) for clash in binding.clashes]
+    chain.append(if_chain(branches[::-1], None))  # a later registration that holds wins
+    comments = [cst.EmptyLine(comment=cst.Comment(writer.comment(pp))) for pp in binding.branches]
+    chain[0] = chain[0].with_changes(leading_lines=[*blank_lines(None), *comments, *chain[0].leading_lines])
+    ops.helper = True  # the conditions read the helper's parse
+    writer.options.update({option.dest: option for option in binding.options})
+    ops.replace[key] = [*statements, *chain]

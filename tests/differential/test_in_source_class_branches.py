@@ -1,0 +1,176 @@
+"""Classes replaced by classes under conditions, fused in source: the original stays, each patch class moves
+below it under its own name (it may subclass it), and the branches bind the target's name, the last registered
+that holds winning. Compared with runtime patching in every way a run may use the tree, for every condition
+value."""
+
+from __future__ import annotations
+
+import json
+
+from tests.differential.harness import Scenario, build, compare, strategies
+
+EXPERTS = """
+import enum
+
+from megatron.calls import LOG
+
+
+class Base:
+    pass
+
+
+class GroupedMLP(Base):
+    \"\"\"Megatron's experts.\"\"\"
+
+    kind = "megatron"
+
+    def __init__(self, n):
+        self.n = n
+
+    def forward(self, x):
+        LOG.append("megatron.GroupedMLP.forward")
+        return x * self.n
+
+
+def build(n):
+    return GroupedMLP(n)
+
+
+class Recipe(str, enum.Enum):
+    delayed = "delayed"
+
+
+class Router:
+    def route(self, x):
+        return x
+"""
+
+LAYER = """
+from megatron.core.experts import GroupedMLP
+
+
+def make():
+    return GroupedMLP(2)
+"""
+
+MOE = """
+from megatron.calls import LOG
+from megatron.core.experts import GroupedMLP as MegatronGroupedMLP
+
+
+class GmmExperts(MegatronGroupedMLP):
+    \"\"\"Grouped GEMM experts.\"\"\"
+
+    kind = "gmm"
+
+    def forward(self, x):
+        LOG.append("mindspeed.GmmExperts.forward")
+        return super().forward(x) + 1
+"""
+
+MOE_FAST = """
+from megatron.calls import LOG
+from megatron.core.experts import GroupedMLP
+
+
+class FastExperts(GroupedMLP):
+    def forward(self, x):
+        LOG.append("mindspeed.FastExperts.forward")
+        if x < 0:
+            raise ValueError("negative")
+        return super().forward(x) * 10
+"""
+
+RECIPES = """
+import enum
+
+
+class NpuRecipe(str, enum.Enum):
+    delayed = "delayed"
+    mxfp8 = "mxfp8"
+"""
+
+IMPL_ROUTER = """
+from megatron.core.experts import Router
+from mindspeed.impl import Impl
+
+
+class ImplRouter(Impl, Router):
+    pass
+"""
+
+SCENARIO = """
+from megatron.calls import attempt
+
+
+def run():
+    from megatron.core import experts, layer
+    from mindspeed import moe, moe_fast
+    model = experts.build(3)
+    return [
+        model.forward(2), attempt(model.forward, -1), type(model).__name__, [c.__name__ for c in type(model).__mro__],
+        model.kind, layer.make().forward(1), experts.GroupedMLP is layer.GroupedMLP,
+        issubclass(moe.GmmExperts, moe.MegatronGroupedMLP), moe.GmmExperts.__doc__, moe.GmmExperts.__qualname__,
+        [r.value for r in experts.Recipe], experts.Recipe.__name__, experts.Router().route(1),
+        type(experts.Router()).__name__,
+    ]
+"""
+
+TARGETS = {
+    "megatron.core.experts.GroupedMLP": [
+        {"patch_import": "mindspeed.moe.GmmExperts", "condition": ["args.gmm"]},
+        {"patch_import": "mindspeed.moe_fast.FastExperts", "condition": ["args.level == 2"]},
+    ],
+    "megatron.core.experts.Recipe": [{"patch_import": "mindspeed.recipes.NpuRecipe", "condition": ["args.fp8"]}],
+    # its base comes from a MindSpeed module that Megatron's does not import: it stays with the runtime
+    "megatron.core.experts.Router": [{"patch_import": "mindspeed.impl_router.ImplRouter", "condition": ["args.gmm"]}],
+}
+
+
+def _scenario(**extra) -> Scenario:
+    return Scenario(
+        "classes under conditions in source",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/experts.py": EXPERTS,
+            "Megatron-LM/megatron/core/layer.py": LAYER,
+            "MindSpeed/mindspeed/moe.py": MOE,
+            "MindSpeed/mindspeed/moe_fast.py": MOE_FAST,
+            "MindSpeed/mindspeed/recipes.py": RECIPES,
+            "MindSpeed/mindspeed/impl.py": "class Impl:\n    pass\n",
+            "MindSpeed/mindspeed/impl_router.py": IMPL_ROUTER,
+            "MindSpeed-LLM/scenario.py": SCENARIO,
+        },
+        TARGETS,
+        **extra,
+    )
+
+
+def test_classes_under_conditions_are_fused_in_source_and_run_like_the_runtime(tmp_path):
+    outcomes = compare(tmp_path, _scenario())
+    chosen = strategies(tmp_path / "fused")
+    assert {chosen[f"megatron.core.experts.GroupedMLP#{i}"][0] for i in (0, 1)} == {"in-source"}
+    assert chosen["megatron.core.experts.Recipe#0"][0] == "in-source"
+    router = chosen["megatron.core.experts.Router#0"]
+    assert router[0] == "deferred" and "'Impl' is read when ImplRouter is defined" in router[1]
+    assert len({o["result"] for o in outcomes}) > 3
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    notes = {p["id"]: " ".join(p["notes"]) for p in report["patches"]}
+    assert "derives from the original GroupedMLP" in notes["megatron.core.experts.GroupedMLP#1"]
+
+
+def test_with_the_2_2_0_semantics_too(tmp_path):
+    compare(tmp_path, _scenario(semantics="2.2.0"))
+
+
+def test_the_patch_classes_read_as_code_below_the_original(tmp_path):
+    _, fused = build(tmp_path, _scenario())
+    experts = (fused / "Megatron-LM/megatron/core/experts.py").read_text()
+    assert "class GroupedMLP(Base):" in experts  # Megatron's, kept
+    assert "MegatronGroupedMLP = GroupedMLP\n" in experts
+    assert "class GmmExperts(MegatronGroupedMLP):" in experts and "class FastExperts(GroupedMLP):" in experts
+    assert experts.index("class GroupedMLP(") < experts.index("class GmmExperts(") < experts.index(
+        "if _patchmerge.adaptation_args().level == 2:\n    GroupedMLP = FastExperts")
+    assert "elif _patchmerge.adaptation_args().gmm:\n    GroupedMLP = GmmExperts" in experts
+    moe = (fused / "MindSpeed/mindspeed/moe.py").read_text()
+    assert "from megatron.core.experts import GmmExperts" in moe and "class GmmExperts" not in moe
