@@ -43,6 +43,44 @@ class Recipe(str, enum.Enum):
 class Router:
     def route(self, x):
         return x
+
+
+class Scaling:
+    factor = 1
+
+    def scale(self, x):
+        return x * self.factor
+
+
+class Gate:
+    def open(self):
+        return "megatron"
+
+
+class GateHelper:
+    def open(self):
+        return "helper"
+"""
+
+SCALING = """
+import math
+
+
+class Scaling:
+    \"\"\"MindSpeed's scaling, of the same name.\"\"\"
+
+    factor = math.floor(2.5)
+
+    def scale(self, x):
+        return x * self.factor + 1
+"""
+
+GATE = """
+from megatron.core.experts import GateHelper
+
+
+class Gate(GateHelper):
+    pass
 """
 
 LAYER = """
@@ -112,7 +150,8 @@ def run():
         model.kind, layer.make().forward(1), experts.GroupedMLP is layer.GroupedMLP,
         issubclass(moe.GmmExperts, moe.MegatronGroupedMLP), moe.GmmExperts.__doc__, moe.GmmExperts.__qualname__,
         [r.value for r in experts.Recipe], experts.Recipe.__name__, experts.Router().route(1),
-        type(experts.Router()).__name__,
+        type(experts.Router()).__name__, experts.Scaling().scale(3), experts.Scaling.__name__,
+        experts.Scaling.__doc__, experts.Gate().open(),
     ]
 """
 
@@ -124,6 +163,10 @@ TARGETS = {
     "megatron.core.experts.Recipe": [{"patch_import": "mindspeed.recipes.NpuRecipe", "condition": ["args.fp8"]}],
     # its base comes from a MindSpeed module that Megatron's does not import: it stays with the runtime
     "megatron.core.experts.Router": [{"patch_import": "mindspeed.impl_router.ImplRouter", "condition": ["args.gmm"]}],
+    # of the target's name: it goes above the original, bound privately, and the branch binds that
+    "megatron.core.experts.Scaling": [{"patch_import": "mindspeed.scaling.Scaling", "condition": ["args.fp8"]}],
+    # of the target's name, and its base is bound only below the original: it stays with the runtime
+    "megatron.core.experts.Gate": [{"patch_import": "mindspeed.gate.Gate", "condition": ["args.gmm"]}],
 }
 
 
@@ -139,6 +182,8 @@ def _scenario(**extra) -> Scenario:
             "MindSpeed/mindspeed/recipes.py": RECIPES,
             "MindSpeed/mindspeed/impl.py": "class Impl:\n    pass\n",
             "MindSpeed/mindspeed/impl_router.py": IMPL_ROUTER,
+            "MindSpeed/mindspeed/scaling.py": SCALING,
+            "MindSpeed/mindspeed/gate.py": GATE,
             "MindSpeed-LLM/scenario.py": SCENARIO,
         },
         TARGETS,
@@ -153,6 +198,9 @@ def test_classes_under_conditions_are_fused_in_source_and_run_like_the_runtime(t
     assert chosen["megatron.core.experts.Recipe#0"][0] == "in-source"
     router = chosen["megatron.core.experts.Router#0"]
     assert router[0] == "deferred" and "'Impl' is read when ImplRouter is defined" in router[1]
+    assert chosen["megatron.core.experts.Scaling#0"][0] == "in-source"
+    gate = chosen["megatron.core.experts.Gate#0"]
+    assert gate[0] == "deferred" and "reads 'GateHelper' when it is defined" in gate[1]
     assert len({o["result"] for o in outcomes}) > 3
     report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
     notes = {p["id"]: " ".join(p["notes"]) for p in report["patches"]}
@@ -172,5 +220,11 @@ def test_the_patch_classes_read_as_code_below_the_original(tmp_path):
     assert experts.index("class GroupedMLP(") < experts.index("class GmmExperts(") < experts.index(
         "if _patchmerge.adaptation_args().level == 2:\n    GroupedMLP = FastExperts")
     assert "elif _patchmerge.adaptation_args().gmm:\n    GroupedMLP = GmmExperts" in experts
+    assert "class Scaling:\n    \"\"\"MindSpeed's scaling" in experts
+    assert "_scaling_Scaling = Scaling  # mindspeed.scaling.Scaling itself" in experts
+    assert experts.index("_scaling_Scaling = Scaling") < experts.index("class Scaling:\n    factor = 1")
+    assert "if _patchmerge.adaptation_args().fp8:\n    Scaling = _scaling_Scaling" in experts
+    scaling = (fused / "MindSpeed/mindspeed/scaling.py").read_text()
+    assert "from megatron.core.experts import _scaling_Scaling as Scaling" in scaling
     moe = (fused / "MindSpeed/mindspeed/moe.py").read_text()
     assert "from megatron.core.experts import GmmExperts" in moe and "class GmmExperts" not in moe

@@ -68,12 +68,12 @@ def place_beside(
     earlier = None  # a def this merge moved here earlier under the same name: it keeps that name
     if site.owner_class is None and name == site.name:
         # the branch rebinds the name, so the def keeps its name and the patch a binding of its own
-        local = _own_alias(writer, source.module, name, target, file)
+        local = own_alias(writer, source.module, name, target, file)
     elif name in ops.names:
         if name not in writer.moved_defs.get(file, {}) or target.global_bindings(name):
             raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
         earlier = _alias_earlier(writer, file, name, moved_beside)
-        local = _own_alias(writer, source.module, name, target, file)
+        local = own_alias(writer, source.module, name, target, file)
     elif target.global_bindings(name):
         raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
     info = writer.source_info(pp)
@@ -137,7 +137,7 @@ def _defined_above(writer: InSourceWriter, pp: PlannedPatch, target: ModuleInfo,
                          "which binds it when the module loads")
 
 
-def _own_alias(writer: InSourceWriter, module: str, name: str, target: ModuleInfo, file: Path) -> str:
+def own_alias(writer: InSourceWriter, module: str, name: str, target: ModuleInfo, file: Path) -> str:
     """A private module-level name for a moved def that cannot hold its own: `_<module>_<name>`, with more of
     the module's path where two patch modules end alike."""
     parts = module.split(".")

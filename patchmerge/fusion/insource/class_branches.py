@@ -18,6 +18,7 @@ statement reads when it runs must be bound in the module already, or come from t
 
 from __future__ import annotations
 
+import ast
 import sys
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ import libcst as cst
 
 from patchmerge.fusion.insource.apply import COMMENT, Key, Place
 from patchmerge.fusion.insource.back_imports import back_import, import_the_original_by_its_alias
+from patchmerge.fusion.insource.beside import own_alias
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import blank_lines
 from patchmerge.fusion.insource.branches import clash_raise, condition_code, if_chain
@@ -41,7 +43,8 @@ def plan_class_branches(
 ) -> None:
     site = binding.site
     ops = writer.file_ops(site.file)
-    moved_classes: list[cst.BaseStatement] = []
+    below: list[cst.BaseStatement] = []  # the patch classes of other names, below the original
+    above: list[cst.BaseStatement] = []  # those of its name, above it (they cannot read it), each privately bound
     aliases: set[str] = set()
     local: dict[str, str] = {}  # patch_import -> its class's name here
     for pp in binding.branches:
@@ -52,7 +55,8 @@ def plan_class_branches(
         if source.module == site.module:
             raise CannotMove(f"{pp.patch.patch_import} is defined in the target's own module")
         name = source.qualname
-        if name == site.name or target.global_bindings(name) or name in ops.names or name in ops.imports:
+        same = name == site.name
+        if not same and (target.global_bindings(name) or name in ops.names or name in ops.imports):
             raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
         info = writer.source_info(pp)
         writer.origins.setdefault(site.file, set()).add(source.file)
@@ -72,21 +76,32 @@ def plan_class_branches(
                 raise CannotMove(f"{pp.patch.patch_import} needs {line.module} when it is defined, which "
                                  f"{target.name} does not import: defined there, it would be imported where the "
                                  "condition fails too")
+        if same and moved.original_aliases:
+            raise CannotMove(f"{pp.patch.patch_import} has the name of the class it replaces and reads that class")
+        if same and (late := _bound_only_below(moved.node, target, original)):
+            raise CannotMove(f"{pp.patch.patch_import} has the name of the class it replaces, so it goes above it, "
+                             f"and reads '{late}' when it is defined, which {target.name} binds only below")
         writer.carry(pp, moved, site.file, target)
         import_the_original_by_its_alias(writer, info, source.file, site, moved.original_aliases - {site.name}, True)
         aliases |= moved.original_aliases
         comment = cst.EmptyLine(comment=cst.Comment(
             f"{COMMENT} {pp.patch.patch_import}, moved here as a branch of {site.name}"))
         own = [line for line in moved.node.leading_lines if line.comment is not None]
-        moved_classes.append(moved.node.with_changes(leading_lines=[*blank_lines(None), comment, *own]))
-        ops.names.add(name)
-        local[pp.patch.patch_import] = name
+        node = moved.node.with_changes(leading_lines=[*blank_lines(None), comment, *own])
+        bound = own_alias(writer, source.module, name, target, site.file) if same else name
+        if same:  # the original's statement takes the name back; the branch binds this private one
+            itself = cst.parse_statement(f"{bound} = {name}  # {pp.patch.patch_import} itself")
+            above += [node, itself.with_changes(leading_lines=blank_lines(None))]
+        else:
+            below.append(node)
+        ops.names.update({name, bound})
+        local[pp.patch.patch_import] = bound
         if moved.original_aliases:
             writer.notes.append((pp, f"{name} is defined in {site.module} below the original whatever the conditions "
                                      f"say, so it derives from the original {site.name}; at runtime, where its module "
                                      "is first imported after the adaptation bound another class, it derives from "
                                      "that class"))
-        back_import(writer, pp, Place(site.module, None, name, site.file), moved.node)
+        back_import(writer, pp, Place(site.module, None, bound, site.file), moved.node)
     statements: list[cst.BaseStatement] = [original]
     # the names the patch classes read the original by: its own name reads it until the branches rebind it, as
     # the runtime rebinds that name in the patch module too; another name keeps it, here as there
@@ -95,7 +110,7 @@ def plan_class_branches(
             raise CannotMove(f"{target.name} already binds '{alias}', the name a patch gives the original")
         ops.names.add(alias)
         statements.append(cst.parse_statement(f"{alias} = {site.name}").with_changes(leading_lines=blank_lines(None)))
-    statements += moved_classes
+    statements += below
     branches = []
     for pp in binding.branches:
         bind = [f"{site.name} = {local[pp.patch.patch_import]}"]
@@ -108,4 +123,52 @@ def plan_class_branches(
     chain[0] = chain[0].with_changes(leading_lines=[*blank_lines(None), *comments, *chain[0].leading_lines])
     ops.helper = True  # the conditions read the helper's parse
     writer.options.update({option.dest: option for option in binding.options})
+    if above:
+        ops.before.setdefault(site.name, []).extend(above)
     ops.replace[key] = [*statements, *chain]
+
+
+def _bound_only_below(node: cst.ClassDef, target: ModuleInfo, original: cst.ClassDef) -> str | None:
+    """A name the class reads when it is defined that the module binds only below `original`'s statement."""
+    tree = ast.parse(cst.Module([node]).code).body[0]
+    assert isinstance(tree, ast.ClassDef)
+    body = list(target.module.body)
+    position = next(index for index, statement in enumerate(body) if statement is original)
+    above = set()
+    for statement in ast.parse(cst.Module(body[:position]).code).body:
+        above |= _names_bound(statement)
+    for name in sorted(_read_when_defined(tree)):
+        if target.global_bindings(name) and name not in above:
+            return name
+    return None
+
+
+def _names_bound(statement: ast.stmt) -> set[str]:
+    names = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+    return names
+
+
+def _read_when_defined(node: ast.ClassDef) -> set[str]:
+    """The names a class statement reads as it runs: its decorators, bases and keywords, and its body but for
+    what its methods' bodies read when called."""
+    names: set[str] = set()
+    parts: list[ast.AST] = [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]
+    for statement in node.body:
+        if isinstance(statement, ast.ClassDef):
+            names |= _read_when_defined(statement)
+        elif isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = statement.args
+            every = (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg)
+            parts += [*statement.decorator_list, *arguments.defaults, *(d for d in arguments.kw_defaults if d)]
+            parts += [a.annotation for a in every if a is not None and a.annotation is not None]
+            if statement.returns is not None:
+                parts.append(statement.returns)
+        else:
+            parts.append(statement)
+    return names | {n.id for part in parts for n in ast.walk(part) if isinstance(n, ast.Name)
+                    and isinstance(n.ctx, ast.Load)}

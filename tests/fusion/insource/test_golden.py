@@ -178,6 +178,41 @@ CASES = {
             ],
         },
     ),
+    "conditional-class": (
+        {
+            "MindSpeed/mindspeed/layers.py": '''\
+                from megatron.calls import LOG
+                from megatron.core.ops import Layer as MegatronLayer
+
+
+                class Layer2D(MegatronLayer):
+                    """2-D tensor parallel layer."""
+
+                    def forward(self, x):
+                        LOG.append("mindspeed.Layer2D.forward")
+                        return super().forward(x) * 2
+
+
+                class Layer:
+                    """MindSpeed's layer, of Megatron's name."""
+
+                    def __init__(self, n):
+                        self.n = -n
+            ''',
+            ARGUMENTS: '''\
+                def process_args(parser):
+                    parser.add_argument("--tp-2d", action="store_true", default=False)
+                    parser.add_argument("--negative", action="store_true", default=False)
+                    return parser
+            ''',
+        },
+        {
+            "megatron.core.ops.Layer": [
+                {"patch_import": "mindspeed.layers.Layer2D", "patch_name": "Layer2D", "condition": ["args.tp_2d"]},
+                {"patch_import": "mindspeed.layers.Layer", "patch_name": "Layer", "condition": ["args.negative"]},
+            ],
+        },
+    ),
     "new-function-and-method": (
         {
             "MindSpeed/mindspeed/extra.py": '''\
