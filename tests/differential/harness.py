@@ -80,7 +80,9 @@ if mode == "runtime":  # "pristine" runs the unpatched tree
     specs = json_format.parse(Path(patches_file).read_text(), Path(patches_file)).patches
     try:
         applied = apply_patch_specs(specs, args, semantics)
-    except RuntimeError as exc:  # the adaptation itself raises (a second replacement without force_patch)
+    # the adaptation itself raises: a second replacement without force_patch, or a condition reading a name the
+    # adaptor's args lack
+    except (RuntimeError, AttributeError) as exc:
         print(json.dumps({"result": "None", "error": [type(exc).__name__, str(exc)], "calls": [], "applied": [],
                           "taken": [], "at": "adaptation"}))
         sys.exit(0)
@@ -97,7 +99,7 @@ try:
     if way.get("adaptor"):
         from mindspeed_llm.adaptor import adapt
         adapt(args)
-except RuntimeError as exc:  # where the runtime's adaptation raises, the fused tree raises as it is imported
+except (RuntimeError, AttributeError) as exc:  # where the runtime's adaptation raises, the fused import raises
     from megatron.calls import LOG
     print(json.dumps({"result": "None", "error": [type(exc).__name__, str(exc)], "calls": LOG, "applied": [],
                       "taken": [], "at": "adaptation"}))

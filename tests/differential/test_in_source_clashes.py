@@ -113,6 +113,23 @@ def test_a_collections_second_replacement_raises_where_both_hold_in_source(tmp_p
     assert "raise RuntimeError('the patch of forward exist !')" in fused
 
 
+def test_a_conditional_replacement_before_an_unconditional_one_never_wins_in_source(tmp_path: Path) -> None:
+    """The later, unconditional replacement wins; without force_patch the runtime raises where the earlier
+    one's condition holds, with it that one is simply overridden."""
+    for forced in (False, True):
+        records = {"megatron.core.ops.Layer.forward": [
+            {"patch_import": "mindspeed.routes.forward_tp", "condition": ["args.tp"], "collection": "M"},
+            {"patch_import": "mindspeed.routes.forward", "collection": "M", "force_patch": forced},
+        ]}
+        base = tmp_path / str(forced)
+        outcomes = compare(base, Scenario("overridden", FILES, records))
+        assert _errors(outcomes) == (set() if forced else {"the patch of forward exist !"})
+        assert all("mindspeed.forward_tp" not in o["calls"] for o in outcomes)
+        assert {p["strategy"] for p in _report(base / "fused").values()} == {"in-source"}
+        fused = (base / "fused" / "Megatron-LM" / "megatron" / "core" / "ops.py").read_text()
+        assert "mindspeed.routes.forward, registered later, always wins" in fused
+
+
 def test_a_collection_across_phases_raises_in_the_deferred_strategy_too(tmp_path: Path) -> None:
     patches = {
         "megatron.core.ops.scale": [

@@ -40,6 +40,8 @@ class Binding:
     importer: Site | None = None  # for a class fused where it is defined: the module that imports it (the target's)
     alias: bool = False  # replaced by another def of its module, bound as Megatron wrote it (insource.aliases)
     clashes: list[Clash] = field(default_factory=list)  # where the runtime's adaptation raises instead
+    unknown_reads: tuple[str, ...] = ()  # read without a default, given only as unknown options (or absent)
+    overridden: list[PlannedPatch] = field(default_factory=list)  # conditional, before the unconditional one
 
     @property
     def patches(self) -> list[PlannedPatch]:
@@ -91,7 +93,8 @@ def choose(
         if earlier:
             return (f"{source.module}.{source.qualname} is patched in an earlier phase ({min(earlier)}), so the "
                     "runtime registers it patched; the def as written is not what this binding gets")
-    options = condition_options(patches, adaptor_args)
+    direct: set[str] = set()
+    options = condition_options(patches, adaptor_args, direct)
     if isinstance(options, str):
         return options
     if len({(pp.patch.phase, pp.patch.collection) for pp in patches}) > 1:
@@ -101,9 +104,10 @@ def choose(
     always = [pp for pp in replacements if not pp.patch.is_conditional]
     if len(always) > 1:
         return "more than one unconditional replacement on one binding"
-    if always and replacements[0] is not always[0]:
-        return f"a conditional replacement registered before the unconditional {always[0].patch.id}"
-    branches = [pp for pp in replacements if pp.patch.is_conditional]
+    # a conditional replacement registered before the unconditional one never wins (a later one does); where
+    # the runtime raises instead (a second replacement without force_patch), binding.clashes says so
+    overridden = replacements[: replacements.index(always[0])] if always else []
+    branches = [pp for pp in replacements if pp.patch.is_conditional and pp not in overridden]
     conditional_wrappers = any(pp.patch.is_conditional for pp in wrappers)
     if (definition.module, definition.qualname) in patch_sources:
         return "the original is itself registered as the patch of another target, so it must stay in the source"
@@ -150,11 +154,14 @@ def choose(
             if adaptor_args is not None and pp.patch.id in adaptor_args.calls_read}
     moved_from = importer if importer is not site else None
     return Binding(site, kind, always[0] if always else None, wrappers, branches, options, value, implicit, read,
-                   moved_from, alias is not None, clashes(replacements))
+                   moved_from, alias is not None, clashes(replacements), tuple(sorted(direct)), overridden)
 
 
-def condition_options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | None) -> list[Option] | str:
-    """The adaptor options the patches' conditions read, or why they cannot be decided at import."""
+def condition_options(
+    patches: list[PlannedPatch], adaptor_args: AdaptorArgs | None, direct: set[str] | None = None
+) -> list[Option] | str:
+    """The adaptor options the patches' conditions read, or why they cannot be decided at import. `direct`
+    gets the names read without a default that only the command line's unknown options can give."""
     conditional = [pp for pp in patches if pp.patch.is_conditional]
     if not conditional:
         return []
@@ -185,9 +192,11 @@ def condition_options(patches: list[PlannedPatch], adaptor_args: AdaptorArgs | N
             ensured |= ensured_keys(tree)
             for key in sorted(keys):
                 option = adaptor_args.option(key)
-                if isinstance(option, str) and key in guarded and key not in adaptor_args.options:
+                if isinstance(option, str) and key not in adaptor_args.options:
                     unknown = adaptor_args.unknown(key)  # from what the parser leaves unknown, if the adaptor adds it
                     if unknown is None and key not in adaptor_args.changed and key not in adaptor_args.unreadable:
+                        if key not in guarded and direct is not None:  # absent, it raises as the runtime's does
+                            direct.add(key)
                         continue
                 if isinstance(option, str):
                     return f"{pp.patch.id}: {option}"

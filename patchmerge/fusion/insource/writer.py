@@ -20,6 +20,7 @@ from pathlib import Path
 import libcst as cst
 from libcst.codemod.visitors import ImportItem
 
+from patchmerge.conditions import parse_condition
 from patchmerge.fusion.insource.adaptor_args import Option
 from patchmerge.fusion.insource.aliases import plan_alias
 from patchmerge.fusion.insource.apply import COMMENT, Apply, FileOps, Key, Place
@@ -42,6 +43,7 @@ from patchmerge.fusion.insource.branches import clash_raise, condition_code, gro
 from patchmerge.fusion.insource.carry import ImportLine
 from patchmerge.fusion.insource.class_branches import plan_class_branches
 from patchmerge.fusion.insource.classes import plan_class, plan_value, refuse_other_holders
+from patchmerge.fusion.insource.condition_keys import condition_keys
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.implicit import plan_implicit
 from patchmerge.fusion.insource.import_graph import ImportGraph
@@ -131,6 +133,13 @@ class InSourceWriter:
         target = self.info(site.file, site.module, site.file.name == "__init__.py")
         if binding.importer is not None:
             refuse_other_holders(self, binding.importer)
+        for pp in binding.patches:  # the conditions read such a name as the runtime does: absent, it raises
+            texts = binding.calls_read.get(pp.patch.id, pp.patch.condition)
+            read = set().union(*(condition_keys(parse_condition(text).tree) or set() for text in texts))
+            for name in sorted(read & set(binding.unknown_reads)):
+                self.notes.append((pp, f"args.{name} is read without a default and only the command line's unknown "
+                                       "options give it: where it is missing, the runtime's adaptation raises "
+                                       f"AttributeError, the fused tree when {site.module} is imported"))
         if binding.clashes and (binding.value or binding.implicit or binding.alias):
             raise CannotMove("the runtime raises for some condition values; only a def's branches write that raise")
         if binding.value or binding.implicit:
@@ -170,7 +179,9 @@ class InSourceWriter:
             bind_reused(self, binding, target, original, key)
             return
         anchor = site.owner_class or site.name
-        comments = [self.comment(pp) for pp in binding.patches]
+        later = binding.replacement.patch.patch_import if binding.replacement else ""
+        comments = [self.comment(pp) + (f"; {later}, registered later, always wins" if pp in binding.overridden
+                                        else "") for pp in binding.patches]
         # the wrappers every branch gets: their ids go into each branch's probe
         always_wrapped = [pp for pp in binding.wrappers if not pp.patch.is_conditional]
         definition: cst.FunctionDef | None = None
