@@ -99,13 +99,13 @@ try:
     if way.get("adaptor"):
         from mindspeed_llm.adaptor import adapt
         adapt(args)
-except (RuntimeError, AttributeError) as exc:  # where the runtime's adaptation raises, the fused import raises
+    if way.get("args_after"):  # a deferred binding decides as the args are set
+        global_vars.set_args(megatron_args)
+except (RuntimeError, AttributeError) as exc:  # where the runtime's adaptation raises, the fused tree raises
     from megatron.calls import LOG
     print(json.dumps({"result": "None", "error": [type(exc).__name__, str(exc)], "calls": LOG, "applied": [],
                       "taken": [], "at": "adaptation"}))
     sys.exit(0)
-if way.get("args_after"):
-    global_vars.set_args(megatron_args)
 from scenario import run
 try:
     result, error = run(), None

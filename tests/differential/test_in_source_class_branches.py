@@ -60,6 +60,16 @@ class Gate:
 class GateHelper:
     def open(self):
         return "helper"
+
+
+class Valve:
+    def open(self):
+        return "megatron valve"
+
+
+class ValveHelper:
+    def open(self):
+        return "valve helper"
 """
 
 SCALING = """
@@ -73,6 +83,14 @@ class Scaling:
 
     def scale(self, x):
         return x * self.factor + 1
+"""
+
+VALVE = """
+from megatron.core.experts import ValveHelper
+
+
+class NpuValve(ValveHelper):
+    pass
 """
 
 GATE = """
@@ -151,7 +169,7 @@ def run():
         issubclass(moe.GmmExperts, moe.MegatronGroupedMLP), moe.GmmExperts.__doc__, moe.GmmExperts.__qualname__,
         [r.value for r in experts.Recipe], experts.Recipe.__name__, experts.Router().route(1),
         type(experts.Router()).__name__, experts.Scaling().scale(3), experts.Scaling.__name__,
-        experts.Scaling.__doc__, experts.Gate().open(),
+        experts.Scaling.__doc__, experts.Gate().open(), experts.Valve().open(),
     ]
 """
 
@@ -167,6 +185,8 @@ TARGETS = {
     "megatron.core.experts.Scaling": [{"patch_import": "mindspeed.scaling.Scaling", "condition": ["args.fp8"]}],
     # of the target's name, and its base is bound only below the original: it stays with the runtime
     "megatron.core.experts.Gate": [{"patch_import": "mindspeed.gate.Gate", "condition": ["args.gmm"]}],
+    # of another name, below the original, and its base is bound only further down: it stays with the runtime
+    "megatron.core.experts.Valve": [{"patch_import": "mindspeed.valve.NpuValve", "condition": ["args.fp8"]}],
 }
 
 
@@ -184,6 +204,7 @@ def _scenario(**extra) -> Scenario:
             "MindSpeed/mindspeed/impl_router.py": IMPL_ROUTER,
             "MindSpeed/mindspeed/scaling.py": SCALING,
             "MindSpeed/mindspeed/gate.py": GATE,
+            "MindSpeed/mindspeed/valve.py": VALVE,
             "MindSpeed-LLM/scenario.py": SCENARIO,
         },
         TARGETS,
@@ -201,10 +222,13 @@ def test_classes_under_conditions_are_fused_in_source_and_run_like_the_runtime(t
     assert chosen["megatron.core.experts.Scaling#0"][0] == "in-source"
     gate = chosen["megatron.core.experts.Gate#0"]
     assert gate[0] == "deferred" and "reads 'GateHelper' when it is defined" in gate[1]
+    valve = chosen["megatron.core.experts.Valve#0"]
+    assert valve[0] == "deferred" and "reads 'ValveHelper' when it is defined" in valve[1]
     assert len({o["result"] for o in outcomes}) > 3
     report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
     notes = {p["id"]: " ".join(p["notes"]) for p in report["patches"]}
     assert "derives from the original GroupedMLP" in notes["megatron.core.experts.GroupedMLP#1"]
+    assert "pickled by name there, it is not found" in notes["megatron.core.experts.Scaling#0"]
 
 
 def test_with_the_2_2_0_semantics_too(tmp_path):

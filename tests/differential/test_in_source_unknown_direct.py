@@ -28,6 +28,11 @@ from megatron.calls import LOG
 def forward_global_aux(self, x):
     LOG.append("mindspeed_llm.forward_global_aux")
     return x * 3
+
+
+def forward_gmm(self, x):
+    LOG.append("mindspeed_llm.forward_gmm")
+    return x * 5
 """
 
 SCENARIO = """
@@ -44,8 +49,8 @@ TARGETS = {
 }
 
 
-def test_a_direct_read_of_an_unknown_option_is_decided_in_source_and_raises_where_absent(tmp_path):
-    outcomes = compare(tmp_path, Scenario(
+def _scenario(targets, sizes=(None, "1", "2")) -> Scenario:
+    return Scenario(
         "unknown option read directly",
         {
             "Megatron-LM/megatron/core/__init__.py": "",
@@ -53,11 +58,15 @@ def test_a_direct_read_of_an_unknown_option_is_decided_in_source_and_raises_wher
             "MindSpeed-LLM/mindspeed_llm/patches.py": PATCHES,
             "MindSpeed-LLM/scenario.py": SCENARIO,
         },
-        TARGETS,
-        extra_domains={"use_global_aux_loss": [False, True]},
+        targets,
+        extra_domains={"use_global_aux_loss": [False, True], "gmm": [False, True]},
         unknown_args=True,
-        unknown_domains={"pipeline_model_parallel_size": [None, "1", "2"]},
-    ))
+        unknown_domains={"pipeline_model_parallel_size": list(sizes)},
+    )
+
+
+def test_a_direct_read_of_an_unknown_option_is_decided_in_source_and_raises_where_absent(tmp_path):
+    outcomes = compare(tmp_path, _scenario(TARGETS))
     strategy, _ = strategies(tmp_path / "fused")["megatron.core.router.Router.forward#0"]
     assert strategy == "in-source"
     errors = {json.dumps(o.get("error")) for o in outcomes}
@@ -66,3 +75,36 @@ def test_a_direct_read_of_an_unknown_option_is_decided_in_source_and_raises_wher
     report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
     notes = {p["id"]: " ".join(p["notes"]) for p in report["patches"]}
     assert "runtime's adaptation raises AttributeError" in notes["megatron.core.router.Router.forward#0"]
+
+
+PP = "int(args.pipeline_model_parallel_size) > 1"
+
+
+def test_where_the_chain_may_not_evaluate_such_a_condition_the_binding_falls_back(tmp_path):
+    """The runtime evaluates every registration's condition, so a missing name raises even where a later
+    registration wins; the chain tests the later one first, and never writes an overridden one's. The deferred
+    strategy decides from the same parse (compared here where the name is given: where it is missing, that
+    strategy raises the same AttributeError when the function is first called, not at adaptation)."""
+    cases = {
+        "earlier branch": [{"patch_import": "mindspeed_llm.patches.forward_global_aux", "condition": [PP]},
+                           {"patch_import": "mindspeed_llm.patches.forward_gmm", "condition": ["args.gmm"]}],
+        "overridden": [{"patch_import": "mindspeed_llm.patches.forward_global_aux", "condition": [PP]},
+                       {"patch_import": "mindspeed_llm.patches.forward_gmm"}],
+    }
+    for name, records in cases.items():
+        base = tmp_path / name.replace(" ", "-")
+        outcomes = compare(base, _scenario({"megatron.core.router.Router.forward": records}, sizes=("1", "2")))
+        assert any("mindspeed_llm.forward_global_aux" in o["calls"] for o in outcomes) != (name == "overridden")
+        strategy, reason = strategies(base / "fused")["megatron.core.router.Router.forward#0"]
+        assert strategy == "deferred" and "a later branch may decide without evaluating" in reason, name
+
+
+def test_an_overridden_condition_written_as_the_runtimes_raise_is_evaluated_in_source(tmp_path):
+    """In one collection, the later unconditional replacement without force_patch makes the runtime raise where
+    the earlier condition holds: written first as `if condition: raise`, it is tested as the runtime tests it."""
+    records = [{"patch_import": "mindspeed_llm.patches.forward_global_aux", "condition": [PP], "collection": "M"},
+               {"patch_import": "mindspeed_llm.patches.forward_gmm", "collection": "M"}]
+    outcomes = compare(tmp_path, _scenario({"megatron.core.router.Router.forward": records}))
+    errors = {o["error"][0] for o in outcomes if o.get("error")}
+    assert errors == {"AttributeError", "RuntimeError"}  # missing, and the runtime's clash
+    assert strategies(tmp_path / "fused")["megatron.core.router.Router.forward#0"][0] == "in-source"

@@ -108,6 +108,9 @@ def choose(
     # the runtime raises instead (a second replacement without force_patch), binding.clashes says so
     overridden = replacements[: replacements.index(always[0])] if always else []
     branches = [pp for pp in replacements if pp.patch.is_conditional and pp not in overridden]
+    raising = clashes(replacements)
+    if direct and (why := _unevaluated(branches, overridden, raising, adaptor_args)):
+        return why
     conditional_wrappers = any(pp.patch.is_conditional for pp in wrappers)
     if (definition.module, definition.qualname) in patch_sources:
         return "the original is itself registered as the patch of another target, so it must stay in the source"
@@ -154,7 +157,7 @@ def choose(
             if adaptor_args is not None and pp.patch.id in adaptor_args.calls_read}
     moved_from = importer if importer is not site else None
     return Binding(site, kind, always[0] if always else None, wrappers, branches, options, value, implicit, read,
-                   moved_from, alias is not None, clashes(replacements), tuple(sorted(direct)), overridden)
+                   moved_from, alias is not None, raising, tuple(sorted(direct)), overridden)
 
 
 def condition_options(
@@ -223,6 +226,26 @@ def _class_by_class(site: Site) -> bool:
         and patches[0].source is not None
         and patches[0].source.kind is DefKind.CLASS
     )
+
+
+def _unevaluated(
+    branches: list[PlannedPatch], overridden: list[PlannedPatch], raising: list[Clash], adaptor_args: AdaptorArgs | None
+) -> str | None:
+    """Why a condition reading a name only unknown options give, without a default, may go unevaluated in
+    source: the runtime evaluates every registration's conditions, and raises where the name is missing. The
+    chain tests the last registered branch first (the others only where it fails), and an overridden
+    replacement's condition is written only where it makes the runtime raise with an unconditional later one
+    (`if condition: raise ...`, tested first); a wrapper's is always tested."""
+    tested = {clash.earlier[0].patch.id for clash in raising
+              if len(clash.earlier) == 1 and not clash.later.patch.is_conditional}
+    for pp in [*(pp for pp in overridden if pp.patch.id not in tested), *branches[:-1]]:
+        reads: set[str] = set()
+        condition_options([pp], adaptor_args, reads)
+        if reads:
+            return (f"{pp.patch.id}: args.{sorted(reads)[0]} is read without a default and only the command line's "
+                    "unknown options give it; the runtime raises where it is missing, and in source a later branch "
+                    "may decide without evaluating this condition")
+    return None
 
 
 def _class_branches(site: Site) -> bool:

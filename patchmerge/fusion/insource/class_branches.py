@@ -78,9 +78,10 @@ def plan_class_branches(
                                  "condition fails too")
         if same and moved.original_aliases:
             raise CannotMove(f"{pp.patch.patch_import} has the name of the class it replaces and reads that class")
-        if same and (late := _bound_only_below(moved.node, target, original)):
-            raise CannotMove(f"{pp.patch.patch_import} has the name of the class it replaces, so it goes above it, "
-                             f"and reads '{late}' when it is defined, which {target.name} binds only below")
+        if late := _bound_only_below(moved.node, target, original, with_original=not same):
+            where = "above the class it replaces, having its name," if same else "right below the class it replaces"
+            raise CannotMove(f"{pp.patch.patch_import} goes {where} and reads '{late}' when it is defined, which "
+                             f"{target.name} binds only further down")
         writer.carry(pp, moved, site.file, target)
         import_the_original_by_its_alias(writer, info, source.file, site, moved.original_aliases - {site.name}, True)
         aliases |= moved.original_aliases
@@ -96,6 +97,10 @@ def plan_class_branches(
             below.append(node)
         ops.names.update({name, bound})
         local[pp.patch.patch_import] = bound
+        if same:
+            writer.notes.append((pp, f"{name} is defined in {site.module} under the private name {bound}, its "
+                                     f"{site.name} being the original where the condition fails: pickled by name "
+                                     "there, it is not found, where at runtime its own module holds it"))
         if moved.original_aliases:
             writer.notes.append((pp, f"{name} is defined in {site.module} below the original whatever the conditions "
                                      f"say, so it derives from the original {site.name}; at runtime, where its module "
@@ -128,12 +133,15 @@ def plan_class_branches(
     ops.replace[key] = [*statements, *chain]
 
 
-def _bound_only_below(node: cst.ClassDef, target: ModuleInfo, original: cst.ClassDef) -> str | None:
-    """A name the class reads when it is defined that the module binds only below `original`'s statement."""
+def _bound_only_below(
+    node: cst.ClassDef, target: ModuleInfo, original: cst.ClassDef, with_original: bool
+) -> str | None:
+    """A name the class reads when it is defined that the module binds only below `original`'s statement (with
+    `with_original`, only below and not by that statement itself)."""
     tree = ast.parse(cst.Module([node]).code).body[0]
     assert isinstance(tree, ast.ClassDef)
     body = list(target.module.body)
-    position = next(index for index, statement in enumerate(body) if statement is original)
+    position = next(index for index, statement in enumerate(body) if statement is original) + with_original
     above = set()
     for statement in ast.parse(cst.Module(body[:position]).code).body:
         above |= _names_bound(statement)
@@ -144,12 +152,21 @@ def _bound_only_below(node: cst.ClassDef, target: ModuleInfo, original: cst.Clas
 
 
 def _names_bound(statement: ast.stmt) -> set[str]:
-    names = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    for node in ast.walk(statement):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            names |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+    """The module-level names a top-level statement binds (not those local to the defs and classes in it)."""
+    names: set[str] = set()
+    todo: list[ast.AST] = [statement]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             names.add(node.name)
+            continue
+        if isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
+        todo.extend(ast.iter_child_nodes(node))
     return names
 
 
