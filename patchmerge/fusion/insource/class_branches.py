@@ -1,6 +1,7 @@
 """A class replaced by classes under conditions, in source: the original stays as Megatron wrote it; each patch
-class moves beside it, below it (it may subclass it), under its own name; then the branches bind the target's
-name, the last registered that holds winning, as the runtime's Patch does:
+class moves beside it, below it (it may subclass it), under its own name (one of the original's own name goes
+above it, where it cannot read it, and is bound privately); then the branches bind the target's name, the last
+registered that holds winning, as the runtime's Patch does:
 
     class GroupedMLP(MegatronModule): ...          # Megatron's, unchanged
 
