@@ -83,7 +83,8 @@ if mode == "runtime":  # "pristine" runs the unpatched tree
     # the adaptation itself raises: a second replacement without force_patch, or a condition reading a name the
     # adaptor's args lack
     except (RuntimeError, AttributeError) as exc:
-        print(json.dumps({"result": "None", "error": [type(exc).__name__, str(exc)], "calls": [], "applied": [],
+        from megatron.calls import LOG  # what importing the patched modules ran before that
+        print(json.dumps({"result": "None", "error": [type(exc).__name__, str(exc)], "calls": LOG, "applied": [],
                           "taken": [], "at": "adaptation"}))
         sys.exit(0)
 if not way.get("args_after"):

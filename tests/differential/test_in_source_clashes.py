@@ -182,3 +182,16 @@ def test_without_the_adaptors_parser_the_binding_raises_as_it_settles(tmp_path: 
     runs = [subprocess.run([sys.executable, "-c", probe, *flags], env=env, capture_output=True, text=True,
                            check=True).stdout.strip() for flags in ([], ["exact"])]
     assert runs == ["6", "('raised', 'RuntimeError', 'the patch of scale exist !')"]
+
+
+def test_a_def_its_module_calls_as_it_loads_keeps_the_raise_of_an_overridden_replacement(tmp_path: Path) -> None:
+    """Replaced outright, such a def is rebound at the end of its module; with an overridden replacement whose
+    registration makes the runtime raise, that shape cannot write the raise: the binding falls back."""
+    files = {**FILES, "Megatron-LM/megatron/core/ops.py": OPS + "\n\nDEFAULT = scale\n"}
+    records = {"megatron.core.ops.scale": [
+        {"patch_import": "mindspeed.routes.scale_fast", "condition": ["args.fast"], "collection": "M"},
+        {"patch_import": "mindspeed.routes.scale_exact", "collection": "M"},
+    ]}
+    outcomes = compare(tmp_path, Scenario("overridden, called as the module loads", files, records))
+    assert _errors(outcomes) == {"the patch of scale exist !"}
+    assert _report(tmp_path / "fused")["megatron.core.ops.scale#0"]["strategy"] == "deferred"

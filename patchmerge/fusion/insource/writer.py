@@ -151,7 +151,7 @@ class InSourceWriter:
         self.locate(site.file, key)
         original = single_def(body, site.name, binding.kind is DefKind.MISSING, binding.kind is DefKind.CLASS)
         if read_at_import(body, site.name, original, self.import_time_reads):
-            simple = binding.replacement and not binding.branches and not binding.wrappers
+            simple = binding.replacement and not (binding.branches or binding.wrappers or binding.clashes)
             if site.owner_class is None and isinstance(original, cst.FunctionDef) and simple:
                 plan_value(self, binding, target)  # the replacement binds the name after the module's code ran
                 return
