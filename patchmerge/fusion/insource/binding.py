@@ -40,7 +40,8 @@ class Binding:
     importer: Site | None = None  # for a class fused where it is defined: the module that imports it (the target's)
     alias: bool = False  # replaced by another def of its module, bound as Megatron wrote it (insource.aliases)
     clashes: list[Clash] = field(default_factory=list)  # where the runtime's adaptation raises instead
-    unknown_reads: tuple[str, ...] = ()  # read without a default, given only as unknown options (or absent)
+    # by patch id: names read without a default that only the command line's unknown options give (or nothing)
+    unknown_reads: dict[str, tuple[str, ...]] = field(default_factory=dict)
     overridden: list[PlannedPatch] = field(default_factory=list)  # conditional, before the unconditional one
 
     @property
@@ -93,7 +94,7 @@ def choose(
         if earlier:
             return (f"{source.module}.{source.qualname} is patched in an earlier phase ({min(earlier)}), so the "
                     "runtime registers it patched; the def as written is not what this binding gets")
-    direct: set[str] = set()
+    direct: dict[str, set[str]] = {}
     options = condition_options(patches, adaptor_args, direct)
     if isinstance(options, str):
         return options
@@ -109,7 +110,7 @@ def choose(
     overridden = replacements[: replacements.index(always[0])] if always else []
     branches = [pp for pp in replacements if pp.patch.is_conditional and pp not in overridden]
     raising = clashes(replacements)
-    if direct and (why := _unevaluated(branches, overridden, raising, adaptor_args)):
+    if direct and (why := _unevaluated(branches, overridden, raising, direct)):
         return why
     conditional_wrappers = any(pp.patch.is_conditional for pp in wrappers)
     if (definition.module, definition.qualname) in patch_sources:
@@ -157,14 +158,15 @@ def choose(
             if adaptor_args is not None and pp.patch.id in adaptor_args.calls_read}
     moved_from = importer if importer is not site else None
     return Binding(site, kind, always[0] if always else None, wrappers, branches, options, value, implicit, read,
-                   moved_from, alias is not None, raising, tuple(sorted(direct)), overridden)
+                   moved_from, alias is not None, raising, {pid: tuple(sorted(names)) for pid, names in direct.items()},
+                   overridden)
 
 
 def condition_options(
-    patches: list[PlannedPatch], adaptor_args: AdaptorArgs | None, direct: set[str] | None = None
+    patches: list[PlannedPatch], adaptor_args: AdaptorArgs | None, direct: dict[str, set[str]] | None = None
 ) -> list[Option] | str:
     """The adaptor options the patches' conditions read, or why they cannot be decided at import. `direct`
-    gets the names read without a default that only the command line's unknown options can give."""
+    gets, by patch id, the names read without a default that only the command line's unknown options give."""
     conditional = [pp for pp in patches if pp.patch.is_conditional]
     if not conditional:
         return []
@@ -199,7 +201,7 @@ def condition_options(
                     unknown = adaptor_args.unknown(key)  # from what the parser leaves unknown, if the adaptor adds it
                     if unknown is None and key not in adaptor_args.changed and key not in adaptor_args.unreadable:
                         if key not in guarded and direct is not None:  # absent, it raises as the runtime's does
-                            direct.add(key)
+                            direct.setdefault(pp.patch.id, set()).add(key)
                         continue
                 if isinstance(option, str):
                     return f"{pp.patch.id}: {option}"
@@ -229,7 +231,7 @@ def _class_by_class(site: Site) -> bool:
 
 
 def _unevaluated(
-    branches: list[PlannedPatch], overridden: list[PlannedPatch], raising: list[Clash], adaptor_args: AdaptorArgs | None
+    branches: list[PlannedPatch], overridden: list[PlannedPatch], raising: list[Clash], direct: dict[str, set[str]]
 ) -> str | None:
     """Why a condition reading a name only unknown options give, without a default, may go unevaluated in
     source: the runtime evaluates every registration's conditions, and raises where the name is missing. The
@@ -239,9 +241,7 @@ def _unevaluated(
     tested = {clash.earlier[0].patch.id for clash in raising
               if len(clash.earlier) == 1 and not clash.later.patch.is_conditional}
     for pp in [*(pp for pp in overridden if pp.patch.id not in tested), *branches[:-1]]:
-        reads: set[str] = set()
-        condition_options([pp], adaptor_args, reads)
-        if reads:
+        if reads := direct.get(pp.patch.id):
             return (f"{pp.patch.id}: args.{sorted(reads)[0]} is read without a default and only the command line's "
                     "unknown options give it; the runtime raises where it is missing, and in source a later branch "
                     "may decide without evaluating this condition")

@@ -20,7 +20,6 @@ from pathlib import Path
 import libcst as cst
 from libcst.codemod.visitors import ImportItem
 
-from patchmerge.conditions import parse_condition
 from patchmerge.fusion.insource.adaptor_args import Option
 from patchmerge.fusion.insource.aliases import plan_alias
 from patchmerge.fusion.insource.apply import COMMENT, Apply, FileOps, Key, Place
@@ -43,7 +42,6 @@ from patchmerge.fusion.insource.branches import clash_raise, condition_code, gro
 from patchmerge.fusion.insource.carry import ImportLine
 from patchmerge.fusion.insource.class_branches import plan_class_branches
 from patchmerge.fusion.insource.classes import plan_class, plan_value, refuse_other_holders
-from patchmerge.fusion.insource.condition_keys import condition_keys
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.implicit import plan_implicit
 from patchmerge.fusion.insource.import_graph import ImportGraph
@@ -134,9 +132,7 @@ class InSourceWriter:
         if binding.importer is not None:
             refuse_other_holders(self, binding.importer)
         for pp in binding.patches:  # the conditions read such a name as the runtime does: absent, it raises
-            texts = binding.calls_read.get(pp.patch.id, pp.patch.condition)
-            read = set().union(*(condition_keys(parse_condition(text).tree) or set() for text in texts))
-            for name in sorted(read & set(binding.unknown_reads)):
+            for name in binding.unknown_reads.get(pp.patch.id, ()):
                 self.notes.append((pp, f"args.{name} is read without a default and only the command line's unknown "
                                        "options give it: where it is missing, the runtime's adaptation raises "
                                        f"AttributeError, the fused tree when {site.module} is imported"))
