@@ -252,3 +252,21 @@ def test_the_patch_classes_read_as_code_below_the_original(tmp_path):
     assert "from megatron.core.experts import _scaling_Scaling as Scaling" in scaling
     moe = (fused / "MindSpeed/mindspeed/moe.py").read_text()
     assert "from megatron.core.experts import GmmExperts" in moe and "class GmmExperts" not in moe
+
+
+def test_an_earlier_branch_reading_an_unknown_option_directly_is_evaluated_first(tmp_path):
+    """MindSpeed 26.1.0 replaces TEDotProductAttention under several conditions, one of which reads
+    `args.transformer_impl`, an option only the command line's unknown options give: the runtime evaluates it
+    as it adapts, and raises where it is missing, even where a later registration wins. Written ahead of the
+    chain, in registration order, the fused tree does the same."""
+    targets = {"megatron.core.experts.GroupedMLP": [
+        {"patch_import": "mindspeed.moe.GmmExperts", "condition": ["args.transformer_impl == 'local'"]},
+        {"patch_import": "mindspeed.moe_fast.FastExperts", "condition": ["args.level == 2"]},
+    ]}
+    scenario = _scenario(unknown_args=True, unknown_domains={"transformer_impl": [None, "local", "te"]})
+    scenario.patches = targets
+    outcomes = compare(tmp_path, scenario)
+    assert {chosen[0] for chosen in strategies(tmp_path / "fused").values()} == {"in-source"}
+    errors = {json.dumps(o.get("error")) for o in outcomes}
+    assert any("'transformer_impl'" in e for e in errors)
+    assert any("'GmmExperts'" in json.dumps(o["result"]) for o in outcomes)

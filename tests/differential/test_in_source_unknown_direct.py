@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.differential.harness import Scenario, compare, strategies
 
 OPS = """
@@ -33,6 +35,13 @@ def forward_global_aux(self, x):
 def forward_gmm(self, x):
     LOG.append("mindspeed_llm.forward_gmm")
     return x * 5
+
+
+def logged_wrapper(fn):
+    def wrapper(self, x):
+        LOG.append("mindspeed_llm.logged")
+        return fn(self, x)
+    return wrapper
 """
 
 SCENARIO = """
@@ -80,23 +89,47 @@ def test_a_direct_read_of_an_unknown_option_is_decided_in_source_and_raises_wher
 PP = "int(args.pipeline_model_parallel_size) > 1"
 
 
-def test_where_the_chain_may_not_evaluate_such_a_condition_the_binding_falls_back(tmp_path):
+IN_ORDER_CASES = {
+    "earlier branch": [{"patch_import": "mindspeed_llm.patches.forward_global_aux", "condition": [PP]},
+                       {"patch_import": "mindspeed_llm.patches.forward_gmm", "condition": ["args.gmm"]}],
+    "overridden": [{"patch_import": "mindspeed_llm.patches.forward_global_aux", "condition": [PP]},
+                   {"patch_import": "mindspeed_llm.patches.forward_gmm"}],
+    # two names that may be missing: the one registered first is the one the error names
+    "two readers": [{"patch_import": "mindspeed_llm.patches.forward_global_aux", "condition": [PP]},
+                    {"patch_import": "mindspeed_llm.patches.forward_gmm",
+                     "condition": ["args.moe_token_dispatcher_type == 'alltoall'"]}],
+    # a wrapper registered before the last branch: evaluated after the chain, unless written ahead
+    "wrapper first": [{"patch_import": "mindspeed_llm.patches.logged_wrapper", "condition": [PP]},
+                      {"patch_import": "mindspeed_llm.patches.forward_gmm",
+                       "condition": ["args.moe_token_dispatcher_type == 'alltoall'"]}],
+    # a clash registered after the reading branch: the runtime raises AttributeError first where both apply
+    "clash after": [{"patch_import": "mindspeed_llm.patches.forward_global_aux", "condition": [PP],
+                     "collection": "M"},
+                    {"patch_import": "mindspeed_llm.patches.forward_gmm", "condition": ["args.gmm"],
+                     "collection": "M"},
+                    {"patch_import": "mindspeed_llm.patches.forward_global_aux",
+                     "condition": ["args.use_global_aux_loss"], "collection": "M"}],
+}
+
+
+@pytest.mark.parametrize("name", list(IN_ORDER_CASES))
+def test_where_the_chain_may_not_evaluate_such_a_condition_it_is_evaluated_first_in_registration_order(tmp_path, name):
     """The runtime evaluates every registration's condition, so a missing name raises even where a later
-    registration wins; the chain tests the later one first, and never writes an overridden one's. The deferred
-    strategy decides from the same parse (compared here where the name is given: where it is missing, that
-    strategy raises the same AttributeError when the function is first called, not at adaptation)."""
-    cases = {
-        "earlier branch": [{"patch_import": "mindspeed_llm.patches.forward_global_aux", "condition": [PP]},
-                           {"patch_import": "mindspeed_llm.patches.forward_gmm", "condition": ["args.gmm"]}],
-        "overridden": [{"patch_import": "mindspeed_llm.patches.forward_global_aux", "condition": [PP]},
-                       {"patch_import": "mindspeed_llm.patches.forward_gmm"}],
-    }
-    for name, records in cases.items():
-        base = tmp_path / name.replace(" ", "-")
-        outcomes = compare(base, _scenario({"megatron.core.router.Router.forward": records}, sizes=("1", "2")))
-        assert any("mindspeed_llm.forward_global_aux" in o["calls"] for o in outcomes) != (name == "overridden")
-        strategy, reason = strategies(base / "fused")["megatron.core.router.Router.forward#0"]
-        assert strategy == "deferred" and "a later branch may decide without evaluating" in reason, name
+    registration wins; the chain tests the later one first, and never writes an overridden one's. Such a
+    condition is evaluated ahead of the binding, in registration order, so the fused tree raises where the
+    runtime does, with the same name missing, and takes the same code everywhere else."""
+    scenario = _scenario({"megatron.core.router.Router.forward": IN_ORDER_CASES[name]})
+    scenario.unknown_domains["moe_token_dispatcher_type"] = [None, "alltoall"]
+    outcomes = compare(tmp_path, scenario)
+    errors = {json.dumps(o.get("error")) for o in outcomes}
+    assert any("'pipeline_model_parallel_size'" in e for e in errors)
+    if name in ("two readers", "wrapper first"):
+        assert any("'moe_token_dispatcher_type'" in e for e in errors)
+    if name == "clash after":
+        assert any("RuntimeError" in e for e in errors)
+    assert strategies(tmp_path / "fused")["megatron.core.router.Router.forward#0"][0] == "in-source"
+    fused = (tmp_path / "fused/Megatron-LM/megatron/core/router.py").read_text()
+    assert "'s condition as it adapts, in this order" in fused
 
 
 def test_an_overridden_condition_written_as_the_runtimes_raise_is_evaluated_in_source(tmp_path):

@@ -43,10 +43,18 @@ class Binding:
     # by patch id: names read without a default that only the command line's unknown options give (or nothing)
     unknown_reads: dict[str, tuple[str, ...]] = field(default_factory=dict)
     overridden: list[PlannedPatch] = field(default_factory=list)  # conditional, before the unconditional one
+    # the conditions reading such names are evaluated first, in registration order, as the runtime's adaptation
+    # evaluates them (see `_in_runtime_order`)
+    in_order: bool = False
 
     @property
     def patches(self) -> list[PlannedPatch]:
         return self.site.patches
+
+    @property
+    def written_before(self) -> bool:
+        """Whether statements the runtime's adaptation runs (its raises, its evaluations) precede the binding."""
+        return bool(self.clashes) or self.in_order
 
 
 def choose(
@@ -110,8 +118,7 @@ def choose(
     overridden = replacements[: replacements.index(always[0])] if always else []
     branches = [pp for pp in replacements if pp.patch.is_conditional and pp not in overridden]
     raising = clashes(replacements)
-    if direct and (why := _unevaluated(branches, overridden, raising, direct)):
-        return why
+    in_order = bool(direct) and _in_runtime_order(branches, overridden, wrappers, raising, direct)
     conditional_wrappers = any(pp.patch.is_conditional for pp in wrappers)
     if (definition.module, definition.qualname) in patch_sources:
         return "the original is itself registered as the patch of another target, so it must stay in the source"
@@ -159,7 +166,7 @@ def choose(
     moved_from = importer if importer is not site else None
     return Binding(site, kind, always[0] if always else None, wrappers, branches, options, value, implicit, read,
                    moved_from, alias is not None, raising, {pid: tuple(sorted(names)) for pid, names in direct.items()},
-                   overridden)
+                   overridden, in_order)
 
 
 def condition_options(
@@ -230,22 +237,30 @@ def _class_by_class(site: Site) -> bool:
     )
 
 
-def _unevaluated(
-    branches: list[PlannedPatch], overridden: list[PlannedPatch], raising: list[Clash], direct: dict[str, set[str]]
-) -> str | None:
-    """Why a condition reading a name only unknown options give, without a default, may go unevaluated in
-    source: the runtime evaluates every registration's conditions, and raises where the name is missing. The
-    chain tests the last registered branch first (the others only where it fails), and an overridden
-    replacement's condition is written only where it makes the runtime raise with an unconditional later one
-    (`if condition: raise ...`, tested first); a wrapper's is always tested."""
-    tested = {clash.earlier[0].patch.id for clash in raising
-              if len(clash.earlier) == 1 and not clash.later.patch.is_conditional}
-    for pp in [*(pp for pp in overridden if pp.patch.id not in tested), *branches[:-1]]:
-        if reads := direct.get(pp.patch.id):
-            return (f"{pp.patch.id}: args.{sorted(reads)[0]} is read without a default and only the command line's "
-                    "unknown options give it; the runtime raises where it is missing, and in source a later branch "
-                    "may decide without evaluating this condition")
-    return None
+def _in_runtime_order(
+    branches: list[PlannedPatch],
+    overridden: list[PlannedPatch],
+    wrappers: list[PlannedPatch],
+    raising: list[Clash],
+    direct: dict[str, set[str]],
+) -> bool:
+    """Whether the conditions that read a name only unknown options give, without a default, must be evaluated
+    ahead of the binding, in registration order. The runtime's adaptation evaluates every registration's
+    condition in that order and raises at the first missing name (or at a clash); the chain tests the last
+    registered branch first (the others only where it fails), an overridden replacement's condition is written
+    only where it makes the runtime raise (`if condition: raise ...`, tested first), the clash raises precede
+    the chain and the wrappers follow it. So one such condition is tested in the runtime's order only as the
+    last branch, as a wrapper with no clash, or as an overridden one the only clash tests."""
+    readers = [pp for pp in [*overridden, *branches, *wrappers] if pp.patch.id in direct]
+    if len(readers) != 1:
+        return bool(readers)
+    reader = readers[0]
+    if reader in overridden:
+        tested = [c for c in raising if c.earlier == (reader,) and not c.later.patch.is_conditional]
+        return not (tested and len(raising) == 1)
+    if reader in wrappers:
+        return bool(raising)
+    return reader is not branches[-1]
 
 
 def _class_branches(site: Site) -> bool:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import libcst as cst
 
 from patchmerge.fusion.stanza import over_adaptor_args
 from patchmerge.model import PlannedPatch
 from patchmerge.planning.raises import Clash, clash_condition, grouped
+
+if TYPE_CHECKING:  # binding imports nothing from here; only its type is named
+    from patchmerge.fusion.insource.binding import Binding
 
 
 def condition_code(pp: PlannedPatch, calls_read: dict[str, tuple[str, ...]]) -> str:
@@ -61,3 +66,19 @@ def clash_raise(clash: Clash, calls_read: dict[str, tuple[str, ...]]) -> cst.If:
     statement = if_chain([(condition, [cst.parse_statement(f"raise RuntimeError({clash.message!r})")])], None)
     why = f"# patchmerge: {clash.later.patch.id} is a second replacement without force_patch: the runtime raises"
     return statement.with_changes(leading_lines=[cst.EmptyLine(comment=cst.Comment(why))])
+
+
+def adaptation_statements(binding: Binding) -> list[cst.BaseStatement]:
+    """What the runtime's adaptation does before any of the binding's code binds, written ahead of it: the clash
+    raises, and where the order matters (`binding.in_order`) each condition that reads a name only unknown
+    options give, evaluated in registration order (absent, it raises AttributeError there, as the runtime)."""
+    if not binding.in_order:
+        return [clash_raise(clash, binding.calls_read) for clash in binding.clashes]
+    statements: list[cst.BaseStatement] = []
+    for pp in binding.patches:
+        if pp.patch.id in binding.unknown_reads:
+            why = f"# patchmerge: the runtime evaluates {pp.patch.id}'s condition as it adapts, in this order"
+            evaluation = cst.parse_statement(condition_code(pp, binding.calls_read))
+            statements.append(evaluation.with_changes(leading_lines=[cst.EmptyLine(comment=cst.Comment(why))]))
+        statements += [clash_raise(clash, binding.calls_read) for clash in binding.clashes if clash.later is pp]
+    return statements

@@ -30,7 +30,7 @@ from patchmerge.fusion.insource.back_imports import back_import, import_the_orig
 from patchmerge.fusion.insource.beside import own_alias
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import blank_lines
-from patchmerge.fusion.insource.branches import clash_raise, condition_code, if_chain
+from patchmerge.fusion.insource.branches import adaptation_statements, condition_code, if_chain
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.module_info import ModuleInfo
 from patchmerge.fusion.insource.moving import move_function
@@ -123,7 +123,7 @@ def plan_class_branches(
         if writer.context.probes:  # the class's code counts as run when the branch binds it
             bind.append(writer.probe_call([pp.patch.id]))
         branches.append((condition_code(pp, binding.calls_read), [cst.parse_statement(line) for line in bind]))
-    chain: list[cst.BaseStatement] = [clash_raise(clash, binding.calls_read) for clash in binding.clashes]
+    chain: list[cst.BaseStatement] = adaptation_statements(binding)
     chain.append(if_chain(branches[::-1], None))  # a later registration that holds wins
     comments = [cst.EmptyLine(comment=cst.Comment(writer.comment(pp))) for pp in binding.branches]
     chain[0] = chain[0].with_changes(leading_lines=[*blank_lines(None), *comments, *chain[0].leading_lines])

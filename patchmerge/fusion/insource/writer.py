@@ -38,7 +38,7 @@ from patchmerge.fusion.insource.bodies import (
     single_def,
     with_first_statement,
 )
-from patchmerge.fusion.insource.branches import clash_raise, condition_code, grouped, if_chain
+from patchmerge.fusion.insource.branches import adaptation_statements, condition_code, grouped, if_chain
 from patchmerge.fusion.insource.carry import ImportLine
 from patchmerge.fusion.insource.class_branches import plan_class_branches
 from patchmerge.fusion.insource.classes import plan_class, plan_value, refuse_other_holders
@@ -136,7 +136,7 @@ class InSourceWriter:
                 self.notes.append((pp, f"args.{name} is read without a default and only the command line's unknown "
                                        "options give it: where it is missing, the runtime's adaptation raises "
                                        f"AttributeError, the fused tree when {site.module} is imported"))
-        if binding.clashes and (binding.value or binding.implicit or binding.alias):
+        if binding.written_before and (binding.value or binding.implicit or binding.alias):
             raise CannotMove("the runtime raises for some condition values; only a def's branches write that raise")
         if binding.value or binding.implicit:
             (plan_value if binding.value else plan_implicit)(self, binding, target)
@@ -147,7 +147,7 @@ class InSourceWriter:
         self.locate(site.file, key)
         original = single_def(body, site.name, binding.kind is DefKind.MISSING, binding.kind is DefKind.CLASS)
         if read_at_import(body, site.name, original, self.import_time_reads):
-            simple = binding.replacement and not (binding.branches or binding.wrappers or binding.clashes)
+            simple = binding.replacement and not (binding.branches or binding.wrappers or binding.written_before)
             if site.owner_class is None and isinstance(original, cst.FunctionDef) and simple:
                 plan_value(self, binding, target)  # the replacement binds the name after the module's code ran
                 return
@@ -156,7 +156,7 @@ class InSourceWriter:
         if binding.alias:
             plan_alias(self, binding, target, original, key)
             return
-        if isinstance(original, cst.ClassDef) and binding.clashes and not binding.branches:
+        if isinstance(original, cst.ClassDef) and binding.written_before and not binding.branches:
             raise CannotMove("the runtime raises for some condition values; only a def's branches write that raise")
         if isinstance(original, cst.ClassDef):
             if any(k[0] == site.name for k in ops.replace) or site.name in ops.append:
@@ -170,7 +170,7 @@ class InSourceWriter:
         if binding.replacement is not None and binding.replacement.patch.patch_import in self.moved_places:
             if state:
                 raise CannotMove(f"the original {site.name} binds module state ('global {sorted(state)[0]}')")
-            if binding.clashes:
+            if binding.written_before:
                 raise CannotMove("the runtime raises for some condition values; the reused def's binding cannot")
             bind_reused(self, binding, target, original, key)
             return
@@ -268,8 +268,8 @@ class InSourceWriter:
         elif replaced_beside:
             statements.extend(beside_replacement(self, binding, target, anchor, moved_beside, always_wrapped, False))
         statements += wrap_statements(self, binding, target, anchor, moved_beside)
-        if binding.clashes:  # the runtime's adaptation raises before any of it binds
-            statements[:0] = [clash_raise(clash, binding.calls_read) for clash in binding.clashes]
+        if binding.written_before:  # the runtime's adaptation raises before any of it binds
+            statements[:0] = adaptation_statements(binding)
         if binding.branches or any(pp.patch.is_conditional for pp in binding.wrappers):
             ops.helper = True  # the conditions read the helper's parses (and the probes call it)
         statements[0] = statements[0].with_changes(leading_lines=[*head, *statements[0].leading_lines])
