@@ -10,6 +10,8 @@ from pathlib import Path
 
 from patchmerge.markers import without_fused_block
 from patchmerge.resolve.tree import SourceTree
+from patchmerge.source.bindings import is_main_guard, is_type_checking, target_names
+from patchmerge.source.modules import absolute_module, module_of_path, package_of
 
 
 @dataclass(frozen=True)
@@ -81,29 +83,16 @@ class Sources:
         return self.parse_file(path) if path is not None else None
 
     def module_of_file(self, rel: str) -> str | None:
-        """The module name a file (relative to ROOT_DIR) is imported as, from the first source root holding it."""
-        path = (self.root / rel).resolve()
-        for base in self.tree.paths:
-            try:
-                parts = list(path.relative_to(base.resolve()).with_suffix("").parts)
-            except ValueError:
-                continue
-            if parts and parts[-1] == "__init__":
-                parts.pop()
-            if parts and all(p.isidentifier() for p in parts):
-                return ".".join(parts)
-        return None
+        """The module name a file (relative to ROOT_DIR) is imported as; None where no source root gives that
+        file under it."""
+        name = module_of_path(rel, self.tree.source_roots)
+        found = self.module_file(name) if name is not None else None
+        return name if found is not None and found.resolve() == (self.root / rel).resolve() else None
 
     def absolute(self, module: str, level: int, source: str | None) -> str:
-        """The absolute module a relative import in `module` names."""
-        if level == 0:
-            return source or ""
-        package = module if self.is_package(module) else module.rpartition(".")[0]
-        parts = package.split(".") if package else []
-        if level - 1 >= len(parts):
-            return "<beyond-top-level>"  # Python raises ImportError; no module has this name
-        base = parts[: len(parts) - (level - 1)]
-        return ".".join([*base, source] if source else base)
+        """The absolute module a relative import in `module` names ("<beyond-top-level>" where Python raises
+        ImportError: no module has that name)."""
+        return absolute_module(package_of(module, self.is_package(module)), source, level) or "<beyond-top-level>"
 
     def bindings(self, module: str) -> dict[str, list[TopBinding]]:
         hit = self._bindings.get(module)
@@ -115,28 +104,12 @@ class Sources:
             self._bindings[module] = hit
         return hit
 
-def _flat(body: list[ast.stmt]) -> list[ast.stmt]:
-    """Statements of a block with if/try/with bodies inlined (what may bind at this level)."""
-    out: list[ast.stmt] = []
-    for st in body:
-        if isinstance(st, ast.If):
-            out += _flat(st.body) + _flat(st.orelse)
-        elif isinstance(st, ast.Try | ast.TryStar):
-            out += _flat(st.body) + _flat(st.orelse) + [s for h in st.handlers for s in _flat(h.body)]
-            out += _flat(st.finalbody)
-        elif isinstance(st, ast.With | ast.AsyncWith):
-            out += _flat(st.body)
-        else:
-            out.append(st)
-    return out
-
-
 def _collect(body: list[ast.stmt], handler: bool, out: dict[str, list[TopBinding]]) -> None:
     for st in body:
         if isinstance(st, ast.If):
-            if _is_main_guard(st.test):
+            if is_main_guard(st.test):
                 continue
-            if not (isinstance(st.test, ast.Name | ast.Attribute) and ast.unparse(st.test).endswith("TYPE_CHECKING")):
+            if not is_type_checking(st.test):
                 _collect(st.body, handler, out)
             _collect(st.orelse, handler, out)
         elif isinstance(st, ast.Try | ast.TryStar):
@@ -160,16 +133,10 @@ def bound_names(st: ast.stmt) -> list[str]:
     if isinstance(st, ast.ImportFrom):
         return [a.asname or a.name for a in st.names]  # "*" stands for a star import
     if isinstance(st, ast.Assign):
-        return [n.id for t in st.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        return [name for target in st.targets for name in target_names(target)]
     if isinstance(st, ast.AnnAssign | ast.AugAssign) and isinstance(st.target, ast.Name):
         return [st.target.id] if not (isinstance(st, ast.AnnAssign) and st.value is None) else []
     return []
-
-
-def _is_main_guard(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
-            and len(test.comparators) == 1 and isinstance(test.comparators[0], ast.Constant)
-            and test.comparators[0].value == "__main__")
 
 
 def pick(bindings: list[TopBinding]) -> TopBinding | None:

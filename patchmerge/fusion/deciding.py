@@ -25,10 +25,11 @@ from patchmerge.fusion.registrations import (
     disable_registrations,
 )
 from patchmerge.fusion.sites import Site, group_sites
-from patchmerge.fusion.texts import Texts, module_for
+from patchmerge.fusion.texts import Texts
 from patchmerge.model import DefKind, Plan, PlannedPatch
 from patchmerge.profile import Profile
 from patchmerge.resolve.tree import SourceTree
+from patchmerge.source.modules import module_of_path
 
 
 def sites_to_fuse(plan: Plan, tree: SourceTree, outcomes: Outcomes) -> list[Site]:
@@ -70,10 +71,8 @@ class RegistrationIndex:
 
 def read_registrations(root: Path, profile: Profile, texts: Texts, collected: Collected | None) -> RegistrationIndex:
     files = find_registration_files(root, profile.registrations.files)
-    analyses = {
-        path: analyse(texts.read(path), path, module_for(path, profile.sources.roots), profile.registrations.calls)
-        for path in files
-    }
+    roots, calls = profile.sources.roots, profile.registrations.calls
+    analyses = {path: analyse(texts.read(path), path, module_of_path(path, roots) or "", calls) for path in files}
     computed = computed_registrations(analyses)
     collected = collected or Collected()
     return RegistrationIndex(
@@ -138,7 +137,7 @@ def disable(decision: Decision, index: RegistrationIndex, texts: Texts, profile:
             new, regs = disable_registrations(
                 source,
                 path,
-                module_for(path, profile.sources.roots),
+                module_of_path(path, profile.sources.roots) or "",
                 profile.registrations.calls,
                 pairs,
                 analysis=analysis,

@@ -30,6 +30,7 @@ from libcst.metadata import (
 )
 
 from patchmerge.errors import PatchmergeError
+from patchmerge.source.modules import package_of
 
 DEFAULT_MARKER = "patchmerge: fused"
 COMPUTED_TARGET = "<computed>"  # the target of a registration call whose target is not a literal
@@ -109,13 +110,6 @@ def _strip_quotes(target: str) -> str:
     return target.strip().strip("'\"")
 
 
-def _package_of(file: Path, module: str) -> str:
-    # a package's __init__ is its own package; relative imports in a plain module resolve against its parent
-    if file.name == "__init__.py":
-        return module
-    return module.rpartition(".")[0]
-
-
 def _may_register(source: str, calls: Sequence[str]) -> bool:
     # skip libcst's scope analysis (the costly part) for files that cannot hold a registration
     return any(call.rpartition(".")[2] in source for call in calls)
@@ -127,7 +121,7 @@ class RegistrationAnalysis:
     def __init__(self, source: str, file: Path, module: str, calls: Sequence[str]) -> None:
         self.file = file
         self.module = module
-        self.package = _package_of(file, module)
+        self.package = package_of(module, file.name == "__init__.py")
         self.registrations: dict[int, tuple[cst.Call, Registration]] = {}
         self.computed: list[int] = []  # lines of registrations whose target is not a literal (a loop, a variable)
         self.computed_calls: dict[int, tuple[cst.Call, Registration]] = {}

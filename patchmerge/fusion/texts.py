@@ -61,17 +61,3 @@ class Texts:
             if new != self.raw[path]:
                 changed.append(FileEdit(path, self.raw[path], new))
         return changed
-
-
-def module_for(path: Path, roots: tuple[str, ...]) -> str:
-    """The dotted module of a file given relative to ROOT_DIR: the longest source root that is a leading part
-    of its path (a root may have several parts, e.g. "src/MindSpeed-LLM") is stripped first."""
-    parts = path.parts
-    best = 0
-    for root in roots:
-        root_parts = Path(root).parts
-        if len(root_parts) > best and len(root_parts) < len(parts) and parts[: len(root_parts)] == root_parts:
-            best = len(root_parts)
-    parts = parts[best:]
-    names = list(parts[:-1]) + ([] if parts[-1] == "__init__.py" else [parts[-1].removesuffix(".py")])
-    return ".".join(names)

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from patchmerge.resolve.captures import Capture, capture, dotted
+from patchmerge.source.bindings import is_main_guard, is_type_checking, target_names
+from patchmerge.source.modules import absolute_module, package_of
 
-INDEX_VERSION = "4"  # bump when the summary layout changes: cached pickles of other versions are ignored
+INDEX_VERSION = "5"  # bump when the summary layout changes: cached pickles of other versions are ignored
 
 
 class BindKind(enum.StrEnum):
@@ -103,22 +105,6 @@ def _short(node: ast.expr) -> str:
     return f"<{type(node).__name__.lower()}>"
 
 
-def _is_type_checking(test: ast.expr) -> bool:
-    return dotted(test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
-
-
-def _is_main_guard(test: ast.expr) -> bool:
-    # `if __name__ == "__main__":` never runs on import
-    return (
-        isinstance(test, ast.Compare)
-        and isinstance(test.left, ast.Name)
-        and test.left.id == "__name__"
-        and len(test.comparators) == 1
-        and isinstance(test.comparators[0], ast.Constant)
-        and test.comparators[0].value == "__main__"
-    )
-
-
 def _dataclass_options(decorators: list[ast.expr]) -> tuple[tuple[str, object], ...] | None:
     for dec in decorators:
         func = dec.func if isinstance(dec, ast.Call) else dec
@@ -131,17 +117,6 @@ def _dataclass_options(decorators: list[ast.expr]) -> tuple[tuple[str, object], 
                 if kw.arg and isinstance(kw.value, ast.Constant)
             )
     return None
-
-
-def _target_names(target: ast.expr) -> Iterator[str]:
-    if isinstance(target, ast.Name):
-        yield target.id
-    elif isinstance(target, (ast.Tuple, ast.List)):
-        for elt in target.elts:
-            yield from _target_names(elt)
-    elif isinstance(target, ast.Starred):
-        yield from _target_names(target.value)
-    # attribute / subscript targets bind nothing in this namespace
 
 
 class _Builder:
@@ -187,9 +162,9 @@ class _Builder:
                     out.append(Binding(BindKind.FROM, local, st.lineno, guards, source=src, level=st.level,
                                        attr=alias.name, text=text))
             elif isinstance(st, ast.If):
-                if _is_main_guard(st.test):
+                if is_main_guard(st.test):
                     continue
-                if not _is_type_checking(st.test):  # TYPE_CHECKING imports do not bind at runtime
+                if not is_type_checking(st.test):  # TYPE_CHECKING imports do not bind at runtime
                     self.block(st.body, guards + (Guard("if", st.lineno),), out, top)
                 self.block(st.orelse, guards + (Guard("else", st.lineno),), out, top)
             elif isinstance(st, ast.Try | ast.TryStar):
@@ -213,7 +188,7 @@ class _Builder:
         ref = dotted(value) if not isinstance(st, ast.AugAssign) and len(targets) == 1 and isinstance(
             targets[0], ast.Name) else None
         for target in targets:
-            for name in _target_names(target):
+            for name in target_names(target):
                 out.append(Binding(BindKind.ASSIGN, name, st.lineno, guards, value=ref,
                                    text=f"{name} {'+=' if isinstance(st, ast.AugAssign) else '='} {_short(value)}"))
                 if top and name == "__all__":
@@ -350,14 +325,10 @@ class ModuleIndex:
 
     def absolute(self, level: int, source: str) -> str:
         """The absolute module named by `from <level dots><source> import ...` written in this module."""
-        if level == 0:
-            return source
-        package = self.module if self.is_package else self.module.rpartition(".")[0]
-        parts = package.split(".") if package else []
-        if level - 1 >= len(parts):  # Python refuses these too ("beyond top-level package")
+        found = absolute_module(package_of(self.module, self.is_package), source, level)
+        if found is None:  # Python refuses these too ("beyond top-level package")
             raise ValueError(f"relative import beyond top-level package in {self.module}")
-        base = parts[: len(parts) - (level - 1)]
-        return ".".join(base + ([source] if source else []))
+        return found
 
     def class_info(self, qualname: str) -> ClassInfo | None:
         """A module-level (or nested) class statement by qualname: the last one, preferring those outside

@@ -10,7 +10,7 @@ import pytest
 
 from patchmerge.fusion.edits import EditError, append_block, hook_args_setter
 from patchmerge.fusion.stanza import normalise, rewrite_condition
-from patchmerge.fusion.texts import module_for
+from patchmerge.source.modules import module_of_path
 from tests.differential.harness import Scenario, compare
 
 TWO_FUNCTIONS = """
@@ -201,8 +201,8 @@ def test_conditions_are_rewritten_on_the_tree():
         ("src/x/y.py", ("src/MindSpeed-LLM",), "src.x.y"),
     ],
 )
-def test_module_for_strips_the_longest_root(path, roots, module):
-    assert module_for(Path(path), roots) == module
+def test_a_files_module_strips_the_longest_root(path, roots, module):
+    assert module_of_path(Path(path), roots) == module
 
 
 SETTER_WITH_NESTED_RETURNS = """

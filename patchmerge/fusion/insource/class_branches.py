@@ -34,6 +34,7 @@ from patchmerge.fusion.insource.branches import adaptation_statements, condition
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.module_info import ModuleInfo
 from patchmerge.fusion.insource.moving import move_function
+from patchmerge.source.bindings import names_bound
 
 if TYPE_CHECKING:  # the writer calls this module; only its type is named here
     from patchmerge.fusion.insource.writer import InSourceWriter
@@ -145,30 +146,11 @@ def _bound_only_below(
     position = next(index for index, statement in enumerate(body) if statement is original) + with_original
     above = set()
     for statement in ast.parse(cst.Module(body[:position]).code).body:
-        above |= _names_bound(statement)
+        above |= names_bound(statement)
     for name in sorted(_read_when_defined(tree)):
         if target.global_bindings(name) and name not in above:
             return name
     return None
-
-
-def _names_bound(statement: ast.stmt) -> set[str]:
-    """The module-level names a top-level statement binds (not those local to the defs and classes in it)."""
-    names: set[str] = set()
-    todo: list[ast.AST] = [statement]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-            continue
-        if isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
-            continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            names |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
-        todo.extend(ast.iter_child_nodes(node))
-    return names
 
 
 def _read_when_defined(node: ast.ClassDef) -> set[str]:

@@ -12,7 +12,8 @@ import ast
 from collections.abc import Callable
 from pathlib import Path
 
-from patchmerge.fusion.insource.import_order import ImportReplay, absolute_module
+from patchmerge.fusion.insource.import_order import ImportReplay
+from patchmerge.source.modules import absolute_module, package_of
 
 
 class ImportGraph:
@@ -73,7 +74,7 @@ class ImportGraph:
             tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
         except (OSError, SyntaxError, ValueError):
             return set()
-        package = module if self._is_package(module) else module.rpartition(".")[0]
+        package = package_of(module, self._is_package(module))
         found: set[str] = set()
         for node in _module_level(tree.body):
             if isinstance(node, ast.Import):

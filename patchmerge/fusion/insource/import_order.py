@@ -19,6 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from patchmerge.source.bindings import is_type_checking, names_bound
+from patchmerge.source.modules import absolute_module, package_of
+
 _CATCHES = {"ImportError", "Exception", "BaseException"}
 
 
@@ -88,7 +91,7 @@ class _Replay:
 
     def _statements(self, module: str, body: list[ast.stmt], catching: bool) -> str | None:
         state = self.running[module]
-        package = module if self.replay.is_package(module) else module.rpartition(".")[0]
+        package = package_of(module, self.replay.is_package(module))
         for node in body:
             problem: str | None = None
             if isinstance(node, ast.Import):
@@ -106,13 +109,13 @@ class _Replay:
                 for handler in node.handlers:
                     problem = problem or self._statements(module, handler.body, catching)
                 problem = problem or self._statements(module, node.orelse + node.finalbody, catching)
-            elif isinstance(node, ast.If) and _type_checking(node.test):  # never true when the module runs
+            elif isinstance(node, ast.If) and is_type_checking(node.test):  # never true when the module runs
                 problem = self._statements(module, node.orelse, catching)
             elif isinstance(node, ast.If | ast.With | ast.For | ast.While):
                 problem = self._statements(module, node.body, catching)
                 problem = problem or self._statements(module, getattr(node, "orelse", []), catching)
             else:
-                state.bound.update(_names_bound(node))
+                state.bound.update(names_bound(node))
             if problem is not None and not catching:
                 return problem
         return None
@@ -146,23 +149,3 @@ def _catches_import_error(handler: ast.ExceptHandler) -> bool:
         return True
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
     return any(isinstance(t, ast.Name) and t.id in _CATCHES for t in types)
-
-
-def _type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
-def _names_bound(node: ast.stmt) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-
-
-def absolute_module(package: str, module: str | None, level: int) -> str | None:
-    if level == 0:
-        return module
-    parts = package.split(".") if package else []
-    if level - 1 > len(parts):
-        return None
-    base = parts[: len(parts) - (level - 1)]
-    return ".".join([*base, *([module] if module else [])]) or None

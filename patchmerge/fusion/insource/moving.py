@@ -36,6 +36,7 @@ from patchmerge.fusion.insource.errors import CannotMove, NotAtDefinition
 from patchmerge.fusion.insource.module_info import ModuleInfo, Scopes
 from patchmerge.fusion.insource.module_state import DropGlobals, declared_global, global_stores
 from patchmerge.fusion.insource.walk import children, subtree_ids
+from patchmerge.source.modules import package_of
 
 _MODULE_DUNDERS = frozenset({"__name__", "__file__", "__spec__", "__package__", "__loader__", "__path__", "__dict__"})
 _BUILTIN_NAMES = frozenset(dir(builtins))
@@ -64,7 +65,7 @@ def _import_line(assignment: ImportAssignment, source: ModuleInfo) -> ImportLine
                 return ImportLine(alias.evaluated_name)
         raise CannotMove(f"cannot read the import of '{assignment.name}'")
     assert isinstance(statement, cst.ImportFrom)
-    package = source.name if source.is_package else source.name.rpartition(".")[0]
+    package = package_of(source.name, source.is_package)
     module = get_absolute_module_from_package_for_import(package or None, statement)
     if module is None or isinstance(statement.names, cst.ImportStar):
         raise CannotMove(f"'{assignment.name}' comes from an import the merge cannot carry (a star import)")
