@@ -10,7 +10,7 @@ from pathlib import Path
 
 from patchmerge.markers import without_fused_block
 from patchmerge.resolve.tree import SourceTree
-from patchmerge.source.bindings import is_main_guard, is_type_checking, target_names
+from patchmerge.source.bindings import guarded_statements, last_binding, target_names
 from patchmerge.source.modules import absolute_module, module_of_path, package_of
 
 
@@ -100,29 +100,15 @@ class Sources:
             tree = self.module_ast(module)
             hit = {}
             if tree is not None:
-                _collect(tree.body, False, hit)
+                _collect(tree.body, hit)
             self._bindings[module] = hit
         return hit
 
-def _collect(body: list[ast.stmt], handler: bool, out: dict[str, list[TopBinding]]) -> None:
-    for st in body:
-        if isinstance(st, ast.If):
-            if is_main_guard(st.test):
-                continue
-            if not is_type_checking(st.test):
-                _collect(st.body, handler, out)
-            _collect(st.orelse, handler, out)
-        elif isinstance(st, ast.Try | ast.TryStar):
-            _collect(st.body, handler, out)
-            _collect(st.orelse, handler, out)
-            for h in st.handlers:
-                _collect(h.body, True, out)
-            _collect(st.finalbody, handler, out)
-        elif isinstance(st, ast.With | ast.AsyncWith):
-            _collect(st.body, handler, out)
-        else:
-            for name in bound_names(st):
-                out.setdefault(name, []).append(TopBinding(st, handler))
+def _collect(body: list[ast.stmt], out: dict[str, list[TopBinding]]) -> None:
+    for st, guards in guarded_statements(body):
+        handler = any(guard.kind == "except" for guard in guards)
+        for name in bound_names(st):
+            out.setdefault(name, []).append(TopBinding(st, handler))
 
 
 def bound_names(st: ast.stmt) -> list[str]:
@@ -140,12 +126,8 @@ def bound_names(st: ast.stmt) -> list[str]:
 
 
 def pick(bindings: list[TopBinding]) -> TopBinding | None:
-    """The binding a module holds after import: the last one outside except handlers (the try body is taken to
-    succeed), else the last handler one."""
-    plain = [b for b in bindings if not b.handler]
-    if plain:
-        return plain[-1]
-    return bindings[-1] if bindings else None
+    """The binding a module holds after import (see `last_binding`)."""
+    return last_binding(bindings, lambda binding: binding.handler)[0]
 
 
 def dotted_text(node: ast.expr) -> str | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from patchmerge.resolve.captures import Capture, capture, dotted
-from patchmerge.source.bindings import is_main_guard, is_type_checking, target_names
+from patchmerge.source.bindings import Guard, guarded_statements, last_binding, target_names
 from patchmerge.source.modules import absolute_module, package_of
 
 INDEX_VERSION = "5"  # bump when the summary layout changes: cached pickles of other versions are ignored
@@ -29,14 +29,6 @@ class BindKind(enum.StrEnum):
     IMPORT = "import"  # `import a.b` (binds a -> module a) or `import a.b as c` (binds c -> module a.b)
     FROM = "from"  # `from m import attr as name`
     STAR = "star"  # `from m import *`: binds whatever m exports, decided at lookup time
-
-
-@dataclass(frozen=True, slots=True)
-class Guard:
-    """An enclosing statement that makes a binding conditional."""
-
-    kind: str  # "try" (try body or its else), "except" (a handler), "if" (if body), "else" (else/elif branch)
-    line: int  # line of the try / if statement, which identifies it
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +119,9 @@ class _Builder:
         self.captures: list[Capture] = []
         self.scope = ""  # "Outer.Inner." inside class bodies
 
-    def block(self, stmts: Sequence[ast.stmt], guards: tuple[Guard, ...], out: list[Binding], top: bool) -> None:
+    def block(self, stmts: Sequence[ast.stmt], outer: tuple[Guard, ...], out: list[Binding], top: bool) -> None:
         """Collect the bindings a statement list makes in its own namespace (module or class body)."""
-        for st in stmts:
+        for st, guards in guarded_statements(stmts, outer):
             if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 decs = tuple(_decorator_text(d) for d in st.decorator_list)
                 out.append(Binding(BindKind.DEF, st.name, st.lineno, guards, decorators=decs, def_name=st.name,
@@ -161,23 +153,6 @@ class _Builder:
                     text = f"from {prefix} import {alias.name}" + (f" as {alias.asname}" if alias.asname else "")
                     out.append(Binding(BindKind.FROM, local, st.lineno, guards, source=src, level=st.level,
                                        attr=alias.name, text=text))
-            elif isinstance(st, ast.If):
-                if is_main_guard(st.test):
-                    continue
-                if not is_type_checking(st.test):  # TYPE_CHECKING imports do not bind at runtime
-                    self.block(st.body, guards + (Guard("if", st.lineno),), out, top)
-                self.block(st.orelse, guards + (Guard("else", st.lineno),), out, top)
-            elif isinstance(st, ast.Try | ast.TryStar):
-                inner = guards + (Guard("try", st.lineno),) if st.handlers else guards
-                self.block(st.body, inner, out, top)
-                for handler in st.handlers:
-                    self.block(handler.body, guards + (Guard("except", st.lineno),), out, top)
-                self.block(st.orelse, inner, out, top)
-                self.block(st.finalbody, guards, out, top)
-            elif isinstance(st, (ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)):
-                self.block(st.body, guards, out, top)
-                if not isinstance(st, (ast.With, ast.AsyncWith)):
-                    self.block(st.orelse, guards, out, top)
 
     def assignment(self, st: ast.Assign | ast.AugAssign | ast.AnnAssign, guards: tuple[Guard, ...],
                    out: list[Binding], top: bool) -> None:
@@ -273,25 +248,10 @@ def summarize(source: bytes | str, filename: str = "<unknown>") -> FileSummary:
 def select_binding(
     bindings: Sequence[Binding], candidates: Sequence[int], provides: Callable[[Binding], bool]
 ) -> tuple[Binding | None, list[Binding]]:
-    """The binding the runtime ends up with, plus the others (alternatives) in source order.
-
-    Last binding wins, as top-level code runs in order, except that an `except` handler does not override
-    a binding made before it: the try body is what the runtime normally gets.
-    `provides` decides whether a star import binds the name.
-    """
-    winner: Binding | None = None
-    others: list[Binding] = []
-    for i in sorted(candidates):
-        b = bindings[i]
-        if b.kind is BindKind.STAR and not provides(b):
-            continue
-        if winner is not None and b.in_handler:
-            others.append(b)
-            continue
-        if winner is not None:
-            others.append(winner)
-        winner = b
-    return winner, others
+    """The binding the runtime ends up with, plus the others (see `last_binding`). `provides` decides whether
+    a star import binds the name."""
+    found = [bindings[i] for i in sorted(candidates)]
+    return last_binding([b for b in found if b.kind is not BindKind.STAR or provides(b)], lambda b: b.in_handler)
 
 
 @dataclass

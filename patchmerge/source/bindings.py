@@ -3,7 +3,48 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """An enclosing statement that makes a binding conditional."""
+
+    kind: str  # "try" (try body or its else), "except" (a handler), "if" (if body), "else" (else/elif branch)
+    line: int  # line of the try / if statement, which identifies it
+
+
+def guarded_statements(
+    body: Sequence[ast.stmt], guards: tuple[Guard, ...] = ()
+) -> Iterator[tuple[ast.stmt, tuple[Guard, ...]]]:
+    """Each simple statement, def or class a module (or class) body runs at its own level, with the if/try
+    statements around it: inside an if (not `if __name__ == "__main__":`, nor the body of `if TYPE_CHECKING:`),
+    a try's body, handlers, else and finally, a with's or a loop's body."""
+    for st in body:
+        if isinstance(st, ast.If):
+            if is_main_guard(st.test):
+                continue
+            if not is_type_checking(st.test):
+                yield from guarded_statements(st.body, (*guards, Guard("if", st.lineno)))
+            yield from guarded_statements(st.orelse, (*guards, Guard("else", st.lineno)))
+        elif isinstance(st, ast.Try | ast.TryStar):
+            inner = (*guards, Guard("try", st.lineno)) if st.handlers else guards
+            yield from guarded_statements(st.body, inner)
+            for handler in st.handlers:
+                yield from guarded_statements(handler.body, (*guards, Guard("except", st.lineno)))
+            yield from guarded_statements(st.orelse, inner)
+            yield from guarded_statements(st.finalbody, guards)
+        elif isinstance(st, ast.With | ast.AsyncWith):
+            yield from guarded_statements(st.body, guards)
+        elif isinstance(st, ast.For | ast.AsyncFor | ast.While):
+            yield from guarded_statements(st.body, guards)
+            yield from guarded_statements(st.orelse, guards)
+        else:
+            yield st, guards
 
 
 def names_bound(statement: ast.stmt) -> set[str]:
@@ -58,3 +99,19 @@ def is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
     )
+
+
+def last_binding(bindings: Sequence[T], in_handler: Callable[[T], bool]) -> tuple[T | None, list[T]]:
+    """The binding of a name a module holds after it ran, of its bindings in source order, plus the others: the
+    last one, except that one in an except handler does not override a binding made before it (the try body is
+    taken to succeed)."""
+    winner: T | None = None
+    others: list[T] = []
+    for binding in bindings:
+        if winner is not None and in_handler(binding):
+            others.append(binding)
+            continue
+        if winner is not None:
+            others.append(winner)
+        winner = binding
+    return winner, others

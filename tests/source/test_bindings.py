@@ -7,7 +7,15 @@ import symtable
 
 import pytest
 
-from patchmerge.source.bindings import is_main_guard, is_type_checking, names_bound, target_names
+from patchmerge.source.bindings import (
+    Guard,
+    guarded_statements,
+    is_main_guard,
+    is_type_checking,
+    last_binding,
+    names_bound,
+    target_names,
+)
 
 STATEMENTS = [
     "x = 1",
@@ -63,3 +71,51 @@ def test_the_guards_that_never_run_on_import():
     assert is_type_checking(ast.parse("TYPE_CHECKING", mode="eval").body)
     assert is_type_checking(ast.parse("typing.TYPE_CHECKING", mode="eval").body)
     assert not is_type_checking(ast.parse("MY_TYPE_CHECKING", mode="eval").body)
+
+
+MODULE = """
+import os
+if TYPE_CHECKING:
+    import typing_only
+else:
+    fallback = 1
+try:
+    import fast
+except ImportError:
+    fast = None
+else:
+    ok = True
+finally:
+    done = True
+for item in items:
+    seen = item
+with lock:
+    held = 1
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_the_statements_a_module_runs_at_its_level_with_the_blocks_around_them():
+    found = [(ast.unparse(st), guards) for st, guards in guarded_statements(ast.parse(MODULE).body)]
+    assert found == [
+        ("import os", ()),
+        ("fallback = 1", (Guard("else", 3),)),
+        ("import fast", (Guard("try", 7),)),
+        ("fast = None", (Guard("except", 7),)),
+        ("ok = True", (Guard("try", 7),)),
+        ("done = True", ()),
+        ("seen = item", ()),
+        ("held = 1", ()),
+    ]
+
+
+def test_the_last_binding_wins_but_a_handler_does_not_override_an_earlier_one():
+    def handler(name: str) -> bool:
+        return name.startswith("h")
+
+    assert last_binding(["a", "h", "c"], handler) == ("c", ["h", "a"])
+    assert last_binding(["a", "h"], handler) == ("a", ["h"])
+    assert last_binding(["h1", "b"], handler) == ("b", ["h1"])
+    assert last_binding(["h1", "h2"], handler) == ("h1", ["h2"])
+    assert last_binding([], handler) == (None, [])
