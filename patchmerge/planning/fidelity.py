@@ -37,7 +37,7 @@ def plan_notes(target_plan: TargetPlan, context: PlanContext) -> list[str]:
     runtime_name = target_plan.target.rpartition(".")[2]  # the name the runtime rebinds in every module
     aliases = [
         site
-        for site in _safe(lambda: resolver.importers_of(definition.module, name, transitive=True))
+        for site in _safe(lambda: resolver.scan.importers_of(definition.module, name, transitive=True))
         if site.local_name != runtime_name and not site.in_function
     ]
     own = [s for s in aliases if s.module in patch_modules]
@@ -47,7 +47,7 @@ def plan_notes(target_plan: TargetPlan, context: PlanContext) -> list[str]:
     notes += _alias_notes(aliases, own)
     # the fused block comes after all of the defining module's own code, which so keeps the original too
     captures = [
-        c for c in _safe(lambda: resolver.captures_of(definition.module, name)) if c.module != definition.module
+        c for c in _safe(lambda: resolver.scan.captures_of(definition.module, name)) if c.module != definition.module
     ]
     notes += _capture_notes(captures, patch_modules, _imported_first(target_plan.target, definition))
     return notes
@@ -65,7 +65,7 @@ def _subclass_notes(
     resolver: StaticResolver, definition: Definition, sources: list[Definition], own: list[ImportSite]
 ) -> list[str]:
     patch_classes = {(s.module, s.qualname) for s in sources if s.kind is DefKind.CLASS}
-    subclasses = _safe(lambda: resolver.subclasses_of(definition.module, definition.qualname))
+    subclasses = _safe(lambda: resolver.scan.subclasses_of(definition.module, definition.qualname))
     inheriting = [c for c in subclasses if c in patch_classes]
     others = [c for c in subclasses if c not in patch_classes]
     notes: list[str] = []

@@ -11,8 +11,8 @@ from patchmerge.formats.records import strip_quotes
 from patchmerge.model import Definition, DefKind, Unresolved
 from patchmerge.resolve.fail import Fail
 from patchmerge.resolve.index import Binding, BindKind, ClassInfo, ModuleIndex, select_binding
-from patchmerge.resolve.members import MemberMixin
-from patchmerge.resolve.scan import ImportSite, ScanMixin
+from patchmerge.resolve.members import ClassMembers
+from patchmerge.resolve.scan import ImportSite, TreeScan
 from patchmerge.resolve.tree import SourceError, SourceTree
 
 __all__ = ["Fail", "ImportSite", "StaticResolver"]
@@ -22,8 +22,10 @@ NAME_KEEPING = {"staticmethod", "classmethod", "property", "abstractmethod", "ab
                 "cached_property", "setter", "getter", "deleter", "override", "final"}
 
 
-class StaticResolver(MemberMixin, ScanMixin):
-    """Resolves dotted names by reading the tree's source with `ast`; never imports the code."""
+class StaticResolver:
+    """Resolves dotted names by reading the tree's source with `ast`; never imports the code. Its parts: this
+    object walks names (modules, imports, assignments), `members` answers what a class has, and `scan` answers
+    tree-wide questions (who imports or subclasses a name) for fidelity notes."""
 
     def __init__(self, tree: SourceTree) -> None:
         self.tree = tree
@@ -32,9 +34,9 @@ class StaticResolver(MemberMixin, ScanMixin):
         self._active: set[tuple[str, str]] = set()  # lookups in progress, to stop import cycles
         self._active_values: set[tuple[str, str]] = set()  # `x = y` followings in progress
         self._external: dict[tuple[str, str], str] = {}  # (module, name) bound from outside -> origin dotted
-        self._values: dict[tuple[str, str], Definition] = {}  # (module, qualname) of `x = y` -> y's definition
-        self._base_cache: dict[tuple[str, str, int], list[tuple[str, str] | str]] = {}
-        ScanMixin.__init__(self)
+        self.values: dict[tuple[str, str], Definition] = {}  # (module, qualname) of `x = y` -> y's definition
+        self.members = ClassMembers(self)
+        self.scan = TreeScan(self)
 
     # -- public --------------------------------------------------------------------------------------
 
@@ -64,7 +66,7 @@ class StaticResolver(MemberMixin, ScanMixin):
             raise Fail(f"no module '{parts[0]}' under source roots {self.tree.describe_roots()}")
         module = ".".join(parts[:k])
         rest = parts[k:]
-        found = self._walk(self._module_def(module), rest)
+        found = self.walk(self._module_def(module), rest)
         notes = list(found.notes)
         notes += [f"decorator @{d} may change __name__" for d in found.decorators if not self._keeps_name(d)]
         if len(rest) > 2 and found.kind is not DefKind.MODULE:
@@ -78,27 +80,27 @@ class StaticResolver(MemberMixin, ScanMixin):
     def _keeps_name(decorator: str) -> bool:
         return decorator.split("(")[0].rsplit(".", 1)[-1] in NAME_KEEPING
 
-    def _walk(self, current: Definition, rest: list[str]) -> Definition:
+    def walk(self, current: Definition, rest: list[str]) -> Definition:
         """getattr() down `rest` from `current`, keeping the re-export hops and binding notes."""
         via = list(current.via)
         notes = list(current.notes)
         path = current.dotted
         for j, part in enumerate(rest):
             last = j == len(rest) - 1
-            alias = self._values.get((current.module, current.qualname))
+            alias = self.values.get((current.module, current.qualname))
             if current.kind is DefKind.VARIABLE and alias is not None and alias.kind in (DefKind.CLASS,
                                                                                           DefKind.MODULE):
                 # `Impl = SomeClass`: getattr(Impl, x) is SomeClass.x
                 via.append(f"{current.module}.{current.qualname}")
                 current = alias
             if current.kind is DefKind.MODULE:
-                found = self._module_attr(current.module, part)
+                found = self.module_attr(current.module, part)
                 if found is None:
                     if not last:
                         raise Fail(f"module {current.module} has no name '{part}' (and no submodule of that name)")
                     found = self._missing_in_module(current.module, part)
             elif current.kind is DefKind.CLASS:
-                found = self._member(current, part, last)
+                found = self.members.member(current, part, last)
             else:
                 origin = self._external.get((current.module, current.qualname))
                 if origin:
@@ -112,7 +114,7 @@ class StaticResolver(MemberMixin, ScanMixin):
             current = found
         return replace(current, via=tuple(dict.fromkeys(via)), notes=tuple(dict.fromkeys(notes)))
 
-    def _index(self, module: str) -> ModuleIndex:
+    def index(self, module: str) -> ModuleIndex:
         try:
             idx = self.tree.module_index(module)
         except SourceError as exc:
@@ -129,7 +131,7 @@ class StaticResolver(MemberMixin, ScanMixin):
                           file=self._rel(self.tree.module_file(module)), name=module.rpartition(".")[2])
 
     def _missing_in_module(self, module: str, name: str) -> Definition:
-        idx = self._index(module)
+        idx = self.index(module)
         notes = ["not defined in source: the patch creates it"]
         if any(b.kind is BindKind.STAR and not self.tree.exists(idx.absolute(b.level, b.source))
                for b in idx.bindings):
@@ -137,7 +139,7 @@ class StaticResolver(MemberMixin, ScanMixin):
         return Definition(dotted=f"{module}.{name}", kind=DefKind.MISSING, module=module, qualname=name,
                           file=self._rel(idx.file), name=name, notes=tuple(notes))
 
-    def _module_attr(self, module: str, name: str) -> Definition | None:
+    def module_attr(self, module: str, name: str) -> Definition | None:
         """What `getattr(module, name)` is after the module ran (a bound name, else a submodule), or None."""
         key = (module, name)
         if key in self._attrs:
@@ -160,18 +162,18 @@ class StaticResolver(MemberMixin, ScanMixin):
         return result
 
     def _lookup(self, module: str, name: str) -> Definition | None:
-        idx = self._index(module)
-        winner, others = select_binding(idx.bindings, idx.candidates(name), lambda b: self._star_provides(idx, b, name))
+        idx = self.index(module)
+        winner, others = select_binding(idx.bindings, idx.candidates(name), lambda b: self.star_provides(idx, b, name))
         if winner is None:
             sub = f"{module}.{name}"
             return self._module_def(sub) if self.tree.exists(sub) else None
-        notes = self._guard_notes(winner, others, name)
+        notes = self.guard_notes(winner, others, name)
         # a try-body import that the source itself cannot satisfy falls back to what the handler binds
         fallbacks = [b for b in reversed(others) if b.in_handler and self._same_try(winner, b)]
         error: Fail | None = None
         for b in [winner, *fallbacks]:
             try:
-                found = self._follow(idx, b, name)
+                found = self.follow(idx, b, name)
             except Fail as exc:
                 error = error or exc
                 continue
@@ -186,7 +188,7 @@ class StaticResolver(MemberMixin, ScanMixin):
         tries = {g.line for g in winner.guards if g.kind == "try"}
         return any(g.kind == "except" and g.line in tries for g in other.guards)
 
-    def _guard_notes(self, winner: Binding, others: list[Binding], name: str) -> list[str]:
+    def guard_notes(self, winner: Binding, others: list[Binding], name: str) -> list[str]:
         notes: list[str] = []
         for guard in winner.guards:
             if guard.kind == "try":
@@ -205,13 +207,13 @@ class StaticResolver(MemberMixin, ScanMixin):
                 notes.append(f"{name} is bound only in an except handler (line {winner.line}): `{winner.text}`")
         return notes
 
-    def _star_provides(self, idx: ModuleIndex, star: Binding, name: str, seen: frozenset[str] = frozenset()) -> bool:
+    def star_provides(self, idx: ModuleIndex, star: Binding, name: str, seen: frozenset[str] = frozenset()) -> bool:
         """Whether `from <star source> import *` binds `name`: its literal __all__, else its public names."""
         source = idx.absolute(star.level, star.source)
         if source in seen or not self.tree.exists(source):
             return False  # a star cycle, or outside the source roots (unknowable, and not ours to patch)
         try:
-            sidx = self._index(source)
+            sidx = self.index(source)
         except Fail:
             return False
         if sidx.summary.all_names is not None:
@@ -219,9 +221,9 @@ class StaticResolver(MemberMixin, ScanMixin):
         if name.startswith("_"):
             return False
         return name in sidx.names() or any(
-            b.kind is BindKind.STAR and self._star_provides(sidx, b, name, seen | {source}) for b in sidx.bindings)
+            b.kind is BindKind.STAR and self.star_provides(sidx, b, name, seen | {source}) for b in sidx.bindings)
 
-    def _follow(self, idx: ModuleIndex, b: Binding, name: str) -> Definition:
+    def follow(self, idx: ModuleIndex, b: Binding, name: str) -> Definition:
         """The definition a module-level binding leads to, following imports into the tree."""
         here = f"{idx.module}.{name}"
         file = self._rel(idx.file)
@@ -231,7 +233,7 @@ class StaticResolver(MemberMixin, ScanMixin):
         if b.kind is BindKind.CLASS:
             return Definition(kind=DefKind.CLASS, name=b.def_name, decorators=b.decorators, **common)
         if b.kind is BindKind.ASSIGN:
-            return self._variable(idx, b, name, idx.module, name, None)
+            return self.variable(idx, b, name, idx.module, name, None)
         if b.kind is BindKind.IMPORT:
             if self.tree.exists(b.source):
                 target = self._module_def(b.source)
@@ -248,14 +250,14 @@ class StaticResolver(MemberMixin, ScanMixin):
             if source == idx.module:  # `from . import sub` in a package's own __init__: the submodule
                 target = self._module_def(f"{source}.{attr}") if self.tree.exists(f"{source}.{attr}") else None
             else:
-                target = self._module_attr(source, attr)
+                target = self.module_attr(source, attr)
             if target is None:
                 raise Fail(f"{here} is imported from {source} (line {b.line}), which has no name '{attr}'")
             return replace(target, via=(here, *target.via))
         self._external[(idx.module, name)] = f"{source}.{attr}"
         return Definition(kind=DefKind.VARIABLE, name=attr, notes=(f"bound by import from {source}",), **common)
 
-    def _variable(self, idx: ModuleIndex, b: Binding, name: str, module: str, qualname: str,
+    def variable(self, idx: ModuleIndex, b: Binding, name: str, module: str, qualname: str,
                   owner: str | None, cls: ClassInfo | None = None) -> Definition:
         """An assignment; `x = y` takes y's __name__ (so the wrapper rule sees what the runtime sees)."""
         notes: list[str] = []
@@ -263,7 +265,7 @@ class StaticResolver(MemberMixin, ScanMixin):
         if b.value:
             target = self._value_def(idx, b.value, cls, owner, b.line)
             if target is not None:
-                self._values[(module, qualname)] = target
+                self.values[(module, qualname)] = target
                 obj_name = target.name or obj_name
                 notes.append(f"assigned from {b.value} ({target.module}.{target.qualname or target.module})")
         return Definition(dotted=f"{module}.{qualname}", kind=DefKind.VARIABLE, module=module, qualname=qualname,
@@ -283,10 +285,10 @@ class StaticResolver(MemberMixin, ScanMixin):
             if cls is not None and owner is not None and any(m.name == head for m in cls.members):
                 owner_def = Definition(dotted=f"{idx.module}.{owner}", kind=DefKind.CLASS, module=idx.module,
                                        qualname=owner, file=self._rel(idx.file))
-                start = self._member(owner_def, head, last=True)
+                start = self.members.member(owner_def, head, last=True)
             else:
-                start = self._as_of(idx, head, line) or self._module_attr(idx.module, head)
-            return self._walk(start, rest) if start is not None else None
+                start = self._as_of(idx, head, line) or self.module_attr(idx.module, head)
+            return self.walk(start, rest) if start is not None else None
         except Fail:
             return None
         finally:
@@ -299,14 +301,14 @@ class StaticResolver(MemberMixin, ScanMixin):
         earlier = [i for i in own if idx.bindings[i].line < line]
         if not earlier or not any(idx.bindings[i].line > line for i in own):
             return None
-        winner, _ = select_binding(idx.bindings, earlier, lambda b: self._star_provides(idx, b, name))
-        return self._follow(idx, winner, name) if winner is not None else None
+        winner, _ = select_binding(idx.bindings, earlier, lambda b: self.star_provides(idx, b, name))
+        return self.follow(idx, winner, name) if winner is not None else None
 
-    def _resolve_in(self, module: str, text: str) -> Definition | str:
+    def resolve_in(self, module: str, text: str) -> Definition | str:
         """Resolve a dotted expression as written in `module` (e.g. a base class). Returns the definition,
         or the dotted origin when it comes from outside the source roots (e.g. "torch.nn.Module")."""
         head, *rest = text.split(".")
-        start = self._module_attr(module, head)
+        start = self.module_attr(module, head)
         if start is None:
             if hasattr(builtins, head):
                 return ".".join(["builtins", head, *rest])
@@ -316,10 +318,10 @@ class StaticResolver(MemberMixin, ScanMixin):
             origin = self._external.get((current.module, current.qualname))
             if origin is not None and current.kind is DefKind.VARIABLE:
                 return ".".join([origin, *rest[j:]])
-            current = self._walk(current, [part])
+            current = self.walk(current, [part])
         origin = self._external.get((current.module, current.qualname))
         if origin is not None and current.kind is DefKind.VARIABLE:
             return origin
-        if current.kind is DefKind.VARIABLE and (value := self._values.get((current.module, current.qualname))):
+        if current.kind is DefKind.VARIABLE and (value := self.values.get((current.module, current.qualname))):
             return value  # `Base = SomeClass` used as a base: the class it holds
         return current

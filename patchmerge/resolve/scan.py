@@ -62,7 +62,7 @@ def _unresolved_at_the_boundary(method: Callable[..., T]) -> Callable[..., T]:
     failure does not leave it."""
 
     @functools.wraps(method)
-    def answer(self: StaticResolver, module: str, name: str, *args: Any, **kwargs: Any) -> T:
+    def answer(self: TreeScan, module: str, name: str, *args: Any, **kwargs: Any) -> T:
         try:
             return method(self, module, name, *args, **kwargs)
         except Fail as exc:
@@ -71,34 +71,37 @@ def _unresolved_at_the_boundary(method: Callable[..., T]) -> Callable[..., T]:
     return answer
 
 
-class ScanMixin:
-    """importers_of / subclasses_of / captures_of for StaticResolver."""
+class TreeScan:
+    """importers_of / subclasses_of / captures_of over the rewritable packages, for fidelity notes: each
+    answers, or raises Unresolved naming what it asked about. Names are resolved by the resolver it belongs
+    to."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: StaticResolver) -> None:
+        self.names = names
         self._modules: list[ModuleIndex] | None = None
         self._by_name: dict[str, list[_Rec]] = {}  # imported name -> records (stars under "*")
         self._subclasses: dict[tuple[str, str], list[tuple[str, str]]] | None = None
         # last part of a name read at import time -> (module index, capture, the dotted name read)
         self._captures: dict[str, list[tuple[ModuleIndex, Capture, str]]] = {}
-        self.scan_errors: dict[str, str] = {}  # module -> why it could not be indexed
+        self.errors: dict[str, str] = {}  # module -> why it could not be indexed
 
-    def _scan(self: StaticResolver) -> list[ModuleIndex]:
+    def _scan(self) -> list[ModuleIndex]:
         if self._modules is not None:
             return self._modules
         modules: list[ModuleIndex] = []
-        names = self.tree.rewritable_modules()
-        self.tree.preload(names)  # parses in parallel what the disk cache lacks; errors resurface below
+        names = self.names.tree.rewritable_modules()
+        self.names.tree.preload(names)  # parses in parallel what the disk cache lacks; errors resurface below
         for name in names:
             try:
-                idx = self.tree.module_index(name)
+                idx = self.names.tree.module_index(name)
             except SourceError as exc:
-                self.scan_errors[name] = exc.message
+                self.errors[name] = exc.message
                 log.warning("skipping %s: %s", exc.path, exc.message)
                 continue
             if idx is None or idx.file is None:
                 continue
             modules.append(idx)
-            file = self.tree.relative(idx.file)
+            file = self.names.tree.relative(idx.file)
             for rec in idx.summary.imports:
                 try:
                     source = idx.absolute(rec.level, rec.source)
@@ -114,7 +117,7 @@ class ScanMixin:
         return modules
 
     @_unresolved_at_the_boundary
-    def importers_of(self: StaticResolver, module: str, name: str, *, transitive: bool = False) -> list[ImportSite]:
+    def importers_of(self, module: str, name: str, *, transitive: bool = False) -> list[ImportSite]:
         """Every rewritable module that binds `name` from `module` (`from module import name [as alias]`, or a
         star import that exports it), function bodies included.
 
@@ -128,7 +131,7 @@ class ScanMixin:
                       if r.source == module and self._exports(module, name)]
             return sorted(set(sites), key=_site_key)
 
-        target = self.resolve(f"{module}.{name}")
+        target = self.names.resolve(f"{module}.{name}")
         key = (target.module, target.qualname)
         names = {name, target.name, target.qualname.rpartition(".")[2]} | {v.rpartition(".")[2] for v in target.via}
         found: set[ImportSite] = set()
@@ -137,7 +140,7 @@ class ScanMixin:
         def holds_target(source: str, nm: str) -> bool:
             if (source, nm) not in same:
                 try:
-                    d = self._module_attr(source, nm) if self.tree.exists(source) else None
+                    d = self.names.module_attr(source, nm) if self.names.tree.exists(source) else None
                 except Fail:
                     d = None
                 same[(source, nm)] = d is not None and (d.module, d.qualname) == key
@@ -157,12 +160,12 @@ class ScanMixin:
         return sorted(found, key=_site_key)
 
     @_unresolved_at_the_boundary
-    def captures_of(self: StaticResolver, module: str, name: str) -> list[CaptureSite]:
+    def captures_of(self, module: str, name: str) -> list[CaptureSite]:
         """Every module-level or class-body assignment in a rewritable module whose value reads the object
         `module.name` when it runs (under any name the object is imported as): `X = name`, `X = f(name)`,
         `SPEC = Spec(norm=name)`. `module.name` must resolve (else Unresolved)."""
         self._scan()
-        target = self.resolve(f"{module}.{name}")
+        target = self.names.resolve(f"{module}.{name}")
         key = (target.module, target.qualname)
         names = {name, target.name, target.qualname.rpartition(".")[2]} | {v.rpartition(".")[2] for v in target.via}
         names |= {site.local_name for site in self.importers_of(module, name, transitive=True)}
@@ -170,26 +173,26 @@ class ScanMixin:
         for nm in names:
             for idx, cap, ref in self._captures.get(nm, []):
                 if self._reads(idx, cap.line, ref, key):
-                    found.add(CaptureSite(idx.module, cap.bound, self.tree.relative(idx.file), cap.line, cap.text,
+                    found.add(CaptureSite(idx.module, cap.bound, self.names.tree.relative(idx.file), cap.line, cap.text,
                                           cap.simple and cap.refs[0] == ref))
         return sorted(found, key=lambda c: (c.module, c.line, c.bound))
 
-    def _reads(self: StaticResolver, idx: ModuleIndex, line: int, ref: str, key: tuple[str, str]) -> bool:
+    def _reads(self, idx: ModuleIndex, line: int, ref: str, key: tuple[str, str]) -> bool:
         """Whether the dotted name `ref`, read at `line` of module `idx`, is the definition `key`: the name is
         looked up among the bindings made before that line, as the running module would see it."""
 
         head, *rest = ref.split(".")
         before = [i for i in idx.candidates(head) if idx.bindings[i].line < line]
-        winner, _ = select_binding(idx.bindings, before, lambda b: self._star_provides(idx, b, head))
+        winner, _ = select_binding(idx.bindings, before, lambda b: self.names.star_provides(idx, b, head))
         if winner is None:
             return False
         try:
-            found = self._walk(self._follow(idx, winner, head), rest)
+            found = self.names.walk(self.names.follow(idx, winner, head), rest)
         except Fail:
             return False
         if (found.module, found.qualname) == key:
             return True
-        value = self._values.get((found.module, found.qualname))  # `Impl = Name` read as Impl
+        value = self.names.values.get((found.module, found.qualname))  # `Impl = Name` read as Impl
         return value is not None and (value.module, value.qualname) == key
 
     @staticmethod
@@ -197,22 +200,22 @@ class ScanMixin:
         s = rec.site
         return ImportSite(s.module, name, s.file, s.line, s.in_function)
 
-    def _exports(self: StaticResolver, module: str, name: str) -> bool:
-        if not self.tree.exists(module):
+    def _exports(self, module: str, name: str) -> bool:
+        if not self.names.tree.exists(module):
             return False
-        idx = self._index(module)
+        idx = self.names.index(module)
         if idx.summary.all_names is not None:
             return name in idx.summary.all_names
         return not name.startswith("_") and name in idx.names()
 
     @_unresolved_at_the_boundary
-    def subclasses_of(self: StaticResolver, module: str, qualname: str, *,
+    def subclasses_of(self, module: str, qualname: str, *,
                       transitive: bool = False) -> list[tuple[str, str]]:
         """(module, class qualname) of the classes in rewritable packages whose bases resolve to the class
         `module.qualname` (itself followed through re-exports first). Direct subclasses unless `transitive`."""
 
         try:
-            target = self.resolve(f"{module}.{qualname}")
+            target = self.names.resolve(f"{module}.{qualname}")
             key = (target.module, target.qualname) if target.kind is DefKind.CLASS else (module, qualname)
         except Unresolved:  # an unknown class simply has no subclasses to report
             key = (module, qualname)
@@ -221,7 +224,7 @@ class ScanMixin:
             for idx in self._scan():
                 for qual, info in idx.classes():
                     try:
-                        bases = self._bases(idx.module, info)
+                        bases = self.names.members.bases(idx.module, info)
                     except Fail:
                         continue
                     for base in bases:

@@ -90,11 +90,11 @@ def test_disk_cache_second_scan_reads_no_source_file(root: Path, tmp_path: Path)
     _age(root)
     cache = tmp_path / "cache"
     first = SourceTree(root, ["A", "B"], ["pkg"], cache_dir=cache)
-    sites = StaticResolver(first).importers_of("pkg.impl.functions", "api")
+    sites = StaticResolver(first).scan.importers_of("pkg.impl.functions", "api")
     assert len(first.files_read) == len(list((root / "A/pkg").rglob("*.py")))
 
     second = SourceTree(root, ["A", "B"], ["pkg"], cache_dir=cache)
-    assert StaticResolver(second).importers_of("pkg.impl.functions", "api") == sites
+    assert StaticResolver(second).scan.importers_of("pkg.impl.functions", "api") == sites
     assert second.files_read == set() and second.files_opened == set()  # nothing parsed, nothing even read
     assert second.files_cached == first.files_read
 
@@ -102,7 +102,7 @@ def test_disk_cache_second_scan_reads_no_source_file(root: Path, tmp_path: Path)
     edited = root / "A/pkg/users/u1.py"
     edited.write_text("from pkg.impl.functions import api as renamed_api\n")
     third = SourceTree(root, ["A", "B"], ["pkg"], cache_dir=cache)
-    local = [s.local_name for s in StaticResolver(third).importers_of("pkg.impl.functions", "api")
+    local = [s.local_name for s in StaticResolver(third).scan.importers_of("pkg.impl.functions", "api")
              if s.module == "pkg.users.u1"]
     assert local == ["renamed_api"] and third.files_read == {edited}
 
@@ -202,8 +202,8 @@ def test_disk_cache_keeps_captures_and_ignores_other_layouts(tmp_path: Path) -> 
     _age(root)
     cache = tmp_path / "cache"
     first = SourceTree(root, ["R"], ["lib"], cache_dir=cache)
-    sites = StaticResolver(first).captures_of("lib.a", "f")
+    sites = StaticResolver(first).scan.captures_of("lib.a", "f")
     assert [(s.bound, s.line) for s in sites] == [("G", 5)]
     assert [p.name for p in cache.iterdir()] == [f"resolve-index-v{INDEX_VERSION}"]
     second = SourceTree(root, ["R"], ["lib"], cache_dir=cache)
-    assert StaticResolver(second).captures_of("lib.a", "f") == sites and second.files_read == set()
+    assert StaticResolver(second).scan.captures_of("lib.a", "f") == sites and second.files_read == set()
