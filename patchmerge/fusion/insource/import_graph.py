@@ -22,7 +22,7 @@ class ImportGraph:
         self._is_package = is_package
         self._edges: dict[str, frozenset[str]] = {}
         self.added: dict[str, set[str]] = {}  # module -> what this merge makes it import at its top
-        self._replay: ImportReplay | None = None
+        self._replay = ImportReplay(module_file, is_package)  # it parses each module once, for both
 
     def reaches(self, start: str, goal: str) -> bool:
         """Whether importing `start` imports `goal` (or `goal` itself is `start` or one of its packages)."""
@@ -57,8 +57,6 @@ class ImportGraph:
         only a module `importer` did not import already can, by running from another entry point."""
         if self.reaches(importer, module):
             return None
-        if self._replay is None:
-            self._replay = ImportReplay(self._module_file, self._is_package)
         return self._replay.failure(module, self.closure(importer) - {importer}, {importer: set()})
 
     def _imports(self, module: str) -> frozenset[str]:
@@ -67,16 +65,12 @@ class ImportGraph:
         return self._edges[module]
 
     def _read(self, module: str) -> set[str]:
-        path = self._module_file(module)
-        if path is None:
-            return set()
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-        except (OSError, SyntaxError, ValueError):
+        body = self._replay.body(module)
+        if body is None:
             return set()
         package = package_of(module, self._is_package(module))
         found: set[str] = set()
-        for node in _module_level(tree.body):
+        for node in _module_level(body):
             if isinstance(node, ast.Import):
                 found.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom):

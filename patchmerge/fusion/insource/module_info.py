@@ -14,6 +14,7 @@ from libcst.metadata import Assignment, BuiltinAssignment, GlobalScope, Metadata
 
 from patchmerge.fusion.insource.module_state import declared_global
 from patchmerge.fusion.insource.walk import subtree_ids
+from patchmerge.source.bindings import names_bound
 
 
 @dataclass
@@ -41,13 +42,14 @@ class ModuleInfo:
     _global: Scopes | None = None
     _for_node: dict[int, Scopes] = field(default_factory=dict)
     _tree: ast.Module | None = None
+    _top_names: frozenset[str] | None = None
 
     @classmethod
     def parse(cls, name: str, text: str, is_package: bool = False, wanted: frozenset[str] = frozenset()) -> ModuleInfo:
         module = cst.parse_module(text)
-        whole, rebound = _global_declarations(module, text)
+        whole, rebound, tree = _global_declarations(module, text)
         ids = frozenset(id(statement) for statement, binds in zip(module.body, whole, strict=True) if binds)
-        return cls(name, is_package, module, text, ids, wanted, frozenset(rebound))
+        return cls(name, is_package, module, text, ids, wanted, frozenset(rebound), _tree=tree)
 
     @property
     def tree(self) -> ast.Module:
@@ -119,30 +121,41 @@ class ModuleInfo:
     def global_bindings(self, name: str) -> list[Assignment | BuiltinAssignment]:
         return [a for a in self.global_scope.assignments[name] if not isinstance(a, BuiltinAssignment)]
 
+    def binds(self, name: str) -> bool:
+        """Whether the module binds `name` at its top, as `global_bindings` finds (an import or assignment in
+        any block, `if TYPE_CHECKING:` too), read with `ast` where no scope analysis ran yet, unless code in a def
+        declares the name global."""
+        if self._global is not None or name in self.rebound:
+            return bool(self.global_bindings(name))
+        if self._top_names is None:
+            self._top_names = frozenset(name for statement in self.tree.body for name in names_bound(statement))
+        return name in self._top_names
 
-def _global_declarations(module: cst.Module, text: str) -> tuple[list[bool], set[str]]:
-    """For each top-level statement of `module`, whether code in it declares a name global or nonlocal; and the
-    names declared global anywhere. Read with `ast`, which walks a module many times faster than a libcst
-    visitor; without it (or if the two disagree on the statements) every statement counts as declaring."""
+
+def _global_declarations(module: cst.Module, text: str) -> tuple[list[bool], set[str], ast.Module | None]:
+    """For each top-level statement of `module`, whether code in it declares a name global or nonlocal; the
+    names declared global anywhere; and the module read with `ast` where it was. Read with `ast`, which walks a
+    module many times faster than a libcst visitor; without it (or if the two disagree on the statements) every
+    statement counts as declaring."""
     keep_all = [True] * len(module.body)
     if "global" not in text and "nonlocal" not in text:
-        return [False] * len(module.body), set()
+        return [False] * len(module.body), set(), None
     try:
         tree = ast.parse(text)
     except SyntaxError:
-        return keep_all, declared_global(module)
+        return keep_all, declared_global(module), None
     whole: list[bool] = []
     statements = iter(tree.body)
     for statement in module.body:
         count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
         found = [next(statements, None) for _ in range(count)]
         if any(item is None for item in found):
-            return keep_all, declared_global(module)
+            return keep_all, declared_global(module), tree
         kinds = {cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef), cst.ClassDef: (ast.ClassDef,)}
         expected = kinds.get(type(statement))
         if expected is not None and not isinstance(found[0], expected):
-            return keep_all, declared_global(module)
+            return keep_all, declared_global(module), tree
         whole.append(any(isinstance(n, ast.Global | ast.Nonlocal) for item in found for n in ast.walk(item)))
     names = {name for n in ast.walk(tree) if isinstance(n, ast.Global) for name in n.names}
-    return whole, names
+    return whole, names, tree
 

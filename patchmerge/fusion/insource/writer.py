@@ -338,7 +338,7 @@ class InSourceWriter:
         compile the definition (a scripted caller compiles what it calls): it reads the flag as a constant, and
         the call sits behind `torch.jit.is_scripting()`, which TorchScript does not compile."""
         flag = f"{HELPER_ALIAS}.{pending_flag(ids[0], chosen)}"
-        if module.global_bindings("torch"):
+        if module.binds("torch"):
             flag += " and not torch.jit.is_scripting()"
         return cst.parse_statement(f"if {flag}:\n    {self.probe_call(ids)}\n")
 
