@@ -1,0 +1,39 @@
+"""A module read for in-source writing: whether it binds a name at its top, read with `ast` without a scope
+analysis, agrees with libcst's scope analysis of the whole module."""
+
+from __future__ import annotations
+
+import pytest
+
+from patchmerge.fusion.insource.module_info import ModuleInfo
+
+MODULES = [
+    "import torch\n",
+    "import torch.nn\n",
+    "import torch.nn as nn\n",
+    "from x import torch\n",
+    "from x import y as torch\n",
+    "try:\n    import torch\nexcept ImportError:\n    torch = None\n",
+    "if TYPE_CHECKING:\n    import torch\n",
+    "def f():\n    global torch\n    import torch\n",
+    "def f():\n    global torch\n",
+    "def f():\n    import torch\n",
+    "class C:\n    import torch\n",
+    "[torch for torch in range(3)]\n",
+    "for torch in range(3):\n    pass\n",
+    "with open('f') as torch:\n    pass\n",
+    "del torch\n",
+    "torch: int\n",
+    "torch: int = 1\n",
+    "def torch():\n    pass\n",
+    "x = lambda torch: torch\n",
+    '"""doc, global torch"""\nimport os\n',
+]
+
+
+@pytest.mark.parametrize("text", MODULES)
+def test_whether_a_module_binds_a_name_agrees_with_the_scope_analysis(text):
+    quick = ModuleInfo.parse("m", text)
+    analysed = ModuleInfo.parse("m", text)
+    assert quick.binds("torch") == bool(analysed.global_bindings("torch"))
+    assert quick._global is None or "global" in text  # answered without the analysis unless a def declares it
