@@ -148,6 +148,7 @@ class Scenario:
     # domains, and the profile's runtime.adaptor_args_guarded items for it
     arguments: str = ""
     guarded: tuple[str, ...] = ()
+    probes: bool = True  # False: merged with --no-probes, as a production tree
     # the function of ARGUMENTS the merge walks for the calls the adaptor's parse runs (runtime.adaptor_args_entry)
     parse_entry: str = ""
 
@@ -203,7 +204,8 @@ def build(base: Path, scenario: Scenario) -> tuple[Path, Path]:
     (base / "profile.toml").write_text(profile)
     fused = base / "fused"
     subprocess.run(["cp", "-r", str(pristine), str(fused)], check=True)
-    code = main(["merge", str(fused), "--profile", str(base / "profile.toml")])
+    no_probes = [] if scenario.probes else ["--no-probes"]
+    code = main(["merge", str(fused), "--profile", str(base / "profile.toml"), *no_probes])
     report = json.loads((fused / ".patchmerge" / "report" / "report.json").read_text())
     unfused = [(p["id"], p["reason"]) for p in report["patches"] if p["outcome"] != "fused"]
     assert code == 0 and not unfused, f"{scenario.name}: not fused: {unfused}"

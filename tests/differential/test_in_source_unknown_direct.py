@@ -132,6 +132,34 @@ def test_where_the_chain_may_not_evaluate_such_a_condition_it_is_evaluated_first
     assert "'s condition as it adapts, in this order" in fused
 
 
+@pytest.mark.parametrize("collection", [None, "M"])
+def test_evaluated_ahead_in_a_tree_merged_without_probes(tmp_path, collection):
+    """The statements written ahead of a binding read the helper's parse: the module imports the helper even
+    where no probe does (an overridden reader, alone or tested by the runtime's clash raise)."""
+    records = [{"patch_import": "mindspeed_llm.patches.forward_global_aux", "condition": [PP]},
+               {"patch_import": "mindspeed_llm.patches.forward_gmm"}]
+    if collection:
+        records = [{**record, "collection": collection} for record in records]
+    scenario = _scenario({"megatron.core.router.Router.forward": records})
+    scenario.probes = False
+    outcomes = compare(tmp_path, scenario)
+    assert any("'pipeline_model_parallel_size'" in json.dumps(o.get("error")) for o in outcomes)
+    assert strategies(tmp_path / "fused")["megatron.core.router.Router.forward#0"][0] == "in-source"
+
+
+def test_a_wrapper_registered_again_under_such_a_condition_is_evaluated_ahead_in_2_2_0(tmp_path):
+    """From 2.2.0 a wrapper registered always, then again under a condition, wraps once: the later registration
+    is not written, yet the runtime evaluates its condition, and raises where the name is missing."""
+    scenario = _scenario({"megatron.core.router.Router.forward": [
+        {"patch_import": "mindspeed_llm.patches.logged_wrapper"},
+        {"patch_import": "mindspeed_llm.patches.logged_wrapper", "condition": [PP]},
+    ]})
+    scenario.semantics = "2.2.0"
+    outcomes = compare(tmp_path, scenario)
+    assert any("'pipeline_model_parallel_size'" in json.dumps(o.get("error")) for o in outcomes)
+    assert strategies(tmp_path / "fused")["megatron.core.router.Router.forward#0"][0] == "in-source"
+
+
 def test_an_overridden_condition_written_as_the_runtimes_raise_is_evaluated_in_source(tmp_path):
     """In one collection, the later unconditional replacement without force_patch makes the runtime raise where
     the earlier condition holds: written first as `if condition: raise`, it is tested as the runtime tests it."""

@@ -250,7 +250,7 @@ def _in_runtime_order(
     registered branch first (the others only where it fails), an overridden replacement's condition is written
     only where it makes the runtime raise (`if condition: raise ...`, tested first), the clash raises precede
     the chain and the wrappers follow it. So one such condition is tested in the runtime's order only as the
-    last branch, as a wrapper with no clash, or as an overridden one the only clash tests."""
+    last branch, as a wrapper registered once with no clash, or as an overridden one the only clash tests."""
     readers = [pp for pp in [*overridden, *branches, *wrappers] if pp.patch.id in direct]
     if len(readers) != 1:
         return bool(readers)
@@ -258,8 +258,10 @@ def _in_runtime_order(
     if reader in overridden:
         tested = [c for c in raising if c.earlier == (reader,) and not c.later.patch.is_conditional]
         return not (tested and len(raising) == 1)
-    if reader in wrappers:
-        return bool(raising)
+    if reader in wrappers:  # from 2.2.0 a wrapper registered again is kept once: the later condition unwritten
+        again = any(w.patch.patch_import == reader.patch.patch_import and w.patch.target == reader.patch.target
+                    for w in wrappers[: wrappers.index(reader)])
+        return bool(raising) or again
     return reader is not branches[-1]
 
 

@@ -270,6 +270,7 @@ class InSourceWriter:
         statements += wrap_statements(self, binding, target, anchor, moved_beside)
         if binding.written_before:  # the runtime's adaptation raises before any of it binds
             statements[:0] = adaptation_statements(binding)
+            ops.helper = True  # they read the helper's parse
         if binding.branches or any(pp.patch.is_conditional for pp in binding.wrappers):
             ops.helper = True  # the conditions read the helper's parses (and the probes call it)
         statements[0] = statements[0].with_changes(leading_lines=[*head, *statements[0].leading_lines])
