@@ -83,11 +83,17 @@ class Sources:
         return self.parse_file(path) if path is not None else None
 
     def module_of_file(self, rel: str) -> str | None:
-        """The module name a file (relative to ROOT_DIR) is imported as; None where no source root gives that
-        file under it."""
-        name = module_of_path(rel, self.tree.source_roots)
-        found = self.module_file(name) if name is not None else None
-        return name if found is not None and found.resolve() == (self.root / rel).resolve() else None
+        """The module name a file (relative to ROOT_DIR, or absolute) is imported as, from the first source root
+        holding it, on disk (a root may be a symlink)."""
+        path = (self.root / rel).resolve()
+        for base in self.tree.paths:
+            try:
+                inside = path.relative_to(base.resolve())
+            except ValueError:
+                continue
+            if (name := module_of_path(inside, ())) is not None:
+                return name
+        return None
 
     def absolute(self, module: str, level: int, source: str | None) -> str:
         """The absolute module a relative import in `module` names ("<beyond-top-level>" where Python raises

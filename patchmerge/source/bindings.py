@@ -103,12 +103,12 @@ def is_type_checking(test: ast.expr) -> bool:
 
 def last_binding(bindings: Sequence[T], in_handler: Callable[[T], bool]) -> tuple[T | None, list[T]]:
     """The binding of a name a module holds after it ran, of its bindings in source order, plus the others: the
-    last one, except that one in an except handler does not override a binding made before it (the try body is
-    taken to succeed)."""
+    last one, except that one in an except handler does not override a binding made outside handlers (the try
+    body is taken to succeed); of bindings in handlers only, the last (a handler runs its statements in order)."""
     winner: T | None = None
     others: list[T] = []
     for binding in bindings:
-        if winner is not None and in_handler(binding):
+        if winner is not None and in_handler(binding) and not in_handler(winner):
             others.append(binding)
             continue
         if winner is not None:

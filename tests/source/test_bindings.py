@@ -117,5 +117,6 @@ def test_the_last_binding_wins_but_a_handler_does_not_override_an_earlier_one():
     assert last_binding(["a", "h", "c"], handler) == ("c", ["h", "a"])
     assert last_binding(["a", "h"], handler) == ("a", ["h"])
     assert last_binding(["h1", "b"], handler) == ("b", ["h1"])
-    assert last_binding(["h1", "h2"], handler) == ("h1", ["h2"])
+    assert last_binding(["h1", "h2"], handler) == ("h2", ["h1"])  # in one handler, run in order
+    assert last_binding(["a", "h1", "h2"], handler) == ("a", ["h1", "h2"])
     assert last_binding([], handler) == (None, [])

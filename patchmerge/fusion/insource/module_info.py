@@ -42,7 +42,8 @@ class ModuleInfo:
     _global: Scopes | None = None
     _for_node: dict[int, Scopes] = field(default_factory=dict)
     _tree: ast.Module | None = None
-    _top_names: frozenset[str] | None = None
+    _top_names: frozenset[str] | None = None  # None where `binds` asks the scope analysis (see there)
+    _top_read: bool = False
 
     @classmethod
     def parse(cls, name: str, text: str, is_package: bool = False, wanted: frozenset[str] = frozenset()) -> ModuleInfo:
@@ -123,13 +124,37 @@ class ModuleInfo:
 
     def binds(self, name: str) -> bool:
         """Whether the module binds `name` at its top, as `global_bindings` finds (an import or assignment in
-        any block, `if TYPE_CHECKING:` too), read with `ast` where no scope analysis ran yet, unless code in a def
-        declares the name global."""
-        if self._global is not None or name in self.rebound:
+        any block, `if TYPE_CHECKING:` too). Read with `ast` where no scope analysis ran yet, unless code in a def
+        declares the name global, or the module binds names in ways that reading does not follow as libcst does
+        (a walrus, a match statement, `except E as name`)."""
+        if not self._top_read:
+            self._top_names, self._top_read = _plain_top_names(self.tree), True
+        names = self._top_names
+        if self._global is not None or name in self.rebound or names is None or f" {name}" in names:
             return bool(self.global_bindings(name))
-        if self._top_names is None:
-            self._top_names = frozenset(name for statement in self.tree.body for name in names_bound(statement))
-        return name in self._top_names
+        return name in names
+
+
+def _plain_top_names(tree: ast.Module) -> frozenset[str] | None:
+    """The names the module's top-level statements bind, or None where one may bind in a way `names_bound` does
+    not read as libcst's scope analysis does: a walrus (in a default, a decorator, a comprehension) or a match
+    statement anywhere. The name of an `except E as name` at the module's level is given with a leading space:
+    `binds` asks the scope analysis about it."""
+    if any(isinstance(node, ast.NamedExpr | ast.Match) for node in ast.walk(tree)):
+        return None
+    names = {name for statement in tree.body for name in names_bound(statement)}
+    todo: list[ast.stmt] = list(tree.body)
+    while todo:  # the statements that run at the module's level, not in defs or classes
+        statement = todo.pop()
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for handler in getattr(statement, "handlers", ()):
+            if handler.name is not None:
+                names.add(f" {handler.name}")
+            todo.extend(handler.body)
+        for block in ("body", "orelse", "finalbody"):
+            todo.extend(getattr(statement, block, ()))
+    return frozenset(names)
 
 
 def _global_declarations(module: cst.Module, text: str) -> tuple[list[bool], set[str], ast.Module | None]:
