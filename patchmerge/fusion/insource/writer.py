@@ -135,7 +135,9 @@ class InSourceWriter:
             for name in binding.unknown_reads.get(pp.patch.id, ()):
                 self.notes.append((pp, f"args.{name} is read without a default and only the command line's unknown "
                                        "options give it: where it is missing, the runtime's adaptation raises "
-                                       f"AttributeError, the fused tree when {site.module} is imported"))
+                                       f"AttributeError, the fused tree when {site.module} is imported; where "
+                                       "several such options are missing, it names the first its imports read, "
+                                       "the runtime the first registered"))
         if binding.written_before and (binding.value or binding.implicit or binding.alias):
             raise CannotMove("the runtime raises for some condition values; only a def's branches write that raise")
         if binding.value or binding.implicit:
