@@ -153,12 +153,14 @@ MEASURE = textwrap.dedent(
 
 # the probe statements as the merge writes them at the top of a fused definition, timed alone once they have run:
 # what a probed call pays over the same call merged with --no-probes
-_FLAG = f"_patchmerge.{pending_flag('megatron.core.ops.f#0', chosen=True)}"
+_FLAG = pending_flag("megatron.core.ops.f#0", chosen=True)
+_TORCH_FLAG = pending_flag("megatron.core.tensor_ops.h#0", chosen=True)
 _FIRST_RUN = "_patchmerge.first_run(__name__, 'megatron.core.ops.f#0', 'megatron.core.ops.f#1')"
-PROBES = {
-    "probe of a branch's def": f"if {_FLAG}:\n    {_FIRST_RUN}",
+_TORCH_FIRST_RUN = "_patchmerge.first_run(__name__, 'megatron.core.tensor_ops.h#0', 'megatron.core.tensor_ops.h#1')"
+PROBES = {  # the flag is a global of the module, or where the module imports torch an attribute of the helper
+    "probe of a branch's def": f"if _patchmerge_{_FLAG}:\n    {_FIRST_RUN}",
     "probe of a branch's def, module imports torch": (
-        f"if {_FLAG} and not torch.jit.is_scripting():\n    {_FIRST_RUN}"
+        f"if _patchmerge.{_TORCH_FLAG} and not torch.jit.is_scripting():\n    {_TORCH_FIRST_RUN}"
     ),
 }
 
@@ -168,9 +170,12 @@ PROBE_MEASURE = textwrap.dedent(
 
     helper, repeat, statements = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
     _patchmerge = importlib.import_module(helper)
-    _patchmerge.select("megatron.core.ops.f#0")
-    _patchmerge.first_run(__name__, "megatron.core.ops.f#0", "megatron.core.ops.f#1")  # its first run
     namespace = {"_patchmerge": _patchmerge, "__name__": "megatron.core.ops"}
+    namespace["_patchmerge_FLAG"] = _patchmerge.probe_flag(namespace, "FLAG")  # as the module declares it
+    for module, name in (("ops", "f"), ("tensor_ops", "h")):
+        ids = (f"megatron.core.{module}.{name}#0", f"megatron.core.{module}.{name}#1")
+        _patchmerge.select(ids[0])
+        _patchmerge.first_run(__name__, *ids)  # its first run
     if any("torch" in statement for statement in statements.values()):
         import torch
 
@@ -183,7 +188,7 @@ PROBE_MEASURE = textwrap.dedent(
         ns[label] = min(timer.repeat(repeat=repeat * SPLIT, number=number)) / number * 1e9
     print(json.dumps(ns))
     """
-).replace("SPLIT", str(SPLIT))
+).replace("SPLIT", str(SPLIT)).replace("FLAG", _FLAG)
 
 
 def build(scratch: Path, *merge_flags: str, name: str) -> tuple[Path, Path, Path, str, list[str]]:

@@ -21,12 +21,16 @@ def pending_flag(pid: str, chosen: bool = False) -> str:
     return ("pending_chosen_" if chosen else "pending_") + hashlib.sha1(pid.encode()).hexdigest()[:10]
 
 
-FLAG = re.compile(r"\bpending_(?:chosen_)?[0-9a-f]{10}\b")
+# a probe in a module that imports torch tests a flag of the helper module, not a global of its own (see
+# InSourceWriter.probe), as every probe of a tree fused by an earlier version does
+_HELPER_FLAG = re.compile(r"\b_patchmerge\.(pending_(?:chosen_)?[0-9a-f]{10})\b")
+_FLAG_LISTS = re.compile(r"^globals\(\)\.update\(dict\.fromkeys\((\[.*\]), (?:True|False)\)\)$", re.MULTILINE)
 
 
 def flags_in(text: str) -> set[str]:
-    """The probe flags a text names (an earlier merge's helper keeps the flags of the files it fused)."""
-    return set(FLAG.findall(text))
+    """The helper's flags a fused module tests, or a helper lists (it keeps the flags of the files it fused)."""
+    listed = {flag for found in _FLAG_LISTS.findall(text) for flag in ast.literal_eval(found)}
+    return set(_HELPER_FLAG.findall(text)) | listed
 
 
 _BRANCHES = re.compile(r"^BRANCHES = (.*)$", re.MULTILINE)
@@ -122,18 +126,31 @@ def pending_flag(pid, chosen=False):
     return ("pending_chosen_" if chosen else "pending_") + digest
 
 
-# the flag of each probed definition in the tree (written by the merge): a plain definition's is pending from
-# the start, a branch's once its branch is chosen; plain module attributes, so reading one stays cheap
-globals().update(dict.fromkeys({pending_flags!r}, True))
-globals().update(dict.fromkeys({chosen_flags!r}, False))
+_HOLDERS = {{}}  # flag -> the globals of each module that declares it (as "_patchmerge_" + flag)
+_CLEARED = set()  # the flags of the definitions that have run
+_ARMED = set()  # the flags of the conditional branches chosen at import
 
+
+def probe_flag(holder, flag):
+    """A module declares the flag one of its probes tests, as a global of its own (reading one costs less than
+    an attribute of this module): its value now, kept current from here on."""
+    _HOLDERS.setdefault(flag, []).append(holder)
+    return flag not in _CLEARED and (not flag.startswith("pending_chosen_") or flag in _ARMED)
+
+
+def _set_flag(flag, value):
+    for holder in _HOLDERS.get(flag, ()):
+        holder["_patchmerge_" + flag] = value
+    if flag in globals():  # probes in modules that import torch test the flags of this module
+        globals()[flag] = value
+{helper_flags}
 
 def first_run(module_name, *ids):
     """An in-source fused definition runs: the first time, probe each branch it holds (TARGET#INDEX, or
     TARGET#original when no replacement applies), and clear its flag."""
     for flag in (pending_flag(ids[0]), pending_flag(ids[0], chosen=True)):
-        if flag in globals():
-            globals()[flag] = False
+        _CLEARED.add(flag)
+        _set_flag(flag, False)
     if ids[0] in _RAN:
         return
     _RAN.add(ids[0])
@@ -149,7 +166,8 @@ def select(*ids):
     _SELECTED.update(ids)
     for pid in ids:
         if pid not in _RAN:
-            globals()[pending_flag(pid, chosen=True)] = True
+            _ARMED.add(pending_flag(pid, chosen=True))
+            _set_flag(pending_flag(pid, chosen=True), True)
 
 
 def first_run_selected(module_name, *ids):
@@ -231,12 +249,25 @@ def render(
         probe_prefix=probe_prefix,
         adaptor_options=options,
         branches=dict(sorted((branches or {}).items())) if probe_prefix is not None else {},
-        pending_flags=sorted(f for f in flags if not f.startswith("pending_chosen_")),
-        chosen_flags=sorted(f for f in flags if f.startswith("pending_chosen_")),
+        helper_flags=_helper_flags(flags),
         argv_parses=(UNKNOWN_ARGS_DEF if unknown_args else "") + _adjusters(adjusters or [])
         + _argv_parses(argv_parses or {}),
         unknown_args="        _add_unknown(known, unknown)\n" if unknown_args else "",
         adjust_calls="".join(f"        _adjust_{n}(known)\n" for n in range(len(adjusters or []))),
+    )
+
+
+def _helper_flags(flags: set[str] | frozenset[str]) -> str:
+    """The flags of the helper itself that probes test (`_patchmerge.pending_...`): a plain definition's pending
+    from the start, a branch's once its branch is chosen; plain module attributes, so reading one stays cheap."""
+    if not flags:
+        return ""
+    pending = sorted(f for f in flags if not f.startswith("pending_chosen_"))
+    chosen = sorted(f for f in flags if f.startswith("pending_chosen_"))
+    return (
+        "\n\n# the flags probes in modules that import torch test, as attributes of this module\n"
+        f"globals().update(dict.fromkeys({pending!r}, True))\n"
+        f"globals().update(dict.fromkeys({chosen!r}, False))\n"
     )
 
 

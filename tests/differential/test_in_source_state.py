@@ -5,6 +5,7 @@ every way a run may use the tree, for every condition value; forms an attribute 
 from __future__ import annotations
 
 import json
+import re
 
 from tests.differential.harness import Scenario, compare
 
@@ -124,7 +125,7 @@ def test_moved_code_rebinding_its_module_state_writes_it_through_the_module(tmp_
         ("megatron.core.state.engine#0", "in-source"),
     }
     fused = (tmp_path / "fused/Megatron-LM/megatron/core/state.py").read_text()
-    assert "global" not in fused
+    assert not re.search(r"^\s*global\s", fused, re.MULTILINE)  # no global statement: state goes through the module
     assert "mindspeed.core.parallel_state._GROUP = None" in fused
     assert "mindspeed.core.parallel_state.colorsys = __import__('colorsys')" in fused
 

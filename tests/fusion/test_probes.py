@@ -71,22 +71,51 @@ def test_no_probes_tree_is_silent_and_runs_the_same(trees):
     assert probes(quiet.stderr) == [] and quiet.stdout == loud.stdout
 
 
-def test_a_tree_merged_in_two_steps_keeps_the_probe_flags_of_both(tmp_path):
-    """Each fused definition tests its flag in the helper; a later merge rewrites the helper and must keep the
-    flags of the files the earlier one fused, or those definitions would fail when they run."""
+DECLARED = re.compile(r"^(_patchmerge_pending_(?:chosen_)?[0-9a-f]{10}) = _patchmerge\.probe_flag\(", re.MULTILINE)
+
+
+def merged_first_step(tmp_path: Path) -> Path:
+    """The example tree with only its transformer_config targets merged."""
     root = tmp_path / "root"
     shutil.copytree(bundled.example_root(), root, ignore=shutil.ignore_patterns("__pycache__"))
     patches = json.loads((root / "patches.json").read_text())
-    targets = sorted(patches)
-    first = {t: patches[t] for t in targets if "transformer_config" in t}
+    first = {t: patches[t] for t in sorted(patches) if "transformer_config" in t}
     assert first and len(first) < len(patches)
     (tmp_path / "first.json").write_text(json.dumps(first))
     assert main(["merge", str(root), str(tmp_path / "first.json"), "--profile", "example"]) in (0, 1)
-    helper = root / "Megatron-LM/megatron/_patchmerge.py"
-    flags_first = set(re.findall(r"pending_(?:chosen_)?[0-9a-f]{10}", helper.read_text()))
-    assert flags_first
+    return root
+
+
+def declared_flags(root: Path) -> dict[str, list[str]]:
+    texts = {str(m.relative_to(root)): m.read_text() for m in sorted((root / "Megatron-LM").rglob("*.py"))}
+    return {module: DECLARED.findall(text) for module, text in texts.items() if DECLARED.search(text)}
+
+
+def test_a_tree_merged_in_two_steps_keeps_the_probes_of_both(tmp_path):
+    """Each fused module declares the flags its probes test; a later merge keeps the declarations of the files
+    the earlier one fused (once each) and their probes still fire."""
+    root = merged_first_step(tmp_path)
+    first = declared_flags(root)
+    assert first and all(len(flags) == len(set(flags)) for flags in first.values())
     assert main(["merge", str(root), "--profile", "example"]) in (0, 1)
-    flags_both = set(re.findall(r"pending_(?:chosen_)?[0-9a-f]{10}", helper.read_text()))
-    assert flags_first < flags_both
+    both = declared_flags(root)
+    assert all(set(flags) <= set(both[module]) for module, flags in first.items())
+    assert all(len(flags) == len(set(flags)) for flags in both.values()) and len(both) > len(first)
+    hits = probes(run(root, "--tp-2d").stderr)
+    assert f"{POST_INIT}#0" in [hit["id"] for hit in hits]
+
+
+def test_a_module_fused_by_an_earlier_version_keeps_the_helper_flags_it_tests(tmp_path):
+    """Trees fused before the flags were module globals test `_patchmerge.pending_...`: a later merge rewrites
+    the helper and must keep those flags in it, or those definitions would fail when they run."""
+    root = merged_first_step(tmp_path)
+    config = root / "Megatron-LM/megatron/core/transformer/transformer_config.py"
+    text = DECLARED.sub(lambda m: f"_unused{m[1]} = _patchmerge.probe_flag(", config.read_text())
+    config.write_text(re.sub(r"\b_patchmerge_(pending_)", r"_patchmerge.\1", text))
+    old_style = set(re.findall(r"_patchmerge\.(pending_(?:chosen_)?[0-9a-f]{10})\b", config.read_text()))
+    assert old_style
+    assert main(["merge", str(root), "--profile", "example"]) in (0, 1)
+    helper = (root / "Megatron-LM/megatron/_patchmerge.py").read_text()
+    assert all(f"'{flag}'" in helper for flag in old_style)
     hits = probes(run(root, "--tp-2d").stderr)
     assert f"{POST_INIT}#0" in [hit["id"] for hit in hits]

@@ -33,6 +33,7 @@ class FileOps:
     type_imports: set[str] = field(default_factory=set)  # modules annotations written as strings name
     after_def: dict[str, list[cst.BaseStatement]] = field(default_factory=dict)  # module def -> right below it
     def_probes: dict[str, list[cst.BaseStatement]] = field(default_factory=dict)  # module def -> its first lines
+    flags: set[str] = field(default_factory=set)  # the module globals its probes test
 
     def copy(self) -> FileOps:
         return FileOps(
@@ -49,6 +50,7 @@ class FileOps:
             set(self.type_imports),
             {k: list(v) for k, v in self.after_def.items()},
             {k: list(v) for k, v in self.def_probes.items()},
+            set(self.flags),
         )
 
 

@@ -37,11 +37,7 @@ class _TopLevelImports(AddImportsVisitor):
 
     def visit_Module(self, node: cst.Module) -> None:
         # the gatherer reads the docstring and the import statements that lead the module, nothing further
-        start = 1 if node.body and _is_docstring_or_strict(node.body[0]) else 0
-        end = start
-        while end < len(node.body) and _is_import_line(node.body[end]):
-            end += 1
-        super().visit_Module(node.with_changes(body=node.body[:end]))
+        super().visit_Module(node.with_changes(body=node.body[: leading_imports_end(node)]))
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if not isinstance(node, _ACTED_ON) or (isinstance(node, cst.SimpleStatementLine) and not _is_import_line(node)):
@@ -52,6 +48,14 @@ class _TopLevelImports(AddImportsVisitor):
         if not isinstance(original_node, _ACTED_ON):
             return updated_node
         return super().on_leave(original_node, updated_node)
+
+
+def leading_imports_end(module: cst.Module) -> int:
+    """The index in the module's body just past its docstring and the import statements that follow it."""
+    end = 1 if module.body and _is_docstring_or_strict(module.body[0]) else 0
+    while end < len(module.body) and _is_import_line(module.body[end]):
+        end += 1
+    return end
 
 
 def _is_import_line(statement: cst.CSTNode) -> bool:
@@ -92,10 +96,7 @@ def add_type_checking_imports(module: cst.Module, modules: set[str]) -> cst.Modu
     if not modules:
         return module
     module = add_imports(module, [ImportItem("typing", "TYPE_CHECKING", None)])
-    start = 1 if module.body and _is_docstring_or_strict(module.body[0]) else 0
-    end = start
-    while end < len(module.body) and _is_import_line(module.body[end]):
-        end += 1
+    end = leading_imports_end(module)
     lines = "".join(f"    import {name}\n" for name in sorted(modules))
     block = cst.parse_statement(f"if TYPE_CHECKING:  # what annotations written as strings name\n{lines}")
     return module.with_changes(body=[*module.body[:end], block, *module.body[end:]])

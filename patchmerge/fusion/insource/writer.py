@@ -43,6 +43,7 @@ from patchmerge.fusion.insource.carry import ImportLine
 from patchmerge.fusion.insource.class_branches import plan_class_branches
 from patchmerge.fusion.insource.classes import plan_class, plan_value, refuse_other_holders
 from patchmerge.fusion.insource.errors import CannotMove
+from patchmerge.fusion.insource.flags import declare_flags, flag_global
 from patchmerge.fusion.insource.implicit import plan_implicit
 from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.imports import add_imports, add_type_checking_imports
@@ -336,13 +337,17 @@ class InSourceWriter:
 
     def probe(self, ids: list[str], module: ModuleInfo, chosen: bool = False) -> cst.BaseStatement:
         """One statement: the first time the definition runs, each of the branches it stands for is probed.
-        After that a call pays one attribute lookup: the flag the helper clears on that first run (a branch's
-        def, `chosen`, is flagged only once its branch is chosen). Where the module has torch, TorchScript may
-        compile the definition (a scripted caller compiles what it calls): it reads the flag as a constant, and
-        the call sits behind `torch.jit.is_scripting()`, which TorchScript does not compile."""
-        flag = f"{HELPER_ALIAS}.{pending_flag(ids[0], chosen)}"
+        After that a call pays one lookup: the flag the helper clears on that first run (a branch's def,
+        `chosen`, is flagged only once its branch is chosen), a global of the module. Where the module has
+        torch, TorchScript may compile the definition (a scripted caller compiles what it calls): it refuses a
+        global bool but reads a module's attribute as a constant, so there the flag is the helper's attribute,
+        and the call sits behind `torch.jit.is_scripting()`, which TorchScript does not compile."""
         if module.binds("torch"):
-            flag += " and not torch.jit.is_scripting()"
+            flag = f"{HELPER_ALIAS}.{pending_flag(ids[0], chosen)} and not torch.jit.is_scripting()"
+        else:
+            flag = flag_global(ids[0], chosen)
+            ops = self.file_ops(next(path for path, info in self.infos.items() if info is module))
+            ops.flags.add(flag)
         return cst.parse_statement(f"if {flag}:\n    {self.probe_call(ids)}\n")
 
     def probe_call(self, ids: list[str]) -> str:
@@ -378,7 +383,8 @@ class InSourceWriter:
             items = [ImportItem(line.module, line.name, line.alias) for line in ops.imports.values()]
             if ops.helper:
                 items.append(ImportItem(self.context.helper_module, None, HELPER_ALIAS))
-            out[path] = add_type_checking_imports(add_imports(module, items), ops.type_imports).code
+            module = declare_flags(add_imports(module, items), ops.flags)
+            out[path] = add_type_checking_imports(module, ops.type_imports).code
         return out
 
 

@@ -3,13 +3,19 @@
 from megatron.calls import LOG
 import megatron._patchmerge as _patchmerge
 
+# patchmerge: the flags of this module's probes, each true until its definition first runs
+_patchmerge_pending_5ce2549b62 = _patchmerge.probe_flag(globals(), 'pending_5ce2549b62')
+_patchmerge_pending_chosen_0f07905461 = _patchmerge.probe_flag(globals(), 'pending_chosen_0f07905461')
+_patchmerge_pending_chosen_896503ccb9 = _patchmerge.probe_flag(globals(), 'pending_chosen_896503ccb9')
+_patchmerge_pending_fe536836c4 = _patchmerge.probe_flag(globals(), 'pending_fe536836c4')
+
 LIMIT = 4
 
 
 # patchmerge: mindspeed.routes.scale_tp2d, moved here as a branch of scale
 def scale_tp2d(x):
     """2-D tensor parallel scale."""
-    if _patchmerge.pending_chosen_0f07905461:
+    if _patchmerge_pending_chosen_0f07905461:
         _patchmerge.first_run(__name__, 'megatron.core.ops.scale#0')
     LOG.append("mindspeed.scale_tp2d")
     return x * 4
@@ -31,7 +37,7 @@ if _patchmerge.adaptation_args().tp_2d:
 else:
     def scale(x):
         """Megatron's scale."""
-        if _patchmerge.pending_fe536836c4:
+        if _patchmerge_pending_fe536836c4:
             _patchmerge.first_run(__name__, 'megatron.core.ops.scale#original')
         LOG.append("megatron.scale")
         return x * 2
@@ -42,7 +48,7 @@ if _patchmerge.adaptation_args().dispatcher == 'alltoall':
 
 # patchmerge: mindspeed.routes.forward, moved here as a branch of Layer.forward
 def forward(self, x):
-    if _patchmerge.pending_chosen_896503ccb9:
+    if _patchmerge_pending_chosen_896503ccb9:
         _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.forward#0')
     LOG.append("mindspeed.forward")
     return x + self.n
@@ -59,7 +65,7 @@ class Layer:
         _patchmerge.select('megatron.core.ops.Layer.forward#0')
     else:
         def forward(self, x):
-            if _patchmerge.pending_5ce2549b62:
+            if _patchmerge_pending_5ce2549b62:
                 _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.forward#original')
             LOG.append("megatron.forward")
             return x * self.n

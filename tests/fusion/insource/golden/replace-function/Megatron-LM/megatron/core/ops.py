@@ -4,6 +4,9 @@ from megatron.calls import LOG
 import math
 import megatron._patchmerge as _patchmerge
 
+# patchmerge: the flags of this module's probes, each true until its definition first runs
+_patchmerge_pending_0f07905461 = _patchmerge.probe_flag(globals(), 'pending_0f07905461')
+
 LIMIT = 4
 
 
@@ -11,7 +14,7 @@ LIMIT = 4
 # MindSpeed's scale: rounds up
 def scale(x):
     """MindSpeed's scale."""
-    if _patchmerge.pending_0f07905461:
+    if _patchmerge_pending_0f07905461:
         _patchmerge.first_run(__name__, 'megatron.core.ops.scale#0')
     import mindspeed.ops
     from mindspeed.ops import _clip

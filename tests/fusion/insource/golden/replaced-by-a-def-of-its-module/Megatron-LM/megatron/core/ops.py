@@ -3,6 +3,10 @@
 from megatron.calls import LOG
 import megatron._patchmerge as _patchmerge
 
+# patchmerge: the flags of this module's probes, each true until its definition first runs
+_patchmerge_pending_d3564a0fd9 = _patchmerge.probe_flag(globals(), 'pending_d3564a0fd9')
+_patchmerge_pending_fe536836c4 = _patchmerge.probe_flag(globals(), 'pending_fe536836c4')
+
 LIMIT = 4
 
 
@@ -17,9 +21,9 @@ def scale_wrapper(fn):
 # patchmerge: megatron.core.ops.scale wrapped by mindspeed_llm.wrappers.scale_wrapper (MindSpeed-LLM/mindspeed_llm/adaptor.py:11)
 def scale(x):
     """Megatron's scale."""
-    if _patchmerge.pending_d3564a0fd9:
+    if _patchmerge_pending_d3564a0fd9:
         _patchmerge.first_run(__name__, 'megatron.core.ops.caller#0')
-    if _patchmerge.pending_fe536836c4:
+    if _patchmerge_pending_fe536836c4:
         _patchmerge.first_run(__name__, 'megatron.core.ops.scale#original', 'megatron.core.ops.scale#0')
     LOG.append("megatron.scale")
     return x * 2

@@ -4,6 +4,10 @@ from megatron.calls import LOG
 import megatron._patchmerge as _patchmerge
 from functools import wraps
 
+# patchmerge: the flags of this module's probes, each true until its definition first runs
+_patchmerge_pending_5ce2549b62 = _patchmerge.probe_flag(globals(), 'pending_5ce2549b62')
+_patchmerge_pending_fe536836c4 = _patchmerge.probe_flag(globals(), 'pending_fe536836c4')
+
 LIMIT = 4
 
 
@@ -20,7 +24,7 @@ def scale_wrapper(fn):
 # patchmerge: megatron.core.ops.scale wrapped by mindspeed_llm.wrappers.scale_wrapper (MindSpeed-LLM/mindspeed_llm/adaptor.py:9)
 def scale(x):
     """Megatron's scale."""
-    if _patchmerge.pending_fe536836c4:
+    if _patchmerge_pending_fe536836c4:
         _patchmerge.first_run(__name__, 'megatron.core.ops.scale#original', 'megatron.core.ops.scale#0')
     LOG.append("megatron.scale")
     return x * 2
@@ -43,7 +47,7 @@ class Layer:
     # Megatron's forward
     # patchmerge: megatron.core.ops.Layer.forward wrapped by mindspeed_llm.wrappers.forward_decorator (MindSpeed-LLM/mindspeed_llm/adaptor.py:11)
     def forward(self, x):
-        if _patchmerge.pending_5ce2549b62:
+        if _patchmerge_pending_5ce2549b62:
             _patchmerge.first_run(__name__, 'megatron.core.ops.Layer.forward#original', 'megatron.core.ops.Layer.forward#0')
         LOG.append("megatron.forward")
         return x * self.n
