@@ -47,6 +47,31 @@ def guarded_statements(
             yield st, guards
 
 
+def bound_at_run_time(tree: ast.Module, name: str) -> bool:
+    """Whether a statement the module runs at its own level binds `name` (one under `if TYPE_CHECKING:` never
+    runs)."""
+    return any(name in names_bound(statement) for statement, _ in guarded_statements(tree.body))
+
+
+def imported_when_loaded(tree: ast.Module) -> set[str]:
+    """The absolute modules (and their packages) that importing the module surely imports: its top-level import
+    statements outside any if or try."""
+    modules: set[str] = set()
+    for statement, guards in guarded_statements(tree.body):
+        if guards:
+            continue
+        if isinstance(statement, ast.Import):
+            names = [alias.name for alias in statement.names]
+        elif isinstance(statement, ast.ImportFrom) and not statement.level and statement.module:
+            names = [statement.module]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            modules.update(".".join(parts[: n + 1]) for n in range(len(parts)))
+    return modules
+
+
 def names_bound(statement: ast.stmt) -> set[str]:
     """The module-level names a top-level statement binds (not those local to the defs, classes, lambdas and
     comprehensions in it; a walrus in a comprehension does bind in the module, and counts)."""

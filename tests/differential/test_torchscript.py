@@ -128,3 +128,67 @@ def test_a_scripted_function_calling_a_fused_staticmethod_compiles_as_with_runti
     assert "staticmethod" in unpatched["result"], unpatched
     # ...and where the runtime binds a plain function into the class, TorchScript fails after runtime patching
     assert patched["result"] == RUNTIME_FAILS
+
+
+ACTIVATIONS = """
+import torch.nn.functional as F
+
+
+def gelu(x):
+    return F.gelu(x)
+"""
+
+FUSED_ACTIVATIONS = """
+import torch
+
+from megatron.core import activations
+
+jit_fuser = torch.jit.script
+
+
+@jit_fuser
+def bias_gelu(bias: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return activations.gelu(bias + y)
+"""
+
+ACTIVATION_PATCHES = """
+from torch.nn import functional
+
+
+def gelu(x):
+    return functional.gelu(x) * 2
+"""
+
+ACTIVATION_SCENARIO = """
+def run():
+    import torch
+    from megatron.core import fused_activations  # scripted as it is imported, before any eager call of gelu
+    result = fused_activations.bias_gelu(torch.tensor([1.0, -1.0]), torch.tensor([1.0, 0.0]))
+    return [round(value, 4) for value in result.tolist()]
+"""
+
+
+def test_a_module_that_imports_torch_without_binding_it_compiles_when_a_scripted_caller_is_imported(tmp_path):
+    """`import torch.nn.functional as F` binds no `torch`: the probe still tests the helper's flag behind
+    `torch.jit.is_scripting()` (the merge imports torch there), so a caller scripted at import compiles the fused
+    definition as it compiles the patch with runtime patching."""
+    scenario = Scenario(
+        "torchscript from torch",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/activations.py": ACTIVATIONS,
+            "Megatron-LM/megatron/core/fused_activations.py": FUSED_ACTIVATIONS,
+            "MindSpeed/mindspeed/activations.py": ACTIVATION_PATCHES,
+            "MindSpeed-LLM/scenario.py": ACTIVATION_SCENARIO,
+        },
+        {"megatron.core.activations.gelu": [
+            {"patch_import": "mindspeed.activations.gelu", "condition": ["args.fast"]}
+        ]},
+    )
+    unpatched, patched = compare(tmp_path, scenario)
+    assert unpatched["result"] != patched["result"] and "Error" not in repr(patched["result"])
+    fused = (tmp_path / "fused/Megatron-LM/megatron/core/activations.py").read_text()
+    assert "import torch\n" in fused and "and not torch.jit.is_scripting():" in fused
+    # the branch's import of a module the destination imports anyway is at the top: TorchScript compiles no
+    # import statement in a function
+    assert "\nfrom torch.nn import functional\n" in fused and "    from torch" not in fused

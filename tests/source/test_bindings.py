@@ -9,7 +9,9 @@ import pytest
 
 from patchmerge.source.bindings import (
     Guard,
+    bound_at_run_time,
     guarded_statements,
+    imported_when_loaded,
     is_main_guard,
     is_type_checking,
     last_binding,
@@ -120,3 +122,15 @@ def test_the_last_binding_wins_but_a_handler_does_not_override_an_earlier_one():
     assert last_binding(["h1", "h2"], handler) == ("h2", ["h1"])  # in one handler, run in order
     assert last_binding(["a", "h1", "h2"], handler) == ("a", ["h1", "h2"])
     assert last_binding([], handler) == (None, [])
+
+
+def test_what_a_module_surely_imports_and_binds_when_it_runs():
+    tree = ast.parse(
+        "import torch.nn.functional as F\nfrom functools import partial\nfrom . import sibling\n"
+        "try:\n    import yaml\nexcept ImportError:\n    yaml = None\n"
+        "if TYPE_CHECKING:\n    import torch\nif __name__ == '__main__':\n    import json\n"
+        "def f():\n    import os\n"
+    )
+    assert imported_when_loaded(tree) == {"torch", "torch.nn", "torch.nn.functional", "functools"}
+    assert not bound_at_run_time(tree, "torch")  # only under TYPE_CHECKING
+    assert bound_at_run_time(tree, "F") and bound_at_run_time(tree, "yaml") and not bound_at_run_time(tree, "json")

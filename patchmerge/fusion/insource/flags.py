@@ -1,15 +1,27 @@
 """The flags probes test: a global of the module that holds the probed definition, one per definition, true
 until the definition first runs. Reading a global costs a probed call about a third of what reading an
-attribute of the helper module costs (CPython 3.11 specialises both; the attribute is a second lookup). A
-module that imports torch tests the helper's attribute instead (TorchScript refuses a global bool)."""
+attribute of the helper module costs (CPython 3.11 specialises both; the attribute is a second lookup).
+
+A module that imports torch in any form tests the helper's attribute instead, and `not
+torch.jit.is_scripting()`: TorchScript may compile its definitions (a scripted caller compiles what it calls,
+often as the module is imported); it refuses a global bool, reads a module's attribute as a constant, and
+takes `torch.jit.is_scripting()` as true without compiling the probe call. Where such a module does not bind
+`torch` when it runs (`from torch import nn`, or torch only under `if TYPE_CHECKING:`), the merge imports it.
+A module with no torch import at all keeps the global: there a scripted caller of a probed definition does
+not compile (nor did it with the helper's attribute while the flag was set: it compiled the probe call)."""
 
 from __future__ import annotations
 
-import libcst as cst
+import ast
 
-from patchmerge.fusion.insource.imports import leading_imports_end
+import libcst as cst
+import libcst.matchers as m
+from libcst.codemod.visitors import ImportItem
+
+from patchmerge.fusion.insource.imports import add_imports, leading_imports_end
 from patchmerge.fusion.runtime_template import pending_flag
 from patchmerge.fusion.stanza import HELPER_ALIAS
+from patchmerge.source.bindings import bound_at_run_time
 
 PREFIX = f"{HELPER_ALIAS}_"
 COMMENT = "# patchmerge: the flags of this module's probes, each true until its definition first runs"
@@ -18,6 +30,36 @@ COMMENT = "# patchmerge: the flags of this module's probes, each true until its 
 def flag_global(pid: str, chosen: bool = False) -> str:
     """The module global a probe of the definition standing for `pid` tests (the helper's flag, prefixed)."""
     return PREFIX + pending_flag(pid, chosen)
+
+
+def helper_flag_test(flag: str) -> str:
+    """The test of a probe in a module that imports torch: the helper's attribute for the helper's flag `flag`."""
+    return f"{HELPER_ALIAS}.{flag} and not torch.jit.is_scripting()"
+
+
+def imports_torch(tree: ast.Module) -> bool:
+    """Whether the module imports torch or one of its modules anywhere (in a def, under TYPE_CHECKING too)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(alias.name.split(".")[0] == "torch" for alias in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] == "torch":
+            return True
+    return False
+
+
+def with_flags(module: cst.Module, flags: set[str]) -> cst.Module:
+    """The module as written, its probes testing `flags` (module globals): declared, or where the module as
+    written imports torch in any form (code moved into it may bring that), turned into the helper's."""
+    if not flags:
+        return module
+    tree = ast.parse(module.code)
+    if not imports_torch(tree):
+        return declare_flags(module, flags)
+    if not bound_at_run_time(tree, "torch"):
+        module = add_imports(module, [ImportItem("torch", None, None)])
+    tests = {name: cst.parse_expression(helper_flag_test(name.removeprefix(PREFIX))) for name in flags}
+    return m.replace(module, m.If(test=m.Name(m.MatchIfTrue(tests.__contains__))),
+                     lambda node, _: node.with_changes(test=tests[node.test.value]))
 
 
 def declare_flags(module: cst.Module, flags: set[str]) -> cst.Module:
@@ -35,8 +77,20 @@ def declare_flags(module: cst.Module, flags: set[str]) -> cst.Module:
     first = statements[0]
     assert isinstance(first, cst.SimpleStatementLine)
     statements[0] = first.with_changes(leading_lines=comment)
-    at = _after_declared(module) if declared else leading_imports_end(module)
+    at = _after_declared(module) if declared else _after_imports(module)
     return module.with_changes(body=[*module.body[:at], *statements, *module.body[at:]])
+
+
+def _after_imports(module: cst.Module) -> int:
+    """Below the module's top-level imports (so no import follows a declaration), above its first def or class
+    and any statement that holds one (so no probed definition runs before its flag is declared)."""
+    at = leading_imports_end(module)
+    for index, statement in enumerate(module.body):
+        if m.findall(statement, m.FunctionDef() | m.ClassDef()):
+            break
+        if m.matches(statement, m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()])):
+            at = max(at, index + 1)
+    return at
 
 
 def _declared(module: cst.Module) -> set[str]:

@@ -43,7 +43,7 @@ from patchmerge.fusion.insource.carry import ImportLine
 from patchmerge.fusion.insource.class_branches import plan_class_branches
 from patchmerge.fusion.insource.classes import plan_class, plan_value, refuse_other_holders
 from patchmerge.fusion.insource.errors import CannotMove
-from patchmerge.fusion.insource.flags import declare_flags, flag_global
+from patchmerge.fusion.insource.flags import flag_global, helper_flag_test, with_flags
 from patchmerge.fusion.insource.implicit import plan_implicit
 from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.imports import add_imports, add_type_checking_imports
@@ -55,6 +55,7 @@ from patchmerge.fusion.insource.wrapping import wrap_statements
 from patchmerge.fusion.runtime_template import pending_flag
 from patchmerge.fusion.stanza import HELPER_ALIAS, normalise
 from patchmerge.model import DefKind, PlannedPatch
+from patchmerge.source.bindings import bound_at_run_time
 
 
 @dataclass
@@ -338,17 +339,14 @@ class InSourceWriter:
     def probe(self, ids: list[str], module: ModuleInfo, chosen: bool = False) -> cst.BaseStatement:
         """One statement: the first time the definition runs, each of the branches it stands for is probed.
         After that a call pays one lookup: the flag the helper clears on that first run (a branch's def,
-        `chosen`, is flagged only once its branch is chosen), a global of the module. Where the module has
-        torch, TorchScript may compile the definition (a scripted caller compiles what it calls): it refuses a
-        global bool but reads a module's attribute as a constant, so there the flag is the helper's attribute,
-        and the call sits behind `torch.jit.is_scripting()`, which TorchScript does not compile."""
-        if module.binds("torch"):
-            flag = f"{HELPER_ALIAS}.{pending_flag(ids[0], chosen)} and not torch.jit.is_scripting()"
+        `chosen`, is flagged only once its branch is chosen), a global of the module, or an attribute of the
+        helper where the module imports torch (see `flags`: rendering decides for code moved into a module)."""
+        if bound_at_run_time(module.tree, "torch"):
+            test = helper_flag_test(pending_flag(ids[0], chosen))
         else:
-            flag = flag_global(ids[0], chosen)
-            ops = self.file_ops(next(path for path, info in self.infos.items() if info is module))
-            ops.flags.add(flag)
-        return cst.parse_statement(f"if {flag}:\n    {self.probe_call(ids)}\n")
+            test = flag_global(ids[0], chosen)
+            self.file_ops(next(path for path, info in self.infos.items() if info is module)).flags.add(test)
+        return cst.parse_statement(f"if {test}:\n    {self.probe_call(ids)}\n")
 
     def probe_call(self, ids: list[str]) -> str:
         return f"{HELPER_ALIAS}.first_run(__name__, {', '.join(repr(i) for i in ids)})"
@@ -383,7 +381,7 @@ class InSourceWriter:
             items = [ImportItem(line.module, line.name, line.alias) for line in ops.imports.values()]
             if ops.helper:
                 items.append(ImportItem(self.context.helper_module, None, HELPER_ALIAS))
-            module = declare_flags(add_imports(module, items), ops.flags)
+            module = with_flags(add_imports(module, items), ops.flags)
             out[path] = add_type_checking_imports(module, ops.type_imports).code
         return out
 

@@ -8,7 +8,7 @@ import types
 import libcst as cst
 import pytest
 
-from patchmerge.fusion.insource.flags import declare_flags, flag_global
+from patchmerge.fusion.insource.flags import declare_flags, flag_global, with_flags
 from patchmerge.fusion.runtime_template import pending_flag, render
 
 MODULE = '''"""Ops."""
@@ -90,3 +90,55 @@ def test_an_unchosen_branch_run_directly_is_not_probed():
     holder = declared(pm, "m.f#0", chosen=True)
     assert holder[flag_global("m.f#0", chosen=True)] is False  # the probe does not call first_run
     assert pm.TAKEN == []
+
+
+def probed(module_text: str, pid: str = "m.f#original") -> tuple[cst.Module, str]:
+    """`module_text` with a probe as the first statement of its def `f`, as planned for a module without torch."""
+    flag = flag_global(pid)
+    probe = cst.parse_statement(f"if {flag}:\n    _patchmerge.first_run(__name__, {pid!r})\n")
+    module = cst.parse_module(module_text)
+
+    def with_probe(node: cst.FunctionDef) -> cst.FunctionDef:
+        body = node.body
+        assert isinstance(body, cst.IndentedBlock)
+        return node.with_changes(body=body.with_changes(body=[probe, *body.body]))
+
+    body = [with_probe(s) if isinstance(s, cst.FunctionDef) and s.name.value == "f" else s for s in module.body]
+    return module.with_changes(body=body), flag
+
+
+@pytest.mark.parametrize(
+    "torch_import",
+    ["import torch.nn.functional as F", "from torch import nn", "if TYPE_CHECKING:\n    import torch"],
+)
+def test_a_module_importing_torch_without_binding_it_tests_the_helper_flag_behind_is_scripting(torch_import):
+    """TorchScript refuses a global bool and needs `torch.jit.is_scripting()` to skip the probe call: the module
+    gets `import torch` (before, `from torch import nn` left the probe compiled, and torch only under
+    TYPE_CHECKING raised NameError on the first call)."""
+    text = (
+        f"from typing import TYPE_CHECKING\nimport megatron._patchmerge as _patchmerge\n{torch_import}\n\n\n"
+        "def f(x):\n    return x\n"
+    )
+    module, flag = probed(text)
+    code = with_flags(module, {flag}).code
+    assert f"if _patchmerge.{pending_flag('m.f#original')} and not torch.jit.is_scripting():" in code
+    assert "\nimport torch\n" in code and flag not in code
+    assert compile(code, "m", "exec")
+
+
+def test_a_module_binding_torch_is_left_as_planned_and_one_without_torch_declares_its_flags():
+    module, flag = probed("import megatron._patchmerge as _patchmerge\n\n\ndef f(x):\n    return x\n")
+    assert f"{flag} = _patchmerge.probe_flag(globals()" in with_flags(module, {flag}).code
+    assert with_flags(module, set()).code == module.code
+
+
+def test_declarations_follow_the_last_import_before_the_first_definition():
+    """No import after a declaration (pycodestyle's E402), no probed def above its flag."""
+    text = (
+        "import os\nimport megatron._patchmerge as _patchmerge\ntry:\n    import yaml\nexcept ImportError:\n"
+        "    yaml = None\nfrom megatron.calls import LOG\n\nLIMIT = 1\n\n\ndef f(x):\n    return x\n\n\nimport json\n"
+    )
+    module, flag = probed(text)
+    lines = with_flags(module, {flag}).code.splitlines()
+    at = next(n for n, line in enumerate(lines) if line.startswith(f"{flag} = "))
+    assert lines.index("from megatron.calls import LOG") < at < lines.index("def f(x):")
