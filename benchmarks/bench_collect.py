@@ -3,7 +3,7 @@
     python benchmarks/bench_collect.py ROOT_DIR [--profile P] [--repeat N]
     python benchmarks/bench_collect.py                      # the bundled example
 
-Timed, best of `--repeat`, in this process: `patchmerge.collect.collect(root, profile)` (read, parse with `ast`,
+Timed, best of `--repeat`, in this process: `patchmerge.collection.collect(root, profile)` (read, parse with `ast`,
 follow the adaptor's calls, write nothing), then reading and `ast.parse` of exactly the files it read, and
 `libcst.parse_module` of the same files (what a libcst-based reader would pay before doing anything).
 `ratio_collect_to_ast_parse` near 1 means following the registrations costs little beyond parsing once.
@@ -20,7 +20,7 @@ import libcst
 from _common import best_of, code_version, machine, write_results
 
 from patchmerge import bundled
-from patchmerge.collect import collect
+from patchmerge.collection import collect
 from patchmerge.profile import load_profile
 
 

@@ -13,7 +13,7 @@ import os
 import libcst
 from _common import best_of, machine, tree_arguments, write_results
 
-from patchmerge.planning import PlanContext, build_plan, create_plan_context
+from patchmerge.plan import PlanContext, build_plan, create_plan_context
 from patchmerge.session import load_session_patches, open_session
 
 

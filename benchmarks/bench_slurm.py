@@ -31,7 +31,7 @@ from _common import REPO, code_version, machine, write_results
 sys.path.insert(0, str(REPO))  # the tests' one-node Slurm
 import patchmerge_slurm.runner as runner  # noqa: E402
 
-from patchmerge.bisecting import driver  # noqa: E402
+from patchmerge.bisection import driver  # noqa: E402
 from patchmerge.cli import main  # noqa: E402
 from tests.plugins.slurm import cluster as slurm  # noqa: E402
 from tests.plugins.slurm.profiles import example  # noqa: E402

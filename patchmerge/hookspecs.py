@@ -109,11 +109,11 @@ def run_model(run: ModelRun) -> RunOutcome | None:
     workspace, `run.env` the full environment (PYTHONPATH points at the workspace roots), `run.log` the file
     that must receive the script's output, `run.timeout` the seconds after which it must be stopped. A runner
     that sends runs to a cluster scheduler copies the job's output into `run.log` before returning. The
-    built-in runner (`patchmerge.checking.local_runner`) runs a local subprocess; it is asked last.
+    built-in runner (`patchmerge.check.local_runner`) runs a local subprocess; it is asked last.
 
     `run.profile` is the check's profile (a runner's own table: `profile_sections`). A runner whose run can
     outlive patchmerge (a queued job) calls `run.on_record(document)` as soon as it exists: bisect keeps it in
     its state file and hands it back as `run.record` on `--resume`, so that the runner waits for that job
     instead of starting another. When `run.stop` is set (Ctrl-C in another thread, a bisect ending early) the
-    runner stops what it started and raises `patchmerge.checking.model.RunStopped`.
+    runner stops what it started and raises `patchmerge.check.model.RunStopped`.
     """

@@ -27,14 +27,14 @@ ENV_TRACE = "PATCHMERGE_TRACE"
 
 BUILTIN_PLUGINS = (
     "patchmerge.formats.json_format",
-    "patchmerge.planning.static_resolution",
-    "patchmerge.planning.fidelity",
+    "patchmerge.plan.static_resolution",
+    "patchmerge.plan.fidelity",
     "patchmerge.fusion.builtin_strategy",
     # log formats for coverage: registered later is asked first, so plain (trylast) < msrun < multirank
     "patchmerge.coverage.logs.plain",
     "patchmerge.coverage.logs.msrun",
     "patchmerge.coverage.logs.multirank",
-    "patchmerge.checking.local_runner",
+    "patchmerge.check.local_runner",
 )
 
 

@@ -24,7 +24,7 @@ from patchmerge.model import Definition, Patch, PatchSet, PlannedPatch, TargetPl
 from patchmerge.profile import Profile
 
 if TYPE_CHECKING:
-    from patchmerge.resolve import SourceTree
+    from patchmerge.resolution import SourceTree
 
 __all__ = [
     "Damaged", "Definition", "FuseContext", "Mechanism", "ModelRun", "Patch", "PatchSet", "PlanContext",
@@ -36,7 +36,7 @@ __all__ = [
 
 @dataclass
 class PlanContext:
-    """What every planning hook gets: the tree being read (made by `planning.context.create_plan_context`)."""
+    """What every planning hook gets: the tree being read (made by `plan.context.create_plan_context`)."""
 
     root: Path
     profile: Profile

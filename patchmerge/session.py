@@ -77,7 +77,7 @@ def patch_file_path(session: Session, patch_json: str | None, *, collect: bool =
 
 
 def collect_into_tree(session: Session) -> Path:
-    from patchmerge.collect import collect, write_collected  # collect is only loaded when it runs
+    from patchmerge.collection import collect, write_collected  # collect is only loaded when it runs
 
     result = collect(session.root, session.profile)
     out, moved = state_path(session.root, COLLECTED_JSON)

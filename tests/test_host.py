@@ -5,7 +5,7 @@ import pytest
 
 from patchmerge.formats import patch_set_from_mapping
 from patchmerge.host import PluginError, make_plugin_manager
-from patchmerge.planning import build_plan, create_plan_context
+from patchmerge.plan import build_plan, create_plan_context
 from patchmerge.profile import load_profile, profile_from_dict
 
 BASE = {"name": "t", "sources": {"roots": ["A"], "rewritable": ["a"]}}
@@ -15,7 +15,7 @@ def test_builtins_are_plugins_through_the_same_hooks():
     pm = make_plugin_manager(None, load_entry_points=False)
     names = {pm.get_name(p) for p in pm.get_plugins()}
     assert "patchmerge.formats.json_format" in names
-    assert "patchmerge.planning.static_resolution" in names
+    assert "patchmerge.plan.static_resolution" in names
 
 
 def test_installed_entry_point_plugin_is_discovered():

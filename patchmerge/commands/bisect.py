@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from patchmerge.bisecting.driver import Bisector
-from patchmerge.bisecting.state import (
+from patchmerge.bisection.driver import Bisector
+from patchmerge.bisection.state import (
     STATE_FILE,
     BisectState,
     BisectStateError,
@@ -15,8 +15,8 @@ from patchmerge.bisecting.state import (
     load_state,
     save_state,
 )
-from patchmerge.checking.pipeline import model_shell_path
-from patchmerge.checking.verdict import matcher
+from patchmerge.check.pipeline import model_shell_path
+from patchmerge.check.verdict import matcher
 from patchmerge.commands.check import check_options, open_tree
 from patchmerge.errors import EXIT_OK, EXIT_PARTIAL
 from patchmerge.session import Session, load_session_patches, patch_file_path

@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from patchmerge.checking.model import CheckOptions, CheckResult, Verdict
-from patchmerge.checking.pipeline import run_check
+from patchmerge.check.model import CheckOptions, CheckResult, Verdict
+from patchmerge.check.pipeline import run_check
 from patchmerge.commands.merge import example_copy
 from patchmerge.fusion.journal import refuse_interrupted
 from patchmerge.fusion.transaction import MANIFEST_DIR

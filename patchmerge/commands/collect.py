@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from patchmerge.collect import collect, write_collected
-from patchmerge.collect.writer import patch_json, summary
+from patchmerge.collection import collect, write_collected
+from patchmerge.collection.writer import patch_json, summary
 from patchmerge.errors import EXIT_OK, EXIT_PARTIAL, RootDirError
 from patchmerge.fusion.journal import refuse_interrupted
 from patchmerge.session import COLLECTED_JSON, open_session

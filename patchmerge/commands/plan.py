@@ -8,8 +8,8 @@ import time
 
 from patchmerge.errors import EXIT_OK, EXIT_PARTIAL
 from patchmerge.fusion.journal import refuse_interrupted
-from patchmerge.planning import build_plan, create_plan_context
-from patchmerge.planning.render import plan_to_json, plan_to_text
+from patchmerge.plan import build_plan, create_plan_context
+from patchmerge.plan.render import plan_to_json, plan_to_text
 from patchmerge.session import load_session_patches, open_session
 
 

@@ -28,7 +28,7 @@ from patchmerge.fusion.sites import Site, group_sites
 from patchmerge.fusion.texts import Texts
 from patchmerge.model import DefKind, Plan, PlannedPatch
 from patchmerge.profile import Profile
-from patchmerge.resolve.tree import SourceTree
+from patchmerge.resolution.tree import SourceTree
 from patchmerge.source.modules import module_of_path
 
 

@@ -32,8 +32,8 @@ from patchmerge.fusion.writing import (
     write_runtime_support,
 )
 from patchmerge.model import PatchSet, Plan
-from patchmerge.planning import PlanContext, build_plan, create_plan_context
-from patchmerge.planning.planner import resolve
+from patchmerge.plan import PlanContext, build_plan, create_plan_context
+from patchmerge.plan.planner import resolve
 from patchmerge.profile import Profile
 from patchmerge.session import Session
 

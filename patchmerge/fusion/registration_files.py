@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from patchmerge.collect.model import DIRECT_ASSIGNMENT
+from patchmerge.collection.model import DIRECT_ASSIGNMENT
 from patchmerge.fusion.registrations import Registration, RegistrationAnalysis, find_registrations
 from patchmerge.fusion.texts import Texts
 from patchmerge.model import PatchSet, PlannedPatch

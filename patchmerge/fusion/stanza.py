@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from patchmerge.fusion.sites import Mechanism, Site
 from patchmerge.markers import FUSED_BLOCK_START, HELPER_ALIAS
 from patchmerge.model import FusionKind, PlannedPatch
-from patchmerge.planning.raises import clash_condition, clashes, grouped
+from patchmerge.plan.raises import clash_condition, clashes, grouped
 
 BLOCK_START = FUSED_BLOCK_START
 
@@ -190,7 +190,7 @@ def render_site(
 
 
 def _clash_checks(site: Site, renames: dict[str, dict[str, str]], adaptation_args: bool) -> tuple[list[str], list[str]]:
-    """Where the runtime's adaptation raises instead of binding anything (planning.raises): the checks for the
+    """Where the runtime's adaptation raises instead of binding anything (plan.raises): the checks for the
     module's top level, as it is imported, where the adaptor's parse alone decides them; else those for the
     settle function, when the binding settles."""
     early: list[str] = []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pluggy
 
-from patchmerge.collect.entered import Entered, functions_entered
+from patchmerge.collection.entered import Entered, functions_entered
 from patchmerge.fusion import edits as file_edits
 from patchmerge.fusion.adaptor_adjust import carried_adjusters
 from patchmerge.fusion.adaptor_guards import read_guarded
@@ -30,7 +30,7 @@ from patchmerge.fusion.texts import MergeAborted, Texts
 from patchmerge.fusion.validate import check_file
 from patchmerge.model import Definition, FusionKind, Plan, Unresolved
 from patchmerge.profile import Profile
-from patchmerge.resolve.tree import SourceTree
+from patchmerge.resolution.tree import SourceTree
 
 
 def adaptor_args(

@@ -11,14 +11,14 @@ import pytest
 from patchmerge import bundled
 from patchmerge.cli import main
 from patchmerge.writable import tree_cache_dir
-from tests.checking.model_trees import write_model_tree
+from tests.check.model_trees import write_model_tree
 from tests.read_only import example_copy, simulate_read_only, tree_digest
 
 BROKEN_EXAMPLE = bundled.example_root() / "patches-broken.json"
 COUNTER_PLUGIN = """
 import threading
 from pathlib import Path
-from patchmerge.checking.model import RunOutcome
+from patchmerge.check.model import RunOutcome
 from patchmerge.hookspecs import hookimpl
 
 COUNTER = Path({counter!r})

@@ -14,7 +14,7 @@ import pytest
 from patchmerge import bundled
 from patchmerge.cli import main
 from patchmerge.writable import tree_cache_dir
-from tests.checking.model_trees import write_model_tree
+from tests.check.model_trees import write_model_tree
 from tests.interrupts import default_ctrl_c
 from tests.read_only import example_copy, read_only_mount, simulate_read_only, tree_digest
 

@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from patchmerge.model import Patch as PatchSpec
-from patchmerge.planning.raises import patch_key, runtime_message
+from patchmerge.plan.raises import patch_key, runtime_message
 
 WRAPPER_SUFFIXES = ("wrapper", "decorator")
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from patchmerge.fusion.insource.option_types import Scopes, carried_type
 
 if TYPE_CHECKING:
-    from patchmerge.collect.entered import Entered
+    from patchmerge.collection.entered import Entered
 
 # the add_argument keywords that shape the parsed value; the others (help, metavar, required...) do not
 _SHAPING = ("action", "type", "default", "choices", "nargs", "const")

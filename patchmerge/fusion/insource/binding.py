@@ -15,7 +15,7 @@ from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Option
 from patchmerge.fusion.insource.condition_keys import condition_keys, ensured_keys, guarded_keys, holds_before
 from patchmerge.fusion.sites import Mechanism, Site
 from patchmerge.model import DefKind, FusionKind, PlannedPatch
-from patchmerge.planning.raises import Clash, clashes
+from patchmerge.plan.raises import Clash, clashes
 
 # kinds whose def the runtime's getattr returns as written (a property object, the plain function of a
 # staticmethod); a classmethod comes back bound and an inherited member from a base, which a def cannot show

@@ -8,7 +8,7 @@ import libcst as cst
 
 from patchmerge.fusion.stanza import over_adaptor_args
 from patchmerge.model import PlannedPatch
-from patchmerge.planning.raises import Clash, clash_condition, grouped
+from patchmerge.plan.raises import Clash, clash_condition, grouped
 
 if TYPE_CHECKING:  # binding imports nothing from here; only its type is named
     from patchmerge.fusion.insource.binding import Binding

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from patchmerge import bundled
-from tests.checking.model_trees import write_model_tree
+from tests.check.model_trees import write_model_tree
 
 POLL = 0.5  # seconds between looks at a job at most: the test jobs last a few seconds
 

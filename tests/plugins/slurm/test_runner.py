@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from patchmerge.checking.model import Verdict
-from patchmerge.checking.pipeline import run_check
+from patchmerge.check.model import Verdict
+from patchmerge.check.pipeline import run_check
 from patchmerge.cli import main
 from patchmerge.commands.check import check_options
 from patchmerge.session import load_session_patches, open_session

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from patchmerge.checking.model import ModelRun
+from patchmerge.check.model import ModelRun
 from patchmerge.cli import main
 from patchmerge.errors import PatchmergeError, ProfileError
 from patchmerge.host import make_plugin_manager

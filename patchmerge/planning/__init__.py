@@ -1,7 +1,0 @@
-"""From a PatchSet to a Plan: resolve every target and patch, classify the fusion, note fidelity risks."""
-
-from patchmerge.planning.context import create_plan_context
-from patchmerge.planning.planner import build_plan
-from patchmerge.plugin_types import PlanContext
-
-__all__ = ["PlanContext", "build_plan", "create_plan_context"]
