@@ -24,7 +24,7 @@ from patchmerge.model import Definition, Patch, PatchSet, PlannedPatch, TargetPl
 from patchmerge.profile import Profile
 
 if TYPE_CHECKING:
-    from patchmerge.resolution import SourceTree
+    from patchmerge.source.tree import SourceTree
 
 __all__ = [
     "Damaged", "Definition", "FuseContext", "Mechanism", "ModelRun", "Patch", "PatchSet", "PlanContext",

@@ -107,3 +107,14 @@ def test_the_hook_specifications_and_the_plugin_types_depend_on_no_engine():
     hookspecs = ast.parse((PACKAGE / "hookspecs.py").read_text(encoding="utf-8"))
     named = {node.module for node in ast.walk(hookspecs) if isinstance(node, ast.ImportFrom) and node.module}
     assert {m for m in named if m.startswith("patchmerge")} == {"patchmerge.plugin_types"}
+
+
+def test_the_source_model_is_a_leaf_the_engines_share():
+    """`patchmerge.source` imports nothing of the engines; resolution, collection, plan and fusion read it."""
+    graph = import_graph()
+    source = {module for module in graph if module.startswith("patchmerge.source")}
+    outside = {target for module in source for target in graph[module] if not target.startswith("patchmerge.source")}
+    assert outside <= {"patchmerge.markers"}, outside
+    for engine in ("resolution", "collection", "plan", "fusion"):
+        users = {m for m in graph if m.startswith(f"patchmerge.{engine}") and graph[m] & source}
+        assert users, f"patchmerge.{engine} reads the source model"

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from patchmerge.markers import without_fused_block
-from patchmerge.resolution.tree import SourceTree
 from patchmerge.source.bindings import guarded_statements, last_binding, target_names
 from patchmerge.source.modules import absolute_module, module_of_path, package_of
+from patchmerge.source.tree import SourceTree
 
 
 @dataclass(frozen=True)

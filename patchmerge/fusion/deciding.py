@@ -28,8 +28,8 @@ from patchmerge.fusion.sites import Site, group_sites
 from patchmerge.fusion.texts import Texts
 from patchmerge.model import DefKind, Plan, PlannedPatch
 from patchmerge.profile import Profile
-from patchmerge.resolution.tree import SourceTree
 from patchmerge.source.modules import module_of_path
+from patchmerge.source.tree import SourceTree
 
 
 def sites_to_fuse(plan: Plan, tree: SourceTree, outcomes: Outcomes) -> list[Site]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from patchmerge.model import DefKind, TargetPlan
 from patchmerge.plugin_types import Mechanism, Site
-from patchmerge.resolution import SourceTree
+from patchmerge.source.tree import SourceTree
 
 __all__ = ["Mechanism", "Site", "SiteError", "group_sites", "site_for"]
 

@@ -30,7 +30,7 @@ from patchmerge.fusion.texts import MergeAborted, Texts
 from patchmerge.fusion.validate import check_file
 from patchmerge.model import Definition, FusionKind, Plan, Unresolved
 from patchmerge.profile import Profile
-from patchmerge.resolution.tree import SourceTree
+from patchmerge.source.tree import SourceTree
 
 
 def adaptor_args(

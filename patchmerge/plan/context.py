@@ -9,7 +9,7 @@ import pluggy
 
 from patchmerge.plugin_types import PlanContext
 from patchmerge.profile import Profile
-from patchmerge.resolution import SourceTree
+from patchmerge.source.tree import SourceTree
 
 
 def create_plan_context(root: Path, profile: Profile, pm: pluggy.PluginManager) -> PlanContext:

@@ -11,7 +11,7 @@ from patchmerge.plan.context import PlanContext
 from patchmerge.plan.static_resolution import static_resolver
 from patchmerge.resolution.resolver import StaticResolver
 from patchmerge.resolution.scan import CaptureSite, ImportSite
-from patchmerge.resolution.tree import SourceError
+from patchmerge.source.tree import SourceError
 
 _REPLACING = (FusionKind.REPLACE, FusionKind.ROUTE, FusionKind.CLASS_ROUTE)
 _LISTED = 5  # sites named in one note

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from patchmerge.model import Definition, DefKind
 from patchmerge.resolution.fail import Fail
-from patchmerge.resolution.index import Binding, BindKind, ClassInfo, ModuleIndex, select_binding
 from patchmerge.resolution.known_bases import known_has
+from patchmerge.source.index import Binding, BindKind, ClassInfo, ModuleIndex, select_binding
 
 if TYPE_CHECKING:
     from patchmerge.resolution.resolver import StaticResolver

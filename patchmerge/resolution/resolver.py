@@ -10,10 +10,10 @@ from pathlib import Path
 from patchmerge.formats.records import strip_quotes
 from patchmerge.model import Definition, DefKind, Unresolved
 from patchmerge.resolution.fail import Fail
-from patchmerge.resolution.index import Binding, BindKind, ClassInfo, ModuleIndex, select_binding
 from patchmerge.resolution.members import ClassMembers
 from patchmerge.resolution.scan import ImportSite, TreeScan
-from patchmerge.resolution.tree import SourceError, SourceTree
+from patchmerge.source.index import Binding, BindKind, ClassInfo, ModuleIndex, select_binding
+from patchmerge.source.tree import SourceError, SourceTree
 
 __all__ = ["Fail", "ImportSite", "StaticResolver"]
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from patchmerge.model import DefKind, Unresolved
-from patchmerge.resolution.captures import Capture
 from patchmerge.resolution.fail import Fail
-from patchmerge.resolution.index import ModuleIndex, select_binding
-from patchmerge.resolution.tree import SourceError
+from patchmerge.source.captures import Capture
+from patchmerge.source.index import ModuleIndex, select_binding
+from patchmerge.source.tree import SourceError
 
 T = TypeVar("T")
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from patchmerge.resolution import SourceTree, StaticResolver
+from patchmerge.resolution import StaticResolver
+from patchmerge.source.tree import SourceTree
 from tests.conftest import write_tree
 
 FILES = {

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from patchmerge.model import DefKind, Unresolved
-from patchmerge.resolution import SourceTree, StaticResolver
+from patchmerge.resolution import StaticResolver
+from patchmerge.source.tree import SourceTree
 from tests.conftest import write_tree
 from tests.resolution.conftest import line_of
 

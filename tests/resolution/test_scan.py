@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from patchmerge.resolution import ImportSite, SourceTree, StaticResolver
+from patchmerge.resolution import ImportSite, StaticResolver
+from patchmerge.source.tree import SourceTree
 from tests.conftest import write_tree
 
 

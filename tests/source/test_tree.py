@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from patchmerge.resolution import SourceError, SourceTree, StaticResolver
-from patchmerge.resolution import tree as tree_module
+from patchmerge.resolution import StaticResolver
+from patchmerge.source import tree as tree_module
+from patchmerge.source.tree import SourceError, SourceTree
 from tests.conftest import write_tree
 
 
@@ -196,7 +197,7 @@ def test_a_bug_inside_the_process_pool_is_not_swallowed(root: Path, monkeypatch:
 
 
 def test_disk_cache_keeps_captures_and_ignores_other_layouts(tmp_path: Path) -> None:
-    from patchmerge.resolution.index import INDEX_VERSION
+    from patchmerge.source.index import INDEX_VERSION
 
     root = write_tree(tmp_path / "root", {"R/lib/__init__.py": "", "R/lib/a.py": "def f():\n    pass\n\n\nG = f\n"})
     _age(root)

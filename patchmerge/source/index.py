@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from patchmerge.resolution.captures import Capture, capture, dotted
 from patchmerge.source.bindings import Guard, guarded_statements, last_binding, target_names
+from patchmerge.source.captures import Capture, capture, dotted
 from patchmerge.source.modules import absolute_module, package_of
 
-INDEX_VERSION = "5"  # bump when the summary layout changes: cached pickles of other versions are ignored
+# bump when the summary layout, or the module of its classes (which pickles name), changes: cached pickles of
+# other versions are ignored
+INDEX_VERSION = "6"
 
 
 class BindKind(enum.StrEnum):

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from patchmerge.markers import without_fused_block
-from patchmerge.resolution.cache import DiskCache
-from patchmerge.resolution.index import FileSummary, ModuleIndex, summarize
+from patchmerge.source.cache import DiskCache
+from patchmerge.source.index import FileSummary, ModuleIndex, summarize
 
 log = logging.getLogger(__name__)
 

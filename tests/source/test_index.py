@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from patchmerge.resolution import BindKind, ImportRec, ModuleIndex, summarize
-from patchmerge.resolution.index import FileSummary, Guard, select_binding
+from patchmerge.source.index import BindKind, FileSummary, Guard, ImportRec, ModuleIndex, select_binding, summarize
 
 
 def index(source: str, module: str = "pkg.mod", is_package: bool = False) -> ModuleIndex:

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from patchmerge.resolution.index import INDEX_VERSION, FileSummary
+from patchmerge.source.index import INDEX_VERSION, FileSummary
 
 log = logging.getLogger(__name__)
 
