@@ -54,12 +54,10 @@ def bound_at_run_time(tree: ast.Module, name: str) -> bool:
 
 
 def imported_when_loaded(tree: ast.Module) -> set[str]:
-    """The absolute modules (and their packages) that importing the module surely imports: its top-level import
-    statements outside any if or try."""
+    """The absolute modules (and their packages) that importing the module surely imports: its import statements
+    at its own top level (not in an if, try, with or loop)."""
     modules: set[str] = set()
-    for statement, guards in guarded_statements(tree.body):
-        if guards:
-            continue
+    for statement in tree.body:
         if isinstance(statement, ast.Import):
             names = [alias.name for alias in statement.names]
         elif isinstance(statement, ast.ImportFrom) and not statement.level and statement.module:

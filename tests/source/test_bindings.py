@@ -130,6 +130,7 @@ def test_what_a_module_surely_imports_and_binds_when_it_runs():
         "try:\n    import yaml\nexcept ImportError:\n    yaml = None\n"
         "if TYPE_CHECKING:\n    import torch\nif __name__ == '__main__':\n    import json\n"
         "def f():\n    import os\n"
+        "with suppress(ImportError):\n    import optlib\nfor _ in ():\n    import re\n"
     )
     assert imported_when_loaded(tree) == {"torch", "torch.nn", "torch.nn.functional", "functools"}
     assert not bound_at_run_time(tree, "torch")  # only under TYPE_CHECKING

@@ -2,13 +2,14 @@
 until the definition first runs. Reading a global costs a probed call about a third of what reading an
 attribute of the helper module costs (CPython 3.11 specialises both; the attribute is a second lookup).
 
-A module that imports torch in any form tests the helper's attribute instead, and `not
-torch.jit.is_scripting()`: TorchScript may compile its definitions (a scripted caller compiles what it calls,
-often as the module is imported); it refuses a global bool, reads a module's attribute as a constant, and
-takes `torch.jit.is_scripting()` as true without compiling the probe call. Where such a module does not bind
-`torch` when it runs (`from torch import nn`, or torch only under `if TYPE_CHECKING:`), the merge imports it.
-A module with no torch import at all keeps the global: there a scripted caller of a probed definition does
-not compile (nor did it with the helper's attribute while the flag was set: it compiled the probe call)."""
+A module that imports torch in any form tests the helper's attribute instead: TorchScript may compile its
+definitions (a scripted caller compiles what it calls, often as the module is imported), and it refuses a global
+bool but reads a module's attribute as a constant. Where the module surely imports torch as it loads, the test
+adds `not torch.jit.is_scripting()`, which TorchScript takes as false without compiling the probe call (the merge
+binds `torch` there if the module does not: `from torch import nn`). Where it imports torch only under a
+condition, in a def, or for type checkers, the merge adds no import of torch: a caller scripted before the
+definition first ran compiles the probe call and fails, as in a module with no torch at all, which keeps the
+global."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from libcst.codemod.visitors import ImportItem
 from patchmerge.fusion.insource.imports import add_imports, leading_imports_end
 from patchmerge.fusion.runtime_template import pending_flag
 from patchmerge.fusion.stanza import HELPER_ALIAS
-from patchmerge.source.bindings import bound_at_run_time
+from patchmerge.source.bindings import bound_at_run_time, imported_when_loaded
 
 PREFIX = f"{HELPER_ALIAS}_"
 COMMENT = "# patchmerge: the flags of this module's probes, each true until its definition first runs"
@@ -32,9 +33,20 @@ def flag_global(pid: str, chosen: bool = False) -> str:
     return PREFIX + pending_flag(pid, chosen)
 
 
-def helper_flag_test(flag: str) -> str:
-    """The test of a probe in a module that imports torch: the helper's attribute for the helper's flag `flag`."""
-    return f"{HELPER_ALIAS}.{flag} and not torch.jit.is_scripting()"
+def helper_flag_test(flag: str, guarded: bool = True) -> str:
+    """The test of a probe in a module that imports torch: the helper's attribute for the helper's flag `flag`,
+    `guarded` by `torch.jit.is_scripting()` where the module binds torch."""
+    return f"{HELPER_ALIAS}.{flag}" + (" and not torch.jit.is_scripting()" if guarded else "")
+
+
+def binds_torch_as_loaded(tree: ast.Module) -> bool:
+    """Whether an import statement at the module's own top level binds `torch` to the torch package."""
+    return any(
+        isinstance(statement, ast.Import)
+        and any(alias.name.split(".")[0] == "torch" if alias.asname is None else alias.asname == alias.name == "torch"
+                for alias in statement.names)
+        for statement in tree.body
+    )
 
 
 def imports_torch(tree: ast.Module) -> bool:
@@ -55,9 +67,13 @@ def with_flags(module: cst.Module, flags: set[str]) -> cst.Module:
     tree = ast.parse(module.code)
     if not imports_torch(tree):
         return declare_flags(module, flags)
-    if not bound_at_run_time(tree, "torch"):
-        module = add_imports(module, [ImportItem("torch", None, None)])
-    tests = {name: cst.parse_expression(helper_flag_test(name.removeprefix(PREFIX))) for name in flags}
+    guarded = "torch" in imported_when_loaded(tree)
+    if guarded and not binds_torch_as_loaded(tree):
+        if bound_at_run_time(tree, "torch"):
+            guarded = False  # the module binds the name `torch` otherwise
+        else:
+            module = add_imports(module, [ImportItem("torch", None, None)])  # imported already: this only binds it
+    tests = {name: cst.parse_expression(helper_flag_test(name.removeprefix(PREFIX), guarded)) for name in flags}
     return m.replace(module, m.If(test=m.Name(m.MatchIfTrue(tests.__contains__))),
                      lambda node, _: node.with_changes(test=tests[node.test.value]))
 

@@ -4,9 +4,7 @@ libcst's ScopeProvider answers, for each name the function reads, what binds it 
 - an import of a package the merge may rewrite (MindSpeed, Megatron): carried into the body of each function
   that reads it, so it runs at call time and no import cycle can form;
 - an import of anything else (stdlib, torch): carried to the new module's top, unless that module binds the
-  name otherwise (then into the function bodies, as above); for code that runs only under a condition, into
-  the function bodies too unless importing the new module imports it anyway (a module only that branch needs,
-  mindspore say, must not stop the new module from importing; TorchScript compiles no import statement);
+  name otherwise (then into the function bodies, as above);
 - a helper, constant or other module-level name of the source module: imported from it in the body of each
   function that reads it, so state the source module rebinds is read as it is at call time;
 - a builtin: nothing, unless the new module shadows it.
@@ -17,7 +15,6 @@ source module can give) is refused with the reason, and the binding falls back t
 from __future__ import annotations
 
 import builtins
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,7 +36,6 @@ from patchmerge.fusion.insource.errors import CannotMove, NotAtDefinition
 from patchmerge.fusion.insource.module_info import ModuleInfo, Scopes
 from patchmerge.fusion.insource.module_state import DropGlobals, declared_global, global_stores
 from patchmerge.fusion.insource.walk import children, subtree_ids
-from patchmerge.source.bindings import imported_when_loaded
 from patchmerge.source.modules import package_of
 
 _MODULE_DUNDERS = frozenset({"__name__", "__file__", "__spec__", "__package__", "__loader__", "__path__", "__dict__"})
@@ -77,16 +73,6 @@ def _import_line(assignment: ImportAssignment, source: ModuleInfo) -> ImportLine
         if (alias.evaluated_alias or alias.evaluated_name) == assignment.name:
             return ImportLine(module, alias.evaluated_name, alias.evaluated_alias)
     raise CannotMove(f"cannot read the import of '{assignment.name}'")
-
-
-def _loaded_with(line: ImportLine, loaded: set[str]) -> bool:
-    """Whether importing the destination already imports what `line` imports: its module, and for
-    `from M import name` the submodule `M.name` too where M may be a package (not in the standard library)."""
-    if line.module not in loaded:
-        return False
-    return line.name is None or f"{line.module}.{line.name}" in loaded or (
-        line.module.split(".")[0] in sys.stdlib_module_names
-    )
 
 
 def _enclosing_function(scope: Scope) -> FunctionScope | None:
@@ -216,11 +202,9 @@ def move_function(
             destination_class is not None and _class_binds(destination_class, line.bound)
         ):
             return  # the new module binds the same name to the same import already
-        lazy = lazy_imports and _enclosing_function(scope) is not None and not _loaded_with(line, loaded)
-        if _is_rewritable(line.module, rewritable) or lazy:
+        if _is_rewritable(line.module, rewritable) or (lazy_imports and _enclosing_function(scope) is not None):
             # code that runs only under a condition imports what it needs when it runs: a module only that
-            # branch needs (mindspore, say) must not stop the destination from importing; one the destination
-            # imports anyway goes to its top (TorchScript compiles no import statement)
+            # branch needs (mindspore, say) must not stop the destination from importing
             at_call_time(scope, line)
         elif not destination.global_bindings(line.bound):
             if destination_class is not None and _class_binds(destination_class, line.bound):
@@ -230,7 +214,6 @@ def move_function(
         else:
             at_call_time(scope, line)
 
-    loaded = imported_when_loaded(destination.tree) if lazy_imports else set()
     annotations = signature_annotations(node)
     stringified: dict[int, dict[int, str]] = {}  # annotations written as strings: id -> {id of a name -> dotted}
     string_modules: dict[str, str] = {}  # dotted path -> the module to import for it

@@ -43,7 +43,7 @@ from patchmerge.fusion.insource.carry import ImportLine
 from patchmerge.fusion.insource.class_branches import plan_class_branches
 from patchmerge.fusion.insource.classes import plan_class, plan_value, refuse_other_holders
 from patchmerge.fusion.insource.errors import CannotMove
-from patchmerge.fusion.insource.flags import flag_global, helper_flag_test, with_flags
+from patchmerge.fusion.insource.flags import binds_torch_as_loaded, flag_global, helper_flag_test, with_flags
 from patchmerge.fusion.insource.implicit import plan_implicit
 from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.imports import add_imports, add_type_checking_imports
@@ -55,7 +55,6 @@ from patchmerge.fusion.insource.wrapping import wrap_statements
 from patchmerge.fusion.runtime_template import pending_flag
 from patchmerge.fusion.stanza import HELPER_ALIAS, normalise
 from patchmerge.model import DefKind, PlannedPatch
-from patchmerge.source.bindings import bound_at_run_time
 
 
 @dataclass
@@ -341,7 +340,7 @@ class InSourceWriter:
         After that a call pays one lookup: the flag the helper clears on that first run (a branch's def,
         `chosen`, is flagged only once its branch is chosen), a global of the module, or an attribute of the
         helper where the module imports torch (see `flags`: rendering decides for code moved into a module)."""
-        if bound_at_run_time(module.tree, "torch"):
+        if binds_torch_as_loaded(module.tree):
             test = helper_flag_test(pending_flag(ids[0], chosen))
         else:
             test = flag_global(ids[0], chosen)

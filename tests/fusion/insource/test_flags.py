@@ -107,23 +107,38 @@ def probed(module_text: str, pid: str = "m.f#original") -> tuple[cst.Module, str
     return module.with_changes(body=body), flag
 
 
-@pytest.mark.parametrize(
-    "torch_import",
-    ["import torch.nn.functional as F", "from torch import nn", "if TYPE_CHECKING:\n    import torch"],
-)
+@pytest.mark.parametrize("torch_import", ["import torch.nn.functional as F", "from torch import nn"])
 def test_a_module_importing_torch_without_binding_it_tests_the_helper_flag_behind_is_scripting(torch_import):
-    """TorchScript refuses a global bool and needs `torch.jit.is_scripting()` to skip the probe call: the module
-    gets `import torch` (before, `from torch import nn` left the probe compiled, and torch only under
-    TYPE_CHECKING raised NameError on the first call)."""
-    text = (
-        f"from typing import TYPE_CHECKING\nimport megatron._patchmerge as _patchmerge\n{torch_import}\n\n\n"
-        "def f(x):\n    return x\n"
-    )
-    module, flag = probed(text)
+    """TorchScript refuses a global bool and needs `torch.jit.is_scripting()` to skip the probe call: a module
+    that imports torch as it loads gets the name bound (before, `from torch import nn` left the probe call to be
+    compiled by a caller scripted at import)."""
+    module, flag = probed(f"import megatron._patchmerge as _patchmerge\n{torch_import}\n\n\ndef f(x):\n    return x\n")
     code = with_flags(module, {flag}).code
     assert f"if _patchmerge.{pending_flag('m.f#original')} and not torch.jit.is_scripting():" in code
     assert "\nimport torch\n" in code and flag not in code
-    assert compile(code, "m", "exec")
+
+
+@pytest.mark.parametrize(
+    "torch_import",
+    [
+        "if TYPE_CHECKING:\n    import torch",
+        "try:\n    from torch import nn\nexcept ImportError:\n    nn = None",
+        "def g():\n    import torch\n    return torch",
+        "with suppress(ImportError):\n    import torch.nn",
+    ],
+)
+def test_a_module_importing_torch_only_sometimes_is_not_made_to_import_it(torch_import):
+    """Torch only for type checkers, only if installed, only in a def: the merge adds no import of torch (that
+    would import it where the module does not, or fail where it is missing), so the probe tests the helper's flag
+    unguarded (before, torch only under TYPE_CHECKING gave a guard naming an unbound `torch`: NameError)."""
+    text = (
+        "from contextlib import suppress\nfrom typing import TYPE_CHECKING\n"
+        f"import megatron._patchmerge as _patchmerge\n{torch_import}\n\n\ndef f(x):\n    return x\n"
+    )
+    module, flag = probed(text)
+    code = with_flags(module, {flag}).code
+    assert f"if _patchmerge.{pending_flag('m.f#original')}:" in code and flag not in code
+    assert code.count("import torch") == text.count("import torch")
 
 
 def test_a_module_binding_torch_is_left_as_planned_and_one_without_torch_declares_its_flags():
