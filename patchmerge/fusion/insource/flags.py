@@ -40,13 +40,11 @@ def helper_flag_test(flag: str, guarded: bool = True) -> str:
 
 
 def binds_torch_as_loaded(tree: ast.Module) -> bool:
-    """Whether an import statement at the module's own top level binds `torch` to the torch package."""
-    return any(
-        isinstance(statement, ast.Import)
-        and any(alias.name.split(".")[0] == "torch" if alias.asname is None else alias.asname == alias.name == "torch"
-                for alias in statement.names)
-        for statement in tree.body
-    )
+    """Whether an import statement at the module's own top level binds `torch` to the torch package (`import
+    torch`, `import torch.nn`: `import torch.nn as nn` binds only `nn`)."""
+    aliases = [alias for statement in tree.body if isinstance(statement, ast.Import) for alias in statement.names]
+    return any(alias.name.split(".")[0] == "torch" and alias.asname in (None, "torch") and (
+        alias.asname is None or alias.name == "torch") for alias in aliases)
 
 
 def imports_torch(tree: ast.Module) -> bool:
