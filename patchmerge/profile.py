@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 import typing
-from dataclasses import MISSING, dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -132,10 +132,6 @@ class Profile:
     conditions: Conditions = field(default_factory=Conditions)
     # tables no built-in section reads (e.g. [slurm]), kept raw for the plugins that declare them
     tables: dict[str, dict[str, Any]] = field(default_factory=dict, hash=False)
-
-    def with_overrides(self, **changes: Any) -> Profile:
-        """CLI flags win over profile values; None means 'not given'."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
 _SECTIONS: dict[str, type] = {

@@ -142,13 +142,6 @@ def test_malformed_toml_and_unknown_name(tmp_path):
         load_profile("nope")
 
 
-def test_overrides_replace_only_given_values():
-    profile = load_profile("example")
-    changed = profile.with_overrides(patch_json="other.json", description=None)
-    assert changed.patch_json == "other.json"
-    assert changed.description == profile.description
-
-
 def test_unknown_probe_format_is_rejected(tmp_path):
     with pytest.raises(ProfileError, match="'probes.format' must be one of 'json-line', got 'xml'"):
         load_profile(_write(tmp_path, MINIMAL + '[probes]\nformat = "xml"\n'))

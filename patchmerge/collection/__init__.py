@@ -51,8 +51,9 @@ def collect(root: Path, profile: Profile) -> CollectResult:
             unreadable.append(Unreadable(Site(exc.file, 0), f"cannot parse: {exc.message}", (entry,)))
         except RecursionError:
             unreadable.append(Unreadable(Site(entry.partition("::")[0], 0), "nested too deeply to follow", (entry,)))
-    registrations, never = interpreter.registrations()
-    dead, errors = find_dead(sources, profile.registrations.files, interpreter.shapes, interpreter.visited)
+    registrations, never = interpreter.registry.collected()
+    dead, errors = find_dead(sources, profile.registrations.files, interpreter.settings.shapes,
+                             interpreter.registry.visited)
     unreadable += interpreter.unreadables
     unreadable += [Unreadable(Site(file, 0), f"registration file cannot be parsed: {why}") for file, why in errors]
     notes = list(interpreter.notes)
@@ -65,7 +66,7 @@ def collect(root: Path, profile: Profile) -> CollectResult:
         provenance=provenance,
         unreadable=_unique(unreadable),
         dead=dead,
-        outside=interpreter.outside,
+        outside=interpreter.registry.outside,
         notes=notes,
         files_read=sources.files_read,
         paths_read=sources.paths_read,

@@ -6,10 +6,9 @@ import ast
 from typing import TYPE_CHECKING
 
 from patchmerge.collection.conditions import as_expr, imports_of, simplify
-from patchmerge.collection.evaluate import ExpressionsMixin, MethodOf, _short
 from patchmerge.collection.frame import Frame
 from patchmerge.collection.model import Site
-from patchmerge.collection.scope import dotted_text
+from patchmerge.collection.texts import dotted_text, short
 from patchmerge.collection.values import (
     BuiltinV,
     ChoiceV,
@@ -20,6 +19,7 @@ from patchmerge.collection.values import (
     FuncV,
     InstanceV,
     ListV,
+    MethodOf,
     RecordClassV,
     RecordV,
     Ref,
@@ -30,6 +30,9 @@ from patchmerge.collection.values import (
     args_value,
     same,
 )
+
+if TYPE_CHECKING:
+    from patchmerge.collection.walker import Interpreter, Settings
 
 # decorators that leave a function callable as written
 _TRANSPARENT = frozenset({"staticmethod", "classmethod", "property", "abstractmethod", "cached_property",
@@ -42,33 +45,20 @@ _PURE = frozenset({"int", "float", "str", "bool", "len", "abs", "min", "max", "r
                    "tuple", "list", "sorted", "set"})
 
 
-class CallsMixin(ExpressionsMixin):
-    shapes: frozenset[str]
-    apply_shapes: frozenset[str]
-    arg_calls: frozenset[str]
-    arg_params: frozenset[str]
-    opaque: frozenset[str]
-    follow_decorators: frozenset[str]
-    collection_names: frozenset[str]
-    _stack: list[ast.AST]
-    _forwarding: dict[int, bool]
-    entered: set[tuple[str, int]] | None
-    followed: set[tuple[str, int, int]]
+class Calls:
+    """Calls met in adaptor code: args spellings, registrations and apply calls (handed to the run's
+    `registry`), and the functions, methods and classes followed into."""
 
-    # provided by the walker
-    if TYPE_CHECKING:
-
-        def exec_body(self, stmts: list[ast.stmt], frame: Frame) -> bool:
-            raise NotImplementedError
-
-        def register(self, node: ast.Call, receiver: Value | None, method: Value | None, frame: Frame) -> None:
-            raise NotImplementedError
-
-        def apply(self, receiver: Value | None, text: str, frame: Frame, node: ast.Call) -> None:
-            raise NotImplementedError
-
-        def unreadable(self, frame: Frame, line: int, reason: str) -> None:
-            raise NotImplementedError
+    def __init__(self, run: Interpreter, settings: Settings) -> None:
+        self.run = run
+        self.settings = settings
+        heads = {s.rsplit(".", 1)[0].rsplit(".", 1)[-1] for s in (*settings.shapes, *settings.apply_shapes) if "." in s}
+        self.collection_names = frozenset(heads)
+        self._stack: list[ast.AST] = []
+        # set by a caller that wants to know which defs a run enters ((file, line of the def)) and which call
+        # sites it followed into one ((file, line, column)): collect.entered, for the adaptor's parse
+        self.entered: set[tuple[str, int]] | None = None
+        self.followed: set[tuple[str, int, int]] = set()
 
     # -- dispatch --------------------------------------------------------------------------------------
 
@@ -76,25 +66,25 @@ class CallsMixin(ExpressionsMixin):
         text = dotted_text(node.func) or ""
         receiver: Value | None = None
         if isinstance(node.func, ast.Attribute):
-            receiver = self.ev(node.func.value, frame)
+            receiver = self.run.expressions.ev(node.func.value, frame)
             if isinstance(receiver, Ref):
-                receiver = self.materialize(receiver)
-            callee = self.attribute(receiver, node.func.attr)
+                receiver = self.run.expressions.materialize(receiver)
+            callee = self.run.expressions.attribute(receiver, node.func.attr)
         else:
-            callee = self.ev(node.func, frame)
+            callee = self.run.expressions.ev(node.func, frame)
         if isinstance(callee, Ref):
-            callee = self.materialize(callee)
+            callee = self.run.expressions.materialize(callee)
         kind = self._shape(text, receiver, callee, node)
         if kind == "args":
             return args_value()
         if kind == "register":
-            self.register(node, receiver, callee, frame)
+            self.run.registry.register(node, receiver, callee, frame)
             return Const(None)
         if kind == "apply":
-            self.apply(receiver, text, frame, node)
+            self.run.registry.apply(receiver, text, frame, node)
             return Const(None)
-        if text and text.rsplit(".", 1)[-1] in self.opaque:
-            self.unreadable(frame, node.lineno, f"`{_short(node)}` changes registered patches at run time, "
+        if text and text.rsplit(".", 1)[-1] in self.settings.opaque:
+            self.run.unreadable(frame, node.lineno, f"`{short(node)}` changes registered patches at run time, "
                                                 "which collect does not model")
             return Unknown(f"call to {text}")
         args, kwargs = self.arguments(node, frame)
@@ -102,16 +92,16 @@ class CallsMixin(ExpressionsMixin):
 
     def _shape(self, text: str, receiver: Value | None, callee: Value, node: ast.Call) -> str | None:
         qual = callee.qualname if isinstance(callee, FuncV) else None
-        if text in self.arg_calls or (qual in self.arg_calls and not node.args):
+        if text in self.settings.arg_calls or (qual in self.settings.arg_calls and not node.args):
             return "args"
         names = {text}
         if isinstance(node.func, ast.Attribute):
             cls = receiver.cls if isinstance(receiver, InstanceV) else receiver
             if isinstance(cls, ClassV):
                 names.add(f"{cls.state.qualname.rsplit('.', 1)[-1]}.{node.func.attr}")
-        if names & self.shapes:
+        if names & self.settings.shapes:
             return "register"
-        if names & self.apply_shapes:
+        if names & self.settings.apply_shapes:
             return "apply"
         return None
 
@@ -119,16 +109,16 @@ class CallsMixin(ExpressionsMixin):
         args: list[Value] = []
         for arg in node.args:
             if isinstance(arg, ast.Starred):
-                inner = self.ev(arg.value, frame)
+                inner = self.run.expressions.ev(arg.value, frame)
                 args.extend(inner.items if isinstance(inner, ListV) else [Unknown("*args")])
             else:
-                args.append(self.ev(arg, frame))
-        kwargs = {kw.arg: self.ev(kw.value, frame) for kw in node.keywords if kw.arg is not None}
+                args.append(self.run.expressions.ev(arg, frame))
+        kwargs = {kw.arg: self.run.expressions.ev(kw.value, frame) for kw in node.keywords if kw.arg is not None}
         return args, kwargs
 
     def is_collection(self, value: Value) -> bool:
         if isinstance(value, Ref):
-            value = self.materialize(value)
+            value = self.run.expressions.materialize(value)
         cls = value.cls if isinstance(value, InstanceV) else value
         return isinstance(cls, ClassV) and cls.state.qualname.rsplit(".", 1)[-1] in self.collection_names
 
@@ -141,7 +131,7 @@ class CallsMixin(ExpressionsMixin):
             return self.invoke(callee, args, kwargs, frame, node)
         if isinstance(callee, ClassV):
             instance = InstanceV(callee)
-            init = self.member(callee, "__init__", instance)
+            init = self.run.members.member(callee, "__init__", instance)
             if isinstance(init, FuncV):
                 self.invoke(init, args, kwargs, frame, node)
             return instance
@@ -165,9 +155,9 @@ class CallsMixin(ExpressionsMixin):
                 return Sym(ast.Call(func=callee.expr, args=exprs, keywords=[]),  # type: ignore[arg-type]
                            imports_of(callee, *args))
         if any(self.is_collection(v) for v in [*args, *kwargs.values()]) and node is not None:
-            what = callee.dotted if isinstance(callee, External) else _short(node.func)
+            what = callee.dotted if isinstance(callee, External) else short(node.func)
             why = callee.reason if isinstance(callee, Unknown) else "it is outside the source roots"
-            self.unreadable(frame, line, f"call to {what} passes a patch collection but cannot be followed: {why}")
+            self.run.unreadable(frame, line, f"call to {what} passes a patch collection but cannot be followed: {why}")
         if isinstance(callee, Unknown):
             return callee
         if isinstance(callee, External):
@@ -195,9 +185,9 @@ class CallsMixin(ExpressionsMixin):
         line = getattr(node, "lineno", 0)
         for decorator in func.decorators:
             last = decorator.rsplit(".", 1)[-1]
-            if last not in _TRANSPARENT and last not in self.follow_decorators and decorator not in \
-                    self.follow_decorators:
-                self.unreadable(frame, line, f"call to {func.qualname}, decorated with @{decorator}, is not "
+            if last not in _TRANSPARENT and last not in self.settings.follow_decorators and decorator not in \
+                    self.settings.follow_decorators:
+                self.run.unreadable(frame, line, f"call to {func.qualname}, decorated with @{decorator}, is not "
                                              "followed (add the decorator to collect.follow_decorators if it calls "
                                              "the function through)")
                 return Unknown(f"{func.qualname} is decorated with @{decorator}")
@@ -220,8 +210,8 @@ class CallsMixin(ExpressionsMixin):
         self._stack.append(func.node)
         try:
             if isinstance(func.node, ast.Lambda):
-                return self.ev(func.node.body, callee)
-            falls = self.exec_body(func.node.body, callee)
+                return self.run.expressions.ev(func.node.body, callee)
+            falls = self.run.exec_body(func.node.body, callee)
         finally:
             self._stack.pop()
         if falls:
@@ -252,8 +242,8 @@ class CallsMixin(ExpressionsMixin):
             if name in env:
                 continue
             if name in defaults:
-                env[name] = self.ev(defaults[name], scope)
-            elif name in self.arg_params:
+                env[name] = self.run.expressions.ev(defaults[name], scope)
+            elif name in self.settings.arg_params:
                 env[name] = args_value()
             else:
                 env[name] = Unknown(f"parameter '{name}' of {func.qualname} is not passed")
@@ -291,7 +281,7 @@ class CallsMixin(ExpressionsMixin):
                     return Sym(ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=[obj.expr, *rest],  # type: ignore
                                         keywords=[]), imports_of(*args))
                 return Unknown(f"{name}() with a default that is not a constant")
-            found = self.attribute(obj, attr)
+            found = self.run.expressions.attribute(obj, attr)
             if name == "hasattr":
                 return Const(True) if not isinstance(found, Unknown) else Unknown(found.reason)
             if isinstance(found, Unknown) and len(args) > 2 and isinstance(obj, InstanceV | ClassV | RecordV):

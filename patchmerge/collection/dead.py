@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 from patchmerge.collection.model import Dead, Site
-from patchmerge.collection.scope import ParseError, Sources, dotted_text
+from patchmerge.collection.scope import ParseError, Sources
+from patchmerge.collection.texts import dotted_text
 
 
 def registration_files(root: Path, patterns: tuple[str, ...]) -> list[Path]:

@@ -42,7 +42,7 @@ def functions_entered(root: Path, profile: Profile, entry: str, adders: Iterable
             if "::" not in module_entry:
                 interpreter.run_entry(module_entry)
         before = len(interpreter.unreadables)
-        interpreter.entered = found.defs
+        interpreter.calls.entered = found.defs
         interpreter.run_entry(entry)
     except ParseError as exc:
         found.doubts.append(f"{exc.file} cannot be parsed: {exc.message}")
@@ -55,7 +55,7 @@ def functions_entered(root: Path, profile: Profile, entry: str, adders: Iterable
     names = _adding_names([*adders, *(tree for _, tree, _ in defs)]) - {"add_argument"}  # the parser's own
     for file, _, node in defs:
         for call in _calls_in(node):
-            if _called_name(call) in names and (file, call.lineno, call.col_offset) not in interpreter.followed:
+            if _called_name(call) in names and (file, call.lineno, call.col_offset) not in interpreter.calls.followed:
                 found.doubts.append(f"{file}:{call.lineno}: `{ast.unparse(call.func)}(...)` may add options, and the "
                                     "walk did not follow it")
     return found

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from patchmerge.collection.conditions import as_expr, imports_of, negate, simplify, truth
 from patchmerge.collection.frame import Frame
-from patchmerge.collection.members import MembersMixin
-from patchmerge.collection.scope import Sources, TopBinding, pick
+from patchmerge.collection.scope import TopBinding, pick
+from patchmerge.collection.texts import short
 from patchmerge.collection.values import (
     BuiltinV,
     ChoiceV,
@@ -24,6 +24,7 @@ from patchmerge.collection.values import (
     FuncV,
     InstanceV,
     ListV,
+    MethodOf,
     ModuleV,
     RecordV,
     Ref,
@@ -32,6 +33,9 @@ from patchmerge.collection.values import (
     Unknown,
     Value,
 )
+
+if TYPE_CHECKING:
+    from patchmerge.collection.walker import Interpreter
 
 _BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -46,38 +50,24 @@ _CMPOPS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
 _BUILTINS = frozenset(dir(builtins))
 
 
-class MethodOf(Value):
-    """A method of a list, dict or string value, e.g. `features.extend`."""
+class Expressions:
+    """What an expression, a name or an attribute of adaptor code is known to be. Calls are the run's `calls`,
+    class members its `members`; the module globals read so far are kept here."""
 
-    def __init__(self, obj: Value, name: str) -> None:
-        self.obj = obj
-        self.name = name
-
-
-class ExpressionsMixin(MembersMixin):
-    sources: Sources
-    globals: dict[str, dict[str, Value]]
-    _classes: dict[tuple[str, str], ClassState]
-    _refs: dict[str, Value]
-    _active: set[tuple[str, str]]
-    _mro: dict[int, tuple[list[ClassState], list[str]]]
-
-    # provided by the calls mixin
-    if TYPE_CHECKING:
-
-        def call(self, node: ast.Call, frame: Frame, statement: bool = False) -> Value:
-            raise NotImplementedError
-
-        def invoke(self, func: FuncV, args: list[Value], kwargs: dict[str, Value], frame: Frame,
-                   node: ast.AST | None) -> Value:
-            raise NotImplementedError
+    def __init__(self, run: Interpreter) -> None:
+        self.run = run
+        self.sources = run.sources
+        self.globals: dict[str, dict[str, Value]] = {}
+        self._classes: dict[tuple[str, str], ClassState] = {}
+        self._refs: dict[str, Value] = {}
+        self._active: set[tuple[str, str]] = set()
 
     # -- expressions -----------------------------------------------------------------------------------
 
     def ev(self, node: ast.expr, frame: Frame) -> Value:
         method = getattr(self, f"_ev_{type(node).__name__}", None)
         if method is None:
-            return Unknown(f"{type(node).__name__.lower()} expression `{_short(node)}`")
+            return Unknown(f"{type(node).__name__.lower()} expression `{short(node)}`")
         return method(node, frame)  # type: ignore[no-any-return]
 
     def _ev_Constant(self, node: ast.Constant, frame: Frame) -> Value:
@@ -90,7 +80,7 @@ class ExpressionsMixin(MembersMixin):
         return self.attribute(self.ev(node.value, frame), node.attr)
 
     def _ev_Call(self, node: ast.Call, frame: Frame) -> Value:
-        return self.call(node, frame)
+        return self.run.calls.call(node, frame)
 
     def _ev_Lambda(self, node: ast.Lambda, frame: Frame) -> Value:
         return FuncV(node, frame.module, f"{frame.qualprefix}<lambda>", frame.file, None,
@@ -102,7 +92,7 @@ class ExpressionsMixin(MembersMixin):
             if isinstance(elt, ast.Starred):
                 inner = self.ev(elt.value, frame)
                 if not isinstance(inner, ListV):
-                    return Unknown(f"starred `{_short(elt)}`")
+                    return Unknown(f"starred `{short(elt)}`")
                 items.extend(inner.items)
             else:
                 items.append(self.ev(elt, frame))
@@ -122,7 +112,7 @@ class ExpressionsMixin(MembersMixin):
         for value in node.values:
             v = self.ev(value.value, frame) if isinstance(value, ast.FormattedValue) else self.ev(value, frame)
             if not isinstance(v, Const) or (isinstance(value, ast.FormattedValue) and value.format_spec):
-                return Unknown(f"f-string `{_short(node)}`")
+                return Unknown(f"f-string `{short(node)}`")
             parts.append(str(v.value))
         return Const("".join(parts))
 
@@ -143,7 +133,7 @@ class ExpressionsMixin(MembersMixin):
         exprs = [as_expr(v) for v in values]
         if any(e is None for e in exprs):
             bad = next(v for v, e in zip(values, exprs, strict=True) if e is None)
-            return bad if isinstance(bad, Unknown) else Unknown(f"`{_short(node)}` mixes args with other objects")
+            return bad if isinstance(bad, Unknown) else Unknown(f"`{short(node)}` mixes args with other objects")
         return Sym(ast.BoolOp(op=node.op, values=exprs), imports_of(*values))  # type: ignore[arg-type]
 
     def _ev_UnaryOp(self, node: ast.UnaryOp, frame: Frame) -> Value:
@@ -155,10 +145,10 @@ class ExpressionsMixin(MembersMixin):
                 return Const({ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert}
                              [type(node.op)](v.value))
             except (TypeError, KeyError):
-                return Unknown(f"`{_short(node)}`")
+                return Unknown(f"`{short(node)}`")
         if isinstance(v, Sym):
             return Sym(ast.UnaryOp(op=node.op, operand=v.expr), v.imports)
-        return v if isinstance(v, Unknown) else Unknown(f"`{_short(node)}`")
+        return v if isinstance(v, Unknown) else Unknown(f"`{short(node)}`")
 
     def _ev_BinOp(self, node: ast.BinOp, frame: Frame) -> Value:
         left, right = self.ev(node.left, frame), self.ev(node.right, frame)
@@ -166,7 +156,7 @@ class ExpressionsMixin(MembersMixin):
             try:
                 return Const(_BINOPS[type(node.op)](left.value, right.value))
             except Exception:  # noqa: BLE001 - whatever Python would raise, we simply do not know the value
-                return Unknown(f"`{_short(node)}`")
+                return Unknown(f"`{short(node)}`")
         if isinstance(left, ListV) and isinstance(right, ListV) and isinstance(node.op, ast.Add):
             return ListV(left.items + right.items, left.is_tuple)
         return self._symbolic(lambda a, b: ast.BinOp(left=a, op=node.op, right=b), node, left, right)
@@ -182,7 +172,7 @@ class ExpressionsMixin(MembersMixin):
                     ok = all(_CMPOPS[type(op)](consts[i], consts[i + 1]) for i, op in enumerate(node.ops))
                     return Const(bool(ok))
                 except Exception:  # noqa: BLE001
-                    return Unknown(f"`{_short(node)}`")
+                    return Unknown(f"`{short(node)}`")
         if isinstance(node.ops[0], ast.Is | ast.IsNot) and len(node.ops) == 1 and isinstance(rights[0], Const) \
                 and rights[0].value is None and not isinstance(left, Sym | Unknown | Const):
             return Const(isinstance(node.ops[0], ast.IsNot))  # a known object is not None
@@ -191,7 +181,7 @@ class ExpressionsMixin(MembersMixin):
             return Sym(ast.Compare(left=exprs[0], ops=node.ops, comparators=exprs[1:]),  # type: ignore[arg-type]
                        imports_of(*values))
         bad = next((v for v in values if isinstance(v, Unknown)), None)
-        return bad or Unknown(f"comparison `{_short(node)}` of objects that are not constants")
+        return bad or Unknown(f"comparison `{short(node)}` of objects that are not constants")
 
     def _ev_IfExp(self, node: ast.IfExp, frame: Frame) -> Value:
         test = truth(self.ev(node.test, frame))
@@ -211,7 +201,7 @@ class ExpressionsMixin(MembersMixin):
             try:
                 return obj.items[key.value]
             except IndexError:
-                return Unknown(f"`{_short(node)}` out of range")
+                return Unknown(f"`{short(node)}` out of range")
         if isinstance(obj, DictV) and isinstance(key, Const):
             for k, v in reversed(obj.items):
                 if isinstance(k, Const) and k.value == key.value:
@@ -226,7 +216,7 @@ class ExpressionsMixin(MembersMixin):
         if all(e is not None for e in exprs) and any(isinstance(v, Sym) for v in values):
             return Sym(build(*exprs), imports_of(*values))  # type: ignore[arg-type]
         bad = next((v for v in values if isinstance(v, Unknown)), None)
-        return bad or Unknown(f"`{_short(node)}`")
+        return bad or Unknown(f"`{short(node)}`")
 
     # -- names -----------------------------------------------------------------------------------------
 
@@ -297,7 +287,7 @@ class ExpressionsMixin(MembersMixin):
             if len(targets) == 1 and isinstance(targets[0], ast.Name):
                 return value
             return Unknown(f"{name} is bound by an unpacking assignment ({file}:{st.lineno})")
-        return Unknown(f"{module}.{name} is bound by `{_short(st)}`")
+        return Unknown(f"{module}.{name} is bound by `{short(st)}`")
 
     def module_value(self, dotted: str) -> Value:
         return ModuleV(dotted) if self.sources.exists(dotted) else External(dotted)
@@ -350,13 +340,13 @@ class ExpressionsMixin(MembersMixin):
         if isinstance(obj, Sym):
             return Sym(ast.Attribute(value=obj.expr, attr=name, ctx=ast.Load()), obj.imports)
         if isinstance(obj, ClassV):
-            return self.member(obj, name, None)
+            return self.run.members.member(obj, name, None)
         if isinstance(obj, InstanceV):
             if name in obj.attrs:
                 return obj.attrs[name]
-            return self.member(obj.cls, name, obj)
+            return self.run.members.member(obj.cls, name, obj)
         if isinstance(obj, SuperV):
-            return self.member_after(obj, name)
+            return self.run.members.member_after(obj, name)
         if isinstance(obj, RecordV):
             return obj.attrs.get(name, Unknown(f"record has no field '{name}'"))
         if isinstance(obj, ListV | DictV | Const):
@@ -375,8 +365,3 @@ def _py(value: Value) -> object:
         items = [_py(v) for v in value.items]
         return _NOPE if any(i is _NOPE for i in items) else (tuple(items) if value.is_tuple else items)
     return _NOPE
-
-
-def _short(node: ast.AST) -> str:
-    text = ast.unparse(node)
-    return text if len(text) <= 80 else text[:77] + "..."

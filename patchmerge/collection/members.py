@@ -7,23 +7,20 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from patchmerge.collection.frame import Frame
-from patchmerge.collection.scope import bound_names
 from patchmerge.collection.values import ClassState, ClassV, FuncV, InstanceV, Ref, SuperV, Unknown, Value
+from patchmerge.source.bindings import target_names
+
+if TYPE_CHECKING:
+    from patchmerge.collection.walker import Interpreter
 
 
-class MembersMixin:
-    _mro: dict[int, tuple[list[ClassState], list[str]]]
+class ClassMembers:
+    """What a class of the tree has: its bases (read with the run's `expressions`) and what `cls.name`,
+    `obj.name` and `super().name` give."""
 
-    if TYPE_CHECKING:
-
-        def ev(self, node: ast.expr, frame: Frame) -> Value: ...
-
-        def materialize(self, ref: Ref) -> Value: ...
-
-        def class_state(self, node: ast.ClassDef, module: str, qualname: str, file: str) -> ClassState: ...
-
-        def invoke(self, func: FuncV, args: list[Value], kwargs: dict[str, Value], frame: Frame,
-                   node: ast.AST | None) -> Value: ...
+    def __init__(self, run: Interpreter) -> None:
+        self.run = run
+        self._mro: dict[int, tuple[list[ClassState], list[str]]] = {}
 
     def mro(self, state: ClassState) -> tuple[list[ClassState], list[str]]:
         """The class and its bases in the tree (depth first, left to right), and the bases it cannot read."""
@@ -35,9 +32,9 @@ class MembersMixin:
         opaque: list[str] = []
         frame = Frame(state.module, state.file, {}, is_module=True)
         for base in state.node.bases:
-            value = self.ev(base, frame)
+            value = self.run.expressions.ev(base, frame)
             if isinstance(value, Ref):
-                value = self.materialize(value)
+                value = self.run.expressions.materialize(value)
             if isinstance(value, ClassV):
                 sub, sub_opaque = self.mro(value.state)
                 order += [s for s in sub if s not in order]
@@ -70,7 +67,7 @@ class MembersMixin:
             return state.attrs[name]
         found: ast.stmt | None = None
         for st in state.node.body:
-            if name in bound_names(st):
+            if name in _binds(st):
                 found = st
         if found is None:
             return None
@@ -78,9 +75,9 @@ class MembersMixin:
         if isinstance(found, ast.FunctionDef | ast.AsyncFunctionDef):
             return FuncV(found, state.module, qual, state.file, None, owner=state)
         if isinstance(found, ast.ClassDef):
-            return ClassV(self.class_state(found, state.module, qual, state.file), None)
+            return ClassV(self.run.expressions.class_state(found, state.module, qual, state.file), None)
         if isinstance(found, ast.Assign | ast.AnnAssign) and found.value is not None:
-            value = self.ev(found.value, Frame(state.module, state.file, {}, is_module=True))
+            value = self.run.expressions.ev(found.value, Frame(state.module, state.file, {}, is_module=True))
             state.attrs[name] = value
             return value
         return Unknown(f"{qual} is bound by `{ast.unparse(found)[:80]}`")
@@ -100,6 +97,22 @@ class MembersMixin:
         if instance is not None and raw.bound is None:
             bound = replace(raw, origin=origin, bound=instance)
             if "property" in decorators or "cached_property" in decorators:
-                return self.invoke(bound, [], {}, Frame(cls.state.module, cls.state.file, {}), None)
+                return self.run.calls.invoke(bound, [], {}, Frame(cls.state.module, cls.state.file, {}), None)
             return bound
         return replace(raw, origin=origin)
+
+
+def _binds(st: ast.stmt) -> list[str]:
+    """The names a statement of a class body binds, by the rule of a module's index (`patchmerge.source.index`):
+    the walk meets classes that no index holds (defined in a function)."""
+    if isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return [st.name]
+    if isinstance(st, ast.Import):
+        return [a.asname or a.name.split(".")[0] for a in st.names]
+    if isinstance(st, ast.ImportFrom):
+        return [a.asname or a.name for a in st.names]
+    if isinstance(st, ast.Assign):
+        return [name for target in st.targets for name in target_names(target)]
+    if isinstance(st, ast.AnnAssign | ast.AugAssign) and isinstance(st.target, ast.Name):
+        return [st.target.id] if not (isinstance(st, ast.AnnAssign) and st.value is None) else []
+    return []

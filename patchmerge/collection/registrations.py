@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from patchmerge.collection.conditions import split
-from patchmerge.collection.evaluate import _short
 from patchmerge.collection.frame import Frame
 from patchmerge.collection.model import DIRECT_ASSIGNMENT, Provenance, Registration, Site, Unreadable
-from patchmerge.collection.scope import dotted_text
+from patchmerge.collection.texts import dotted_text, short
 from patchmerge.collection.values import (
     ChoiceV,
     ClassV,
@@ -24,6 +23,9 @@ from patchmerge.collection.values import (
     origin_of,
 )
 from patchmerge.formats.records import _DOTTED
+
+if TYPE_CHECKING:
+    from patchmerge.collection.walker import Interpreter, Settings
 
 
 @dataclass
@@ -41,49 +43,32 @@ class PhaseBook:
     counter: int = 0
 
 
-class RegistrationsMixin:
-    shapes: frozenset[str]
-    unreadables: list[Unreadable]
-    visited: set[Site]
-    outside: list[Registration]
-    _forwarding: dict[int, bool]
-    settings: Any  # walker.Settings
+class Registrations:
+    """The registration and apply calls the run meets: each registration with its conditions, the apply call
+    that applies it (its phase), and the registration call sites visited."""
 
-    def __init__(self) -> None:
+    def __init__(self, run: Interpreter, settings: Settings) -> None:
+        self.run = run
+        self.settings = settings
         self.book = PhaseBook()
-        self.visited = set()
-        self.outside = []
-
-    # provided elsewhere
-    if TYPE_CHECKING:
-
-        def arguments(self, node: ast.Call, frame: Frame) -> tuple[list[Value], dict[str, Value]]:
-            raise NotImplementedError
-
-        def bind_parameters(self, func: FuncV, args: list[Value], kwargs: dict[str, Value]) -> dict[str, Value]:
-            raise NotImplementedError
-
-        def invoke(self, func: FuncV, args: list[Value], kwargs: dict[str, Value], frame: Frame,
-                   node: ast.AST | None, outer_site: Site | None = None) -> Value:
-            raise NotImplementedError
-
-        def unreadable(self, frame: Frame, line: int, reason: str) -> None:
-            raise NotImplementedError
+        self.visited: set[Site] = set()
+        self.outside: list[Registration] = []
+        self._forwarding: dict[int, bool] = {}
 
     # -- registrations ---------------------------------------------------------------------------------
 
     def register(self, node: ast.Call, receiver: Value | None, method: Value | None, frame: Frame) -> None:
         site = Site(frame.file, node.lineno)
         self.visited.add(site)
-        args, kwargs = self.arguments(node, frame)
+        args, kwargs = self.run.calls.arguments(node, frame)
         if isinstance(method, FuncV) and self._forwards(method):
             # a registration method that itself registers on another collection (MindSporeAdaptation.register
             # -> MegatronAdaptation.register): follow it, so defaults and the real collection are used
-            self.invoke(method, args, kwargs, frame, node, outer_site=frame.outer_site or site)
+            self.run.calls.invoke(method, args, kwargs, frame, node, outer_site=frame.outer_site or site)
             return
         outer = frame.outer_site or site
         target_v, func_v, force_v = self._parts(method, args, kwargs)
-        target_text = _short(node.args[0]) if node.args else "?"
+        target_text = short(node.args[0]) if node.args else "?"
         if not (isinstance(target_v, Const) and isinstance(target_v.value, str)):
             self._bad(frame, outer, f"the target `{target_text}` is computed ({describe(target_v)}); "
                                     "collect reads only literal targets")
@@ -110,20 +95,20 @@ class RegistrationsMixin:
                 continue
             if origin_of(value) is None or isinstance(value, Unknown) or not _DOTTED.match(origin_of(value) or ""):
                 what = describe(value)
-                self._bad(frame, outer, f"{target}: the patch `{_short(node.args[1]) if len(node.args) > 1 else '?'}`"
+                self._bad(frame, outer, f"{target}: the patch `{short(node.args[1]) if len(node.args) > 1 else '?'}`"
                                         f" is not an importable name ({what})")
                 continue
             self._add(self._make(target, value, (*frame.conds, *extra), force_v.value, collection, outer, site,
                                  frame))
 
     def _bad(self, frame: Frame, site: Site, reason: str) -> None:
-        self.unreadables.append(Unreadable(site, reason, frame.chain))
+        self.run.unreadables.append(Unreadable(site, reason, frame.chain))
 
     def _forwards(self, method: FuncV) -> bool:
         key = id(method.node)
         if key not in self._forwarding:
             self._forwarding[key] = any(
-                isinstance(n, ast.Call) and (dotted_text(n.func) or "") in self.shapes
+                isinstance(n, ast.Call) and (dotted_text(n.func) or "") in self.settings.shapes
                 for n in ast.walk(method.node)
             )
         return self._forwarding[key]
@@ -131,7 +116,7 @@ class RegistrationsMixin:
     def _parts(self, method: Value | None, args: list[Value],
                kwargs: dict[str, Value]) -> tuple[Value, Value, Value]:
         if isinstance(method, FuncV):
-            env = self.bind_parameters(method, args, kwargs)
+            env = self.run.calls.bind_parameters(method, args, kwargs)
             names = [a.arg for a in [*method.node.args.posonlyargs, *method.node.args.args]]
             if method.bound is not None:
                 names = names[1:]
@@ -188,7 +173,7 @@ class RegistrationsMixin:
         if pending:
             self.book.counter += 1
 
-    def registrations(self) -> tuple[list[Registration], list[Registration]]:
+    def collected(self) -> tuple[list[Registration], list[Registration]]:
         """(every registration with its phase, those no apply call applied after they were registered)."""
         out: list[Registration] = []
         never: list[Registration] = []
@@ -200,6 +185,4 @@ class RegistrationsMixin:
 
 
 def _with_phase(reg: Registration, phase: float) -> Registration:
-    from dataclasses import replace
-
     return replace(reg, phase=phase)

@@ -1,15 +1,15 @@
-"""The tree as collect reads it: module names <-> files, each file parsed once with `ast`, and what each module
-binds at top level (imports, defs, classes, assignments), in source order."""
+"""The tree as collect reads it, from the source model: module names <-> files, each file parsed once with `ast`,
+and what each module binds at top level (imports, defs, classes, assignments), in source order, as the module's
+index says, with the statements that bind."""
 
 from __future__ import annotations
 
 import ast
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from patchmerge.markers import without_fused_block
-from patchmerge.source.bindings import guarded_statements, last_binding, target_names
+from patchmerge.source.bindings import guarded_statements, last_binding
+from patchmerge.source.index import BindKind
 from patchmerge.source.modules import absolute_module, module_of_path, package_of
 from patchmerge.source.tree import SourceTree
 
@@ -37,7 +37,6 @@ class Sources:
         self.root = self.tree.root
         self._asts: dict[Path, ast.Module] = {}
         self._bindings: dict[str, dict[str, list[TopBinding]]] = {}
-        self._defs: dict[tuple[str, str], ast.AST | None] = {}
 
     @property
     def files_read(self) -> int:
@@ -58,10 +57,7 @@ class Sources:
         hit = self._asts.get(path)
         if hit is None:
             try:
-                data = path.read_bytes()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    hit = ast.parse(without_fused_block(data), filename=str(path))
+                hit = self.tree.syntax(path)
             except OSError as exc:
                 raise ParseError(self.rel(path), f"cannot read: {exc.strerror or exc}") from None
             except (SyntaxError, ValueError) as exc:
@@ -101,47 +97,24 @@ class Sources:
         return absolute_module(package_of(module, self.is_package(module)), source, level) or "<beyond-top-level>"
 
     def bindings(self, module: str) -> dict[str, list[TopBinding]]:
+        """Each name the module binds at top level ("*" for its star imports), with the statements that bind it,
+        in source order: the bindings of the module's index (`patchmerge.source`), found in its parse."""
         hit = self._bindings.get(module)
         if hit is None:
             tree = self.module_ast(module)
             hit = {}
-            if tree is not None:
-                _collect(tree.body, hit)
+            index = self.tree.module_index(module) if tree is not None else None
+            if tree is not None and index is not None:
+                statements = {(st.lineno, st.col_offset): st for st, _ in guarded_statements(tree.body)}
+                for binding in index.bindings:
+                    name = "*" if binding.kind is BindKind.STAR else binding.name
+                    statement = statements[binding.line, binding.column]
+                    hit.setdefault(name, []).append(TopBinding(statement, binding.in_handler))
             self._bindings[module] = hit
         return hit
-
-def _collect(body: list[ast.stmt], out: dict[str, list[TopBinding]]) -> None:
-    for st, guards in guarded_statements(body):
-        handler = any(guard.kind == "except" for guard in guards)
-        for name in bound_names(st):
-            out.setdefault(name, []).append(TopBinding(st, handler))
-
-
-def bound_names(st: ast.stmt) -> list[str]:
-    if isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        return [st.name]
-    if isinstance(st, ast.Import):
-        return [a.asname or a.name.split(".")[0] for a in st.names]
-    if isinstance(st, ast.ImportFrom):
-        return [a.asname or a.name for a in st.names]  # "*" stands for a star import
-    if isinstance(st, ast.Assign):
-        return [name for target in st.targets for name in target_names(target)]
-    if isinstance(st, ast.AnnAssign | ast.AugAssign) and isinstance(st.target, ast.Name):
-        return [st.target.id] if not (isinstance(st, ast.AnnAssign) and st.value is None) else []
-    return []
 
 
 def pick(bindings: list[TopBinding]) -> TopBinding | None:
     """The binding a module holds after import (see `last_binding`)."""
     return last_binding(bindings, lambda binding: binding.handler)[0]
 
-
-def dotted_text(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None

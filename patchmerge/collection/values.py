@@ -136,6 +136,14 @@ class SuperV(Value):
     obj: Value
 
 
+class MethodOf(Value):
+    """A method of a list, dict or string value, e.g. `features.extend`."""
+
+    def __init__(self, obj: Value, name: str) -> None:
+        self.obj = obj
+        self.name = name
+
+
 @dataclass(frozen=True, eq=False)
 class ChoiceV(Value):
     """One of several values, each under extra conditions (relative to where the choice was made)."""

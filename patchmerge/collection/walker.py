@@ -10,16 +10,17 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from patchmerge.collection.calls import CallsMixin
+from patchmerge.collection.calls import Calls
 from patchmerge.collection.conditions import disjoin, negate, truth
-from patchmerge.collection.evaluate import _short
+from patchmerge.collection.evaluate import Expressions
 from patchmerge.collection.frame import Frame
+from patchmerge.collection.members import ClassMembers
 from patchmerge.collection.model import Note, Site, Unreadable
-from patchmerge.collection.registrations import RegistrationsMixin
+from patchmerge.collection.registrations import Registrations
 from patchmerge.collection.scope import Sources
+from patchmerge.collection.texts import short
 from patchmerge.collection.values import (
     ChoiceV,
-    ClassState,
     ClassV,
     Const,
     DictV,
@@ -27,10 +28,13 @@ from patchmerge.collection.values import (
     FuncV,
     InstanceV,
     ListV,
+    ModuleV,
     Ref,
     Sym,
     Unknown,
     Value,
+    describe,
+    origin_of,
     same,
 )
 from patchmerge.profile import Profile
@@ -58,32 +62,20 @@ class Settings:
                    c.keep_outside, c.direct_assignments)
 
 
-class Interpreter(RegistrationsMixin, CallsMixin):
+class Interpreter:
+    """One collect run over a tree: runs statements itself; what expressions are is `expressions`, what classes
+    have `members`, calls are `calls`, registration and apply calls the `registry`. What it cannot read is
+    `unreadables`, what it reports besides `notes`."""
+
     def __init__(self, sources: Sources, settings: Settings) -> None:
         self.sources = sources
         self.settings = settings
-        self.shapes = settings.shapes
-        self.apply_shapes = settings.apply_shapes
-        self.arg_calls = settings.arg_calls
-        self.arg_params = settings.arg_params
-        self.opaque = settings.opaque
-        self.follow_decorators = settings.follow_decorators
-        heads = {s.rsplit(".", 1)[0].rsplit(".", 1)[-1] for s in (*settings.shapes, *settings.apply_shapes) if "." in s}
-        self.collection_names = frozenset(heads)
-        self.globals: dict[str, dict[str, Value]] = {}
-        self._classes: dict[tuple[str, str], ClassState] = {}
-        self._refs: dict[str, Value] = {}
-        self._active: set[tuple[str, str]] = set()
-        self._mro: dict[int, tuple[list[ClassState], list[str]]] = {}
-        self._stack: list[ast.AST] = []
-        self._forwarding: dict[int, bool] = {}
+        self.expressions = Expressions(self)
+        self.members = ClassMembers(self)
+        self.calls = Calls(self, settings)
+        self.registry = Registrations(self, settings)
         self.unreadables: list[Unreadable] = []
         self.notes: list[Note] = []
-        # set by a caller that wants to know which defs a run enters ((file, line of the def)) and which call
-        # sites it followed into one ((file, line, column)): collect.entered, for the adaptor's parse
-        self.entered: set[tuple[str, int]] | None = None
-        self.followed: set[tuple[str, int, int]] = set()
-        RegistrationsMixin.__init__(self)
 
     def unreadable(self, frame: Frame, line: int, reason: str) -> None:
         self.unreadables.append(Unreadable(Site(frame.file, line), reason, frame.chain))
@@ -100,17 +92,18 @@ class Interpreter(RegistrationsMixin, CallsMixin):
         if not qualname:
             tree = self.sources.module_ast(module)
             assert tree is not None
-            frame = Frame(module, rel, self.globals.setdefault(module, {}), chain=(module,), is_module=True)
+            module_globals = self.expressions.globals.setdefault(module, {})
+            frame = Frame(module, rel, module_globals, chain=(module,), is_module=True)
             self.exec_body(tree.body, frame)
             return
         head, *rest = qualname.split(".")
-        value = self.module_global(module, head)
+        value = self.expressions.module_global(module, head)
         for part in rest:
-            value = self.attribute(value, part)
+            value = self.expressions.attribute(value, part)
         if not isinstance(value, FuncV):
             raise LookupError(f"collect entry {entry!r}: {qualname} is not a function or method in {rel} "
                               f"({value.reason if isinstance(value, Unknown) else type(value).__name__})")
-        self.invoke(value, [], {}, Frame(module, rel, {}, chain=()), None)
+        self.calls.invoke(value, [], {}, Frame(module, rel, {}, chain=()), None)
 
     # -- statements ------------------------------------------------------------------------------------
 
@@ -124,16 +117,16 @@ class Interpreter(RegistrationsMixin, CallsMixin):
     def exec_stmt(self, st: ast.stmt, frame: Frame) -> bool:
         if isinstance(st, ast.Expr):
             if isinstance(st.value, ast.Call):
-                self.call(st.value, frame, statement=True)
+                self.calls.call(st.value, frame, statement=True)
             return True
         if isinstance(st, ast.Assign):
-            value = self.ev(st.value, frame)
+            value = self.expressions.ev(st.value, frame)
             for target in st.targets:
                 self.assign(target, value, frame, st)
             return True
         if isinstance(st, ast.AnnAssign):
             if st.value is not None:
-                self.assign(st.target, self.ev(st.value, frame), frame, st)
+                self.assign(st.target, self.expressions.ev(st.value, frame), frame, st)
             return True
         if isinstance(st, ast.AugAssign):
             return self._aug_assign(st, frame)
@@ -148,7 +141,7 @@ class Interpreter(RegistrationsMixin, CallsMixin):
             return True
         if isinstance(st, ast.ClassDef):
             qual = f"{frame.qualprefix}{st.name}"
-            state = self.class_state(st, frame.module, qual, frame.file)
+            state = self.expressions.class_state(st, frame.module, qual, frame.file)
             frame.env[st.name] = ClassV(state, None if not frame.is_module else f"{frame.module}.{st.name}")
             return True
         if isinstance(st, ast.If):
@@ -159,16 +152,16 @@ class Interpreter(RegistrationsMixin, CallsMixin):
             return self._while(st, frame)
         if isinstance(st, ast.With | ast.AsyncWith):
             for item in st.items:
-                value = self.ev(item.context_expr, frame)
+                value = self.expressions.ev(item.context_expr, frame)
                 if item.optional_vars is not None:
-                    self.assign(item.optional_vars, Unknown(f"`with ... as` value ({_short(item.context_expr)})"),
+                    self.assign(item.optional_vars, Unknown(f"`with ... as` value ({short(item.context_expr)})"),
                                 frame, st)
                 del value
             return self.exec_body(st.body, frame)
         if isinstance(st, ast.Try | ast.TryStar):
             return self._try(st, frame)
         if isinstance(st, ast.Return):
-            value = self.ev(st.value, frame) if st.value is not None else Const(None)
+            value = self.expressions.ev(st.value, frame) if st.value is not None else Const(None)
             frame.returns.append((frame.relative_conds(), value))
             return False
         if isinstance(st, ast.Raise):
@@ -182,10 +175,10 @@ class Interpreter(RegistrationsMixin, CallsMixin):
         if isinstance(st, ast.Import):
             for alias in st.names:
                 if alias.asname:
-                    frame.env[alias.asname] = self.module_value(alias.name)
+                    frame.env[alias.asname] = self.expressions.module_value(alias.name)
                 else:
                     head = alias.name.split(".")[0]
-                    frame.env[head] = self.module_value(head)
+                    frame.env[head] = self.expressions.module_value(head)
             return
         source = self.sources.absolute(frame.module, st.level, st.module)
         for alias in st.names:
@@ -202,22 +195,19 @@ class Interpreter(RegistrationsMixin, CallsMixin):
                 part = items[position] if items is not None else Unknown(f"unpacking of {type(value).__name__}")
                 self.assign(elt.value if isinstance(elt, ast.Starred) else elt, part, frame, st)
         elif isinstance(target, ast.Attribute):
-            obj = self.ev(target.value, frame)
+            obj = self.expressions.ev(target.value, frame)
             if isinstance(obj, Ref):
-                obj = self.materialize(obj)
+                obj = self.expressions.materialize(obj)
             if isinstance(obj, InstanceV):
                 obj.attrs[target.attr] = value
             elif isinstance(obj, ClassV):
                 obj.state.attrs[target.attr] = value
                 self._direct(f"{obj.state.module}.{obj.state.qualname}.{target.attr}", value, frame, st)
-            else:
-                from patchmerge.collection.values import ModuleV
-
-                if isinstance(obj, ModuleV):
-                    self.globals.setdefault(obj.name, {})[target.attr] = value
-                    self._direct(f"{obj.name}.{target.attr}", value, frame, st)
+            elif isinstance(obj, ModuleV):
+                self.expressions.globals.setdefault(obj.name, {})[target.attr] = value
+                self._direct(f"{obj.name}.{target.attr}", value, frame, st)
         elif isinstance(target, ast.Subscript):
-            obj = self.ev(target.value, frame)
+            obj = self.expressions.ev(target.value, frame)
             if isinstance(obj, ListV) and isinstance(target.slice, ast.Slice) and isinstance(value, ListV) \
                     and target.slice.lower is None and target.slice.upper is None:
                 obj.items[:] = list(value.items)
@@ -227,8 +217,6 @@ class Interpreter(RegistrationsMixin, CallsMixin):
         if dotted.split(".")[0] not in self.settings.rewritable or frame.is_module and frame.func is None \
                 and not frame.chain:
             return
-        from patchmerge.collection.values import describe, origin_of
-
         site = Site(frame.file, st.lineno)
         if not self.settings.direct_assignments:
             if origin_of(value) is not None:
@@ -239,23 +227,23 @@ class Interpreter(RegistrationsMixin, CallsMixin):
         if not isinstance(value, named) and not (
                 isinstance(value, ChoiceV) and any(isinstance(v, named) for _, v in value.options)):
             return  # plain data (a flag, a number, a loaded extension): not a patch
-        self.direct(dotted, value, frame, site)
+        self.registry.direct(dotted, value, frame, site)
 
     def _aug_assign(self, st: ast.AugAssign, frame: Frame) -> bool:
         if isinstance(st.target, ast.Name):
-            current = self.lookup(st.target.id, frame)
-            value = self.ev(st.value, frame)
+            current = self.expressions.lookup(st.target.id, frame)
+            value = self.expressions.ev(st.value, frame)
             if isinstance(current, ListV) and isinstance(value, ListV) and isinstance(st.op, ast.Add):
                 current.items.extend(value.items)
             elif isinstance(current, Const) and isinstance(value, Const):
                 fake = ast.BinOp(left=ast.Constant(current.value), op=st.op, right=ast.Constant(value.value))
-                frame.env[st.target.id] = self.ev(fake, frame)
+                frame.env[st.target.id] = self.expressions.ev(fake, frame)
             else:
-                frame.env[st.target.id] = Unknown(f"`{_short(st)}`")
+                frame.env[st.target.id] = Unknown(f"`{short(st)}`")
         return True
 
     def _if(self, st: ast.If, frame: Frame) -> bool:
-        test = truth(self.ev(st.test, frame))
+        test = truth(self.expressions.ev(st.test, frame))
         if isinstance(test, Const):
             return self.exec_body(st.body if test.value else st.orelse, frame)
         base_conds, base_env, base_uncertain = frame.conds, frame.env, frame.uncertain
@@ -264,7 +252,7 @@ class Interpreter(RegistrationsMixin, CallsMixin):
             branches = [(st.body, (*base_conds, test)), (st.orelse, (*base_conds, negate(test)))]
         else:
             why = test.reason if isinstance(test, Unknown) else type(test).__name__
-            reason = f"under `if {_short(st.test)}` ({frame.file}:{st.lineno}), which cannot be read: {why}"
+            reason = f"under `if {short(st.test)}` ({frame.file}:{st.lineno}), which cannot be read: {why}"
             branches = [(st.body, base_conds), (st.orelse, base_conds)]
         results = []
         for body, conds in branches:
@@ -307,7 +295,7 @@ class Interpreter(RegistrationsMixin, CallsMixin):
 
     def iterate(self, value: Value) -> list[Value] | Unknown:
         if isinstance(value, Ref):
-            value = self.materialize(value)
+            value = self.expressions.materialize(value)
         if isinstance(value, ListV):
             return list(value.items)
         if isinstance(value, DictV):
@@ -317,10 +305,10 @@ class Interpreter(RegistrationsMixin, CallsMixin):
         return Unknown(f"iteration over {type(value).__name__}")
 
     def _for(self, st: ast.For | ast.AsyncFor, frame: Frame) -> bool:
-        items = self.iterate(self.ev(st.iter, frame))
+        items = self.iterate(self.expressions.ev(st.iter, frame))
         if isinstance(items, Unknown):
             saved = frame.uncertain, frame.conds
-            frame.uncertain = saved[0] or (f"in a loop over `{_short(st.iter)}` ({frame.file}:{st.lineno}) that "
+            frame.uncertain = saved[0] or (f"in a loop over `{short(st.iter)}` ({frame.file}:{st.lineno}) that "
                                            f"cannot be unrolled: {items.reason}")
             self.assign(st.target, Unknown("loop variable of a loop that cannot be unrolled"), frame, st)
             self.exec_body(st.body, frame)
@@ -341,7 +329,7 @@ class Interpreter(RegistrationsMixin, CallsMixin):
         return self.exec_body(st.orelse, frame)
 
     def _while(self, st: ast.While, frame: Frame) -> bool:
-        test = truth(self.ev(st.test, frame))
+        test = truth(self.expressions.ev(st.test, frame))
         if isinstance(test, Const) and not test.value:
             return self.exec_body(st.orelse, frame)
         saved = frame.uncertain, frame.conds

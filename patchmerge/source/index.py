@@ -14,6 +14,7 @@ import gc
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from patchmerge.source.bindings import Guard, guarded_statements, last_binding, target_names
 from patchmerge.source.captures import Capture, capture, dotted
@@ -21,7 +22,7 @@ from patchmerge.source.modules import absolute_module, package_of
 
 # bump when the summary layout, or the module of its classes (which pickles name), changes: cached pickles of
 # other versions are ignored
-INDEX_VERSION = "6"
+INDEX_VERSION = "7"
 
 
 class BindKind(enum.StrEnum):
@@ -39,6 +40,7 @@ class Binding:
     name: str  # the local name bound ("" for STAR)
     line: int
     guards: tuple[Guard, ...] = ()
+    column: int = 0  # of the statement, which with `line` finds it in a parse of the file
     source: str = ""  # IMPORT/FROM/STAR: the module as written (without leading dots)
     level: int = 0  # FROM/STAR: relative import level
     attr: str = ""  # FROM: the imported name
@@ -113,6 +115,11 @@ def _dataclass_options(decorators: list[ast.expr]) -> tuple[tuple[str, object], 
     return None
 
 
+def _binding(kind: BindKind, name: str, st: ast.stmt, guards: tuple[Guard, ...], **fields: Any) -> Binding:
+    """A binding the statement `st` makes; its line and column find `st` again in a parse of the file."""
+    return Binding(kind, name, st.lineno, guards, column=st.col_offset, **fields)
+
+
 class _Builder:
     def __init__(self) -> None:
         self.imports: list[ImportRec] = []
@@ -126,7 +133,7 @@ class _Builder:
         for st, guards in guarded_statements(stmts, outer):
             if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 decs = tuple(_decorator_text(d) for d in st.decorator_list)
-                out.append(Binding(BindKind.DEF, st.name, st.lineno, guards, decorators=decs, def_name=st.name,
+                out.append(_binding(BindKind.DEF, st.name, st, guards, decorators=decs, def_name=st.name,
                                    text=f"def {st.name}"))
                 self.function_imports(st.body)
             elif isinstance(st, ast.ClassDef):
@@ -136,11 +143,11 @@ class _Builder:
             elif isinstance(st, ast.Import):
                 for alias in st.names:
                     if alias.asname:
-                        out.append(Binding(BindKind.IMPORT, alias.asname, st.lineno, guards, source=alias.name,
+                        out.append(_binding(BindKind.IMPORT, alias.asname, st, guards, source=alias.name,
                                            text=f"import {alias.name} as {alias.asname}"))
                     else:
                         top_name = alias.name.split(".")[0]
-                        out.append(Binding(BindKind.IMPORT, top_name, st.lineno, guards, source=top_name,
+                        out.append(_binding(BindKind.IMPORT, top_name, st, guards, source=top_name,
                                            text=f"import {alias.name}"))
             elif isinstance(st, ast.ImportFrom):
                 src = st.module or ""
@@ -148,12 +155,12 @@ class _Builder:
                 for alias in st.names:
                     self.imports.append(ImportRec(st.level, src, alias.name, alias.asname, st.lineno, False))
                     if alias.name == "*":
-                        out.append(Binding(BindKind.STAR, "", st.lineno, guards, source=src, level=st.level,
+                        out.append(_binding(BindKind.STAR, "", st, guards, source=src, level=st.level,
                                            text=f"from {prefix} import *"))
                         continue
                     local = alias.asname or alias.name
                     text = f"from {prefix} import {alias.name}" + (f" as {alias.asname}" if alias.asname else "")
-                    out.append(Binding(BindKind.FROM, local, st.lineno, guards, source=src, level=st.level,
+                    out.append(_binding(BindKind.FROM, local, st, guards, source=src, level=st.level,
                                        attr=alias.name, text=text))
 
     def assignment(self, st: ast.Assign | ast.AugAssign | ast.AnnAssign, guards: tuple[Guard, ...],
@@ -166,7 +173,7 @@ class _Builder:
             targets[0], ast.Name) else None
         for target in targets:
             for name in target_names(target):
-                out.append(Binding(BindKind.ASSIGN, name, st.lineno, guards, value=ref,
+                out.append(_binding(BindKind.ASSIGN, name, st, guards, value=ref,
                                    text=f"{name} {'+=' if isinstance(st, ast.AugAssign) else '='} {_short(value)}"))
                 if top and name == "__all__":
                     self.record_all(value, augment=isinstance(st, ast.AugAssign))
@@ -206,7 +213,7 @@ class _Builder:
             dataclass=_dataclass_options(st.decorator_list),
             members=tuple(members),
         )
-        return Binding(BindKind.CLASS, st.name, st.lineno, guards, decorators=info.decorators, def_name=st.name,
+        return _binding(BindKind.CLASS, st.name, st, guards, decorators=info.decorators, def_name=st.name,
                        cls=info, text=f"class {st.name}")
 
     def function_imports(self, stmts: Sequence[ast.stmt]) -> None:
@@ -231,18 +238,26 @@ class _Builder:
 
 def summarize(source: bytes | str, filename: str = "<unknown>") -> FileSummary:
     """Parse one file and index it. Raises SyntaxError / ValueError for unparsable source."""
-    # An AST is a large acyclic graph freed by reference counting; the cyclic GC only slows its
-    # construction down (about a third of the parse time on Megatron).
+    return summarize_tree(parse(source, filename))
+
+
+def parse(source: bytes | str, filename: str = "<unknown>") -> ast.Module:
+    """`ast.parse`, faster: an AST is a large acyclic graph freed by reference counting, and the cyclic GC only
+    slows its construction down (about a third of the parse time on Megatron)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        tree = ast.parse(source, filename=filename)
-        builder = _Builder()
-        bindings: list[Binding] = []
-        builder.block(tree.body, (), bindings, top=True)
+        return ast.parse(source, filename=filename)
     finally:
         if enabled:
             gc.enable()
+
+
+def summarize_tree(tree: ast.Module) -> FileSummary:
+    """The index of a parsed file."""
+    builder = _Builder()
+    bindings: list[Binding] = []
+    builder.block(tree.body, (), bindings, top=True)
     all_names = None if builder.all_dynamic or builder.all_names is None else tuple(builder.all_names)
     return FileSummary(tuple(bindings), tuple(builder.imports), all_names, tuple(builder.captures))
 

@@ -3,6 +3,7 @@ parsed per-module indexes (optionally cached on disk by content hash)."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import logging
 import multiprocessing
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from patchmerge.markers import without_fused_block
 from patchmerge.source.cache import DiskCache
-from patchmerge.source.index import FileSummary, ModuleIndex, summarize
+from patchmerge.source.index import FileSummary, ModuleIndex, parse, summarize, summarize_tree
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,9 @@ log = logging.getLogger(__name__)
 PARALLEL_MIN_FILES = 300  # below this, starting worker processes costs more than it saves
 
 
-def _parse(path: Path, data: bytes) -> FileSummary | SourceError:
+def _parse(path: Path, data: bytes, tree: ast.Module | None = None) -> FileSummary | SourceError:
+    if tree is not None:
+        return summarize_tree(tree)
     try:
         with warnings.catch_warnings():  # e.g. invalid escapes in the tree: not ours to report
             warnings.simplefilter("ignore")
@@ -82,6 +85,7 @@ class SourceTree:
         self._cache = DiskCache(Path(cache_dir)) if cache_dir is not None else None
         self._specs: dict[str, _Spec | None] = {}
         self._indexes: dict[str, ModuleIndex] = {}
+        self._syntax: dict[Path, ast.Module] = {}
 
     # -- finding modules -------------------------------------------------------------------------------
 
@@ -162,7 +166,22 @@ class SourceTree:
 
     def _summary(self, path: Path) -> FileSummary:
         hit, data, key = self._load(path)
-        return hit if hit is not None else self._store(path, key, _parse(path, data))
+        if hit is not None:
+            return hit
+        return self._store(path, key, _parse(path, data, self._syntax.get(path.resolve()) if self._syntax else None))
+
+    def syntax(self, path: Path) -> ast.Module:
+        """The file's `ast`, parsed once and kept in memory, for a reader that evaluates statements (collect); a
+        later index of the file is built from it. Raises OSError, or SyntaxError / ValueError / RecursionError
+        as `ast.parse` does: the wording is the caller's."""
+        path = path.resolve()
+        tree = self._syntax.get(path)
+        if tree is None:
+            data = path.read_bytes()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = self._syntax[path] = parse(without_fused_block(data), str(path))
+        return tree
 
     def _load(self, path: Path) -> tuple[FileSummary | None, bytes, str]:
         """(summary from the disk cache or None, the file's bytes unless the stat index spared reading them,

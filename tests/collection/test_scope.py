@@ -7,6 +7,7 @@ import os
 
 from patchmerge.collection import collect
 from patchmerge.collection.entered import functions_entered
+from patchmerge.collection.scope import Sources, pick
 from patchmerge.profile import profile_from_dict
 from tests.collection.conftest import FILES, PROFILE, write_tree
 from tests.collection.test_collect import records
@@ -68,3 +69,30 @@ def test_a_symlinked_source_root_names_the_files_the_walk_entered(tmp_path):
     os.symlink(real, root / "MindSpeed-LLM", target_is_directory=True)
     entered = functions_entered(root, _profile(), ENTRY, [ast.parse(FEATURES)])
     assert any("parse.py" in doubt and "did not follow" in doubt for doubt in entered.doubts)
+
+
+SAME_LINE = """
+from mindspeed.ops import f_impl, g_impl
+try:
+    from mindspeed.fast import f_impl as PATCH
+except ImportError:
+    PATCH = g_impl
+PATCH = f_impl; PATCH = g_impl
+if MODE:
+    from mindspeed.more import *
+"""
+
+
+def test_collect_reads_a_module_s_bindings_from_its_index_with_the_statements_that_bind(tmp_path):
+    """The source model's index says what a module binds; collect finds each binding's statement in its own parse,
+    two on one line included, in source order."""
+    root = write_tree(tmp_path / "r", {**FILES, "MindSpeed/mindspeed/mod.py": SAME_LINE})
+    sources = Sources(root, PROFILE["sources"]["roots"], PROFILE["sources"]["rewritable"])
+    table = sources.bindings("mindspeed.mod")
+    index = sources.tree.module_index("mindspeed.mod")
+    assert index is not None
+    assert sorted(table) == sorted({b.name or "*" for b in index.bindings})
+    assert [(b.node.lineno, b.handler) for b in table["PATCH"]] == [(4, False), (6, True), (7, False), (7, False)]
+    assert [ast.unparse(b.node) for b in table["PATCH"][2:]] == ["PATCH = f_impl", "PATCH = g_impl"]
+    assert ast.unparse(pick(table["PATCH"]).node) == "PATCH = g_impl"
+    assert [ast.unparse(b.node) for b in table["*"]] == ["from mindspeed.more import *"]

@@ -66,6 +66,24 @@ def test_resolving_reads_only_the_files_on_the_way(resolver: StaticResolver, tre
     assert tree.files_read == {root / "A/pkg/impl/functions.py", root / "A/pkg/impl/helpers.py"}
 
 
+def test_a_file_parsed_for_its_statements_is_indexed_from_that_parse(
+    tree: SourceTree, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """collect reads statements and the index alike: one parse of the file serves both."""
+    path = root / "A/pkg/impl/helpers.py"
+    syntax = tree.syntax(path)
+    assert tree.syntax(path) is syntax
+
+    def parse_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed the file a second time")
+
+    monkeypatch.setattr("patchmerge.source.tree.summarize", parse_again)
+    index = tree.module_index("pkg.impl.helpers")
+    assert index is not None
+    lines = {(st.lineno, st.col_offset) for st in syntax.body}
+    assert index.bindings and all((b.line, b.column) in lines for b in index.bindings)
+
+
 def test_unparsable_file_raises_source_error(tmp_path: Path) -> None:
     root = write_tree(tmp_path, {"R/bad.py": "x = (\n"})
     with pytest.raises(SourceError) as err:
