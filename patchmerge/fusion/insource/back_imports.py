@@ -39,6 +39,12 @@ def back_import(
     if graph is not None and (problem := graph.new_import_fails(source.module, module)):
         raise CannotMove(f"{source.module} would import {module} to take {name} back, which it never imported, "
                          f"and there that import can fail: {problem}")
+    if graph is not None and graph.reaches(module, source.module) and not graph.reaches(module, source.module, False):
+        # a Megatron module imports a patch module only where this merge binds a class it keeps (a branch)
+        raise CannotMove(f"{source.module} would import {module} to take {name} back, and importing {module} "
+                         f"imports {source.module}: a cycle")
+    if graph is not None:
+        graph.added.setdefault(source.module, set()).add(module)
     comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {name} moved to {where}"))
     if owner is None:
         alias = "" if name == target_name else f" as {name}"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -31,13 +32,16 @@ from patchmerge.fusion.insource.beside import own_alias
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import blank_lines
 from patchmerge.fusion.insource.branches import adaptation_statements, condition_code, if_chain
-from patchmerge.fusion.insource.errors import CannotMove
+from patchmerge.fusion.insource.carry import ImportLine
+from patchmerge.fusion.insource.errors import CannotMove, NotAtDefinition
+from patchmerge.fusion.insource.import_graph import packages_of
 from patchmerge.fusion.insource.module_info import ModuleInfo
 from patchmerge.fusion.insource.moving import move_function
 from patchmerge.source.bindings import names_bound
 
 if TYPE_CHECKING:  # the writer calls this module; only its type is named here
     from patchmerge.fusion.insource.writer import InSourceWriter
+    from patchmerge.model import PlannedPatch
 
 
 def plan_class_branches(
@@ -48,7 +52,7 @@ def plan_class_branches(
     below: list[cst.BaseStatement] = []  # the patch classes of other names, below the original
     above: list[cst.BaseStatement] = []  # those of its name, above it (they cannot read it), each privately bound
     aliases: set[str] = set()
-    local: dict[str, str] = {}  # patch_import -> its class's name here
+    local: dict[str, str | InBranch] = {}  # patch_import -> its class's name here, or the import of it
     for pp in binding.branches:
         source = pp.source
         assert source is not None and source.file is not None
@@ -61,23 +65,22 @@ def plan_class_branches(
         if not same and (target.global_bindings(name) or name in ops.names or name in ops.imports):
             raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
         info = writer.source_info(pp)
+        try:
+            moved = move_function(
+                info,
+                name,
+                name,
+                rewritable=writer.context.rewritable,
+                destination=target,
+                original=writer.reexports.original_names(site),
+                same_import=writer.reexports.same_import,
+                lazy_imports=True,
+            )
+            _defined_with_what_target_imports(pp, moved.module_imports, target)
+        except NotAtDefinition as exc:
+            local[pp.patch.patch_import] = imported_in_branch(writer, pp, target, str(exc))
+            continue
         writer.origins.setdefault(site.file, set()).add(source.file)
-        moved = move_function(
-            info,
-            name,
-            name,
-            rewritable=writer.context.rewritable,
-            destination=target,
-            original=writer.reexports.original_names(site),
-            same_import=writer.reexports.same_import,
-            lazy_imports=True,
-        )
-        for line in moved.module_imports:
-            top = line.module.split(".")[0]
-            if top not in sys.stdlib_module_names and not target.global_bindings(top):
-                raise CannotMove(f"{pp.patch.patch_import} needs {line.module} when it is defined, which "
-                                 f"{target.name} does not import: defined there, it would be imported where the "
-                                 "condition fails too")
         if same and moved.original_aliases:
             raise CannotMove(f"{pp.patch.patch_import} has the name of the class it replaces and reads that class")
         if late := _bound_only_below(moved.node, target, original, with_original=not same):
@@ -120,7 +123,8 @@ def plan_class_branches(
     statements += below
     branches = []
     for pp in binding.branches:
-        bind = [f"{site.name} = {local[pp.patch.patch_import]}"]
+        held = local[pp.patch.patch_import]
+        bind = [held.statement(site.name) if isinstance(held, InBranch) else f"{site.name} = {held}"]
         if writer.context.probes:  # the class's code counts as run when the branch binds it
             bind.append(writer.probe_call([pp.patch.id]))
         branches.append((condition_code(pp, binding.calls_read), [cst.parse_statement(line) for line in bind]))
@@ -133,6 +137,48 @@ def plan_class_branches(
     if above:
         ops.before.setdefault(site.name, []).extend(above)
     ops.replace[key] = [*statements, *chain]
+
+
+@dataclass(frozen=True)
+class InBranch:
+    """A patch class that stays in its module, imported by its branch: defining it needs what only that module
+    (or a module the target does not import) gives, which must not be imported where the condition fails."""
+
+    module: str
+    name: str
+
+    def statement(self, bound: str) -> str:
+        return f"from {self.module} import {self.name}" + (f" as {bound}" if bound != self.name else "")
+
+
+def imported_in_branch(writer: InSourceWriter, pp: PlannedPatch, target: ModuleInfo, why: str) -> InBranch:
+    """The class of `pp` imported from its module by its branch, which runs while `target` loads: only where
+    importing that module never imports `target` (a cycle), and the import cannot fail there."""
+    source = pp.source
+    assert source is not None
+    graph = writer.context.imports
+    if "." in source.qualname or graph is None:
+        raise CannotMove(why)
+    if graph.reaches(source.module, target.name, loaded=packages_of(target.name)):  # imported before it
+        raise CannotMove(f"{why}; importing {source.module} in the branch, while {target.name} loads, imports "
+                         f"{target.name}: a cycle")
+    if problem := graph.new_import_fails(target.name, source.module):
+        raise CannotMove(f"{why}; importing {source.module} in the branch can fail there: {problem}")
+    graph.added.setdefault(target.name, set()).add(source.module)
+    writer.kept_in_place.add(pp.patch.patch_import)
+    writer.notes.append((pp, f"{source.qualname} stays in {source.module}, which the branch imports as "
+                             f"{target.name} loads: {why}"))
+    return InBranch(source.module, source.qualname)
+
+
+def _defined_with_what_target_imports(pp: PlannedPatch, imports: list[ImportLine], target: ModuleInfo) -> None:
+    """Each patch class is defined in the target's module whatever the conditions say: only with modules the
+    target imports already, or the standard library."""
+    for line in imports:
+        top = line.module.split(".")[0]
+        if top not in sys.stdlib_module_names and not target.global_bindings(top):
+            raise NotAtDefinition(f"{pp.patch.patch_import} needs {line.module} when it is defined, which "
+                                  f"{target.name} does not import", line.module, line.name, line.alias)
 
 
 def _bound_only_below(

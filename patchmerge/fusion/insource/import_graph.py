@@ -24,9 +24,11 @@ class ImportGraph:
         self.added: dict[str, set[str]] = {}  # module -> what this merge makes it import at its top
         self._replay = ImportReplay(module_file, is_package)  # it parses each module once, for both
 
-    def reaches(self, start: str, goal: str) -> bool:
-        """Whether importing `start` imports `goal` (or `goal` itself is `start` or one of its packages)."""
-        seen: set[str] = set()
+    def reaches(self, start: str, goal: str, added: bool = True, loaded: frozenset[str] = frozenset()) -> bool:
+        """Whether importing `start` imports `goal` (or `goal` itself is `start` or one of its packages); with
+        `added`, through the imports this merge adds too; `loaded`: modules imported already, which importing
+        them again does not run."""
+        seen: set[str] = set(loaded)
         todo = [start]
         while todo:
             module = todo.pop()
@@ -37,7 +39,8 @@ class ImportGraph:
                     continue
                 seen.add(step)
                 todo.extend(self._imports(step))
-                todo.extend(self.added.get(step, ()))
+                if added:
+                    todo.extend(self.added.get(step, ()))
         return False
 
     def closure(self, start: str) -> set[str]:
@@ -98,6 +101,11 @@ def _module_level(body: list[ast.stmt]) -> list[ast.stmt]:
                     nested.extend(handler.body)
                 out.extend(_module_level(nested))
     return out
+
+
+def packages_of(module: str) -> frozenset[str]:
+    """The packages Python imports before `module`: `a` and `a.b` for `a.b.c`."""
+    return frozenset(_with_packages(module)[:-1])
 
 
 def _with_packages(module: str) -> list[str]:

@@ -86,6 +86,7 @@ class InSourceWriter:
         self.moved_places: dict[str, tuple[Place, bool]] = {}  # patch_import -> where it moved, decorated
         self.wanted: dict[Path, set[str]] = {}  # file -> top-level defs of it that patches name
         self.import_time_reads: ImportTimeReads = {}
+        self.kept_in_place: set[str] = set()  # patch_imports a branch imports from their own module: never moved
 
     def info(self, path: Path, module: str, is_package: bool = False) -> ModuleInfo:
         if path not in self.infos:
@@ -102,7 +103,7 @@ class InSourceWriter:
         moved, options, moved_to = dict(self.moved), dict(self.options), dict(self.moved_to)
         origins = {path: set(files) for path, files in self.origins.items()}
         moved_defs, earlier_aliases = {p: dict(d) for p, d in self.moved_defs.items()}, dict(self.earlier_aliases)
-        moved_places = dict(self.moved_places)
+        moved_places, kept_in_place = dict(self.moved_places), set(self.kept_in_place)
         added = {m: set(v) for m, v in self.context.imports.added.items()} if self.context.imports else {}
         self.notes: list[tuple[PlannedPatch, str]] = []  # fidelity notes, kept only if the binding is written
         try:
@@ -115,7 +116,7 @@ class InSourceWriter:
         except CannotMove:
             self.ops, self.moved, self.options, self.origins = staged, moved, options, origins
             self.moved_to, self.moved_defs, self.earlier_aliases = moved_to, moved_defs, earlier_aliases
-            self.moved_places = moved_places
+            self.moved_places, self.kept_in_place = moved_places, kept_in_place
             if self.context.imports is not None:
                 self.context.imports.added = added
             raise
@@ -327,6 +328,8 @@ class InSourceWriter:
         assert source is not None and source.file is not None
         if pp.patch.patch_import in self.moved:
             raise CannotMove(f"{pp.patch.patch_import} already moved for another binding")
+        if pp.patch.patch_import in self.kept_in_place:
+            raise CannotMove(f"{pp.patch.patch_import} stays in its module for another binding, which imports it")
         return self.info(source.file, source.module, source.file.name == "__init__.py")
 
     def comment(self, pp: PlannedPatch) -> str:
