@@ -7,6 +7,7 @@ module as `_common`.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -57,9 +58,11 @@ def code_version() -> str | None:
 
 
 def best_of(repeat: int, action: Callable[[], object]) -> float:
-    """The shortest of `repeat` timed runs of `action`, in seconds."""
+    """The shortest of `repeat` timed runs of `action`, in seconds. Each starts from a heap without the garbage
+    of the one before (collected untimed), whose collection would be charged to whichever run set it off."""
     times = []
     for _ in range(repeat):
+        gc.collect()
         started = time.perf_counter()
         action()
         times.append(time.perf_counter() - started)

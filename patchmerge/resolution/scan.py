@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from patchmerge.model import DefKind, Unresolved
 from patchmerge.resolution.fail import Fail
 from patchmerge.source.captures import Capture
-from patchmerge.source.index import ModuleIndex, select_binding
+from patchmerge.source.index import ModuleIndex, building_acyclic, select_binding
 from patchmerge.source.tree import SourceError
 
 T = TypeVar("T")
@@ -91,30 +91,35 @@ class TreeScan:
         modules: list[ModuleIndex] = []
         names = self.names.tree.rewritable_modules()
         self.names.tree.preload(names)  # parses in parallel what the disk cache lacks; errors resurface below
-        for name in names:
-            try:
-                idx = self.names.tree.module_index(name)
-            except SourceError as exc:
-                self.errors[name] = exc.message
-                log.warning("skipping %s: %s", exc.path, exc.message)
-                continue
-            if idx is None or idx.file is None:
-                continue
-            modules.append(idx)
-            file = self.names.tree.relative(idx.file)
-            for rec in idx.summary.imports:
-                try:
-                    source = idx.absolute(rec.level, rec.source)
-                except ValueError:
-                    continue
-                local = rec.asname or rec.name
-                site = ImportSite(idx.module, local, file, rec.line, rec.in_function)
-                self._by_name.setdefault(rec.name, []).append(_Rec(source, rec.name, site))
-            for cap in idx.summary.captures:
-                for ref in cap.refs:
-                    self._captures.setdefault(ref.rpartition(".")[2], []).append((idx, cap, ref))
+        with building_acyclic():  # a record of every import of the tree, kept for the run
+            for name in names:
+                self._scan_module(name, modules)
         self._modules = modules
         return modules
+
+    def _scan_module(self, name: str, modules: list[ModuleIndex]) -> None:
+        """Index one module of the tree and record its imports and captures."""
+        try:
+            idx = self.names.tree.module_index(name)
+        except SourceError as exc:
+            self.errors[name] = exc.message
+            log.warning("skipping %s: %s", exc.path, exc.message)
+            return
+        if idx is None or idx.file is None:
+            return
+        modules.append(idx)
+        file = self.names.tree.relative(idx.file)
+        for rec in idx.summary.imports:
+            try:
+                source = idx.absolute(rec.level, rec.source)
+            except ValueError:
+                continue
+            local = rec.asname or rec.name
+            site = ImportSite(idx.module, local, file, rec.line, rec.in_function)
+            self._by_name.setdefault(rec.name, []).append(_Rec(source, rec.name, site))
+        for cap in idx.summary.captures:
+            for ref in cap.refs:
+                self._captures.setdefault(ref.rpartition(".")[2], []).append((idx, cap, ref))
 
     @_unresolved_at_the_boundary
     def importers_of(self, module: str, name: str, *, transitive: bool = False) -> list[ImportSite]:

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from patchmerge.source.index import INDEX_VERSION, FileSummary
+from patchmerge.source.index import INDEX_VERSION, FileSummary, building_acyclic
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class DiskCache:
 
     def get(self, key: str) -> FileSummary | None:
         try:
-            with open(self._path(key), "rb") as fh:
+            with open(self._path(key), "rb") as fh, building_acyclic():
                 value = pickle.load(fh)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
             return None  # missing, truncated or stale entries are simply rebuilt
