@@ -54,18 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
     coverage.add_argument("--json", action="store_true", help="print coverage.json to stdout")
     coverage.set_defaults(run="patchmerge.commands.coverage")
 
-    check = commands.add_parser("check", help="fuse into a workspace, run the model shell, match the expected line")
-    _add_tree_arguments(check)
-    _add_check_arguments(check)
+    check = _add_running_command(
+        commands, "check", "fuse into a workspace, run the model shell, match the expected line"
+    )
     check.add_argument(
         "--workspace", metavar="D", help="default: ROOT_DIR/.patchmerge/check/run-N (a cache folder if read-only)"
     )
     check.add_argument("--json", action="store_true", help="print the verdict as one JSON document")
     check.set_defaults(run="patchmerge.commands.check")
 
-    bisect = commands.add_parser("bisect", help="find the patches whose fusion makes check fail, in few runs")
-    _add_tree_arguments(bisect)
-    _add_check_arguments(bisect)
+    bisect = _add_running_command(commands, "bisect", "find the patches whose fusion makes check fail, in few runs")
     bisect.add_argument(
         "--state-dir", metavar="D", help="steps, logs and result.json (default: the profile's bisect.state_dir)"
     )
@@ -103,10 +101,15 @@ def _add_tree_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", metavar="P", help="a profile file, or the name of a bundled one")
 
 
-def _add_check_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_running_command(commands: argparse._SubParsersAction, name: str, help: str) -> argparse.ArgumentParser:
+    """A command that fuses a tree and runs the model shell on it (check, bisect): the tree's arguments and the
+    run's."""
     from patchmerge.commands.check import add_check_arguments
 
+    parser = commands.add_parser(name, help=help)
+    _add_tree_arguments(parser)
     add_check_arguments(parser)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
