@@ -39,7 +39,7 @@ def back_import(
     if graph is not None and (problem := graph.new_import_fails(source.module, module)):
         raise CannotMove(f"{source.module} would import {module} to take {name} back, which it never imported, "
                          f"and there that import can fail: {problem}")
-    if graph is not None and graph.reaches(module, source.module) and not graph.reaches(module, source.module, False):
+    if graph is not None and graph.reaches_through_added(module, source.module):
         # a Megatron module imports a patch module only where this merge binds a class it keeps (a branch)
         raise CannotMove(f"{source.module} would import {module} to take {name} back, and importing {module} "
                          f"imports {source.module}: a cycle")

@@ -162,7 +162,7 @@ def imported_in_branch(writer: InSourceWriter, pp: PlannedPatch, target: ModuleI
     if graph.reaches(source.module, target.name, loaded=packages_of(target.name)):  # imported before it
         raise CannotMove(f"{why}; importing {source.module} in the branch, while {target.name} loads, imports "
                          f"{target.name}: a cycle")
-    if problem := graph.new_import_fails(target.name, source.module):
+    if problem := graph.new_import_fails(target.name, source.module, packages_may_run=True):
         raise CannotMove(f"{why}; importing {source.module} in the branch can fail there: {problem}")
     graph.added.setdefault(target.name, set()).add(source.module)
     writer.kept_in_place.add(pp.patch.patch_import)

@@ -43,24 +43,50 @@ class ImportGraph:
                     todo.extend(self.added.get(step, ()))
         return False
 
-    def closure(self, start: str) -> set[str]:
-        """Every module importing `start` imports (itself and its packages included)."""
+    def reaches_through_added(self, start: str, goal: str) -> bool:
+        """Whether importing `start` can import `goal` on a path that takes at least one import this merge adds."""
+        seen: set[tuple[str, bool]] = set()
+        todo = [(start, False)]
+        while todo:
+            module, through = todo.pop()
+            for step in _with_packages(module):
+                if step == goal and through:
+                    return True
+                if (step, through) in seen:
+                    continue
+                seen.add((step, through))
+                todo.extend((m, through) for m in self._imports(step))
+                todo.extend((m, True) for m in self.added.get(step, ()))
+        return False
+
+    def closure(self, start: str, skip: frozenset[str] = frozenset()) -> set[str]:
+        """Every module importing `start` imports (itself and its packages included); `skip`: modules whose own
+        imports are not followed (packages still running)."""
         seen: set[str] = set()
         todo = [start]
         while todo:
             for step in _with_packages(todo.pop()):
                 if step not in seen:
                     seen.add(step)
+                    if step in skip and step != start:
+                        continue
                     todo.extend(self._imports(step))
                     todo.extend(self.added.get(step, ()))
         return seen
 
-    def new_import_fails(self, importer: str, module: str) -> str | None:
+    def new_import_fails(self, importer: str, module: str, packages_may_run: bool = False) -> str | None:
         """Why a module-level `import module` written into `importer` could fail where it runs (None: it cannot):
-        only a module `importer` did not import already can, by running from another entry point."""
+        only a module `importer` did not import already can, by running from another entry point. With
+        `packages_may_run`, a package of `importer` whose `__init__` imports it may still be running then."""
         if self.reaches(importer, module):
             return None
-        return self._replay.failure(module, self.closure(importer) - {importer}, {importer: set()})
+        running: dict[str, set[str]] = {importer: set()}
+        if packages_may_run:
+            for package in packages_of(importer):
+                if any(self.reaches(m, importer) for m in self._imports(package)):
+                    running[package] = set()  # conservatively: nothing it binds is bound yet
+        loaded = self.closure(importer, skip=frozenset(running)) - set(running)
+        return self._replay.failure(module, loaded, running)
 
     def _imports(self, module: str) -> frozenset[str]:
         if module not in self._edges:
