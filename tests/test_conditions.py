@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from patchmerge.collection.calls import _PURE
+from patchmerge.collection.builtin_calls import _PURE
 from patchmerge.conditions import (
     ALLOWED_BUILTINS,
     ConditionError,

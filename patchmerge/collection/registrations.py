@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING
 
 from patchmerge.collection.conditions import split
 from patchmerge.collection.frame import Frame
-from patchmerge.collection.model import DIRECT_ASSIGNMENT, Provenance, Registration, Site, Unreadable
+from patchmerge.collection.model import DIRECT_ASSIGNMENT, Note, Provenance, Registration, Site, Unreadable
 from patchmerge.collection.texts import dotted_text, short
 from patchmerge.collection.values import (
     ChoiceV,
     ClassV,
     Const,
+    External,
     FuncV,
     InstanceV,
+    Ref,
     Sym,
     Unknown,
     Value,
@@ -143,7 +145,25 @@ class Registrations:
         return Registration(target, origin_of(func) or describe(func), tuple(c.text for c in parts),
                             tuple(imports), force, collection, provenance)
 
-    def direct(self, dotted: str, value: Value, frame: Frame, site: Site) -> None:
+    def assigned(self, dotted: str, value: Value, frame: Frame, st: ast.stmt) -> None:
+        """`module.name = value` or `Class.name = value` run by the walk: a patch assigned directly (not through a
+        registration) where it is an importable object of a rewritable module, set from adaptor code."""
+        if dotted.split(".")[0] not in self.settings.rewritable or frame.is_module and frame.func is None \
+                and not frame.chain:
+            return
+        site = Site(frame.file, st.lineno)
+        if not self.settings.direct_assignments:
+            if origin_of(value) is not None:
+                self.run.notes.append(Note(site, "direct-assignment", f"{dotted} = {describe(value)} (not "
+                                                                      "collected: collect.direct_assignments is off)"))
+            return
+        named = (FuncV, ClassV, Ref, External)
+        if not isinstance(value, named) and not (
+                isinstance(value, ChoiceV) and any(isinstance(v, named) for _, v in value.options)):
+            return  # plain data (a flag, a number, a loaded extension): not a patch
+        self._direct(dotted, value, frame, site)
+
+    def _direct(self, dotted: str, value: Value, frame: Frame, site: Site) -> None:
         """`Class.attr = f` executed by the walk: a replacement that takes effect at once, so it lands in a phase
         of its own, after the patches applied so far and before those the next apply call applies."""
         if frame.uncertain:

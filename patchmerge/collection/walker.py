@@ -24,7 +24,6 @@ from patchmerge.collection.values import (
     ClassV,
     Const,
     DictV,
-    External,
     FuncV,
     InstanceV,
     ListV,
@@ -33,8 +32,6 @@ from patchmerge.collection.values import (
     Sym,
     Unknown,
     Value,
-    describe,
-    origin_of,
     same,
 )
 from patchmerge.profile import Profile
@@ -202,32 +199,15 @@ class Interpreter:
                 obj.attrs[target.attr] = value
             elif isinstance(obj, ClassV):
                 obj.state.attrs[target.attr] = value
-                self._direct(f"{obj.state.module}.{obj.state.qualname}.{target.attr}", value, frame, st)
+                self.registry.assigned(f"{obj.state.module}.{obj.state.qualname}.{target.attr}", value, frame, st)
             elif isinstance(obj, ModuleV):
                 self.expressions.globals.setdefault(obj.name, {})[target.attr] = value
-                self._direct(f"{obj.name}.{target.attr}", value, frame, st)
+                self.registry.assigned(f"{obj.name}.{target.attr}", value, frame, st)
         elif isinstance(target, ast.Subscript):
             obj = self.expressions.ev(target.value, frame)
             if isinstance(obj, ListV) and isinstance(target.slice, ast.Slice) and isinstance(value, ListV) \
                     and target.slice.lower is None and target.slice.upper is None:
                 obj.items[:] = list(value.items)
-
-    def _direct(self, dotted: str, value: Value, frame: Frame, st: ast.stmt) -> None:
-        """An assignment that monkey-patches a module or class directly (not through a registration)."""
-        if dotted.split(".")[0] not in self.settings.rewritable or frame.is_module and frame.func is None \
-                and not frame.chain:
-            return
-        site = Site(frame.file, st.lineno)
-        if not self.settings.direct_assignments:
-            if origin_of(value) is not None:
-                self.notes.append(Note(site, "direct-assignment", f"{dotted} = {describe(value)} (not collected: "
-                                                                  "collect.direct_assignments is off)"))
-            return
-        named = (FuncV, ClassV, Ref, External)
-        if not isinstance(value, named) and not (
-                isinstance(value, ChoiceV) and any(isinstance(v, named) for _, v in value.options)):
-            return  # plain data (a flag, a number, a loaded extension): not a patch
-        self.registry.direct(dotted, value, frame, site)
 
     def _aug_assign(self, st: ast.AugAssign, frame: Frame) -> bool:
         if isinstance(st.target, ast.Name):
