@@ -24,10 +24,10 @@ class ImportGraph:
         self.added: dict[str, set[str]] = {}  # module -> what this merge makes it import at its top
         self._replay = ImportReplay(module_file, is_package)  # it parses each module once, for both
 
-    def reaches(self, start: str, goal: str, added: bool = True, loaded: frozenset[str] = frozenset()) -> bool:
-        """Whether importing `start` imports `goal` (or `goal` itself is `start` or one of its packages); with
-        `added`, through the imports this merge adds too; `loaded`: modules imported already, which importing
-        them again does not run."""
+    def reaches(self, start: str, goal: str, loaded: frozenset[str] = frozenset()) -> bool:
+        """Whether importing `start` imports `goal` (or `goal` itself is `start` or one of its packages), through
+        the imports this merge adds too; `loaded`: modules imported already, which importing them again does not
+        run."""
         seen: set[str] = set(loaded)
         todo = [start]
         while todo:
@@ -39,8 +39,7 @@ class ImportGraph:
                     continue
                 seen.add(step)
                 todo.extend(self._imports(step))
-                if added:
-                    todo.extend(self.added.get(step, ()))
+                todo.extend(self.added.get(step, ()))
         return False
 
     def reaches_through_added(self, start: str, goal: str) -> bool:
