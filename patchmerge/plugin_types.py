@@ -92,6 +92,8 @@ class FuseContext:
     fused_sites: dict[SiteKey, Site] = field(default_factory=dict)
     # sites whose conditions read only options of the adaptor's own parse: decided from it, as the runtime does
     adaptation_sites: set[SiteKey] = field(default_factory=set)
+    # modules a class or value settle waits for while they are still being imported (see stanza.waits_for)
+    waits: dict[SiteKey, tuple[str, ...]] = field(default_factory=dict)
 
     def module_of(self, dotted: str) -> str | None:
         parts = dotted.split(".")

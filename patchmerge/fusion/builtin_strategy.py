@@ -18,4 +18,5 @@ def fuse_site(site: Site, context: FuseContext) -> str:
         probes=context.probes,
         semantics=semantics,
         adaptation_args=site.key in context.adaptation_sites,
+        waits=context.waits.get(site.key, ()),
     )

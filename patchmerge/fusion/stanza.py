@@ -94,8 +94,10 @@ def render_site(
     probes: bool = True,
     semantics: str = "2.1.0",
     adaptation_args: bool = False,
+    waits: tuple[str, ...] = (),
 ) -> str:
-    """The settle function and the install line for one site.
+    """The settle function and the install line for one site; a class or value settle waits for the modules
+    `waits` names while they are still being imported (see `waits_for`).
 
     From MindSpeed 2.2.0 (`semantics`) a wrapper registered twice on one Patch is kept once: a repeated wrapper
     then applies only if the same wrapper has not applied already.
@@ -185,7 +187,7 @@ def render_site(
         )
     lines.append("    return _final")
     ids = tuple((pp.patch.target, pp.patch.patch_import) for pp in patches)
-    lines += ["", "", _install_line(site, ids, waits_for(site, module_of))]
+    lines += ["", "", _install_line(site, ids, waits)]
     return "\n".join([*early, *(["", ""] if early else []), *lines])
 
 
@@ -210,14 +212,23 @@ def _clash_checks(site: Site, renames: dict[str, dict[str, str]], adaptation_arg
     return early, late
 
 
-def waits_for(site: Site, module_of: Callable[[str], str | None]) -> tuple[str, ...]:
-    """The modules a class or value settle imports its patches from (and those that define them): while one of
-    them is still being imported, the settle waits for it to finish, as the runtime patches after them."""
+def waits_for(
+    site: Site, module_of: Callable[[str], str | None], runs_while_loading: Callable[[str, str], bool]
+) -> tuple[str, ...]:
+    """The modules a class or value settle imports its patches from (and those that define them), and the
+    packages of those and of the target's module whose `__init__` imports the target (`runs_while_loading`:
+    such a package may not yet bind a name a patch module reads): while one of them is still being imported,
+    the settle waits for it to finish, as the runtime patches after them."""
     if site.mechanism is not Mechanism.VALUE:
         return ()
     modules = {module_of(pp.patch.patch_import) for pp in site.patches}
     modules |= {pp.source.module for pp in site.patches if pp.source is not None and pp.source.file is not None}
-    return tuple(sorted(m for m in modules if m))
+    found = {m for m in modules if m}
+    for module in [*found, site.module]:
+        parts = module.split(".")
+        packages = (".".join(parts[:end]) for end in range(1, len(parts)))
+        found |= {package for package in packages if runs_while_loading(package, site.module)}
+    return tuple(sorted(found))
 
 
 def _install_line(site: Site, ids: tuple[tuple[str, str], ...], waits: tuple[str, ...] = ()) -> str:

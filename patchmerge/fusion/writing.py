@@ -125,21 +125,24 @@ def write_deferred(
     outcomes: Outcomes,
 ) -> list[Site]:
     """The fallback strategy for the bindings in-source did not take: a stanza each, by the `fuse_site` hook,
-    appended to its module; each patch module a class or value settle waits for says when it is imported."""
+    appended to its module; each module a class or value settle waits for says when it is imported."""
     by_file: dict[Path, list[str]] = {}
     deferred = []
+    graph = in_source.imports
+    assert graph is not None, "fuse_in_source sets the import graph"
     for site in candidates:
         if site in in_source.fused:
             for pp in site.patches:
                 outcomes.settle(pp, Outcome.FUSED, strategy=IN_SOURCE)
             continue
         deferred.append(site)
+        fuse_context.waits[site.key] = waits_for(site, fuse_context.module_of, graph.runs_while_loading)
         code = hooks.hook.fuse_site(site=site, context=fuse_context)
         by_file.setdefault(site.file, []).append(code)
         for pp in site.patches:
             outcomes.settle(pp, Outcome.FUSED, strategy=DEFERRED, strategy_reason=in_source.fallback.get(site.key))
     tree = fuse_context.plan_context.tree
-    for module in sorted({m for site in deferred for m in waits_for(site, fuse_context.module_of)}):
+    for module in sorted({m for site in deferred for m in fuse_context.waits[site.key]}):
         found = tree.module_file(module)
         relative = tree.relative(found) if found is not None else None
         if relative is not None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-from tests.differential import harness
 from tests.differential.harness import Scenario, compare, strategies
 
 KEPT_EXPERTS = """
@@ -160,16 +159,7 @@ class NpuAttention(DotProductAttention):
 """
 
 
-def _args_after_the_imports(monkeypatch) -> None:
-    """Only the ways that set the args after the first imports, as a training script does (with the args set
-    first, the deferred fallback these scenarios take imports the patch module while a module is half loaded: a
-    failure older than the branch imports, left for now)."""
-    ways = harness.ways
-    monkeypatch.setattr(harness, "ways", lambda patches: [w for w in ways(patches) if w.get("args_after")])
-
-
-def test_a_branch_does_not_import_what_reads_a_package_still_running(tmp_path, monkeypatch):
-    _args_after_the_imports(monkeypatch)
+def test_a_branch_does_not_import_what_reads_a_package_still_running(tmp_path):
     scenario = Scenario(
         "a package's __init__ imports the target before it binds what the patch module reads",
         {
@@ -208,8 +198,7 @@ import mindspeed.attention as ma  # noqa: E402
 """
 
 
-def test_a_back_import_does_not_close_a_cycle_through_a_branch_import(tmp_path, monkeypatch):
-    _args_after_the_imports(monkeypatch)
+def test_a_back_import_does_not_close_a_cycle_through_a_branch_import(tmp_path):
     scenario = Scenario(
         "the patch module takes a moved def back from a module that imports the target, which imports it",
         {

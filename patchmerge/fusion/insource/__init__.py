@@ -12,6 +12,7 @@ from pathlib import Path
 from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Option
 from patchmerge.fusion.insource.binding import Binding, choose, own_def_alias
 from patchmerge.fusion.insource.errors import CannotMove
+from patchmerge.fusion.insource.import_graph import ImportGraph
 from patchmerge.fusion.insource.writer import Context, InSourceWriter
 from patchmerge.fusion.sites import Site
 
@@ -28,6 +29,7 @@ class InSourceResult:
     options: list[Option] = field(default_factory=list)  # the adaptor options the fused conditions read
     origins: dict[Path, set[Path]] = field(default_factory=dict)  # file -> files whose code moved into it
     branches: dict[str, tuple[str, str]] = field(default_factory=dict)  # probe id -> (patch_import, condition)
+    imports: ImportGraph | None = None  # what importing each module imports, the imports this merge added too
 
 
 def fuse_in_source(sites: list[Site], context: Context, adaptor_args: AdaptorArgs | None = None) -> InSourceResult:
@@ -68,4 +70,5 @@ def fuse_in_source(sites: list[Site], context: Context, adaptor_args: AdaptorArg
     result.options = list(writer.options.values())
     result.origins = writer.origins
     result.branches = writer.branches
+    result.imports = context.imports
     return result

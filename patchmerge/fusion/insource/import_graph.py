@@ -82,10 +82,15 @@ class ImportGraph:
         running: dict[str, set[str]] = {importer: set()}
         if packages_may_run:
             for package in packages_of(importer):
-                if any(self.reaches(m, importer) for m in self._imports(package)):
+                if self.runs_while_loading(package, importer):
                     running[package] = set()  # conservatively: nothing it binds is bound yet
         loaded = self.closure(importer, skip=frozenset(running)) - set(running)
         return self._replay.failure(module, loaded, running)
+
+    def runs_while_loading(self, package: str, module: str) -> bool:
+        """Whether the `__init__` of `package` imports `module` (through others too), so that the package may
+        still be running, its later names unbound, while `module` loads."""
+        return any(self.reaches(m, module) for m in self._imports(package) | self.added.get(package, set()))
 
     def _imports(self, module: str) -> frozenset[str]:
         if module not in self._edges:

@@ -1,0 +1,82 @@
+"""The deferred fallback's class and value settles wait for a package whose `__init__` imports the target: run
+while the target loads, with the args set already, the settle would import the patch module while that package
+has not yet bound a name the patch module reads. The runtime patches once the adaptor has imported everything, so
+it never sees a package half run. Compared with runtime patching in every way a run may use the tree (the patch
+module imported first, whose package imports the target, among them)."""
+
+from __future__ import annotations
+
+from tests.differential.harness import Scenario, compare, strategies
+
+LAYERS = """
+from megatron.calls import LOG
+
+
+class TorchNorm:
+    def norm(self, x):
+        LOG.append("megatron.TorchNorm.norm")
+        return x + 1
+
+
+LNImpl = TorchNorm
+"""
+
+NPU_NORM = """
+from megatron.calls import LOG
+from mindspeed import SCALE
+
+
+class NpuNorm:
+    def norm(self, x):
+        LOG.append("mindspeed.NpuNorm.norm")
+        return x * SCALE
+"""
+
+RUN = "def run():\n    from megatron.core import layers\n    return [layers.LNImpl().norm(2), layers.LNImpl.__name__]\n"
+
+PATCHES = {"megatron.core.layers.LNImpl": [{"patch_import": "mindspeed.norm.NpuNorm", "condition": ["args.npu"]}]}
+
+
+def _scenario(name: str, megatron_core: str, mindspeed: str) -> Scenario:
+    return Scenario(
+        name,
+        {
+            "Megatron-LM/megatron/core/__init__.py": megatron_core,
+            "Megatron-LM/megatron/core/layers.py": LAYERS,
+            "MindSpeed/mindspeed/__init__.py": mindspeed,
+            "MindSpeed/mindspeed/norm.py": NPU_NORM,
+            "MindSpeed-LLM/scenario.py": RUN,
+        },
+        PATCHES,
+    )
+
+
+def test_a_value_settle_waits_for_the_patch_modules_package_that_imports_the_target(tmp_path):
+    scenario = _scenario(
+        "the patch module's package imports the target before it binds what the patch module reads",
+        "",
+        "from megatron.core.layers import LNImpl as _megatron_norm\n\nSCALE = 3\n",
+    )
+    outcomes = compare(tmp_path, scenario)
+    assert {o["result"] for o in outcomes} == {"[3, 'TorchNorm']", "[6, 'NpuNorm']"}  # a repr of each result
+    assert strategies(tmp_path / "fused")["megatron.core.layers.LNImpl#0"][0] == "deferred"
+    package = (tmp_path / "fused/MindSpeed/mindspeed/__init__.py").read_text()
+    assert package.rstrip().endswith("_patchmerge.module_ready(__name__)")
+
+
+def test_a_value_settle_waits_for_the_targets_package_that_imports_it(tmp_path):
+    scenario = _scenario(
+        "the target's package imports it before it binds what the patch module reads",
+        "from megatron.core.layers import LNImpl\n\nCORE = 1\n",
+        "from megatron.core import CORE\n\nSCALE = 3 * CORE\n",
+    )
+    compare(tmp_path, scenario)
+    layers = (tmp_path / "fused/Megatron-LM/megatron/core/layers.py").read_text()
+    assert "waits_for=('megatron.core', 'mindspeed', 'mindspeed.norm')" in layers
+
+
+def test_a_package_that_does_not_import_the_target_is_not_waited_for(tmp_path):
+    compare(tmp_path, _scenario("no package imports the target", "", "SCALE = 3\n"))
+    layers = (tmp_path / "fused/Megatron-LM/megatron/core/layers.py").read_text()
+    assert "waits_for=('mindspeed.norm',)" in layers
+    assert "module_ready" not in (tmp_path / "fused/MindSpeed/mindspeed/__init__.py").read_text()
