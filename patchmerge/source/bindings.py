@@ -73,25 +73,29 @@ def imported_when_loaded(tree: ast.Module) -> set[str]:
 def names_bound(statement: ast.stmt) -> set[str]:
     """The module-level names a top-level statement binds (not those local to the defs, classes, lambdas and
     comprehensions in it; a walrus in a comprehension does bind in the module, and counts)."""
-    names: set[str] = set()
+    return {name for name, _ in binders(statement)}
+
+
+def binders(statement: ast.stmt) -> Iterator[tuple[str, ast.AST]]:
+    """Each module-level name a top-level statement binds (see `names_bound`), with the node that binds it: a
+    def or class, a stored name (a walrus's target too), or an import."""
     todo: list[ast.AST] = [statement]
     while todo:
         node = todo.pop()
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
+            yield node.name, node
             continue
         if isinstance(node, ast.Lambda):
             continue
         if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
-            names |= {n.target.id for n in ast.walk(node) if isinstance(n, ast.NamedExpr)
-                      and isinstance(n.target, ast.Name)}
+            yield from ((n.target.id, n.target) for n in ast.walk(node) if isinstance(n, ast.NamedExpr)
+                        and isinstance(n.target, ast.Name))
             continue
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
+            yield node.id, node
         elif isinstance(node, ast.Import | ast.ImportFrom):
-            names |= {alias.asname or alias.name.split(".")[0] for alias in node.names if alias.name != "*"}
+            yield from ((alias.asname or alias.name.split(".")[0], node) for alias in node.names if alias.name != "*")
         todo.extend(ast.iter_child_nodes(node))
-    return names
 
 
 def target_names(target: ast.expr) -> Iterator[str]:

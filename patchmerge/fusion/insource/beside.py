@@ -70,11 +70,11 @@ def place_beside(
         # the branch rebinds the name, so the def keeps its name and the patch a binding of its own
         local = own_alias(writer, source.module, name, target, file)
     elif name in ops.names:
-        if name not in writer.moved_defs.get(file, {}) or target.global_bindings(name):
+        if name not in writer.moved_defs.get(file, {}) or target.binds(name):
             raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
         earlier = _alias_earlier(writer, file, name, moved_beside)
         local = own_alias(writer, source.module, name, target, file)
-    elif target.global_bindings(name):
+    elif target.binds(name):
         raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
     info = writer.source_info(pp)
     writer.origins.setdefault(file, set()).add(source.file)
@@ -144,7 +144,7 @@ def own_alias(writer: InSourceWriter, module: str, name: str, target: ModuleInfo
     ops = writer.file_ops(file)
     for count in range(1, len(parts) + 1):
         alias = f"_{'_'.join(parts[-count:])}_{name}"
-        if alias not in ops.names and alias not in ops.imports and not target.global_bindings(alias):
+        if alias not in ops.names and alias not in ops.imports and not target.binds(alias):
             return alias
     raise CannotMove(f"{target.name} already binds every private name for {module}.{name}")
 
@@ -218,7 +218,7 @@ def keep_original(writer: InSourceWriter, site: Site, target: ModuleInfo, names:
     """The original stays defined, bound under the names branches read it by (as their modules import it)."""
     ops = writer.file_ops(site.file)
     for name in sorted(names):
-        if target.global_bindings(name) or name in ops.names or name in ops.imports:
+        if target.binds(name) or name in ops.names or name in ops.imports:
             raise CannotMove(f"{target.name} already binds '{name}', the name a branch reads the original by")
     ops.names.update(names)
     note = "# the original, which a branch calls"

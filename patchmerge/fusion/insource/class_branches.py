@@ -62,7 +62,7 @@ def plan_class_branches(
             raise CannotMove(f"{pp.patch.patch_import} is defined in the target's own module")
         name = source.qualname
         same = name == site.name
-        if not same and (target.global_bindings(name) or name in ops.names or name in ops.imports):
+        if not same and (target.binds(name) or name in ops.names or name in ops.imports):
             raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
         info = writer.source_info(pp)
         try:
@@ -116,7 +116,7 @@ def plan_class_branches(
     # the names the patch classes read the original by: its own name reads it until the branches rebind it, as
     # the runtime rebinds that name in the patch module too; another name keeps it, here as there
     for alias in sorted(aliases - {site.name}):
-        if target.global_bindings(alias) or alias in ops.names:
+        if target.binds(alias) or alias in ops.names:
             raise CannotMove(f"{target.name} already binds '{alias}', the name a patch gives the original")
         ops.names.add(alias)
         statements.append(cst.parse_statement(f"{alias} = {site.name}").with_changes(leading_lines=blank_lines(None)))
@@ -176,7 +176,7 @@ def _defined_with_what_target_imports(pp: PlannedPatch, imports: list[ImportLine
     target imports already, or the standard library."""
     for line in imports:
         top = line.module.split(".")[0]
-        if top not in sys.stdlib_module_names and not target.global_bindings(top):
+        if top not in sys.stdlib_module_names and not target.binds(top):
             raise NotAtDefinition(f"{pp.patch.patch_import} needs {line.module} when it is defined, which "
                                   f"{target.name} does not import", line.module, line.name, line.alias)
 
@@ -194,7 +194,7 @@ def _bound_only_below(
     for statement in ast.parse(cst.Module(body[:position]).code).body:
         above |= names_bound(statement)
     for name in sorted(_read_when_defined(tree)):
-        if target.global_bindings(name) and name not in above:
+        if target.binds(name) and name not in above:
             return name
     return None
 

@@ -59,7 +59,7 @@ def plan_class(writer: InSourceWriter, binding: Binding, target: ModuleInfo, ori
     statements: list[cst.BaseStatement] = []
     if moved.original_aliases:
         for alias in sorted(moved.original_aliases):
-            if alias == site.name or target.global_bindings(alias) or alias in writer.file_ops(site.file).names:
+            if alias == site.name or target.binds(alias) or alias in writer.file_ops(site.file).names:
                 raise CannotMove(f"{target.name} already binds '{alias}', the name the patch gives the original")
             writer.file_ops(site.file).names.add(alias)
         import_the_original_by_its_alias(writer, source, pp.source.file, site, moved.original_aliases, True)
@@ -108,7 +108,7 @@ def plan_value(writer: InSourceWriter, binding: Binding, target: ModuleInfo) -> 
         statement = cst.parse_statement(f"from {home} import {local}{alias}")
         ops.append.setdefault(None, []).append(statement.with_changes(leading_lines=[*blank_lines(None), comment]))
         return
-    if name != site.name and (target.global_bindings(name) or name in ops.names or name in ops.imports):
+    if name != site.name and (target.binds(name) or name in ops.names or name in ops.imports):
         raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
     source = writer.source_info(pp)
     writer.origins.setdefault(site.file, set()).add(pp.source.file)  # type: ignore[arg-type]

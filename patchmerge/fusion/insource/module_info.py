@@ -14,7 +14,7 @@ from libcst.metadata import Assignment, BuiltinAssignment, GlobalScope, Metadata
 
 from patchmerge.fusion.insource.module_state import declared_global
 from patchmerge.fusion.insource.walk import subtree_ids
-from patchmerge.source.bindings import names_bound
+from patchmerge.source.bindings import binders
 
 
 @dataclass
@@ -42,7 +42,7 @@ class ModuleInfo:
     _global: Scopes | None = None
     _for_node: dict[int, Scopes] = field(default_factory=dict)
     _tree: ast.Module | None = None
-    _top_names: frozenset[str] | None = None  # None where `binds` asks the scope analysis (see there)
+    _top_binders: dict[str, list[ast.AST]] | None = None  # None where `binds` asks the scope analysis (see there)
     _top_read: bool = False
 
     @classmethod
@@ -124,25 +124,34 @@ class ModuleInfo:
 
     def binds(self, name: str) -> bool:
         """Whether the module binds `name` at its top, as `global_bindings` finds (an import or assignment in
-        any block, `if TYPE_CHECKING:` too). Read with `ast` where no scope analysis ran yet, unless code in a def
-        declares the name global, or the module binds names in ways that reading does not follow as libcst does
-        (a walrus, a match statement, `except E as name`)."""
+        any block, `if TYPE_CHECKING:` too), read with `ast` where it can be (see `top_binders`)."""
+        found = self.top_binders(name)
+        return bool(self.global_bindings(name)) if found is None else bool(found)
+
+    def top_binders(self, name: str) -> list[ast.AST] | None:
+        """The `ast` nodes that bind `name` at the module's top (see `source.bindings.binders`), where they tell
+        what `global_bindings` finds: not once a scope analysis ran (it answers), where code in a def declares
+        the name global, or where the module binds names in ways that reading does not follow as libcst does (a
+        walrus, a match statement, `except E as name`). None there."""
         if not self._top_read:
-            self._top_names, self._top_read = _plain_top_names(self.tree), True
-        names = self._top_names
-        if self._global is not None or name in self.rebound or names is None or f" {name}" in names:
-            return bool(self.global_bindings(name))
-        return name in names
+            self._top_binders, self._top_read = _plain_top_binders(self.tree), True
+        found = self._top_binders
+        if self._global is not None or name in self.rebound or found is None or f" {name}" in found:
+            return None
+        return found.get(name, [])
 
 
-def _plain_top_names(tree: ast.Module) -> frozenset[str] | None:
-    """The names the module's top-level statements bind, or None where one may bind in a way `names_bound` does
-    not read as libcst's scope analysis does: a walrus (in a default, a decorator, a comprehension) or a match
-    statement anywhere. The name of an `except E as name` at the module's level is given with a leading space:
+def _plain_top_binders(tree: ast.Module) -> dict[str, list[ast.AST]] | None:
+    """The nodes binding each name at the module's top, or None where one may bind in a way `binders` does not
+    read as libcst's scope analysis does: a walrus (in a default, a decorator, a comprehension) or a match
+    statement anywhere. The name of an `except E as name` at the module's level is keyed with a leading space:
     `binds` asks the scope analysis about it."""
     if any(isinstance(node, ast.NamedExpr | ast.Match) for node in ast.walk(tree)):
         return None
-    names = {name for statement in tree.body for name in names_bound(statement)}
+    found: dict[str, list[ast.AST]] = {}
+    for statement in tree.body:
+        for name, node in binders(statement):
+            found.setdefault(name, []).append(node)
     todo: list[ast.stmt] = list(tree.body)
     while todo:  # the statements that run at the module's level, not in defs or classes
         statement = todo.pop()
@@ -150,11 +159,11 @@ def _plain_top_names(tree: ast.Module) -> frozenset[str] | None:
             continue
         for handler in getattr(statement, "handlers", ()):
             if handler.name is not None:
-                names.add(f" {handler.name}")
+                found.setdefault(f" {handler.name}", []).append(handler)
             todo.extend(handler.body)
         for block in ("body", "orelse", "finalbody"):
             todo.extend(getattr(statement, block, ()))
-    return frozenset(names)
+    return found
 
 
 def _global_declarations(module: cst.Module, text: str) -> tuple[list[bool], set[str], ast.Module | None]:

@@ -14,6 +14,7 @@ source module can give) is refused with the reason, and the binding falls back t
 
 from __future__ import annotations
 
+import ast
 import builtins
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from patchmerge.fusion.insource.errors import CannotMove, NotAtDefinition
 from patchmerge.fusion.insource.module_info import ModuleInfo, Scopes
 from patchmerge.fusion.insource.module_state import DropGlobals, declared_global, global_stores
 from patchmerge.fusion.insource.walk import children, subtree_ids
-from patchmerge.source.modules import package_of
+from patchmerge.source.modules import absolute_module, package_of
 
 _MODULE_DUNDERS = frozenset({"__name__", "__file__", "__spec__", "__package__", "__loader__", "__path__", "__dict__"})
 _BUILTIN_NAMES = frozenset(dir(builtins))
@@ -73,6 +74,23 @@ def _import_line(assignment: ImportAssignment, source: ModuleInfo) -> ImportLine
         if (alias.evaluated_alias or alias.evaluated_name) == assignment.name:
             return ImportLine(module, alias.evaluated_name, alias.evaluated_alias)
     raise CannotMove(f"cannot read the import of '{assignment.name}'")
+
+
+def _read_import_line(node: ast.AST, name: str, module: ModuleInfo) -> ImportLine | None:
+    """`_import_line` of an import read with `ast` (None: not an import, or not one that can be carried)."""
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if name in (alias.asname, alias.name):
+                return ImportLine(alias.name, None, alias.asname)
+        for alias in node.names:  # `import a.b` binds `a` (and loads a.b): carried as written
+            if alias.asname is None and alias.name.split(".")[0] == name:
+                return ImportLine(alias.name)
+        return None
+    if not isinstance(node, ast.ImportFrom):
+        return None
+    imported = absolute_module(package_of(module.name, module.is_package), node.module, node.level)
+    found = [alias for alias in node.names if (alias.asname or alias.name) == name and alias.name != "*"]
+    return ImportLine(imported, found[0].name, found[0].asname) if imported is not None and found else None
 
 
 def _enclosing_function(scope: Scope) -> FunctionScope | None:
@@ -133,7 +151,7 @@ def move_function(
         """A class body, its bases and decorators, and its methods' defaults and annotations run when the class
         is defined: only an import the destination can run at its top does (never MindSpeed: a cycle)."""
         if isinstance(node, cst.ClassDef) and not _is_rewritable(line.module, rewritable):
-            if not destination.global_bindings(line.bound):
+            if not destination.binds(line.bound):
                 module_imports[line] = None
                 return
         if bound_alike(destination, line, same_import):
@@ -164,9 +182,9 @@ def move_function(
             raise CannotMove(f"{name} reads the module's own {read}, which would name another module")
         bound = [r for r in referents if not isinstance(r, BuiltinAssignment)]
         if not bound:
-            if read in _BUILTIN_NAMES and destination.global_bindings(read):
+            if read in _BUILTIN_NAMES and destination.binds(read):
                 raise CannotMove(f"{destination.name} binds the builtin name '{read}' that {name} reads")
-            if read not in _BUILTIN_NAMES and destination.global_bindings(read):
+            if read not in _BUILTIN_NAMES and destination.binds(read):
                 # a NameError where it was written would quietly become the destination's object
                 raise CannotMove(f"{name} reads '{read}', which {source.name} never binds and "
                                  f"{destination.name} does")
@@ -196,7 +214,7 @@ def move_function(
             return
         if _is_rewritable(line.module, rewritable):
             reads[dotted] = line.bound
-        if line.module == destination.name and line.name == line.bound and destination.global_bindings(read):
+        if line.module == destination.name and line.name == line.bound and destination.binds(read):
             return  # `from M import n` run in M reads M's own global n: the plain name says the same
         if bound_alike(destination, line) and not (
             destination_class is not None and _class_binds(destination_class, line.bound)
@@ -206,7 +224,7 @@ def move_function(
             # code that runs only under a condition imports what it needs when it runs: a module only that
             # branch needs (mindspore, say) must not stop the destination from importing
             at_call_time(scope, line)
-        elif not destination.global_bindings(line.bound):
+        elif not destination.binds(line.bound):
             if destination_class is not None and _class_binds(destination_class, line.bound):
                 at_call_time(scope, line)
             else:
@@ -312,17 +330,29 @@ def bound_alike(
 ) -> bool:
     """The destination already binds the name by the same import at module level (or, with `same`, by an
     import `same` says gives the same object)."""
-    bindings = destination.global_bindings(line.bound)
-    if not bindings or not all(isinstance(binding, ImportAssignment) for binding in bindings):
-        return False
-    for binding in bindings:  # a module may import one name twice (once relative, once absolute): all alike
-        try:
-            theirs = _import_line(binding, destination)
-        except CannotMove:
-            return False
-        if not (theirs == line or (same is not None and same(theirs, line))):
-            return False
-    return True
+    found = destination.top_binders(line.bound)  # read with `ast` where it can be: no scope analysis
+    bound = line.bound
+    imports = _imports_binding(destination, bound) if found is None else _imports_read(destination, bound, found)
+    # a module may import one name twice (once relative, once absolute): all alike
+    return bool(imports) and all(theirs == line or (same is not None and same(theirs, line)) for theirs in imports)
+
+
+def _imports_binding(module: ModuleInfo, name: str) -> list[ImportLine]:
+    """The imports that bind `name` at the module's top, by its scope analysis; none where anything else binds
+    it there too, or one of them cannot be carried."""
+    bindings = module.global_bindings(name)
+    if not all(isinstance(binding, ImportAssignment) for binding in bindings):
+        return []
+    try:
+        return [_import_line(binding, module) for binding in bindings]
+    except CannotMove:
+        return []
+
+
+def _imports_read(module: ModuleInfo, name: str, found: list[ast.AST]) -> list[ImportLine]:
+    """`_imports_binding` from the `ast` nodes that bind the name (`ModuleInfo.top_binders`)."""
+    lines = [_read_import_line(node, name, module) for node in found]
+    return [line for line in lines if line is not None] if None not in lines else []
 
 
 def _class_binds(node: cst.ClassDef, name: str) -> bool:

@@ -43,7 +43,7 @@ def bind_reused(
     alias = f"_{home.module.rpartition('.')[2]}_{held}"
     line = ImportLine(home.module, held, alias)
     known = writer.file_ops(site.file).imports.get(alias)
-    if target.global_bindings(alias) or (known is None and alias in writer.file_ops(site.file).names):
+    if target.binds(alias) or (known is None and alias in writer.file_ops(site.file).names):
         raise CannotMove(f"{target.name} already binds '{alias}', the name its import of {held} would get")
     writer.module_import(site.file, target, line)
     graph.added.setdefault(target.name, set()).add(home.module)

@@ -317,7 +317,7 @@ class InSourceWriter:
                              f"imports {target.name}: importing it here could form a cycle")
         if not in_place:
             line = ImportLine(home, name)
-            if target.global_bindings(name) and not bound_alike(target, line):
+            if target.binds(name) and not bound_alike(target, line):
                 raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
             self.module_import(file, target, line)
         graph.added.setdefault(target.name, set()).add(home)
