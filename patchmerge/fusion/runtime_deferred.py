@@ -216,9 +216,12 @@ def fused_member(owner, name, settle, patches=()):
 
 
 _WAITING = {{}}  # module still being imported -> settles that import patches from it
+_FINISHED = set()  # modules whose last line ran: still marked as importing while that line runs
 
 
 def _importing(module_name):
+    if module_name in _FINISHED:
+        return False
     spec = getattr(sys.modules.get(module_name), "__spec__", None)
     return bool(getattr(spec, "_initializing", False))
 
@@ -235,8 +238,10 @@ def _when_imported(apply, waits_for):
 
 
 def module_ready(module_name):
-    """Called at the end of each patch module a settle may wait for: run what waited for it."""
+    """Called at the end of each module a settle may wait for: run what waited for it. A settle run now may
+    import a target whose own settle waits for this module too: it must not wait for a line that has run."""
     with _LOCK:
+        _FINISHED.add(module_name)
         waiting = _WAITING.pop(module_name, [])
     for apply, waits_for in waiting:
         _when_imported(apply, [name for name in waits_for if name != module_name])

@@ -80,3 +80,55 @@ def test_a_package_that_does_not_import_the_target_is_not_waited_for(tmp_path):
     layers = (tmp_path / "fused/Megatron-LM/megatron/core/layers.py").read_text()
     assert "waits_for=('mindspeed.norm',)" in layers
     assert "module_ready" not in (tmp_path / "fused/MindSpeed/mindspeed/__init__.py").read_text()
+
+
+# the package's __init__ imports one target, then (in a try it cannot pass here) another: the first target's settle,
+# run when the package ends, imports the second target first, whose settle waits for the same package
+CORE_WITH_OPTIONAL = """
+from megatron.core.layers import LNImpl
+
+CORE = 1
+try:
+    import not_installed_package
+    from megatron.core import other
+except ImportError:
+    pass
+"""
+
+OTHER = """
+class TorchOther:
+    pass
+
+
+OtherImpl = TorchOther
+"""
+
+NPU_NORM_READING_OTHER = NPU_NORM.replace(
+    "from mindspeed import SCALE", "from megatron.core.other import OtherImpl\n\nSCALE = 3"
+)
+
+
+def test_a_settle_run_when_a_package_ends_does_not_wait_for_that_package_again(tmp_path):
+    scenario = Scenario(
+        "a settle run at the end of a package imports a target whose settle waits for the same package",
+        {
+            "Megatron-LM/megatron/core/__init__.py": CORE_WITH_OPTIONAL,
+            "Megatron-LM/megatron/core/layers.py": LAYERS,
+            "Megatron-LM/megatron/core/other.py": OTHER,
+            "MindSpeed/mindspeed/__init__.py": "",
+            "MindSpeed/mindspeed/norm.py": NPU_NORM_READING_OTHER,
+            "MindSpeed/mindspeed/other.py": "class NpuOther:\n    pass\n",
+            "MindSpeed-LLM/scenario.py": (
+                "def run():\n    from megatron.core import layers, other\n"
+                "    return [layers.LNImpl.__name__, other.OtherImpl.__name__]\n"
+            ),
+        },
+        {
+            **PATCHES,
+            "megatron.core.other.OtherImpl": [{"patch_import": "mindspeed.other.NpuOther", "condition": ["args.npu"]}],
+        },
+    )
+    outcomes = compare(tmp_path, scenario)
+    assert {o["result"] for o in outcomes} == {"['TorchNorm', 'TorchOther']", "['NpuNorm', 'NpuOther']"}
+    other = (tmp_path / "fused/Megatron-LM/megatron/core/other.py").read_text()
+    assert "waits_for=('megatron.core', 'mindspeed.other')" in other

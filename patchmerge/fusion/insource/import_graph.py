@@ -90,7 +90,8 @@ class ImportGraph:
     def runs_while_loading(self, package: str, module: str) -> bool:
         """Whether the `__init__` of `package` imports `module` (through others too), so that the package may
         still be running, its later names unbound, while `module` loads."""
-        return any(self.reaches(m, module) for m in self._imports(package) | self.added.get(package, set()))
+        done = packages_of(package) | {package}  # imported before the package's own imports run, or running
+        return any(self.reaches(m, module, done) for m in self._imports(package) | self.added.get(package, set()))
 
     def _imports(self, module: str) -> frozenset[str]:
         if module not in self._edges:

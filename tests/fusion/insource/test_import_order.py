@@ -66,3 +66,28 @@ def test_type_checking_imports_and_submodules_do_not_run(graph):
 
 def test_a_failure_a_try_catches_does_not_fail_the_import(graph):
     assert graph.new_import_fails("patch", "guarded") is None
+
+
+def test_a_package_runs_while_a_module_its_init_imports_loads(tmp_path):
+    tree = {
+        "top/__init__.py": "import core.layers\n",  # runs core.layers, before top.sub is imported
+        "top/sub/__init__.py": "from top.sub import consts\n",
+        "top/sub/consts.py": "VALUE = 1\n",
+        "core/__init__.py": "",
+        "core/layers.py": "",
+        "core/user.py": "import core.layers\n",
+        "core/lazy/__init__.py": "from core import user\n",
+    }
+    for relative, text in tree.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(text)
+
+    def module_file(module: str) -> Path | None:
+        base = tmp_path.joinpath(*module.split("."))
+        return next((c for c in (base / "__init__.py", base.with_suffix(".py")) if c.is_file()), None)
+
+    graph = ImportGraph(module_file, lambda module: (tmp_path.joinpath(*module.split(".")) / "__init__.py").is_file())
+    assert graph.runs_while_loading("top", "core.layers")
+    assert graph.runs_while_loading("core.lazy", "core.layers")  # through another module
+    # its parent package ran already: what that imports is not the sub-package's doing
+    assert not graph.runs_while_loading("top.sub", "core.layers")
