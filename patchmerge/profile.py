@@ -20,6 +20,10 @@ from patchmerge.profile_runtime import check_runtime, is_entry
 class Sources:
     roots: tuple[str, ...]  # sub-folders of ROOT_DIR, in sys.path order
     rewritable: tuple[str, ...]  # top-level packages the tool may rewrite
+    # libraries every machine that runs the tree has (top-level import names), besides those the requirements
+    # files at the top of the roots name: a merge never makes a module need a library not counted here that it
+    # did not need before (see patchmerge.source.libraries)
+    installed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

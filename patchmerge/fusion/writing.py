@@ -30,6 +30,7 @@ from patchmerge.fusion.texts import MergeAborted, Texts
 from patchmerge.fusion.validate import check_file
 from patchmerge.model import Definition, FusionKind, Plan, Unresolved
 from patchmerge.profile import Profile
+from patchmerge.source.libraries import installed_libraries
 from patchmerge.source.tree import SourceTree
 
 
@@ -103,6 +104,7 @@ def write_in_source(
             semantics=profile.runtime.semantics,
             peek=lambda path: texts.read(path) if (root / path).is_file() else None,
             imports=ImportGraph(tree.module_file, tree.is_package),
+            installed=installed_libraries(root, profile.sources.roots, profile.sources.installed),
         ),
         options,
     )

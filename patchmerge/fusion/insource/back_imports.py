@@ -36,7 +36,8 @@ def back_import(
     module, owner, target_name = place.module, place.owner_class, place.name
     where = f"{module}.{owner + '.' if owner else ''}{target_name}"
     graph = writer.context.imports
-    if graph is not None and (problem := graph.new_import_fails(source.module, module)):
+    if graph is not None and (problem := graph.new_import_fails(
+            source.module, module, installed=writer.context.installed)):
         raise CannotMove(f"{source.module} would import {module} to take {name} back, which it never imported, "
                          f"and there that import can fail: {problem}")
     if graph is not None and graph.reaches_through_added(module, source.module):

@@ -73,12 +73,22 @@ class ImportGraph:
                     todo.extend(self.added.get(step, ()))
         return seen
 
-    def new_import_fails(self, importer: str, module: str, packages_may_run: bool = False) -> str | None:
+    def new_import_fails(
+        self, importer: str, module: str, packages_may_run: bool = False, installed: frozenset[str] | None = None
+    ) -> str | None:
         """Why a module-level `import module` written into `importer` could fail where it runs (None: it cannot):
         only a module `importer` did not import already can, by running from another entry point. With
-        `packages_may_run`, a package of `importer` whose `__init__` imports it may still be running then."""
+        `packages_may_run`, a package of `importer` whose `__init__` imports it may still be running then. With
+        `installed` (the libraries every machine has), also where `module` itself imports a library `importer`
+        never needed, which a machine may lack (a library Megatron's own modules import on the way counts as
+        the framework's: only the module's own imports say it serves a feature some machines lack)."""
         if self.reaches(importer, module):
             return None
+        if installed is not None:
+            needed = self._replay.libraries(importer, set()) | installed
+            if new := sorted(self._replay.libraries(module, self.closure(importer), own=True) - needed):
+                return (f"importing {module} imports {new[0]}, a library {importer} does not need and the profile "
+                        "does not count as installed (sources.installed, the requirements files)")
         running: dict[str, set[str]] = {importer: set()}
         if packages_may_run:
             for package in packages_of(importer):

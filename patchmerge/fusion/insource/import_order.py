@@ -9,12 +9,16 @@ This replays Python's import of a module statement by statement, over every modu
 branches of an `if`, none under `TYPE_CHECKING`), with the modules imported already taken as loaded: each
 module on the way is pushed while it runs, and `from P import n` on a module P still running fails unless P
 has bound `n` by then (or `n` is a submodule of P, or P star-imports or defines `__getattr__`). An import
-inside a `try` whose handler catches ImportError cannot fail the import around it.
+inside a `try` whose handler catches ImportError (and does not raise again) cannot fail the import around it.
+
+The replay also names the libraries (modules outside the source roots and the standard library) it imports
+outside such a `try` (see `patchmerge.source.libraries`).
 """
 
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +26,7 @@ from pathlib import Path
 from patchmerge.source.bindings import is_type_checking, names_bound
 from patchmerge.source.modules import absolute_module, package_of
 
-_CATCHES = {"ImportError", "Exception", "BaseException"}
+_CATCHES = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 
 
 @dataclass
@@ -42,6 +46,15 @@ class ImportReplay:
         the names it has bound so far); None when it runs through."""
         state = _Replay(self, set(loaded), {name: _Running(set(bound)) for name, bound in running.items()})
         return state.import_module(module, catching=False)
+
+    def libraries(self, module: str, loaded: set[str], own: bool = False) -> set[str]:
+        """The libraries importing `module` imports, with the modules `loaded` already (up to the replay's first
+        failure, where there is one); with `own`, only those `module`'s own statements import."""
+        state = _Replay(self, set(loaded), {})
+        state.import_module(module, catching=False)
+        if own:
+            return state.libraries.get(module, set())
+        return {library for found in state.libraries.values() for library in found}
 
     def body(self, module: str) -> list[ast.stmt] | None:
         if module not in self._trees:
@@ -65,6 +78,13 @@ class _Replay:
         self.replay = replay
         self.loaded = loaded
         self.running = running
+        # module -> the libraries (outside the source roots and the standard library) it imports uncaught
+        self.libraries: dict[str, set[str]] = {}
+
+    def _library(self, module: str, imported: str, catching: bool) -> None:
+        top = imported.split(".")[0]
+        if not catching and top not in sys.stdlib_module_names and not self.replay.exists(top):
+            self.libraries.setdefault(module, set()).add(top)
 
     def import_module(self, module: str, catching: bool) -> str | None:
         parts = module.split(".")
@@ -96,6 +116,7 @@ class _Replay:
             problem: str | None = None
             if isinstance(node, ast.Import):
                 for alias in node.names:
+                    self._library(module, alias.name, catching)
                     problem = problem or self.import_module(alias.name, catching)
                     state.bound.add(alias.asname or alias.name.split(".")[0])
             elif isinstance(node, ast.ImportFrom):
@@ -124,6 +145,7 @@ class _Replay:
         base = absolute_module(package, node.module, node.level)
         if base is None:
             return None
+        self._library(module, base, catching)
         problem = self.import_module(base, catching)
         if problem is not None:
             return problem
@@ -145,6 +167,10 @@ class _Replay:
 
 
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    """Whether the handler stops an ImportError: it catches one and does not raise again (Megatron's
+    `except ImportError: raise ImportError("mamba-ssm is required ...")`)."""
+    if any(isinstance(statement, ast.Raise) for statement in handler.body):
+        return False
     if handler.type is None:
         return True
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]

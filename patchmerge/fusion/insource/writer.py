@@ -67,6 +67,7 @@ class Context:
     semantics: str = "2.1.0"  # MindSpeed's patch_utils behaviour: from 2.2.0 a wrapper registered twice wraps once
     peek: Callable[[Path], str | None] = lambda path: None  # a file's text if it exists (a package's __init__)
     imports: ImportGraph | None = None  # what importing a module imports, for imports this merge adds
+    installed: frozenset[str] | None = None  # libraries every machine has (None: not asked)
 
 
 class InSourceWriter:

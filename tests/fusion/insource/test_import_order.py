@@ -91,3 +91,52 @@ def test_a_package_runs_while_a_module_its_init_imports_loads(tmp_path):
     assert graph.runs_while_loading("core.lazy", "core.layers")  # through another module
     # its parent package ran already: what that imports is not the sub-package's doing
     assert not graph.runs_while_loading("top.sub", "core.layers")
+
+
+LIBRARY_TREE = {
+    "core/__init__.py": "",
+    "core/plain.py": "import numpy\n",
+    "core/feature.py": "import core.plain\nfrom optional_lib.framework import start\n",
+    "core/guarded.py": "try:\n    import optional_lib\nexcept ModuleNotFoundError:\n    optional_lib = None\n",
+    "core/required.py": (
+        "try:\n    import optional_lib\nexcept ImportError:\n    raise ImportError('optional_lib is required')\n"
+    ),
+    "core/deep.py": "import core.feature\n",
+    "patch.py": "import os\n",
+    "patch_with_lib.py": "import optional_lib\n",
+}
+
+
+@pytest.fixture
+def library_graph(tmp_path: Path) -> ImportGraph:
+    for relative, text in LIBRARY_TREE.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(text)
+
+    def module_file(module: str) -> Path | None:
+        base = tmp_path.joinpath(*module.split("."))
+        return next((c for c in (base / "__init__.py", base.with_suffix(".py")) if c.is_file()), None)
+
+    return ImportGraph(module_file, lambda module: (tmp_path.joinpath(*module.split(".")) / "__init__.py").is_file())
+
+
+def test_an_import_of_a_module_needing_a_library_its_importer_never_needed_may_fail(library_graph):
+    problem = library_graph.new_import_fails("patch", "core.feature", installed=frozenset({"numpy"}))
+    assert problem == ("importing core.feature imports optional_lib, a library patch does not need and the profile "
+                       "does not count as installed (sources.installed, the requirements files)")
+    # a handler that raises again does not make the import optional
+    assert "optional_lib" in library_graph.new_import_fails("patch", "core.required", installed=frozenset())
+
+
+@pytest.mark.parametrize(
+    ("importer", "module", "installed"),
+    [
+        ("patch_with_lib", "core.feature", frozenset({"numpy"})),  # the importer needs it already
+        ("patch", "core.feature", frozenset({"numpy", "optional_lib"})),  # every machine has it
+        ("patch", "core.guarded", frozenset()),  # caught where it is imported
+        ("patch", "core.deep", frozenset({"numpy"})),  # only a module on the way imports it: the framework's
+        ("patch", "core.feature", None),  # libraries not asked about
+    ],
+)
+def test_an_import_whose_libraries_every_machine_has_cannot_fail(library_graph, importer, module, installed):
+    assert library_graph.new_import_fails(importer, module, installed=installed) is None
