@@ -19,7 +19,6 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # distributions whose import name is not their own name, read as requirements lines read them
 _IMPORTED_AS = {
     "pyyaml": "yaml",
-    "protobuf": "google",
     "scikit_learn": "sklearn",
     "pillow": "PIL",
     "beautifulsoup4": "bs4",
@@ -42,9 +41,10 @@ def installed_libraries(root: Path, source_roots: Sequence[str], listed: Sequenc
 
 def requirement_name(line: str) -> str | None:
     """The import name a requirements line stands for (`einops>=0.6` -> `einops`, `PyYAML` -> `yaml`), None for a
-    comment, an option (`-r other.txt`) or a blank line."""
+    comment, an option (`-r other.txt`), a blank line, a URL, or a requirement for some environments only (a
+    `; python_version < "3.8"` marker): none of those says the library is there."""
     text = line.split("#", 1)[0].strip()
-    if not text or text.startswith("-"):
+    if not text or text.startswith("-") or "://" in text or ";" in text:
         return None
     found = _NAME.match(text)
     if found is None:

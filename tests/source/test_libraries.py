@@ -19,6 +19,9 @@ from patchmerge.source.libraries import installed_libraries, requirement_name
         ("zope.interface", "zope_interface"),
         ("  # a comment", None),
         ("-r requirements_base.txt", None),
+        ("git+https://github.com/NVIDIA/apex.git", None),
+        ("importlib-metadata; python_version < '3.8'", None),
+        ("peft[test]>=0.10", "peft"),
         ("", None),
     ],
 )

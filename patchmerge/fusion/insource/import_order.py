@@ -26,7 +26,7 @@ from pathlib import Path
 from patchmerge.source.bindings import is_type_checking, names_bound
 from patchmerge.source.modules import absolute_module, package_of
 
-_CATCHES = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+_CATCHES = {"ImportError", "Exception", "BaseException"}
 
 
 @dataclass
@@ -78,15 +78,25 @@ class _Replay:
         self.replay = replay
         self.loaded = loaded
         self.running = running
-        # module -> the libraries (outside the source roots and the standard library) it imports uncaught
+        # module -> the libraries (outside the source roots and the standard library) it imports uncaught, in a
+        # module not itself imported under a try that catches the failure
         self.libraries: dict[str, set[str]] = {}
+        self._guarded = 0  # how many of the imports running now a try catches
 
     def _library(self, module: str, imported: str, catching: bool) -> None:
         top = imported.split(".")[0]
-        if not catching and top not in sys.stdlib_module_names and not self.replay.exists(top):
-            self.libraries.setdefault(module, set()).add(top)
+        if catching or self._guarded or top in sys.stdlib_module_names or self.replay.exists(top):
+            return
+        self.libraries.setdefault(module, set()).add(top)
 
     def import_module(self, module: str, catching: bool) -> str | None:
+        self._guarded += catching
+        try:
+            return self._import_module(module, catching)
+        finally:
+            self._guarded -= catching
+
+    def _import_module(self, module: str, catching: bool) -> str | None:
         parts = module.split(".")
         for i in range(len(parts)):
             step = ".".join(parts[: i + 1])
@@ -125,7 +135,7 @@ class _Replay:
                 state.bound.add(node.name)
                 state.any_name = state.any_name or node.name == "__getattr__"
             elif isinstance(node, ast.Try | ast.TryStar):
-                caught = catching or any(_catches_import_error(h) for h in node.handlers)
+                caught = catching or _stops_import_error(node.handlers)
                 problem = self._statements(module, node.body, caught)
                 for handler in node.handlers:
                     problem = problem or self._statements(module, handler.body, catching)
@@ -166,12 +176,13 @@ class _Replay:
         return None
 
 
-def _catches_import_error(handler: ast.ExceptHandler) -> bool:
-    """Whether the handler stops an ImportError: it catches one and does not raise again (Megatron's
-    `except ImportError: raise ImportError("mamba-ssm is required ...")`)."""
-    if any(isinstance(statement, ast.Raise) for statement in handler.body):
-        return False
-    if handler.type is None:
-        return True
-    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    return any(isinstance(t, ast.Name) and t.id in _CATCHES for t in types)
+def _stops_import_error(handlers: list[ast.ExceptHandler]) -> bool:
+    """Whether the handlers stop an ImportError: the first that catches one (Python takes the first match) does
+    not raise again anywhere in its body (Megatron's `except ImportError: raise ImportError("mamba-ssm is
+    required ...")`)."""
+    for handler in handlers:
+        types = [] if handler.type is None else (
+            handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type])
+        if handler.type is None or any(isinstance(t, ast.Name) and t.id in _CATCHES for t in types):
+            return not any(isinstance(node, ast.Raise) for statement in handler.body for node in ast.walk(statement))
+    return False

@@ -27,9 +27,9 @@ TREE = {
 }
 
 
-@pytest.fixture
-def graph(tmp_path: Path) -> ImportGraph:
-    for relative, text in TREE.items():
+def graph_of(tmp_path: Path, tree: dict[str, str]) -> ImportGraph:
+    """The import graph of the modules `tree` writes under `tmp_path` (relative file -> text)."""
+    for relative, text in tree.items():
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_text(textwrap.dedent(text))
 
@@ -41,6 +41,11 @@ def graph(tmp_path: Path) -> ImportGraph:
         return None
 
     return ImportGraph(module_file, lambda module: (tmp_path.joinpath(*module.split(".")) / "__init__.py").is_file())
+
+
+@pytest.fixture
+def graph(tmp_path: Path) -> ImportGraph:
+    return graph_of(tmp_path, TREE)
 
 
 def test_an_import_that_runs_a_half_initialised_package_is_named(graph):
@@ -78,15 +83,7 @@ def test_a_package_runs_while_a_module_its_init_imports_loads(tmp_path):
         "core/user.py": "import core.layers\n",
         "core/lazy/__init__.py": "from core import user\n",
     }
-    for relative, text in tree.items():
-        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / relative).write_text(text)
-
-    def module_file(module: str) -> Path | None:
-        base = tmp_path.joinpath(*module.split("."))
-        return next((c for c in (base / "__init__.py", base.with_suffix(".py")) if c.is_file()), None)
-
-    graph = ImportGraph(module_file, lambda module: (tmp_path.joinpath(*module.split(".")) / "__init__.py").is_file())
+    graph = graph_of(tmp_path, tree)
     assert graph.runs_while_loading("top", "core.layers")
     assert graph.runs_while_loading("core.lazy", "core.layers")  # through another module
     # its parent package ran already: what that imports is not the sub-package's doing
@@ -97,35 +94,38 @@ LIBRARY_TREE = {
     "core/__init__.py": "",
     "core/plain.py": "import numpy\n",
     "core/feature.py": "import core.plain\nfrom optional_lib.framework import start\n",
-    "core/guarded.py": "try:\n    import optional_lib\nexcept ModuleNotFoundError:\n    optional_lib = None\n",
+    "core/guarded.py": "try:\n    import optional_lib\nexcept ImportError:\n    optional_lib = None\n",
     "core/required.py": (
         "try:\n    import optional_lib\nexcept ImportError:\n    raise ImportError('optional_lib is required')\n"
     ),
     "core/deep.py": "import core.feature\n",
     "patch.py": "import os\n",
     "patch_with_lib.py": "import optional_lib\n",
+    "patch_guarding.py": "try:\n    import core.plain_lib\nexcept ImportError:\n    pass\n",
+    "core/plain_lib.py": "import optional_lib\n",
+    "core/later_raise.py": (
+        "import os\ntry:\n    import optional_lib\nexcept ImportError:\n    if os.environ.get('X'):\n        raise\n"
+    ),
+    "core/first_handler.py": (
+        "try:\n    import optional_lib\nexcept ImportError:\n    raise\nexcept Exception:\n    pass\n"
+    ),
 }
 
 
 @pytest.fixture
 def library_graph(tmp_path: Path) -> ImportGraph:
-    for relative, text in LIBRARY_TREE.items():
-        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / relative).write_text(text)
-
-    def module_file(module: str) -> Path | None:
-        base = tmp_path.joinpath(*module.split("."))
-        return next((c for c in (base / "__init__.py", base.with_suffix(".py")) if c.is_file()), None)
-
-    return ImportGraph(module_file, lambda module: (tmp_path.joinpath(*module.split(".")) / "__init__.py").is_file())
+    return graph_of(tmp_path, LIBRARY_TREE)
 
 
 def test_an_import_of_a_module_needing_a_library_its_importer_never_needed_may_fail(library_graph):
     problem = library_graph.new_import_fails("patch", "core.feature", installed=frozenset({"numpy"}))
     assert problem == ("importing core.feature imports optional_lib, a library patch does not need and the profile "
                        "does not count as installed (sources.installed, the requirements files)")
-    # a handler that raises again does not make the import optional
-    assert "optional_lib" in library_graph.new_import_fails("patch", "core.required", installed=frozenset())
+    # a handler that raises again (anywhere in it; the first that matches decides) does not make it optional
+    for module in ("core.required", "core.later_raise", "core.first_handler"):
+        assert "optional_lib" in library_graph.new_import_fails("patch", module, installed=frozenset())
+    # what the importer imports under a try that catches the failure does not count as needed by it
+    assert "optional_lib" in library_graph.new_import_fails("patch_guarding", "core.feature", installed=frozenset())
 
 
 @pytest.mark.parametrize(
@@ -140,3 +140,11 @@ def test_an_import_of_a_module_needing_a_library_its_importer_never_needed_may_f
 )
 def test_an_import_whose_libraries_every_machine_has_cannot_fail(library_graph, importer, module, installed):
     assert library_graph.new_import_fails(importer, module, installed=installed) is None
+
+
+def test_a_handler_of_missing_modules_only_does_not_stop_a_half_initialised_import(tmp_path):
+    tree = dict(TREE)
+    tree["training/utils.py"] = (
+        "try:\n    from legacy import Float16Module\nexcept ModuleNotFoundError:\n    Float16Module = None\n"
+    )
+    assert "before it binds Float16Module" in graph_of(tmp_path, tree).new_import_fails("patch", "legacy.norm")
