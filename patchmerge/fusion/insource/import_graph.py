@@ -23,6 +23,7 @@ class ImportGraph:
         self._edges: dict[str, frozenset[str]] = {}
         self.added: dict[str, set[str]] = {}  # module -> what this merge makes it import at its top
         self._replay = ImportReplay(module_file, is_package)  # it parses each module once, for both
+        self._needed: dict[str, set[str]] = {}  # module -> the libraries importing it from scratch imports
 
     def reaches(self, start: str, goal: str, loaded: frozenset[str] = frozenset()) -> bool:
         """Whether importing `start` imports `goal` (or `goal` itself is `start` or one of its packages), through
@@ -85,7 +86,9 @@ class ImportGraph:
         if self.reaches(importer, module):
             return None
         if installed is not None:
-            needed = self._replay.libraries(importer, set()) | installed
+            if importer not in self._needed:  # read from the files alone: the same for every back-import
+                self._needed[importer] = self._replay.libraries(importer, set())
+            needed = self._needed[importer] | installed
             if new := sorted(self._replay.libraries(module, self.closure(importer), own=True) - needed):
                 return (f"importing {module} imports {new[0]}, a library {importer} does not need and the profile "
                         "does not count as installed (sources.installed, the requirements files)")
