@@ -31,6 +31,7 @@ from patchmerge.fusion.writing import (
     write_in_source,
     write_runtime_support,
 )
+from patchmerge.gc_paused import gc_paused
 from patchmerge.model import PatchSet, Plan
 from patchmerge.plan import PlanContext, build_plan, create_plan_context
 from patchmerge.plan.planner import resolve
@@ -43,6 +44,11 @@ __all__ = ["FuseContext", "fuse_plan", "merge"]  # FuseContext: where plugins wr
 def merge(session: Session, patch_set: PatchSet, *, probes: bool | None = None) -> MergeResult:
     """Fuse `patch_set` into the session's tree, in memory. `probes` (default: the profile's) puts a probe in
     every fused branch; False builds a tree with none."""
+    with gc_paused():  # a merge builds large trees freed by reference counting (see gc_paused)
+        return _merge(session, patch_set, probes)
+
+
+def _merge(session: Session, patch_set: PatchSet, probes: bool | None) -> MergeResult:
     context = create_plan_context(session.root, session.profile, session.pm)
     plan = build_plan(patch_set, context)
     probes = session.profile.probes.enabled if probes is None else probes

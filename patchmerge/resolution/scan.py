@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from patchmerge.gc_paused import gc_paused
 from patchmerge.model import DefKind, Unresolved
 from patchmerge.resolution.fail import Fail
 from patchmerge.source.captures import Capture
-from patchmerge.source.index import ModuleIndex, building_acyclic, select_binding
+from patchmerge.source.index import ModuleIndex, select_binding
 from patchmerge.source.tree import SourceError
 
 T = TypeVar("T")
@@ -91,7 +92,7 @@ class TreeScan:
         modules: list[ModuleIndex] = []
         names = self.names.tree.rewritable_modules()
         self.names.tree.preload(names)  # parses in parallel what the disk cache lacks; errors resurface below
-        with building_acyclic():  # a record of every import of the tree, kept for the run
+        with gc_paused():  # a record of every import of the tree, kept for the run
             for name in names:
                 self._scan_module(name, modules)
         self._modules = modules

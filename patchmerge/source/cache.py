@@ -15,7 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from patchmerge.source.index import INDEX_VERSION, FileSummary, building_acyclic
+from patchmerge.gc_paused import gc_paused
+from patchmerge.source.index import INDEX_VERSION, FileSummary
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class DiskCache:
 
     def get(self, key: str) -> FileSummary | None:
         try:
-            with open(self._path(key), "rb") as fh, building_acyclic():
+            with open(self._path(key), "rb") as fh, gc_paused():
                 value = pickle.load(fh)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
             return None  # missing, truncated or stale entries are simply rebuilt
