@@ -95,7 +95,7 @@ first, then = way.get("patch_modules", []), way.get("target_modules", [])
 if not way.get("patch_first"):
     first, then = then, first
 try:
-    for name in first + then:
+    for name in way.get("entry", []) + first + then:
         importlib.import_module(name)
     if way.get("adaptor"):
         from mindspeed_llm.adaptor import adapt
@@ -148,6 +148,8 @@ class Scenario:
     # domains, and the profile's runtime.adaptor_args_guarded items for it
     arguments: str = ""
     guarded: tuple[str, ...] = ()
+    # modules a fused run imports before all others, in every way: the entry a training script starts from
+    entry: tuple[str, ...] = ()
     probes: bool = True  # False: merged with --no-probes, as a production tree
     # the function of ARGUMENTS the merge walks for the calls the adaptor's parse runs (runtime.adaptor_args_entry)
     parse_entry: str = ""
@@ -341,6 +343,7 @@ def compare(base: Path, scenario: Scenario) -> list[dict[str, Any]]:
         runtime.pop("taken")
         for way in ways(scenario.patches):
             label = _described(way)
+            way = {**way, "entry": list(scenario.entry)} if scenario.entry else way
             try:
                 fused_run = _run(
                     fused, "fused", argv, pristine / "patches.json", scenario.semantics, {**way, **parse}, overrides
