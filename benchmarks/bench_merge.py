@@ -5,7 +5,8 @@
 ROOT_DIR is never merged in place: it is copied to a temp folder first (default: the bundled example with the
 "example" profile). Timed: the merge computation (`engine.merge`, in memory: plan, fuse, validate) and the
 all-or-nothing write of its edits into a fresh copy (`transaction.commit_edits`). The yardstick is what any
-libcst-based rewriter pays at least: `libcst.parse_module(original).code` for every file the merge changed.
+libcst-based rewriter pays at least: `libcst.parse_module(original).code` for every file the merge changed, with
+the cyclic GC paused as the merge pauses it.
 Both are measured in this one run, so the ratio holds on a shared, noisy machine where seconds do not.
 Writes benchmarks/results/merge.json (a real tree) or merge-example.json (the bundled example).
 """
@@ -26,6 +27,7 @@ from patchmerge import bundled
 from patchmerge.fusion.engine import merge
 from patchmerge.fusion.model import MergeResult, Outcome
 from patchmerge.fusion.transaction import MANIFEST_DIR, commit_edits
+from patchmerge.gc_paused import gc_paused
 from patchmerge.session import EXAMPLE_PROFILE, load_session_patches, open_session
 
 
@@ -33,6 +35,12 @@ def copy_tree(source: Path, scratch: Path, name: str) -> Path:
     target = scratch / name
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", MANIFEST_DIR), symlinks=True)
     return target
+
+
+def parse_and_print(sources: list[str]) -> list[str]:
+    """The yardstick, under the cyclic GC paused as the merge runs (a libcst rewriter could pause it too)."""
+    with gc_paused():
+        return [libcst.parse_module(source).code for source in sources]
 
 
 def main() -> None:
@@ -82,7 +90,7 @@ def main() -> None:
             sources.append(edit.original)
         except (libcst.ParserSyntaxError, UnicodeDecodeError):
             unparsable.append(str(edit.path))
-    parse_print = best_of(args.repeat, lambda: [libcst.parse_module(s).code for s in sources])
+    parse_print = best_of(args.repeat, lambda: parse_and_print(sources))
     outcomes = Counter(o.outcome.value for o in result.outcomes)
     report = {
         "tree": "bundled example" if is_example else "/".join(source.resolve().parts[-2:]),
