@@ -49,6 +49,8 @@ def code_version() -> str | None:
                 "patchmerge",
                 "configs",
                 "plugins",
+                "benchmarks",
+                ":(exclude)benchmarks/results",  # what a run writes
             ],
             capture_output=True,
         ).returncode

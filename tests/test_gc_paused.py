@@ -37,3 +37,30 @@ def test_a_merge_runs_with_the_collector_paused(monkeypatch):
     monkeypatch.setattr(engine, "_merge", fake_merge)
     assert engine.merge(None, None) == "merged"
     assert seen == [False] and gc.isenabled()
+
+
+def test_threads_keep_it_paused_until_the_last_one_ends():
+    import threading
+
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with gc_paused():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second():
+        first_in.wait(5)
+        with gc_paused():
+            second_in.set()
+            first_out.wait(5)
+            seen["after the first ended"] = gc.isenabled()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert seen == {"after the first ended": False} and gc.isenabled()

@@ -44,7 +44,7 @@ __all__ = ["FuseContext", "fuse_plan", "merge"]  # FuseContext: where plugins wr
 def merge(session: Session, patch_set: PatchSet, *, probes: bool | None = None) -> MergeResult:
     """Fuse `patch_set` into the session's tree, in memory. `probes` (default: the profile's) puts a probe in
     every fused branch; False builds a tree with none."""
-    with gc_paused():  # a merge builds large trees freed by reference counting (see gc_paused)
+    with gc_paused():  # a merge keeps large, mostly acyclic trees alive (see gc_paused)
         return _merge(session, patch_set, probes)
 
 
