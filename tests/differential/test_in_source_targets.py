@@ -151,3 +151,67 @@ def test_one_branch_of_two_functions_is_defined_above_both_or_the_earlier_falls_
     assert strategies["megatron.core.p2p.ops#0"] == ("in-source", "")
     strategy, reason = strategies["megatron.core.p2p.batched_ops#0"]
     assert strategy == "deferred" and "which binds it when the module loads" in reason
+
+
+TOKENIZER = """
+from megatron.calls import LOG
+
+
+def build(x):
+    LOG.append("megatron.build")
+    return [x]
+"""
+
+GLOBAL_VARS = """
+from megatron.core.tokenizer import build
+
+
+def make(x):
+    return build(x) + build(x + 1)
+"""
+
+LLM_TOKENIZER = """
+from megatron.calls import LOG
+
+
+def build(x):
+    LOG.append("mindspeed_llm.build")
+    return [x * 10]
+"""
+
+SAME_REPLACEMENT = {  # one collection, as MindSpeed-LLM registers them: a runtime Patch is still one target's
+    "megatron.core.global_vars.build": [{"patch_import": "mindspeed_llm.tok.build", "collection": "M"}],
+    "megatron.core.tokenizer.build": [
+        {"patch_import": "mindspeed_llm.tok.build", "condition": ["args.tok"], "collection": "M"}
+    ],
+}
+
+
+@pytest.mark.parametrize("semantics", ["2.1.0", "2.2.0"])
+@pytest.mark.parametrize("unconditional_first", [True, False])
+def test_several_targets_replaced_by_one_def_one_of_them_always(tmp_path, semantics, unconditional_first):
+    """MindSpeed-LLM 26.1.0 replaces `global_vars.build_tokenizer` (Megatron's import of it) always and
+    `tokenizer.build_tokenizer` (its def) under a condition, both by its own `build_tokenizer`: whichever Patch
+    the runtime applies first rebinds every module holding the def under that name, so the def is replaced
+    whatever the condition. In source: one replacement at the def."""
+    order = list(SAME_REPLACEMENT) if unconditional_first else list(reversed(SAME_REPLACEMENT))
+    scenario = Scenario(
+        "one def replaced by the same patch through two targets, one of them unconditionally",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/tokenizer.py": TOKENIZER,
+            "Megatron-LM/megatron/core/global_vars.py": GLOBAL_VARS,
+            "MindSpeed-LLM/mindspeed_llm/tok.py": LLM_TOKENIZER,
+            "MindSpeed-LLM/scenario.py": (
+                "def run():\n    from megatron.core import global_vars, tokenizer\n"
+                "    return [global_vars.make(1), tokenizer.build(3), global_vars.build is tokenizer.build]\n"
+            ),
+        },
+        {target: SAME_REPLACEMENT[target] for target in order},
+        semantics=semantics,
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    assert {p["strategy"] for p in report["patches"]} == {"in-source"}
+    tokenizer = (tmp_path / "fused/Megatron-LM/megatron/core/tokenizer.py").read_text()
+    assert "RuntimeError" not in tokenizer and tokenizer.count("def build(") == 1

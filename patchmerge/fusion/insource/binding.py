@@ -85,7 +85,8 @@ def choose(
         if (source.module, source.qualname) in patched_classes:
             return (f"members of {source.module}.{source.qualname} are targets too: the class stays where their "
                     "fusion finds it")
-    if len(site.targets) != 1 and not _wrapped_in_turn(site):
+    alike = _replaced_alike(site)
+    if len(site.targets) != 1 and not _wrapped_in_turn(site) and not alike:
         names = ", ".join(tp.target for tp in site.targets)
         return (f"several targets reach this binding ({names}), not all by wrappers; the runtime applies each "
                 "target's Patch in turn")
@@ -116,8 +117,12 @@ def choose(
     # a conditional replacement registered before the unconditional one never wins (a later one does); where
     # the runtime raises instead (a second replacement without force_patch), binding.clashes says so
     overridden = replacements[: replacements.index(always[0])] if always else []
+    if alike:  # each conditional one binds the very def the unconditional one binds (see _replaced_alike)
+        overridden = [pp for pp in replacements if pp is not always[0]]
     branches = [pp for pp in replacements if pp.patch.is_conditional and pp not in overridden]
-    raising = clashes(replacements)
+    # a runtime Patch is one target's: only replacements of one target clash
+    targets = dict.fromkeys(pp.patch.target for pp in replacements)
+    raising = [c for target in targets for c in clashes([pp for pp in replacements if pp.patch.target == target])]
     in_order = bool(direct) and _in_runtime_order(branches, overridden, wrappers, raising, direct)
     conditional_wrappers = any(pp.patch.is_conditional for pp in wrappers)
     if (definition.module, definition.qualname) in patch_sources:
@@ -303,6 +308,24 @@ def _wrapped_in_turn(site: Site) -> bool:
         and len(definitions) == 1
         and all(tp.definition is not None and tp.definition.kind is DefKind.FUNCTION for tp in site.targets)
         and all(pp.kind is FusionKind.WRAP for pp in site.patches)
+    )
+
+
+def _replaced_alike(site: Site) -> bool:
+    """Several targets that name one function, replaced by one patch, under no condition on at least one of
+    them: whichever target's Patch the runtime applies first rebinds every module holding the def under that
+    name, and the others bind the same patch again, so the def is replaced whatever the conditions. (MindSpeed-LLM
+    26.1.0 replaces `global_vars.build_tokenizer` always, `tokenizer.build_tokenizer` under a condition.)"""
+    definitions = {(tp.definition.file, tp.definition.qualname) for tp in site.targets if tp.definition is not None}
+    patches = site.patches
+    return (
+        len(site.targets) > 1
+        and site.mechanism is Mechanism.FUNCTION
+        and len(definitions) == 1
+        and all(tp.definition is not None and tp.definition.kind is DefKind.FUNCTION for tp in site.targets)
+        and all(pp.kind is not FusionKind.WRAP for pp in patches)
+        and len({pp.patch.patch_import for pp in patches}) == 1
+        and sum(not pp.patch.is_conditional for pp in patches) == 1
     )
 
 

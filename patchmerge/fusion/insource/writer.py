@@ -180,9 +180,7 @@ class InSourceWriter:
             bind_reused(self, binding, target, original, key)
             return
         anchor = site.owner_class or site.name
-        later = binding.replacement.patch.patch_import if binding.replacement else ""
-        comments = [self.comment(pp) + (f"; {later}, registered later, always wins" if pp in binding.overridden
-                                        else "") for pp in binding.patches]
+        comments = [self.comment(pp) + _overridden_by(pp, binding) for pp in binding.patches]
         # the wrappers every branch gets: their ids go into each branch's probe
         always_wrapped = [pp for pp in binding.wrappers if not pp.patch.is_conditional]
         definition: cst.FunctionDef | None = None
@@ -387,6 +385,16 @@ class InSourceWriter:
             module = with_flags(add_imports(module, items), ops.flags)
             out[path] = add_type_checking_imports(module, ops.type_imports).code
         return out
+
+
+def _overridden_by(pp: PlannedPatch, binding: Binding) -> str:
+    """What the comment on an overridden replacement adds: the unconditional one that decides the binding."""
+    always = binding.replacement
+    if pp not in binding.overridden or always is None:
+        return ""
+    if pp.patch.patch_import == always.patch.patch_import:
+        return f"; bound always, as {always.patch.target} is replaced by it unconditionally"
+    return f"; {always.patch.patch_import}, registered later, always wins"
 
 
 def _ids(patches: list[PlannedPatch]) -> list[str]:
