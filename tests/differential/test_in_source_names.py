@@ -352,3 +352,57 @@ def run():
     assert {p["strategy"] for p in report["patches"]} == {"in-source"}
     fused = (tmp_path / "fused/Megatron-LM/megatron/core/ops.py").read_text()
     assert "def scale_fast(x):" in fused and "    scale = scale_fast\n" in fused
+
+
+ADAPTOR_THROUGH_THE_PACKAGE = """
+from megatron.calls import LOG
+from megatron.core import gather as megatron_gather
+from megatron.core import scatter as megatron_scatter
+
+
+def gather_adaptor(x, grad=True):
+    LOG.append("mindspeed.gather_adaptor")
+    if x % 2:
+        return ["unaligned", x]
+    return megatron_gather(x, grad)
+
+
+def scatter_adaptor(x):
+    LOG.append("mindspeed.scatter_adaptor")
+    if x > 100:
+        return megatron_scatter(x // 100)
+    return x * 10
+"""
+
+
+def test_the_original_read_through_a_package_that_re_exports_it_is_the_original(tmp_path):
+    """`from megatron.core import gather as megatron_gather` (the package's `__init__` imports it) names the
+    original too: a branch keeps it under that name; an unconditional replacement cannot move in its place (it
+    would call itself where the runtime calls the original)."""
+    scenario = Scenario(
+        "the original read through the package's re-export",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "from megatron.core.mappings import gather, scatter\n",
+            "Megatron-LM/megatron/core/mappings.py": MAPPINGS,
+            "MindSpeed/mindspeed/adaptor.py": ADAPTOR_THROUGH_THE_PACKAGE,
+            "MindSpeed-LLM/scenario.py": """
+def run():
+    from megatron.core import mappings
+    return [mappings.reduce(3), mappings.reduce(4), mappings.reduce(300), mappings.gather.__name__]
+""",
+        },
+        {
+            "megatron.core.mappings.gather": [
+                {"patch_import": "mindspeed.adaptor.gather_adaptor", "condition": ["args.unaligned"]}
+            ],
+            "megatron.core.mappings.scatter": [{"patch_import": "mindspeed.adaptor.scatter_adaptor"}],
+        },
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    strategies = {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
+    assert strategies["megatron.core.mappings.gather#0"] == ("in-source", "")
+    assert strategies["megatron.core.mappings.scatter#0"][0] == "deferred"
+    assert "reads the original it replaces (megatron.core.scatter)" in strategies["megatron.core.mappings.scatter#0"][1]
+    patch = (tmp_path / "fused/MindSpeed/mindspeed/adaptor.py").read_text()
+    assert "from megatron.core.mappings import megatron_gather\n" in patch  # where the original is kept

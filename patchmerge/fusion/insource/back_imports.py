@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import libcst as cst
+from libcst.helpers import get_full_name_for_node
 from libcst.metadata import ImportAssignment
 
 from patchmerge.fusion.insource.apply import COMMENT, Key, Place
@@ -88,6 +89,8 @@ def import_the_original_by_its_alias(
         statement = bindings[0].node if len(bindings) == 1 and isinstance(bindings[0], ImportAssignment) else None
         if not isinstance(statement, cst.ImportFrom) or statement.relative:
             raise CannotMove(f"{info.name} binds '{alias}' otherwise than by one absolute import of the original")
+        # through a package that re-exports it: the alias is bound in the target's module
+        from_target = from_target or get_full_name_for_node(statement.module) != site.module
         if from_target and isinstance(statement.names, Sequence) and len(statement.names) > 1:
             raise CannotMove(f"{info.name} imports '{alias}' with other names in one statement; it would import "
                              f"it from {site.module}, where the original is kept under that name")

@@ -89,9 +89,7 @@ def place_beside(
         same_import=same,
         lazy_imports=pp.patch.is_conditional,
         applied_at_import=writer._safe_at_import(target) if pp.kind is FusionKind.WRAP else None,
-        original=frozenset({site.targets[0].target, f"{site.module}.{site.name}"})
-        if reads_original is not None
-        else frozenset(),
+        original=writer.reexports.original_names(site) if reads_original is not None else frozenset(),
     )
     if moved.original_aliases:
         assert reads_original is not None
@@ -103,7 +101,9 @@ def place_beside(
         reads_original.update(moved.original_aliases)
         moved = replace(moved, reads={k: v for k, v in moved.reads.items() if v not in moved.original_aliases})
     if pp.kind is not FusionKind.WRAP:
-        refuse_reading_the_original(moved, Binding(site, DefKind.FUNCTION, pp, []))
+        refuse_reading_the_original(
+            moved, Binding(site, DefKind.FUNCTION, pp, []), writer.reexports.original_names(site)
+        )
     writer.carry(pp, moved, file, target)
     served = f"{site.owner_class}.{site.name}" if site.owner_class else site.name
     comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {pp.patch.patch_import}, moved here {role} {served}"))

@@ -176,12 +176,13 @@ def _read_at_import(statement: cst.BaseStatement) -> frozenset[str]:
     return frozenset(found)
 
 
-def refuse_reading_the_original(moved: MovedFunction, binding: Binding) -> None:
-    """A replacement that reaches the original it replaces (`from megatron.x import f as megatron_f`) would,
-    moved in place of it, reach itself: the runtime keeps the original under the alias, the source cannot."""
+def refuse_reading_the_original(moved: MovedFunction, binding: Binding, originals: frozenset[str]) -> None:
+    """A replacement that reaches the original it replaces (`from megatron.x import f as megatron_f`, or through
+    a package's re-export: `originals`) would, moved in place of it, reach itself: the runtime keeps the
+    original under the alias, the source cannot."""
     site = binding.site
     owner = f"{site.module}.{site.owner_class}" if site.owner_class else None
-    direct = {site.targets[0].target, f"{site.module}.{site.name}"} if owner is None else set()
+    direct = originals if owner is None else set()
     through = {site.module, *([owner] if owner else [])}  # the module or class, then `.name` on it
     attributes: set[tuple[str, str]] | None = None
     for read, local in moved.reads.items():

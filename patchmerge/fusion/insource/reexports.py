@@ -40,8 +40,11 @@ class Reexports:
         return None
 
     def original_names(self, site: Site) -> frozenset[str]:
-        """The dotted names that mean the replaced class: its own, and a package's re-export of it."""
-        names = {site.targets[0].target, f"{site.module}.{site.name}"}
+        """The dotted names that mean the replaced def or class: each target's, its own, and (at a module's
+        top) a package's re-export of it."""
+        names = {tp.target for tp in site.targets} | {f"{site.module}.{site.name}"}
+        if site.owner_class is not None:
+            return frozenset(names)
         parts = site.module.split(".")
         folder = site.file.parent.parent if site.file.name == "__init__.py" else site.file.parent
         for depth in range(len(parts) - 1, 0, -1):

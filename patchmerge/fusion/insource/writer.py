@@ -204,7 +204,7 @@ class InSourceWriter:
                 destination_class=klass,
                 same_import=self.reexports.same_import,
             )
-            refuse_reading_the_original(moved, binding)
+            refuse_reading_the_original(moved, binding, self.reexports.original_names(site))
             self.carry(pp, moved, site.file, target)
             definition = moved.node
             if note := bound_as_staticmethod(binding, pp, definition, target):
