@@ -80,7 +80,9 @@ def fuse_plan(
     disabled = disable(decide(sites, texts, index, outcomes), index, texts, profile, outcomes)
     candidates = disabled.candidates
     options = adaptor_args(root, profile, candidates, lambda dotted: resolve(dotted, context), texts)
-    in_source = write_in_source(candidates, root, profile, context.tree, texts, index, options, probes)
+    in_source = write_in_source(
+        candidates, root, profile, context.tree, texts, index, options, probes, lambda dotted: resolve(dotted, context)
+    )
     fuse_context = FuseContext(context, profile.runtime.helper_module, probes)
     fuse_context.fused_sites = {site.key: site for site in candidates}
     read_options = adaptation_options(candidates, in_source, options, fuse_context)

@@ -82,6 +82,22 @@ def argv_parses_read(options: AdaptorArgs | None, written: list[str]) -> dict[st
     return {name: text for name, text in options.argv_parses.items() if any(name in code for code in written)}
 
 
+def _defined_at(resolve: Callable[[str], Definition]) -> Callable[[str], tuple[Path, str] | None]:
+    """(file, qualname) of the definition a dotted name resolves to, None where it does not resolve."""
+    found: dict[str, tuple[Path, str] | None] = {}
+
+    def defined_at(dotted: str) -> tuple[Path, str] | None:
+        if dotted not in found:
+            try:
+                definition = resolve(dotted)
+                found[dotted] = (definition.file, definition.qualname) if definition.file is not None else None
+            except Unresolved:
+                found[dotted] = None
+        return found[dotted]
+
+    return defined_at
+
+
 def write_in_source(
     candidates: list[Site],
     root: Path,
@@ -91,8 +107,10 @@ def write_in_source(
     index: RegistrationIndex,
     options: AdaptorArgs | None,
     probes: bool,
+    resolve: Callable[[str], Definition] | None = None,
 ) -> InSourceResult:
-    """The default strategy: each binding it can take written at its definition."""
+    """The default strategy: each binding it can take written at its definition. `resolve`: where a dotted name
+    is defined (raises Unresolved), to tell the code a move reads that is the original itself."""
     result = fuse_in_source(
         candidates,
         InSourceContext(
@@ -105,6 +123,7 @@ def write_in_source(
             peek=lambda path: texts.read(path) if (root / path).is_file() else None,
             imports=ImportGraph(tree.module_file, tree.is_package),
             installed=installed_libraries(root, profile.sources.roots, profile.sources.installed),
+            defined_at=_defined_at(resolve) if resolve is not None else None,
         ),
         options,
     )

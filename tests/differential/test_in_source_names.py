@@ -406,3 +406,35 @@ def run():
     assert "reads the original it replaces (megatron.core.scatter)" in strategies["megatron.core.mappings.scatter#0"][1]
     patch = (tmp_path / "fused/MindSpeed/mindspeed/adaptor.py").read_text()
     assert "from megatron.core.mappings import megatron_gather\n" in patch  # where the original is kept
+
+
+def test_the_original_read_through_another_module_that_imports_it_is_the_original(tmp_path):
+    """`from megatron.core.comm import gather as megatron_gather`, where `comm` imports it from `mappings`, gives
+    the original too (the runtime rebinds only holders of the same name): the replacement stays deferred."""
+    adaptor = ADAPTOR_THROUGH_THE_PACKAGE.replace("from megatron.core import", "from megatron.core.comm import")
+    scenario = Scenario(
+        "the original read through another module",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/mappings.py": MAPPINGS,
+            "Megatron-LM/megatron/core/comm.py": "from megatron.core.mappings import gather, scatter  # noqa\n",
+            "MindSpeed/mindspeed/adaptor.py": adaptor,
+            "MindSpeed-LLM/scenario.py": """
+def run():
+    from megatron.core import mappings
+    return [mappings.reduce(3), mappings.reduce(4), mappings.reduce(300), mappings.gather.__name__]
+""",
+        },
+        {
+            "megatron.core.mappings.gather": [
+                {"patch_import": "mindspeed.adaptor.gather_adaptor", "condition": ["args.unaligned"]}
+            ],
+            "megatron.core.mappings.scatter": [{"patch_import": "mindspeed.adaptor.scatter_adaptor"}],
+        },
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    strategies = {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
+    assert strategies["megatron.core.mappings.scatter#0"][0] == "deferred"
+    reason = strategies["megatron.core.mappings.scatter#0"][1]
+    assert "reads the original it replaces (megatron.core.comm.scatter)" in reason

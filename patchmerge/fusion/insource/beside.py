@@ -102,7 +102,7 @@ def place_beside(
         moved = replace(moved, reads={k: v for k, v in moved.reads.items() if v not in moved.original_aliases})
     if pp.kind is not FusionKind.WRAP:
         refuse_reading_the_original(
-            moved, Binding(site, DefKind.FUNCTION, pp, []), writer.reexports.original_names(site)
+            moved, Binding(site, DefKind.FUNCTION, pp, []), writer.reexports.original_names(site, moved.reads)
         )
     writer.carry(pp, moved, file, target)
     served = f"{site.owner_class}.{site.name}" if site.owner_class else site.name

@@ -369,3 +369,13 @@ def own_def_alias(site: Site) -> PlannedPatch | None:
     ):
         return pp
     return None
+
+
+def overridden_note(pp: PlannedPatch, binding: Binding) -> str:
+    """What the comment on an overridden replacement adds: the unconditional one that decides the binding."""
+    always = binding.replacement
+    if pp not in binding.overridden or always is None:
+        return ""
+    if pp.patch.patch_import == always.patch.patch_import:
+        return f"; bound always, as {always.patch.target} is replaced by it unconditionally"
+    return f"; {always.patch.patch_import}, registered later, always wins"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from patchmerge.fusion.insource.carry import ImportLine
@@ -15,9 +15,15 @@ class Reexports:
     """A package re-exports a name when its `__init__` imports it (`from .transformer_config import
     TransformerConfig` in `megatron/core/transformer/__init__.py`)."""
 
-    def __init__(self, peek: Callable[[Path], str | None], infos: dict[Path, ModuleInfo]) -> None:
+    def __init__(
+        self,
+        peek: Callable[[Path], str | None],
+        infos: dict[Path, ModuleInfo],
+        defined_at: Callable[[str], tuple[Path, str] | None] | None = None,
+    ) -> None:
         self.peek = peek
         self.infos = infos  # the modules read so far, by file: where a package's folder is
+        self.defined_at = defined_at  # (file, qualname) of the definition a dotted name resolves to
 
     def same_import(self, ours: ImportLine, theirs: ImportLine) -> bool:
         """`from a.b import X` and `from a.b.c import X` give one object when package a.b re-exports X."""
@@ -39,12 +45,15 @@ class Reexports:
             return self.peek(root.joinpath(*package.split("."), "__init__.py"))
         return None
 
-    def original_names(self, site: Site) -> frozenset[str]:
+    def original_names(self, site: Site, reads: Iterable[str] = ()) -> frozenset[str]:
         """The dotted names that mean the replaced def or class: each target's, its own, and (at a module's
-        top) a package's re-export of it."""
+        top) a package's re-export of it and each of `reads` that resolves to it (an import of it through
+        another module, which the runtime leaves the original: it rebinds only holders of the target's name)."""
         names = {tp.target for tp in site.targets} | {f"{site.module}.{site.name}"}
         if site.owner_class is not None:
             return frozenset(names)
+        if self.defined_at is not None and (original := self.defined_at(site.targets[0].target)) is not None:
+            names |= {read for read in reads if self.defined_at(read) == original}
         parts = site.module.split(".")
         folder = site.file.parent.parent if site.file.name == "__init__.py" else site.file.parent
         for depth in range(len(parts) - 1, 0, -1):

@@ -25,7 +25,7 @@ from patchmerge.fusion.insource.aliases import plan_alias
 from patchmerge.fusion.insource.apply import COMMENT, Apply, FileOps, Key, Place
 from patchmerge.fusion.insource.back_imports import back_import
 from patchmerge.fusion.insource.beside import beside_replacement, keep_original, place_beside
-from patchmerge.fusion.insource.binding import Binding
+from patchmerge.fusion.insource.binding import Binding, overridden_note
 from patchmerge.fusion.insource.bodies import (
     ImportTimeReads,
     blank_lines,
@@ -68,6 +68,8 @@ class Context:
     peek: Callable[[Path], str | None] = lambda path: None  # a file's text if it exists (a package's __init__)
     imports: ImportGraph | None = None  # what importing a module imports, for imports this merge adds
     installed: frozenset[str] | None = None  # libraries every machine has (None: not asked)
+    # (file, qualname) of the definition a dotted name resolves to (None: it does not, or not asked)
+    defined_at: Callable[[str], tuple[Path, str] | None] | None = None
 
 
 class InSourceWriter:
@@ -80,7 +82,7 @@ class InSourceWriter:
         self.options: dict[str, Option] = {}  # the adaptor options the fused conditions read, by dest
         self.origins: dict[Path, set[Path]] = {}  # file -> the files whose code moved into it
         self.moved_to: dict[str, str] = {}  # patch_import -> the module it moved to
-        self.reexports = Reexports(context.peek, self.infos)
+        self.reexports = Reexports(context.peek, self.infos, context.defined_at)
         self.branches: dict[str, tuple[str, str]] = {}  # probe id -> (patch_import, condition)
         self.moved_defs: dict[Path, dict[str, cst.BaseStatement]] = {}  # file -> name -> the def moved there
         self.earlier_aliases: dict[tuple[Path, str], str] = {}
@@ -180,7 +182,7 @@ class InSourceWriter:
             bind_reused(self, binding, target, original, key)
             return
         anchor = site.owner_class or site.name
-        comments = [self.comment(pp) + _overridden_by(pp, binding) for pp in binding.patches]
+        comments = [self.comment(pp) + overridden_note(pp, binding) for pp in binding.patches]
         # the wrappers every branch gets: their ids go into each branch's probe
         always_wrapped = [pp for pp in binding.wrappers if not pp.patch.is_conditional]
         definition: cst.FunctionDef | None = None
@@ -204,7 +206,7 @@ class InSourceWriter:
                 destination_class=klass,
                 same_import=self.reexports.same_import,
             )
-            refuse_reading_the_original(moved, binding, self.reexports.original_names(site))
+            refuse_reading_the_original(moved, binding, self.reexports.original_names(site, moved.reads))
             self.carry(pp, moved, site.file, target)
             definition = moved.node
             if note := bound_as_staticmethod(binding, pp, definition, target):
@@ -385,16 +387,6 @@ class InSourceWriter:
             module = with_flags(add_imports(module, items), ops.flags)
             out[path] = add_type_checking_imports(module, ops.type_imports).code
         return out
-
-
-def _overridden_by(pp: PlannedPatch, binding: Binding) -> str:
-    """What the comment on an overridden replacement adds: the unconditional one that decides the binding."""
-    always = binding.replacement
-    if pp not in binding.overridden or always is None:
-        return ""
-    if pp.patch.patch_import == always.patch.patch_import:
-        return f"; bound always, as {always.patch.target} is replaced by it unconditionally"
-    return f"; {always.patch.patch_import}, registered later, always wins"
 
 
 def _ids(patches: list[PlannedPatch]) -> list[str]:
