@@ -250,13 +250,19 @@ def run():
     )
 
 
-def test_a_replacement_that_calls_the_original_is_not_moved_over_it(tmp_path):
-    """Moved in place of `scale`, `megatron_scale` would be the patch itself: that binding falls back."""
+def test_a_replacement_that_calls_the_original_keeps_it_above_under_that_name(tmp_path):
+    """Moved in place of `scale` and read as the target, `megatron_scale` would be the patch itself: the
+    original stays above it, bound to `megatron_scale`, which the patch module imports from there."""
     _, fused = build(tmp_path, _calls_original())
     report = json.loads((fused / ".patchmerge" / "report" / "report.json").read_text())
     strategies = {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
-    assert strategies["megatron.core.ops.scale#0"][0] == "deferred"
-    assert "reads the original it replaces" in strategies["megatron.core.ops.scale#0"][1]
+    assert strategies["megatron.core.ops.scale#0"] == ("in-source", "")
+    ops = (fused / "Megatron-LM/megatron/core/ops.py").read_text()
+    original, replacement = ops.index("def scale("), ops.rindex("def scale(")
+    kept = ops.index("megatron_scale = scale  # the original, which the replacement below calls")
+    assert original < kept < replacement
+    patches = (fused / "MindSpeed/mindspeed/patches.py").read_text()
+    assert "from megatron.core.ops import Layer, megatron_scale" in patches
     assert strategies["megatron.core.ops.Layer.forward#0"] == ("in-source", "")  # reads the class, not .forward
     assert strategies["megatron.core.ops.Layer.__init__#0"] == ("in-source", "")
 

@@ -377,8 +377,8 @@ def scatter_adaptor(x):
 
 def test_the_original_read_through_a_package_that_re_exports_it_is_the_original(tmp_path):
     """`from megatron.core import gather as megatron_gather` (the package's `__init__` imports it) names the
-    original too: a branch keeps it under that name; an unconditional replacement cannot move in its place (it
-    would call itself where the runtime calls the original)."""
+    original too (read as the target, the moved code would call itself where the runtime calls the original):
+    a branch, and an unconditional replacement, keep it under that name above them."""
     scenario = Scenario(
         "the original read through the package's re-export",
         {
@@ -402,10 +402,12 @@ def run():
     report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
     strategies = {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
     assert strategies["megatron.core.mappings.gather#0"] == ("in-source", "")
-    assert strategies["megatron.core.mappings.scatter#0"][0] == "deferred"
-    assert "reads the original it replaces (megatron.core.scatter)" in strategies["megatron.core.mappings.scatter#0"][1]
+    assert strategies["megatron.core.mappings.scatter#0"] == ("in-source", "")
+    fused = (tmp_path / "fused/Megatron-LM/megatron/core/mappings.py").read_text()
+    assert "megatron_scatter = scatter  # the original, which the replacement below calls" in fused
     patch = (tmp_path / "fused/MindSpeed/mindspeed/adaptor.py").read_text()
-    assert "from megatron.core.mappings import megatron_gather\n" in patch  # where the original is kept
+    for alias in ("megatron_gather", "megatron_scatter"):  # from where the original is kept
+        assert f"from megatron.core.mappings import {alias}\n" in patch
 
 
 def test_the_original_read_through_another_module_that_imports_it_is_the_original(tmp_path):

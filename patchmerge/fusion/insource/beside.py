@@ -24,7 +24,7 @@ from patchmerge.fusion.insource.bodies import (
 )
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.module_info import ModuleInfo
-from patchmerge.fusion.insource.moving import move_function
+from patchmerge.fusion.insource.moving import MovedFunction, move_function
 from patchmerge.fusion.sites import Site
 from patchmerge.fusion.stanza import HELPER_ALIAS
 from patchmerge.model import DefKind, FusionKind, PlannedPatch
@@ -92,14 +92,9 @@ def place_beside(
         original=writer.reexports.original_names(site) if reads_original is not None else frozenset(),
     )
     if moved.original_aliases:
-        assert reads_original is not None
-        early = read_when_defined(moved.node, moved.original_aliases)
-        if early:
-            raise CannotMove(f"{name} reads the original it replaces ('{early}') when it is defined")
-        assert source.file is not None
-        import_the_original_by_its_alias(writer, info, source.file, site, moved.original_aliases)
+        assert reads_original is not None and source.file is not None
+        moved = calling_the_original(writer, site, info, source.file, moved)
         reads_original.update(moved.original_aliases)
-        moved = replace(moved, reads={k: v for k, v in moved.reads.items() if v not in moved.original_aliases})
     if pp.kind is not FusionKind.WRAP:
         refuse_reading_the_original(
             moved, Binding(site, DefKind.FUNCTION, pp, []), writer.reexports.original_names(site, moved.reads)
@@ -214,12 +209,27 @@ def beside_replacement(
     return [cst.parse_statement(line) for line in lines]
 
 
-def keep_original(writer: InSourceWriter, site: Site, target: ModuleInfo, names: set[str]) -> list[cst.BaseStatement]:
-    """The original stays defined, bound under the names branches read it by (as their modules import it)."""
+def calling_the_original(
+    writer: InSourceWriter, site: Site, info: ModuleInfo, file: Path, moved: MovedFunction
+) -> MovedFunction:
+    """`moved` (a branch, or a replacement) calls the original it replaces by names its module imports it under
+    (`from megatron.x import f as megatron_f`): the target's module keeps the original under those names (see
+    `keep_original`), and the patch module imports them from there."""
+    early = read_when_defined(moved.node, moved.original_aliases)
+    if early:
+        raise CannotMove(f"{site.name}'s patch reads the original it replaces ('{early}') when it is defined")
+    import_the_original_by_its_alias(writer, info, file, site, moved.original_aliases)
+    return replace(moved, reads={k: v for k, v in moved.reads.items() if v not in moved.original_aliases})
+
+
+def keep_original(
+    writer: InSourceWriter, site: Site, target: ModuleInfo, names: set[str], by: str = "a branch"
+) -> list[cst.BaseStatement]:
+    """The original stays defined, bound under the names `by` reads it by (as its module imports it)."""
     ops = writer.file_ops(site.file)
     for name in sorted(names):
         if target.binds(name) or name in ops.names or name in ops.imports:
-            raise CannotMove(f"{target.name} already binds '{name}', the name a branch reads the original by")
+            raise CannotMove(f"{target.name} already binds '{name}', the name {by} reads the original by")
     ops.names.update(names)
-    note = "# the original, which a branch calls"
+    note = f"# the original, which {by} calls"
     return [cst.parse_statement(f"{name} = {site.name}  {note}") for name in sorted(names)]

@@ -24,7 +24,7 @@ from patchmerge.fusion.insource.adaptor_args import Option
 from patchmerge.fusion.insource.aliases import plan_alias
 from patchmerge.fusion.insource.apply import COMMENT, Apply, FileOps, Key, Place
 from patchmerge.fusion.insource.back_imports import back_import
-from patchmerge.fusion.insource.beside import beside_replacement, keep_original, place_beside
+from patchmerge.fusion.insource.beside import beside_replacement, calling_the_original, keep_original, place_beside
 from patchmerge.fusion.insource.binding import Binding, overridden_note
 from patchmerge.fusion.insource.bodies import (
     ImportTimeReads,
@@ -189,6 +189,7 @@ class InSourceWriter:
         # a replacement that wrappers wrap moves beside the target under its own name, so the patch module's
         # name (and every other binding of the patch) keeps the bare def, as at runtime
         replaced_beside = binding.replacement is not None and bool(binding.wrappers)
+        kept_by: set[str] = set()  # the names a replacement calls the original by, which keep it
         unused: list[cst.BaseStatement] = []  # a replaced original that binds state the module's other code reads
         if state and isinstance(original, cst.FunctionDef):
             unused = [kept_for_state(original, state, body, ops.names | set(ops.imports))]
@@ -197,6 +198,8 @@ class InSourceWriter:
             source = self.source_info(pp)
             name = pp.source.qualname  # type: ignore[union-attr]
             self.origins.setdefault(site.file, set()).add(pp.source.file)  # type: ignore[union-attr,arg-type]
+            # a module-level def replaced outright may call the original: it stays above, under those names
+            keeps = site.owner_class is None and isinstance(original, cst.FunctionDef) and not binding.branches
             moved = move_function(
                 source,
                 name,
@@ -205,7 +208,12 @@ class InSourceWriter:
                 destination=target,
                 destination_class=klass,
                 same_import=self.reexports.same_import,
+                original=self.reexports.original_names(site) if keeps and not state else frozenset(),
             )
+            if moved.original_aliases:
+                assert pp.source is not None and pp.source.file is not None
+                moved = calling_the_original(self, site, source, pp.source.file, moved)
+                kept_by = moved.original_aliases
             refuse_reading_the_original(moved, binding, self.reexports.original_names(site, moved.reads))
             self.carry(pp, moved, site.file, target)
             definition = moved.node
@@ -279,6 +287,8 @@ class InSourceWriter:
         if binding.branches or any(pp.patch.is_conditional for pp in binding.wrappers):
             ops.helper = True  # the conditions read the helper's parses (and the probes call it)
         statements[0] = statements[0].with_changes(leading_lines=[*head, *statements[0].leading_lines])
+        if kept_by and original is not None:
+            statements[:0] = [original, *keep_original(self, site, target, kept_by, "the replacement below")]
         if binding.options:
             ops.helper = True
             self.options.update({option.dest: option for option in binding.options})
