@@ -124,6 +124,11 @@ def write_in_source(
             imports=ImportGraph(tree.module_file, tree.is_package),
             installed=installed_libraries(root, profile.sources.roots, profile.sources.installed),
             defined_at=_defined_at(resolve) if resolve is not None else None,
+            patched=frozenset(
+                (tp.definition.file, tp.definition.qualname)
+                for site in candidates if site.owner_class is None
+                for tp in site.targets if tp.definition is not None and tp.definition.file is not None
+            ),
         ),
         options,
     )

@@ -27,9 +27,10 @@ class FileOps:
     back_imports: dict[str, ImportLine] = field(default_factory=dict)  # class names the back-imports bind
     class_imports: set[int] = field(default_factory=set)  # ids of those import statements (one kept per class)
     helper: bool = False
-    # id of a `from m import f as alias` -> (alias, module): it imports `alias` instead, a name m (or the module
-    # given) now binds to f's original (the patch module's own renamed import of what its patch replaces)
-    renamed_imports: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+    # id of a `from m import f as alias, ...` -> {alias: module}: it imports each `alias` instead, a name m (or
+    # the module given) now binds to f's original (the patch module's own renamed import of what its patch
+    # replaces)
+    renamed_imports: dict[int, dict[str, str | None]] = field(default_factory=dict)
     type_imports: set[str] = field(default_factory=set)  # modules annotations written as strings name
     after_def: dict[str, list[cst.BaseStatement]] = field(default_factory=dict)  # module def -> right below it
     def_probes: dict[str, list[cst.BaseStatement]] = field(default_factory=dict)  # module def -> its first lines
@@ -46,7 +47,7 @@ class FileOps:
             dict(self.back_imports),
             set(self.class_imports),
             self.helper,
-            dict(self.renamed_imports),
+            {k: dict(v) for k, v in self.renamed_imports.items()},
             set(self.type_imports),
             {k: list(v) for k, v in self.after_def.items()},
             {k: list(v) for k, v in self.def_probes.items()},
@@ -96,13 +97,14 @@ class Apply(cst.CSTTransformer):
         renamed = self.ops.renamed_imports.get(id(original))
         if renamed is None or isinstance(updated.names, cst.ImportStar):
             return updated
-        alias, module = renamed
         names = [
-            item.with_changes(name=cst.Name(alias), asname=None) if item.evaluated_alias == alias else item
+            item.with_changes(name=cst.Name(item.evaluated_alias), asname=None)
+            if item.evaluated_alias in renamed else item
             for item in updated.names
         ]
-        if module is not None:  # one name, imported from the module that now binds it
-            return updated.with_changes(module=cst.parse_expression(module), names=names)
+        modules = {module for module in renamed.values() if module is not None}
+        if modules:  # one name, imported from the module that now binds it
+            return updated.with_changes(module=cst.parse_expression(modules.pop()), names=names)
         return updated.with_changes(names=names)
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:

@@ -90,8 +90,9 @@ def import_the_original_by_its_alias(
         if not isinstance(statement, cst.ImportFrom) or statement.relative:
             raise CannotMove(f"{info.name} binds '{alias}' otherwise than by one absolute import of the original")
         # through a package that re-exports it: the alias is bound in the target's module
-        from_target = from_target or get_full_name_for_node(statement.module) != site.module
-        if from_target and isinstance(statement.names, Sequence) and len(statement.names) > 1:
+        elsewhere = from_target or get_full_name_for_node(statement.module) != site.module
+        if elsewhere and isinstance(statement.names, Sequence) and len(statement.names) > 1:
             raise CannotMove(f"{info.name} imports '{alias}' with other names in one statement; it would import "
                              f"it from {site.module}, where the original is kept under that name")
-        writer.file_ops(file).renamed_imports[id(statement)] = (alias, site.module if from_target else None)
+        renamed = writer.file_ops(file).renamed_imports.setdefault(id(statement), {})
+        renamed[alias] = site.module if elsewhere else None

@@ -13,7 +13,7 @@ from libcst.metadata import ImportAssignment
 from patchmerge.fusion.insource.apply import Key, Place
 from patchmerge.fusion.insource.back_imports import back_import, import_the_original_by_its_alias
 from patchmerge.fusion.insource.binding import Binding
-from patchmerge.fusion.insource.bodies import blank_lines, read_at_import
+from patchmerge.fusion.insource.bodies import blank_lines, read_at_import, refuse_reading_the_original
 from patchmerge.fusion.insource.carry import is_docstring
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.module_info import ModuleInfo
@@ -118,11 +118,12 @@ def plan_value(writer: InSourceWriter, binding: Binding, target: ModuleInfo) -> 
         name,
         rewritable=writer.context.rewritable,
         destination=target,
-        original=frozenset({site.targets[0].target, f"{site.module}.{site.name}"}),
+        original=writer.reexports.original_names(site),
         same_import=writer.reexports.same_import,
     )
     if moved.original_aliases:
         raise CannotMove(f"{pp.patch.patch_import} reads the {site.name} it replaces when it is defined")
+    refuse_reading_the_original(moved, binding, writer.reexports.original_names(site, moved.reads))
     writer.carry(pp, moved, site.file, target)
     node = _probed(writer, moved.node, pp, target, site.file)
     own = [line for line in node.leading_lines if line.comment is not None]

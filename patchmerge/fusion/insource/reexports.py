@@ -56,11 +56,17 @@ class Reexports:
             names |= {read for read in reads if self.defined_at(read) == original}
         parts = site.module.split(".")
         folder = site.file.parent.parent if site.file.name == "__init__.py" else site.file.parent
+        original = self.defined_at(site.targets[0].target) if self.defined_at is not None else None
         for depth in range(len(parts) - 1, 0, -1):
-            text = self.peek(folder / "__init__.py")
-            if text is None or not imports_name(text, site.name):
-                break
-            names.add(".".join(parts[:depth]) + f".{site.name}")
+            dotted = ".".join(parts[:depth]) + f".{site.name}"
+            if original is not None:  # the resolver says which object the package's name is
+                if self.defined_at(dotted) != original:  # type: ignore[misc]
+                    break
+            else:
+                text = self.peek(folder / "__init__.py")
+                if text is None or not imports_name(text, site.name):
+                    break
+            names.add(dotted)
             folder = folder.parent
         return frozenset(names)
 

@@ -70,6 +70,7 @@ class Context:
     installed: frozenset[str] | None = None  # libraries every machine has (None: not asked)
     # (file, qualname) of the definition a dotted name resolves to (None: it does not, or not asked)
     defined_at: Callable[[str], tuple[Path, str] | None] | None = None
+    patched: frozenset[tuple[Path, str]] = frozenset()  # (file, qualname) of each module-level def a site patches
 
 
 class InSourceWriter:
@@ -365,7 +366,16 @@ class InSourceWriter:
         return f"{HELPER_ALIAS}.first_run(__name__, {', '.join(repr(i) for i in ids)})"
 
     def carry(self, pp: PlannedPatch, moved: MovedFunction, path: Path, target: ModuleInfo) -> None:
-        """What moved code needs at its new module's top, and the note on annotations written as strings."""
+        """What moved code needs at its new module's top, and the note on annotations written as strings.
+        Refused where it reads a def this merge patches under another name (`from m import f as megatron_f`):
+        the runtime rebinds only holders of the name `f`, so that alias stays the original."""
+        defined_at = self.context.defined_at
+        for dotted, local in moved.reads.items() if defined_at is not None else ():
+            if local != dotted.rsplit(".", 1)[-1] and local not in moved.original_aliases and (
+                defined_at(dotted) in self.context.patched
+            ):
+                raise CannotMove(f"the patch reads {dotted} as '{local}', which the runtime leaves the original "
+                                 "(it rebinds only that name's holders), and this merge patches it")
         for line in moved.module_imports:
             self.module_import(path, target, line)
         if moved.string_annotations:
