@@ -18,6 +18,7 @@ from patchmerge.fusion.insource.back_imports import back_import, import_the_orig
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import (
     blank_lines,
+    bound_as_staticmethod,
     read_when_defined,
     refuse_reading_the_original,
     with_first_statement,
@@ -233,3 +234,16 @@ def keep_original(
     ops.names.update(names)
     note = f"# the original, which {by} calls"
     return [cst.parse_statement(f"{name} = {site.name}  {note}") for name in sorted(names)]
+
+
+def branch_bound_as(writer: InSourceWriter, binding: Binding, pp: PlannedPatch, local: str) -> str:
+    """How a branch binds the def moved beside as `local`: as it is, or as a staticmethod."""
+    source = pp.source
+    info = writer.info(source.file, source.module) if source is not None and source.file is not None else None
+    node = info.top_level_def(source.qualname) if info and source else None
+    note = bound_as_staticmethod(binding, pp, node, writer.info(binding.site.file, binding.site.module))
+    if note is None:
+        return local
+    if all(pp.patch.is_conditional for pp in binding.wrappers):  # else a wrapper always rebinds it as is
+        writer.notes.append((pp, note))
+    return f"staticmethod({local})"

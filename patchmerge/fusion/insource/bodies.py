@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
+from pathlib import Path
 
 import libcst as cst
 
@@ -191,6 +193,22 @@ def refuse_reading_the_original(moved: MovedFunction, binding: Binding, original
         # `local.name` on the imported module or class (not `super(C, self).name`, which is the base's)
         if read in direct or (read in through and (local, site.name) in (attributes or ())):
             raise CannotMove(f"the patch reads the original it replaces ({read}), which moving would make itself")
+
+
+def refuse_reading_a_patched_def(
+    moved: MovedFunction,
+    patched: frozenset[tuple[Path, str]],
+    defined_at: Callable[[str], tuple[Path, str] | None] | None,
+) -> None:
+    """Moved code that reads a def this merge patches (`patched`) under a name of its own (`from m import f as
+    megatron_f`) would get the patched def: the runtime rebinds only holders of the name `f`, so at runtime
+    that alias stays the original."""
+    for dotted, local in moved.reads.items() if defined_at is not None else ():
+        if local != dotted.rsplit(".", 1)[-1] and local not in moved.original_aliases and (
+            defined_at(dotted) in patched
+        ):
+            raise CannotMove(f"the patch reads {dotted} as '{local}', which the runtime leaves the original "
+                             "(it rebinds only that name's holders), and this merge patches it")
 
 
 def _name_attributes(node: cst.CSTNode) -> set[tuple[str, str]]:

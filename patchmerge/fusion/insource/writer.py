@@ -24,7 +24,13 @@ from patchmerge.fusion.insource.adaptor_args import Option
 from patchmerge.fusion.insource.aliases import plan_alias
 from patchmerge.fusion.insource.apply import COMMENT, Apply, FileOps, Key, Place
 from patchmerge.fusion.insource.back_imports import back_import
-from patchmerge.fusion.insource.beside import beside_replacement, calling_the_original, keep_original, place_beside
+from patchmerge.fusion.insource.beside import (
+    beside_replacement,
+    branch_bound_as,
+    calling_the_original,
+    keep_original,
+    place_beside,
+)
 from patchmerge.fusion.insource.binding import Binding, overridden_note
 from patchmerge.fusion.insource.bodies import (
     ImportTimeReads,
@@ -34,6 +40,7 @@ from patchmerge.fusion.insource.bodies import (
     is_named,
     kept_for_state,
     read_at_import,
+    refuse_reading_a_patched_def,
     refuse_reading_the_original,
     single_def,
     with_first_statement,
@@ -259,7 +266,7 @@ class InSourceWriter:
                 locals_.append((pp, probe, reused, local))
             for pp, probe, reused, local in locals_:
                 local = self.earlier_aliases.get((site.file, local), local)  # a later def took the name
-                bound = self._as_bound(binding, pp, local)
+                bound = branch_bound_as(self, binding, pp, local)
                 if binding.kind is DefKind.STATICMETHOD and binding.wrappers and bound == local:
                     raise CannotMove(f"{pp.patch.patch_import} is bound as a plain function over the staticmethod, "
                                      "which the other branches keep: the wrappers would wrap different kinds")
@@ -301,18 +308,6 @@ class InSourceWriter:
             ops.names.add(site.name)
         else:
             ops.replace[key] = [*statements, *unused]
-
-    def _as_bound(self, binding: Binding, pp: PlannedPatch, local: str) -> str:
-        """How a branch binds the def moved beside as `local`: as it is, or as a staticmethod."""
-        source = pp.source
-        info = self.info(source.file, source.module) if source is not None and source.file is not None else None
-        node = info.top_level_def(source.qualname) if info and source else None
-        note = bound_as_staticmethod(binding, pp, node, self.info(binding.site.file, binding.site.module))
-        if note is None:
-            return local
-        if all(pp.patch.is_conditional for pp in binding.wrappers):  # else a wrapper always rebinds it as is
-            self.notes.append((pp, note))
-        return f"staticmethod({local})"
 
     def _safe_at_import(self, target: ModuleInfo) -> Callable[[ImportLine], bool]:
         """Whether an import may run while `target` is importing: importing its module never imports target."""
@@ -366,16 +361,9 @@ class InSourceWriter:
         return f"{HELPER_ALIAS}.first_run(__name__, {', '.join(repr(i) for i in ids)})"
 
     def carry(self, pp: PlannedPatch, moved: MovedFunction, path: Path, target: ModuleInfo) -> None:
-        """What moved code needs at its new module's top, and the note on annotations written as strings.
-        Refused where it reads a def this merge patches under another name (`from m import f as megatron_f`):
-        the runtime rebinds only holders of the name `f`, so that alias stays the original."""
-        defined_at = self.context.defined_at
-        for dotted, local in moved.reads.items() if defined_at is not None else ():
-            if local != dotted.rsplit(".", 1)[-1] and local not in moved.original_aliases and (
-                defined_at(dotted) in self.context.patched
-            ):
-                raise CannotMove(f"the patch reads {dotted} as '{local}', which the runtime leaves the original "
-                                 "(it rebinds only that name's holders), and this merge patches it")
+        """What moved code needs at its new module's top, and the note on annotations written as strings (see
+        `refuse_reading_a_patched_def`)."""
+        refuse_reading_a_patched_def(moved, self.context.patched, self.context.defined_at)
         for line in moved.module_imports:
             self.module_import(path, target, line)
         if moved.string_annotations:
