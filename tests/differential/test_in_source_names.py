@@ -375,21 +375,19 @@ def scatter_adaptor(x):
 """
 
 
-def test_the_original_read_through_a_package_that_re_exports_it_is_the_original(tmp_path):
-    """`from megatron.core import gather as megatron_gather` (the package's `__init__` imports it) names the
-    original too (read as the target, the moved code would call itself where the runtime calls the original):
-    a branch, and an unconditional replacement, keep it under that name above them."""
+def _through(tmp_path, name: str, files: dict[str, str], adaptor: str) -> dict[str, tuple[str, str]]:
+    """Compare a tree whose patch module reads the originals as `adaptor` imports them; the report's strategies."""
     scenario = Scenario(
-        "the original read through the package's re-export",
+        name,
         {
-            "Megatron-LM/megatron/core/__init__.py": "from megatron.core.mappings import gather, scatter\n",
             "Megatron-LM/megatron/core/mappings.py": MAPPINGS,
-            "MindSpeed/mindspeed/adaptor.py": ADAPTOR_THROUGH_THE_PACKAGE,
+            "MindSpeed/mindspeed/adaptor.py": adaptor,
             "MindSpeed-LLM/scenario.py": """
 def run():
     from megatron.core import mappings
     return [mappings.reduce(3), mappings.reduce(4), mappings.reduce(300), mappings.gather.__name__]
 """,
+            **files,
         },
         {
             "megatron.core.mappings.gather": [
@@ -400,7 +398,19 @@ def run():
     )
     compare(tmp_path, scenario)
     report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
-    strategies = {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
+    return {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
+
+
+def test_the_original_read_through_a_package_that_re_exports_it_is_the_original(tmp_path):
+    """`from megatron.core import gather as megatron_gather` (the package's `__init__` imports it) names the
+    original too (read as the target, the moved code would call itself where the runtime calls the original):
+    a branch, and an unconditional replacement, keep it under that name above them."""
+    strategies = _through(
+        tmp_path,
+        "the original read through the package's re-export",
+        {"Megatron-LM/megatron/core/__init__.py": "from megatron.core.mappings import gather, scatter\n"},
+        ADAPTOR_THROUGH_THE_PACKAGE,
+    )
     assert strategies["megatron.core.mappings.gather#0"] == ("in-source", "")
     assert strategies["megatron.core.mappings.scatter#0"] == ("in-source", "")
     fused = (tmp_path / "fused/Megatron-LM/megatron/core/mappings.py").read_text()
@@ -413,30 +423,14 @@ def run():
 def test_the_original_read_through_another_module_that_imports_it_is_the_original(tmp_path):
     """`from megatron.core.comm import gather as megatron_gather`, where `comm` imports it from `mappings`, gives
     the original too (the runtime rebinds only holders of the same name): the replacement stays deferred."""
-    adaptor = ADAPTOR_THROUGH_THE_PACKAGE.replace("from megatron.core import", "from megatron.core.comm import")
-    scenario = Scenario(
+    strategies = _through(
+        tmp_path,
         "the original read through another module",
         {
             "Megatron-LM/megatron/core/__init__.py": "",
-            "Megatron-LM/megatron/core/mappings.py": MAPPINGS,
             "Megatron-LM/megatron/core/comm.py": "from megatron.core.mappings import gather, scatter  # noqa\n",
-            "MindSpeed/mindspeed/adaptor.py": adaptor,
-            "MindSpeed-LLM/scenario.py": """
-def run():
-    from megatron.core import mappings
-    return [mappings.reduce(3), mappings.reduce(4), mappings.reduce(300), mappings.gather.__name__]
-""",
         },
-        {
-            "megatron.core.mappings.gather": [
-                {"patch_import": "mindspeed.adaptor.gather_adaptor", "condition": ["args.unaligned"]}
-            ],
-            "megatron.core.mappings.scatter": [{"patch_import": "mindspeed.adaptor.scatter_adaptor"}],
-        },
+        ADAPTOR_THROUGH_THE_PACKAGE.replace("from megatron.core import", "from megatron.core.comm import"),
     )
-    compare(tmp_path, scenario)
-    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
-    strategies = {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
-    assert strategies["megatron.core.mappings.scatter#0"][0] == "deferred"
-    reason = strategies["megatron.core.mappings.scatter#0"][1]
-    assert "reads the original it replaces (megatron.core.comm.scatter)" in reason
+    strategy, reason = strategies["megatron.core.mappings.scatter#0"]
+    assert strategy == "deferred" and "reads the original it replaces (megatron.core.comm.scatter)" in reason
