@@ -354,25 +354,15 @@ def run():
     assert "def scale_fast(x):" in fused and "    scale = scale_fast\n" in fused
 
 
-ADAPTOR_THROUGH_THE_PACKAGE = """
-from megatron.calls import LOG
-from megatron.core import gather as megatron_gather
-from megatron.core import scatter as megatron_scatter
-
-
-def gather_adaptor(x, grad=True):
-    LOG.append("mindspeed.gather_adaptor")
-    if x % 2:
-        return ["unaligned", x]
-    return megatron_gather(x, grad)
-
-
-def scatter_adaptor(x):
-    LOG.append("mindspeed.scatter_adaptor")
-    if x > 100:
-        return megatron_scatter(x // 100)
-    return x * 10
-"""
+# the same patches, reading the originals through the package's re-export
+ADAPTOR_THROUGH_THE_PACKAGE = (
+    ADAPTOR.replace(
+        "from megatron.core.mappings import gather as megatron_gather\nfrom megatron.core import mappings\n",
+        "from megatron.core import gather as megatron_gather\nfrom megatron.core import scatter as megatron_scatter\n",
+    )
+    .replace("  # through the module: the patch itself, at run time as in source", "")
+    .replace("mappings.scatter(x // 100)", "megatron_scatter(x // 100)")
+)
 
 
 def _through(tmp_path, name: str, files: dict[str, str], adaptor: str) -> dict[str, tuple[str, str]]:
