@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.differential.harness import Scenario, compare
+from tests.differential.test_in_source_names import ADAPTOR as ADAPTOR_FROM_THE_MODULE
+from tests.differential.test_in_source_names import MAPPINGS
 
 MAPPINGS_READ_AT_IMPORT = """
 from megatron.calls import LOG
@@ -185,3 +187,75 @@ def test_another_patch_reading_a_patched_def_under_a_name_of_its_own(tmp_path):
     compare(tmp_path, scenario)
     strategy, reason = _strategies(tmp_path)["megatron.core.ops.caller#0"]
     assert strategy == "deferred" and "which the runtime leaves the original" in reason
+
+
+# the same patches, reading the originals through the package's re-export
+ADAPTOR_THROUGH_THE_PACKAGE = (
+    ADAPTOR_FROM_THE_MODULE.replace(
+        "from megatron.core.mappings import gather as megatron_gather\nfrom megatron.core import mappings\n",
+        "from megatron.core import gather as megatron_gather\nfrom megatron.core import scatter as megatron_scatter\n",
+    )
+    .replace("  # through the module: the patch itself, at run time as in source", "")
+    .replace("mappings.scatter(x // 100)", "megatron_scatter(x // 100)")
+)
+
+
+def _through(tmp_path, name: str, files: dict[str, str], adaptor: str) -> dict[str, tuple[str, str]]:
+    """Compare a tree whose patch module reads the originals as `adaptor` imports them; the report's strategies."""
+    scenario = Scenario(
+        name,
+        {
+            "Megatron-LM/megatron/core/mappings.py": MAPPINGS,
+            "MindSpeed/mindspeed/adaptor.py": adaptor,
+            "MindSpeed-LLM/scenario.py": """
+def run():
+    from megatron.core import mappings
+    return [mappings.reduce(3), mappings.reduce(4), mappings.reduce(300), mappings.gather.__name__]
+""",
+            **files,
+        },
+        {
+            "megatron.core.mappings.gather": [
+                {"patch_import": "mindspeed.adaptor.gather_adaptor", "condition": ["args.unaligned"]}
+            ],
+            "megatron.core.mappings.scatter": [{"patch_import": "mindspeed.adaptor.scatter_adaptor"}],
+        },
+    )
+    compare(tmp_path, scenario)
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    return {p["id"]: (p["strategy"], p["strategy_reason"] or "") for p in report["patches"]}
+
+
+def test_the_original_read_through_a_package_that_re_exports_it_is_the_original(tmp_path):
+    """`from megatron.core import gather as megatron_gather` (the package's `__init__` imports it) names the
+    original too (read as the target, the moved code would call itself where the runtime calls the original):
+    a branch, and an unconditional replacement, keep it under that name above them."""
+    strategies = _through(
+        tmp_path,
+        "the original read through the package's re-export",
+        {"Megatron-LM/megatron/core/__init__.py": "from megatron.core.mappings import gather, scatter\n"},
+        ADAPTOR_THROUGH_THE_PACKAGE,
+    )
+    assert strategies["megatron.core.mappings.gather#0"] == ("in-source", "")
+    assert strategies["megatron.core.mappings.scatter#0"] == ("in-source", "")
+    fused = (tmp_path / "fused/Megatron-LM/megatron/core/mappings.py").read_text()
+    assert "megatron_scatter = scatter  # the original, which the replacement below calls" in fused
+    patch = (tmp_path / "fused/MindSpeed/mindspeed/adaptor.py").read_text()
+    for alias in ("megatron_gather", "megatron_scatter"):  # from where the original is kept
+        assert f"from megatron.core.mappings import {alias}\n" in patch
+
+
+def test_the_original_read_through_another_module_that_imports_it_is_the_original(tmp_path):
+    """`from megatron.core.comm import gather as megatron_gather`, where `comm` imports it from `mappings`, gives
+    the original too (the runtime rebinds only holders of the same name): the replacement stays deferred."""
+    strategies = _through(
+        tmp_path,
+        "the original read through another module",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/comm.py": "from megatron.core.mappings import gather, scatter  # noqa\n",
+        },
+        ADAPTOR_THROUGH_THE_PACKAGE.replace("from megatron.core import", "from megatron.core.comm import"),
+    )
+    strategy, reason = strategies["megatron.core.mappings.scatter#0"]
+    assert strategy == "deferred" and "reads the original it replaces (megatron.core.comm.scatter)" in reason

@@ -193,6 +193,7 @@ class InSourceWriter:
         comments = [self.comment(pp) + overridden_note(pp, binding) for pp in binding.patches]
         # the wrappers every branch gets: their ids go into each branch's probe
         always_wrapped = [pp for pp in binding.wrappers if not pp.patch.is_conditional]
+        wrapped_ids = [pp.patch.id for pp in always_wrapped]
         definition: cst.FunctionDef | None = None
         # a replacement that wrappers wrap moves beside the target under its own name, so the patch module's
         # name (and every other binding of the patch) keeps the bare def, as at runtime
@@ -239,7 +240,7 @@ class InSourceWriter:
                 )
         if definition is not None and self.context.probes:
             own = binding.replacement.patch.id if binding.replacement else f"{site.targets[0].target}#original"
-            definition = with_first_statement(definition, self.probe([own, *_ids(always_wrapped)], target))
+            definition = with_first_statement(definition, self.probe([own, *wrapped_ids], target))
             ops.helper = True
         if original is None:
             leading = blank_lines(site.owner_class)
@@ -258,7 +259,7 @@ class InSourceWriter:
             kept = site.owner_class is None and original is not None and binding.replacement is None
             reads_original: set[str] | None = set() if kept else None
             for pp in binding.branches:
-                probe = [pp.patch.id, *_ids(always_wrapped)]
+                probe = [pp.patch.id, *wrapped_ids]
                 reused = pp.patch.patch_import in self.moved  # its def holds another binding's probe
                 local = place_beside(
                     self, pp, site, target, anchor, "as a branch of", moved_beside, probe, reads_original
@@ -395,7 +396,3 @@ class InSourceWriter:
             module = with_flags(add_imports(module, items), ops.flags)
             out[path] = add_type_checking_imports(module, ops.type_imports).code
         return out
-
-
-def _ids(patches: list[PlannedPatch]) -> list[str]:
-    return [pp.patch.id for pp in patches]
