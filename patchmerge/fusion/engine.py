@@ -35,6 +35,7 @@ from patchmerge.gc_paused import gc_paused
 from patchmerge.model import PatchSet, Plan
 from patchmerge.plan import PlanContext, build_plan, create_plan_context
 from patchmerge.plan.planner import resolve
+from patchmerge.plan.static_resolution import static_resolver
 from patchmerge.profile import Profile
 from patchmerge.session import Session
 
@@ -81,7 +82,8 @@ def fuse_plan(
     candidates = disabled.candidates
     options = adaptor_args(root, profile, candidates, lambda dotted: resolve(dotted, context), texts)
     in_source = write_in_source(
-        candidates, root, profile, context.tree, texts, index, options, probes, lambda dotted: resolve(dotted, context)
+        candidates, root, profile, context.tree, texts, index, options, probes, lambda dotted: resolve(dotted, context),
+        static_resolver(context),
     )
     fuse_context = FuseContext(context, profile.runtime.helper_module, probes)
     fuse_context.fused_sites = {site.key: site for site in candidates}

@@ -28,7 +28,8 @@ def _rebind_aliases(name, old_values, new_value, skip=None):
     for module in list(sys.modules.values()):
         if module is None or module is skip:
             continue
-        current = getattr(module, name, _MISSING)
+        # what the module binds itself: a module-level __getattr__ (lazy modules) would make names up, or import
+        current = getattr(module, "__dict__", {{}}).get(name, _MISSING)
         if current is not _MISSING and any(current is old for old in old_values):
             setattr(module, name, new_value)
 
@@ -82,7 +83,7 @@ def fused_function(module_name, name, original, settle, patches=()):
                     delattr(module, name)
             else:
                 setattr(module, name, result)
-            _rebind_aliases(name, [router] + ([original] if original is not None else []), result, module)
+            _rebind_aliases(name, [router, original], result, module)  # a new name's original is None
             if original is not None:
                 _keep_renamed_originals(router, original, name, patches)
             return result
@@ -258,8 +259,8 @@ def fused_value(module_name, name, settle, patches=(), waits_for=()):
         if old is _MISSING and result is None:
             return  # a new name whose condition does not hold: the runtime creates nothing
         setattr(module, name, result)
-        if old is not _MISSING:
-            _rebind_aliases(name, [old], result, module)
+        # a missing name the runtime binds to None first: it rebinds every module holding None under it too
+        _rebind_aliases(name, [None if old is _MISSING else old], result, module)
 
     apply.__patchmerge_patches__ = patches
     apply.__patchmerge_waits_for__ = waits_for

@@ -28,8 +28,10 @@ from patchmerge.fusion.sites import Mechanism, Site
 from patchmerge.fusion.stanza import HELPER_ALIAS, waits_for
 from patchmerge.fusion.texts import MergeAborted, Texts
 from patchmerge.fusion.validate import check_file
+from patchmerge.fusion.value_holders import ValueHolders, value_holders
 from patchmerge.model import Definition, FusionKind, Plan, Unresolved
 from patchmerge.profile import Profile
+from patchmerge.resolution.resolver import StaticResolver
 from patchmerge.source.libraries import installed_libraries
 from patchmerge.source.tree import SourceTree
 
@@ -98,6 +100,24 @@ def _defined_at(resolve: Callable[[str], Definition]) -> Callable[[str], tuple[P
     return defined_at
 
 
+def _holders(
+    resolver: StaticResolver, candidates: list[Site]
+) -> Callable[[str, str, str | None], ValueHolders]:
+    """Who else holds a module value, each other target replaced always by the same patch counting as rebound."""
+    always = {
+        (site.module, site.name): site.patches[0].patch.patch_import
+        for site in candidates
+        if site.owner_class is None and len(site.patches) == 1 and not site.patches[0].patch.is_conditional
+        and site.patches[0].kind is not FusionKind.WRAP
+    }
+
+    def holders(module: str, name: str, patch_import: str | None) -> ValueHolders:
+        return value_holders(resolver, module, name, lambda other: patch_import is not None
+                             and always.get((other, name)) == patch_import)
+
+    return holders
+
+
 def write_in_source(
     candidates: list[Site],
     root: Path,
@@ -108,9 +128,11 @@ def write_in_source(
     options: AdaptorArgs | None,
     probes: bool,
     resolve: Callable[[str], Definition] | None = None,
+    resolver: StaticResolver | None = None,
 ) -> InSourceResult:
     """The default strategy: each binding it can take written at its definition. `resolve`: where a dotted name
-    is defined (raises Unresolved), to tell the code a move reads that is the original itself."""
+    is defined (raises Unresolved), to tell the code a move reads that is the original itself; `resolver`: the
+    source reader, to tell who else holds a module value."""
     result = fuse_in_source(
         candidates,
         InSourceContext(
@@ -129,6 +151,7 @@ def write_in_source(
                 for site in candidates if site.owner_class is None
                 for tp in site.targets if tp.definition is not None and tp.definition.file is not None
             ),
+            holders=_holders(resolver, candidates) if resolver is not None else None,
         ),
         options,
     )

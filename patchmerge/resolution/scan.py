@@ -17,7 +17,7 @@ from patchmerge.gc_paused import gc_paused
 from patchmerge.model import DefKind, Unresolved
 from patchmerge.resolution.fail import Fail
 from patchmerge.source.captures import Capture
-from patchmerge.source.index import ModuleIndex, select_binding
+from patchmerge.source.index import Binding, ModuleIndex, select_binding
 from patchmerge.source.tree import SourceError
 
 T = TypeVar("T")
@@ -84,6 +84,7 @@ class TreeScan:
         self._subclasses: dict[tuple[str, str], list[tuple[str, str]]] | None = None
         # last part of a name read at import time -> (module index, capture, the dotted name read)
         self._captures: dict[str, list[tuple[ModuleIndex, Capture, str]]] = {}
+        self._named: dict[str, list[tuple[ModuleIndex, Binding]]] | None = None  # bound name -> where
         self.errors: dict[str, str] = {}  # module -> why it could not be indexed
 
     def _scan(self) -> list[ModuleIndex]:
@@ -164,6 +165,18 @@ class TreeScan:
                     names.add(site.local_name)
                     pending.add(site.local_name)
         return sorted(found, key=_site_key)
+
+    def bindings_named(self, name: str) -> list[tuple[ModuleIndex, Binding]]:
+        """Every module-level statement of a rewritable module that binds `name` (in `try`/`if` blocks too; star
+        imports, which bind what they find, not included), with the module's index."""
+        if self._named is None:
+            table: dict[str, list[tuple[ModuleIndex, Binding]]] = {}
+            for idx in self._scan():
+                for binding in idx.bindings:
+                    if binding.name:
+                        table.setdefault(binding.name, []).append((idx, binding))
+            self._named = table
+        return self._named.get(name, [])
 
     @_unresolved_at_the_boundary
     def captures_of(self, module: str, name: str) -> list[CaptureSite]:

@@ -18,7 +18,11 @@ class TorchNorm:
         return x + 1
 
 
-LNImpl = TorchNorm
+def _chosen(cls):
+    return cls
+
+
+LNImpl = _chosen(TorchNorm)  # computed: which modules hold it cannot be read, so the binding stays deferred
 """
 
 NPU_NORM = """
@@ -100,7 +104,7 @@ class TorchOther:
     pass
 
 
-OtherImpl = TorchOther
+OtherImpl = (lambda cls: cls)(TorchOther)  # computed, as LNImpl
 """
 
 NPU_NORM_READING_OTHER = NPU_NORM.replace(

@@ -1,10 +1,12 @@
 """Module values replaced by classes, and defs the module's own code calls as it loads. A new name given a class
 (the patch creates it) is fused in source: the class moves to the end of the module and binds the name there.
 So is a def that module-level code calls at import, replaced outright: the module keeps Megatron's def for that
-call and rebinds the name at its end, as the runtime does once the module is imported. A name bound by an
-import or an assignment stays deferred: the runtime rebinds it in every module holding the original under that
-name (the defining module too), which one statement cannot show. Compared with runtime patching in every way a
-run may use the tree."""
+call and rebinds the name at its end, as the runtime does once the module is imported. So is a name bound by
+an import from a library (`FastNormFN` where the import may fail), every module holding it by itself being a
+target of the same patch. A name the module imports from the tree stays deferred (the defining module holds it
+too, and the runtime rebinds it there as well), and so does one whose value is computed (which modules hold
+the same object cannot be read from source); test_in_source_bound_values has more. Compared with runtime
+patching in every way a run may use the tree."""
 
 from __future__ import annotations
 
@@ -171,8 +173,8 @@ def test_module_values_replaced_by_classes_run_like_the_runtime(tmp_path):
     strategies = {p["id"]: p["strategy"] for p in report["patches"]}
     assert strategies == {
         "megatron.core.block.TENorm#0": "deferred",
-        "megatron.core.block.FastNormFN#0": "deferred",
-        "megatron.core.legacy.FastNormFN#0": "deferred",
+        "megatron.core.block.FastNormFN#0": "in-source",
+        "megatron.core.legacy.FastNormFN#0": "in-source",
         "megatron.core.block.ops#0": "deferred",
         "megatron.core.block.NewFunction#0": "in-source",
         "megatron.core.block.grouped_available#0": "in-source",

@@ -19,6 +19,7 @@ from patchmerge.model import Patch as PatchSpec
 from patchmerge.plan.raises import patch_key, runtime_message
 
 WRAPPER_SUFFIXES = ("wrapper", "decorator")
+_UNBOUND = object()
 
 
 def _import_owner(dotted: str) -> tuple[Any, str]:
@@ -70,6 +71,8 @@ class RuntimePatch:
         if self.applied:
             return
         owner, name = _import_owner(self.target)
+        # a module's missing name is bound to None first; a class's missing member to a fresh dummy, held nowhere
+        dummy = not hasattr(owner, name) and not isinstance(owner, ModuleType)
         current = getattr(owner, name, None)
         if self.semantics == "2.1.0" or not self.captured:
             # 2.1.0 takes whatever is bound now as the original (so a re-apply wraps again); 2.2.0+ keeps the first
@@ -79,9 +82,11 @@ class RuntimePatch:
         for wrapper in self.wrappers:
             final = wrapper(final)
         setattr(owner, name, final)
-        if current is not None:
+        if not dummy:  # every loaded module holding the same object under that name (None too: its id matches)
             for module in list(sys.modules.values()):
-                if module is not None and getattr(module, name, None) is current:
+                # what the module binds itself: a module-level __getattr__ (pytest's `py.error`) makes up names
+                held = vars(module).get(name, _UNBOUND) if module is not None else _UNBOUND
+                if held is current:
                     setattr(module, name, final)
         self.applied = True
 

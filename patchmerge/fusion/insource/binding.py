@@ -74,7 +74,7 @@ def choose(
     importer, site = site, _at_definition(site)
     if site.key in elsewhere:
         return f"{site.module}.{site.name}, where the class is defined, is a target of its own too"
-    value = _value_by_class(site)
+    value = _value_by_class(site) or _value_in_place(site)
     branches_only = _class_branches(site)
     if site.mechanism is Mechanism.VALUE and not _class_by_class(site) and not value and not branches_only:
         # the runtime rebinds every module holding the original under the same name (the defining module, each
@@ -158,7 +158,8 @@ def choose(
     wanted = DefKind.CLASS if kind is DefKind.CLASS or value else DefKind.FUNCTION
     for pp in patches:
         source = pp.source
-        if source is None or source.file is None or source.kind is not wanted or "." in source.qualname:
+        kinds = (DefKind.CLASS, DefKind.FUNCTION) if value and kind is DefKind.VARIABLE else (wanted,)
+        if source is None or source.file is None or source.kind not in kinds or "." in source.qualname:
             return f"{pp.patch.id}: the patch is not a module-level {wanted.value} in the source roots"
         own = site.owner_class or pp.kind is FusionKind.WRAP or pp not in branches
         if source.module == site.module and own and pp is not alias:
@@ -345,6 +346,25 @@ def _value_by_class(site: Site) -> bool:
         and patch.source is not None
         and patch.source.kind is DefKind.CLASS
     )
+
+
+def _value_in_place(site: Site) -> bool:
+    """A module value its module binds by an assignment or an import (in `try`/`if` blocks too), replaced by
+    one class or function always, or by some under conditions only; or a new name given classes under
+    conditions: rebound at the end of the module (insource.values), where the other modules holding it under
+    that name allow it (fusion.value_holders)."""
+    if len(site.targets) != 1 or site.owner_class is not None or not site.patches:
+        return False
+    definition = site.targets[0].definition
+    patches = site.patches
+    if definition is None or definition.module != site.module or definition.file != site.file:
+        return False
+    if any(pp.kind is FusionKind.WRAP or pp.source is None for pp in patches):
+        return False
+    conditional = [pp.patch.is_conditional for pp in patches]
+    if definition.kind is DefKind.MISSING:
+        return all(conditional) and all(pp.source.kind is DefKind.CLASS for pp in patches)  # type: ignore[union-attr]
+    return definition.kind is DefKind.VARIABLE and (all(conditional) or conditional == [False])
 
 
 def own_def_alias(site: Site) -> PlannedPatch | None:

@@ -76,7 +76,7 @@ def plan_class_branches(
                 same_import=writer.reexports.same_import,
                 lazy_imports=True,
             )
-            _defined_with_what_target_imports(pp, moved.module_imports, target)
+            defined_with_what_target_imports(pp, moved.module_imports, target)
         except NotAtDefinition as exc:
             local[pp.patch.patch_import] = imported_in_branch(writer, pp, target, str(exc))
             continue
@@ -171,7 +171,7 @@ def imported_in_branch(writer: InSourceWriter, pp: PlannedPatch, target: ModuleI
     return InBranch(source.module, source.qualname)
 
 
-def _defined_with_what_target_imports(pp: PlannedPatch, imports: list[ImportLine], target: ModuleInfo) -> None:
+def defined_with_what_target_imports(pp: PlannedPatch, imports: list[ImportLine], target: ModuleInfo) -> None:
     """Each patch class is defined in the target's module whatever the conditions say: only with modules the
     target imports already, or the standard library."""
     for line in imports:

@@ -18,8 +18,9 @@ from patchmerge.fusion.insource.carry import is_docstring
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.module_info import ModuleInfo
 from patchmerge.fusion.insource.moving import move_function
+from patchmerge.fusion.insource.values import check_holders
 from patchmerge.fusion.sites import Site
-from patchmerge.model import PlannedPatch
+from patchmerge.model import DefKind, PlannedPatch
 
 if TYPE_CHECKING:  # the writer calls this module; only its type is named here
     from patchmerge.fusion.insource.writer import InSourceWriter
@@ -107,6 +108,7 @@ def plan_value(writer: InSourceWriter, binding: Binding, target: ModuleInfo) -> 
         alias = "" if local == site.name else f" as {site.name}"
         statement = cst.parse_statement(f"from {home} import {local}{alias}")
         ops.append.setdefault(None, []).append(statement.with_changes(leading_lines=[*blank_lines(None), comment]))
+        check_holders(writer, binding)
         return
     if name != site.name and (target.binds(name) or name in ops.names or name in ops.imports):
         raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
@@ -134,6 +136,8 @@ def plan_value(writer: InSourceWriter, binding: Binding, target: ModuleInfo) -> 
     ops.append.setdefault(None, []).extend(statements)
     ops.names.update({name, site.name})
     back_import(writer, pp, Place(site.module, None, name, site.file), node)
+    if binding.kind in (DefKind.VARIABLE, DefKind.MISSING):  # the runtime rebinds it in other modules too
+        check_holders(writer, binding)
 
 
 def refuse_other_holders(writer: InSourceWriter, importer: Site) -> None:

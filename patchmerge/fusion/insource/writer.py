@@ -58,9 +58,11 @@ from patchmerge.fusion.insource.module_info import ModuleInfo
 from patchmerge.fusion.insource.moving import MovedFunction, bound_alike, move_function
 from patchmerge.fusion.insource.reexports import Reexports
 from patchmerge.fusion.insource.reuse import bind_reused
+from patchmerge.fusion.insource.values import check_holders, plan_value_branches
 from patchmerge.fusion.insource.wrapping import wrap_statements
 from patchmerge.fusion.runtime_template import pending_flag
 from patchmerge.fusion.stanza import HELPER_ALIAS, normalise
+from patchmerge.fusion.value_holders import ValueHolders
 from patchmerge.model import DefKind, PlannedPatch
 
 
@@ -78,6 +80,8 @@ class Context:
     # (file, qualname) of the definition a dotted name resolves to (None: it does not, or not asked)
     defined_at: Callable[[str], tuple[Path, str] | None] | None = None
     patched: frozenset[tuple[Path, str]] = frozenset()  # (file, qualname) of each module-level def a site patches
+    # who else holds a module value under its name (module, name, the patch_import replacing it always, if one)
+    holders: Callable[[str, str, str | None], ValueHolders] | None = None
 
 
 class InSourceWriter:
@@ -153,6 +157,9 @@ class InSourceWriter:
                                        "the runtime the first registered"))
         if binding.written_before and (binding.value or binding.implicit or binding.alias):
             raise CannotMove("the runtime raises for some condition values; only a def's branches write that raise")
+        if binding.value and binding.branches:
+            plan_value_branches(self, binding, target)
+            return
         if binding.value or binding.implicit:
             (plan_value if binding.value else plan_implicit)(self, binding, target)
             return
@@ -307,6 +314,8 @@ class InSourceWriter:
         if original is None:
             ops.append.setdefault(site.owner_class, []).extend([*moved_beside, *statements])
             ops.names.add(site.name)
+            if site.owner_class is None:  # a new module-level name: the runtime binds it to None first
+                check_holders(self, binding)
         else:
             ops.replace[key] = [*statements, *unused]
 

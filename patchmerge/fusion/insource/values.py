@@ -1,0 +1,136 @@
+"""A module value replaced under conditions, in source, and the check every value rebound in place passes.
+
+A name its module binds by an assignment or an import (`fused_sort_chunks_by_index = moe_sort_chunks_by_index`
+in a `try`, `None` where it fails), or a name the patches create, rebound at the end of the module, where all of
+the module's own code has run with what it bound, as at runtime (which rebinds it once the module is imported):
+
+    # patchmerge: megatron.core.extensions.transformer_engine.fused_sort_chunks_by_index replaced by ... if ...
+    if adaptation_args().use_fused_sort:
+        fused_sort_chunks_by_index = moe_sort_chunks_by_index
+
+A function moves to the end of the module (its imports inside it: it is defined whatever the conditions say); a
+class moves there when defining it needs nothing the module does not import, else its branch imports it from its
+module (insource.class_branches.InBranch). A name bound already stays as the module bound it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from patchmerge.fusion.insource.apply import COMMENT, Place
+from patchmerge.fusion.insource.back_imports import back_import
+from patchmerge.fusion.insource.beside import place_beside
+from patchmerge.fusion.insource.binding import Binding
+from patchmerge.fusion.insource.bodies import blank_lines
+from patchmerge.fusion.insource.branches import condition_code, if_chain
+from patchmerge.fusion.insource.class_branches import InBranch, defined_with_what_target_imports, imported_in_branch
+from patchmerge.fusion.insource.errors import CannotMove, NotAtDefinition
+from patchmerge.fusion.insource.import_graph import packages_of
+from patchmerge.fusion.insource.module_info import ModuleInfo
+from patchmerge.fusion.insource.moving import move_function
+from patchmerge.fusion.stanza import HELPER_ALIAS
+from patchmerge.model import DefKind, PlannedPatch
+
+if TYPE_CHECKING:  # the writer calls this module; only its type is named here
+    from patchmerge.fusion.insource.writer import InSourceWriter
+
+
+def plan_value_branches(writer: InSourceWriter, binding: Binding, target: ModuleInfo) -> None:
+    site = binding.site
+    ops = writer.file_ops(site.file)
+    moved: list[cst.BaseStatement] = []
+    local: dict[str, str | InBranch] = {}  # patch_import -> its name here, or the import of it
+    for pp in binding.branches:
+        if pp.patch.patch_import not in local:
+            local[pp.patch.patch_import] = _branch_value(writer, binding, pp, target, moved)
+    branches = []
+    for pp in binding.branches:
+        held = local[pp.patch.patch_import]
+        bind = [held.statement(site.name) if isinstance(held, InBranch) else f"{site.name} = {held}"]
+        if writer.context.probes:  # a moved function's probe runs once its branch was chosen
+            moved_function = isinstance(held, str) and pp.source is not None and pp.source.kind is DefKind.FUNCTION \
+                and pp.source.module != site.module
+            probe = f"{HELPER_ALIAS}.select({pp.patch.id!r})" if moved_function else writer.probe_call([pp.patch.id])
+            bind.append(probe)
+        branches.append((condition_code(pp, binding.calls_read), [cst.parse_statement(line) for line in bind]))
+    chain = if_chain(branches[::-1], None)  # a later registration that holds wins
+    comments = [cst.EmptyLine(comment=cst.Comment(writer.comment(pp))) for pp in binding.branches]
+    chain = chain.with_changes(leading_lines=[*blank_lines(None), *comments])
+    ops.append.setdefault(None, []).extend([*moved, chain])
+    ops.names.add(site.name)
+    ops.helper = True  # the conditions read the helper's parse
+    writer.options.update({option.dest: option for option in binding.options})
+    check_holders(writer, binding)
+
+
+def _branch_value(
+    writer: InSourceWriter, binding: Binding, pp: PlannedPatch, target: ModuleInfo, moved: list[cst.BaseStatement]
+) -> str | InBranch:
+    """The name the branch binds: a def of the module, one moved to its end, or the import of a class."""
+    site = binding.site
+    source = pp.source
+    assert source is not None and source.file is not None
+    if source.module == site.module:  # a def of the module: bound by the time its end runs
+        return source.qualname
+    name = source.qualname
+    ops = writer.file_ops(site.file)
+    if name == site.name:  # defined at the end whatever the conditions say, it would bind the name always
+        return imported_in_branch(writer, pp, target, f"{pp.patch.patch_import} has the name of the value it replaces "
+                                                      "under a condition")
+    if target.binds(name) or name in ops.names or name in ops.imports:  # a name the module has for something else
+        return imported_in_branch(writer, pp, target, f"{target.name} binds '{name}' already")
+    if source.kind is DefKind.FUNCTION:
+        return place_beside(writer, pp, site, target, site.name, "as a branch of", moved, [pp.patch.id])
+    info = writer.source_info(pp)
+    try:
+        node = move_function(
+            info,
+            name,
+            name,
+            rewritable=writer.context.rewritable,
+            destination=target,
+            original=writer.reexports.original_names(site),
+            same_import=writer.reexports.same_import,
+            lazy_imports=True,
+        )
+        defined_with_what_target_imports(pp, node.module_imports, target)
+    except NotAtDefinition as exc:
+        return imported_in_branch(writer, pp, target, str(exc))
+    if node.original_aliases:
+        raise CannotMove(f"{pp.patch.patch_import} reads the {site.name} it replaces when it is defined")
+    writer.origins.setdefault(site.file, set()).add(source.file)
+    writer.carry(pp, node, site.file, target)
+    comment = cst.EmptyLine(comment=cst.Comment(f"{COMMENT} {pp.patch.patch_import}, moved here as a branch of "
+                                                 f"{site.name}"))
+    own = [line for line in node.node.leading_lines if line.comment is not None]
+    moved.append(node.node.with_changes(leading_lines=[*blank_lines(None), comment, *own]))
+    ops.names.add(name)
+    back_import(writer, pp, Place(site.module, None, name, site.file), node.node)
+    return name
+
+
+def check_holders(writer: InSourceWriter, binding: Binding) -> None:
+    """A value rebound at the end of its module, or a name a patch creates there (the runtime binds it to None
+    first): every other module holding it under that name must get it from there, after the module ran, and not
+    read it as it loads (at runtime it had the original then); see fusion.value_holders. Called once the
+    binding's own imports are planned, which count too."""
+    site = binding.site
+    ask = writer.context.holders
+    if ask is None:
+        raise CannotMove(f"{site.module}.{site.name} is a value, and this merge does not read who else holds it")
+    always = binding.replacement.patch.patch_import if binding.replacement is not None else None
+    facts = ask(site.module, site.name, always)
+    if facts.refusal is not None:
+        raise CannotMove(facts.refusal)
+    graph = writer.context.imports
+    for importer in facts.importers:
+        if graph is None or graph.reaches(site.module, importer.module, loaded=packages_of(site.module)):
+            raise CannotMove(f"{importer.module} imports {site.name} from {site.module} (line {importer.line}) while "
+                             f"{site.module} loads, so it keeps the original, which the runtime rebinds later")
+        if importer.read_at is not None:
+            raise CannotMove(f"{importer.module} reads {site.name} as it loads (line {importer.read_at}), which gets "
+                             "the original at runtime: it patches later")
+    for pp in binding.patches:
+        writer.notes.extend((pp, note) for note in facts.notes)
