@@ -195,3 +195,64 @@ def test_a_def_its_module_calls_as_it_loads_keeps_the_raise_of_an_overridden_rep
     outcomes = compare(tmp_path, Scenario("overridden, called as the module loads", files, records))
     assert _errors(outcomes) == {"the patch of scale exist !"}
     assert _report(tmp_path / "fused")["megatron.core.ops.scale#0"]["strategy"] == "deferred"
+
+
+UTILS = """
+from megatron.calls import LOG
+
+
+def print_rank_0(message):
+    LOG.append("print_rank_0 " + message)
+    return 0
+
+
+def print_rank_last(message):
+    LOG.append("print_rank_last " + message)
+    return -1
+"""
+
+ONE_PATCH = {"phase": 1, "collection": "mindspeed.patch_utils.MindSpeedPatchesManager"}
+
+LAST_WRAPPER = """
+from megatron.calls import LOG
+
+
+def print_rank_last_wrapper(fn):
+    def wrapper(message):
+        LOG.append("print_rank_last_wrapper")
+        return fn(message) + 10
+    return wrapper
+"""
+
+
+def test_two_branches_naming_one_def_of_the_module_share_it_and_raise_where_both_hold(tmp_path):
+    """MindSpeed-LLM 26.1.0 routes `print_rank_last` to Megatron's own `print_rank_0` under two conditions (two
+    features), with a conditional wrapper between: one def serves both branches, and where both hold the
+    runtime raises."""
+    scenario = Scenario(
+        "two branches, one def of the target's module",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/utils.py": UTILS,
+            "MindSpeed-LLM/mindspeed_llm/last.py": LAST_WRAPPER,
+            "MindSpeed-LLM/scenario.py": (
+                "def run():\n    from megatron.core import utils\n"
+                "    return [utils.print_rank_last('x'), utils.print_rank_last.__name__, utils.print_rank_0('y')]\n"
+            ),
+        },
+        {
+            "megatron.core.utils.print_rank_last": [
+                {"patch_import": "megatron.core.utils.print_rank_0", "condition": ["args.dualpipe"], **ONE_PATCH},
+                {"patch_import": "mindspeed_llm.last.print_rank_last_wrapper", "condition": ["args.elastic"],
+                 **ONE_PATCH},
+                {"patch_import": "megatron.core.utils.print_rank_0", "condition": ["args.layerwise"], **ONE_PATCH},
+            ],
+        },
+    )
+    outcomes = compare(tmp_path, scenario)
+    assert _errors(outcomes) == {"the patch of print_rank_last exist !"}
+    assert "[10, 'wrapper', 0]" in {o["result"] for o in outcomes}
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    assert {p["strategy"] for p in report["patches"]} == {"in-source"}
+    fused = (tmp_path / "fused/Megatron-LM/megatron/core/utils.py").read_text()
+    assert fused.count("def print_rank_0(") == 1 and fused.count("    print_rank_last = print_rank_0\n") == 2

@@ -23,6 +23,7 @@ from patchmerge.fusion.insource.bodies import (
     refuse_reading_the_original,
     with_first_statement,
 )
+from patchmerge.fusion.insource.branches import condition_code
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.module_info import ModuleInfo
 from patchmerge.fusion.insource.moving import MovedFunction, move_function
@@ -247,3 +248,43 @@ def branch_bound_as(writer: InSourceWriter, binding: Binding, pp: PlannedPatch, 
     if all(pp.patch.is_conditional for pp in binding.wrappers):  # else a wrapper always rebinds it as is
         writer.notes.append((pp, note))
     return f"staticmethod({local})"
+
+
+def branch_chain(
+    writer: InSourceWriter,
+    binding: Binding,
+    target: ModuleInfo,
+    anchor: str,
+    moved_beside: list[cst.BaseStatement],
+    wrapped_ids: list[str],
+    reads_original: set[str] | None,
+) -> list[tuple[str, list[cst.BaseStatement]]]:
+    """Each conditional replacement's condition and the statements its branch runs, in registration order; each
+    def placed beside the target once (`reads_original`: see place_beside)."""
+    site = binding.site
+    branches, locals_ = [], []
+    placed: dict[str, str] = {}  # patch_import -> its name here: one def for several branches
+    for pp in binding.branches:
+        probe = [pp.patch.id, *wrapped_ids]
+        if pp.patch.patch_import in placed:  # the def holds the first such branch's probe
+            locals_.append((pp, probe, True, placed[pp.patch.patch_import]))
+            continue
+        reused = pp.patch.patch_import in writer.moved  # its def holds another binding's probe
+        local = place_beside(
+            writer, pp, site, target, anchor, "as a branch of", moved_beside, probe, reads_original
+        )
+        placed[pp.patch.patch_import] = local
+        locals_.append((pp, probe, reused, local))
+    for pp, probe, reused, local in locals_:
+        local = writer.earlier_aliases.get((site.file, local), local)  # a later def took the name
+        bound = branch_bound_as(writer, binding, pp, local)
+        if binding.kind is DefKind.STATICMETHOD and binding.wrappers and bound == local:
+            raise CannotMove(f"{pp.patch.patch_import} is bound as a plain function over the staticmethod, "
+                             "which the other branches keep: the wrappers would wrap different kinds")
+        bind = [f"{site.name} = {bound}"]
+        if writer.context.probes and reused:  # this branch is probed when it is chosen
+            bind.append(writer.probe_call(probe))
+        elif writer.context.probes:  # its code counts as this branch only where the branch was chosen
+            bind.append(f"{HELPER_ALIAS}.select({pp.patch.id!r})")
+        branches.append((condition_code(pp, binding.calls_read), [cst.parse_statement(line) for line in bind]))
+    return branches

@@ -77,9 +77,7 @@ def choose(
     value = _value_by_class(site) or _value_in_place(site)
     branches_only = _class_branches(site)
     if site.mechanism is Mechanism.VALUE and not _class_by_class(site) and not value and not branches_only:
-        # the runtime rebinds every module holding the original under the same name (the defining module, each
-        # importer), which one statement in this module cannot show
-        return "a module value bound by an import or an assignment, or replaced under a condition: deferred"
+        return _value_refusal(site)
     moving = site.patches if value or _class_by_class(site) or branches_only else []
     for source in (pp.source for pp in moving if pp.source is not None):
         if (source.module, source.qualname) in patched_classes:
@@ -365,6 +363,20 @@ def _value_in_place(site: Site) -> bool:
     if definition.kind is DefKind.MISSING:
         return all(conditional) and all(pp.source.kind is DefKind.CLASS for pp in patches)  # type: ignore[union-attr]
     return definition.kind is DefKind.VARIABLE and (all(conditional) or conditional == [False])
+
+
+def _value_refusal(site: Site) -> str:
+    """Why a module value (or a class) is not rebound in source: what `_value_in_place` and the class cases
+    do not take."""
+    definition = site.targets[0].definition
+    if len(site.targets) != 1:
+        return "several targets reach this module value: the runtime applies each target's Patch in turn"
+    if any(pp.kind is FusionKind.WRAP for pp in site.patches):
+        return "wrappers on a module value or a class: the runtime wraps the object bound when it patches"
+    if definition is not None and (definition.module != site.module or definition.file != site.file):
+        return (f"{site.module} binds {site.name} from {definition.module}, which holds it too (the runtime rebinds "
+                "it there as well): the deferred strategy binds it")
+    return "a module value replaced both always and under a condition: the deferred strategy binds it"
 
 
 def own_def_alias(site: Site) -> PlannedPatch | None:

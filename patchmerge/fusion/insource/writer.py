@@ -26,10 +26,9 @@ from patchmerge.fusion.insource.apply import COMMENT, Apply, FileOps, Key, Place
 from patchmerge.fusion.insource.back_imports import back_import
 from patchmerge.fusion.insource.beside import (
     beside_replacement,
-    branch_bound_as,
+    branch_chain,
     calling_the_original,
     keep_original,
-    place_beside,
 )
 from patchmerge.fusion.insource.binding import Binding, overridden_note
 from patchmerge.fusion.insource.bodies import (
@@ -45,7 +44,7 @@ from patchmerge.fusion.insource.bodies import (
     single_def,
     with_first_statement,
 )
-from patchmerge.fusion.insource.branches import adaptation_statements, condition_code, grouped, if_chain
+from patchmerge.fusion.insource.branches import adaptation_statements, grouped, if_chain
 from patchmerge.fusion.insource.carry import ImportLine
 from patchmerge.fusion.insource.class_branches import plan_class_branches
 from patchmerge.fusion.insource.classes import plan_class, plan_value, refuse_other_holders
@@ -261,29 +260,10 @@ class InSourceWriter:
             definition = definition.with_changes(leading_lines=own_comments if binding.replacement else [])
         statements: list[cst.BaseStatement] = []
         if binding.branches:
-            branches, locals_ = [], []
             # a module-level function's branches may read the original: it is then kept, under their names too
             kept = site.owner_class is None and original is not None and binding.replacement is None
             reads_original: set[str] | None = set() if kept else None
-            for pp in binding.branches:
-                probe = [pp.patch.id, *wrapped_ids]
-                reused = pp.patch.patch_import in self.moved  # its def holds another binding's probe
-                local = place_beside(
-                    self, pp, site, target, anchor, "as a branch of", moved_beside, probe, reads_original
-                )
-                locals_.append((pp, probe, reused, local))
-            for pp, probe, reused, local in locals_:
-                local = self.earlier_aliases.get((site.file, local), local)  # a later def took the name
-                bound = branch_bound_as(self, binding, pp, local)
-                if binding.kind is DefKind.STATICMETHOD and binding.wrappers and bound == local:
-                    raise CannotMove(f"{pp.patch.patch_import} is bound as a plain function over the staticmethod, "
-                                     "which the other branches keep: the wrappers would wrap different kinds")
-                bind = [f"{site.name} = {bound}"]
-                if self.context.probes and reused:  # this branch is probed when it is chosen
-                    bind.append(self.probe_call(probe))
-                elif self.context.probes:  # its code counts as this branch only where the branch was chosen
-                    bind.append(f"{HELPER_ALIAS}.select({pp.patch.id!r})")
-                branches.append((condition_code(pp, binding.calls_read), [cst.parse_statement(line) for line in bind]))
+            branches = branch_chain(self, binding, target, anchor, moved_beside, wrapped_ids, reads_original)
             if reads_original and definition is not None:
                 statements.extend([definition, *keep_original(self, site, target, reads_original)])
                 statements.append(if_chain(branches[::-1], None))
