@@ -28,8 +28,10 @@ def _rebind_aliases(name, old_values, new_value, skip=None):
     for module in list(sys.modules.values()):
         if module is None or module is skip:
             continue
-        # what the module binds itself: a module-level __getattr__ (lazy modules) would make names up, or import
-        current = getattr(module, "__dict__", {{}}).get(name, _MISSING)
+        try:  # as the runtime's getattr, a module-level __getattr__ included
+            current = getattr(module, name, _MISSING)
+        except Exception:  # a module whose __getattr__ fails for this name holds nothing under it
+            continue
         if current is not _MISSING and any(current is old for old in old_values):
             setattr(module, name, new_value)
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from patchmerge.fusion.load_reads import read_as_it_loads, unindexed_binding
 from patchmerge.model import DefKind, Unresolved
 from patchmerge.resolution.fail import Fail
 from patchmerge.resolution.resolver import StaticResolver
@@ -63,16 +64,51 @@ class ValueHolders:
     importers: list[Importer] = field(default_factory=list)
 
 
-class _Reader:
+class ValueReader:
+    """Source read for the holder questions of one merge: each file parsed once."""
+
     def __init__(self, resolver: StaticResolver) -> None:
         self.resolver = resolver
         self.trees: dict[Path, ast.Module] = {}
+        self.texts: dict[Path, str] = {}
+
+    def text(self, path: Path) -> str:
+        if path not in self.texts:
+            self.texts[path] = path.read_text(encoding="utf-8", errors="replace")
+        return self.texts[path]
+
+    def importer(self, idx: ModuleIndex, line: int, name: str) -> Importer:
+        tree = self.tree(idx)
+        return Importer(idx.module, line, read_as_it_loads(tree, name) if tree is not None else line)
+
+    def unindexed(self, name: str, skip: str) -> tuple[str, int] | None:
+        """A rewritable module other than `skip` binding `name` in a way the index does not record."""
+        for idx in self.resolver.scan.modules():
+            if idx.module == skip or idx.file is None or name not in self.text(idx.file):
+                continue
+            tree = self.tree(idx)
+            if tree is not None and (line := unindexed_binding(tree, name)) is not None:
+                return idx.module, line
+        return None
+
+    def module_named(self, idx: ModuleIndex, dotted_name: str) -> str | None:
+        """The module a dotted name read in `idx` is, where its head is bound by `import` (`import a.b`, `import
+        a.b as h`)."""
+        head, _, rest = dotted_name.partition(".")
+        for i in idx.candidates(head):
+            binding = idx.bindings[i]
+            if binding.kind is BindKind.IMPORT:
+                return ".".join(part for part in (binding.source, rest) if part)
+        return None
 
     def tree(self, idx: ModuleIndex) -> ast.Module | None:
         if idx.file is None:
             return None
         if idx.file not in self.trees:
-            self.trees[idx.file] = ast.parse(idx.file.read_text(encoding="utf-8"))
+            try:
+                self.trees[idx.file] = ast.parse(self.text(idx.file))
+            except SyntaxError:
+                return None
         return self.trees[idx.file]
 
     def statement(self, idx: ModuleIndex, binding: Binding) -> ast.stmt | None:
@@ -181,13 +217,12 @@ def _absolute(idx: ModuleIndex, binding: Binding) -> str | None:
 
 
 def value_holders(
-    resolver: StaticResolver, module: str, name: str, replaced_alike: Callable[[str], bool] = lambda module: False
+    reader: ValueReader, module: str, name: str, replaced_alike: Callable[[str], bool] = lambda module: False
 ) -> ValueHolders:
     """The other holders of `module.name` (a value bound by an assignment or an import, or a name the patch
-    creates, which the runtime binds to None first) the runtime would rebind.
-    `replaced_alike(m)`: whether `m.name` is itself a target the same patch replaces unconditionally, which
-    rebinds it to the same object."""
-    reader = _Reader(resolver)
+    creates, which the runtime binds to None first) the runtime would rebind. `replaced_alike(m)`: whether
+    `m.name` is itself a target the same patch replaces unconditionally, which rebinds it to the same object."""
+    resolver = reader.resolver
     found = ValueHolders()
     bindings = resolver.scan.bindings_named(name)
     held = Possible()
@@ -196,21 +231,16 @@ def value_holders(
     for idx, binding in bindings:
         if idx.module != module:
             continue
-        if binding.kind is BindKind.FROM and (source := _absolute(idx, binding)) is not None:
-            if not resolver.tree.exists(source) and binding.attr == name:
-                found.notes.append(f"{module} imports {name} from {source}, outside the source roots: the runtime "
-                                   f"rebinds it there too, the fused tree leaves {source} as it is")
-            elif resolver.tree.exists(source):
-                possible = reader.attribute(source, binding.attr, 0)
-                elsewhere = sorted(m for m, q in possible.defs if q.rpartition(".")[2] == name and m != module)
-                if elsewhere:
-                    return ValueHolders(f"{module} imports {name} from the tree (`{binding.text}`, line "
-                                        f"{binding.line}): {elsewhere[0]}, which defines it, holds it under that "
-                                        "name too, and the runtime rebinds it there as well")
+        if (why := _held_where_it_comes_from(reader, idx, binding, name, found.notes)) is not None:
+            return ValueHolders(why)
         held.add(reader.of_binding(idx, binding))
     if held.anything:
         return ValueHolders(f"what {module}.{name} holds is computed (a call): which other modules hold the same "
                             "object cannot be read from source")
+    if repr(None) in held.constants:
+        found.notes.append(f"where {module}.{name} is None (or missing), the runtime rebinds every other loaded module "
+                           "holding None under that name, libraries and modules outside the packages this merge reads "
+                           f"among them; the fused tree rebinds it in {module}")
     target = _key(resolver, module, name)
     for idx, binding in bindings:
         if idx.module == module:
@@ -218,23 +248,69 @@ def value_holders(
         if binding.kind is BindKind.FROM and (source := _absolute(idx, binding)) is not None:
             direct = source == module and binding.attr == name
             if direct or resolver.tree.exists(source) and _key(resolver, source, binding.attr) == target is not None:
-                tree = reader.tree(idx)
-                read_at = read_as_it_loads(tree, name) if tree is not None else binding.line
-                found.importers.append(Importer(idx.module, binding.line, read_at))
+                found.importers.append(reader.importer(idx, binding.line, name))
                 continue
         if reader.of_binding(idx, binding).meets(held) and not replaced_alike(idx.module):
             return ValueHolders(f"{idx.module} binds {name} too (`{binding.text}`, line {binding.line}), possibly to "
                                 f"the same object: the runtime rebinds it there as well, which one statement in "
                                 f"{module} cannot show")
+    for idx, source in resolver.scan.star_importers(name):
+        if idx.module != module and (source == module or _key(resolver, source, name) == target is not None):
+            found.importers.append(reader.importer(idx, 0, name))
+    if (unread := reader.unindexed(name, module)) is not None:
+        return ValueHolders(f"{unread[0]} binds {name} at line {unread[1]} (a `global`, a loop or `with` target, "
+                            f"`:=`, `globals()`): it may hold the same object, which the runtime rebinds there too")
     try:
+        captures = [c for c in resolver.scan.captures_of(module, name) if c.module != module]
         aliases = [s for s in resolver.scan.importers_of(module, name) if s.local_name != name and not s.in_function]
     except Unresolved:
-        aliases = []
+        captures, aliases = [], []
+    if captures:
+        return ValueHolders(f"{captures[0].module} reads {module}.{name} as it loads (`{captures[0].text}`, line "
+                            f"{captures[0].line}), which gets the original at runtime: it patches later")
     for site in aliases:  # SPEC 3.9: an alias under a different name
         found.notes.append(f"{site.module} imports {name} as {site.local_name} (line {site.line}): where it is "
                            "imported before the adaptation, the runtime leaves that name the original; in the fused "
                            f"tree it is what {module} binds at its end")
     return found
+
+
+def _held_where_it_comes_from(
+    reader: ValueReader, idx: ModuleIndex, binding: Binding, name: str, notes: list[str]
+) -> str | None:
+    """A module the target's own binding takes the value from, under the same name (`from m import name`,
+    `name = m.name`, `import a.b.name as name`), holds it too: the runtime rebinds it there as well. In the tree
+    that is a refusal (returned); outside it (a library), a note."""
+    module = idx.module
+    sources: list[str] = []
+    if binding.kind is BindKind.FROM and binding.attr == name and (source := _absolute(idx, binding)) is not None:
+        sources.append(source)
+    elif binding.kind is BindKind.IMPORT and binding.source.rpartition(".")[2] == name and "." in binding.source:
+        sources.append(binding.source.rpartition(".")[0])  # its package holds the submodule under that name
+    elif binding.kind is BindKind.ASSIGN:
+        statement = reader.statement(idx, binding)
+        value = getattr(statement, "value", None)
+        for part in _alternatives(value) if isinstance(value, ast.expr) else []:
+            dotted_name = dotted(part)
+            if dotted_name is not None and dotted_name.rpartition(".")[2] == name and "." in dotted_name:
+                head = dotted_name.rpartition(".")[0]
+                sources.append(reader.module_named(idx, head) or head)
+    for source in sources:
+        if reader.resolver.tree.exists(source):
+            return (f"{module} binds {name} from {source} (`{binding.text}`, line {binding.line}), which holds it "
+                    "under that name too: the runtime rebinds it there as well")
+        notes.append(f"{module} takes {name} from {source}, outside the source roots, which holds it under that name "
+                     f"too: the runtime rebinds it there as well, the fused tree leaves {source} as it is")
+    return None
+
+
+def _alternatives(value: ast.expr) -> list[ast.expr]:
+    """The expressions a value may be: both arms of `a if c else b`, each operand of `a or b`."""
+    if isinstance(value, ast.IfExp):
+        return [*_alternatives(value.body), *_alternatives(value.orelse)]
+    if isinstance(value, ast.BoolOp):
+        return [part for operand in value.values for part in _alternatives(operand)]
+    return [value]
 
 
 def _key(resolver: StaticResolver, module: str, name: str) -> tuple[str, str] | None:
@@ -243,35 +319,3 @@ def _key(resolver: StaticResolver, module: str, name: str) -> tuple[str, str] | 
     except (Fail, Unresolved):
         return None
     return None if definition is None else (definition.module, definition.qualname)
-
-
-def read_as_it_loads(tree: ast.Module, name: str) -> int | None:
-    """The first line where a module's own code reads `name` as the module runs (not in a function's body)."""
-    reads = _Reads(name)
-    reads.visit(tree)
-    return min(reads.lines) if reads.lines else None
-
-
-class _Reads(ast.NodeVisitor):
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.lines: list[int] = []
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if node.id == self.name and isinstance(node.ctx, ast.Load):
-            self.lines.append(node.lineno)
-
-    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        for part in [*node.decorator_list, *node.args.defaults, *(d for d in node.args.kw_defaults if d)]:
-            self.visit(part)
-        every = (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs, node.args.vararg, node.args.kwarg)
-        for annotation in [a.annotation for a in every if a is not None and a.annotation is not None]:
-            self.visit(annotation)
-        if node.returns is not None:
-            self.visit(node.returns)
-
-    visit_AsyncFunctionDef = visit_FunctionDef
-
-    def visit_Lambda(self, node: ast.Lambda) -> None:
-        for part in [*node.args.defaults, *(d for d in node.args.kw_defaults if d)]:
-            self.visit(part)

@@ -28,11 +28,12 @@ from patchmerge.fusion.sites import Mechanism, Site
 from patchmerge.fusion.stanza import HELPER_ALIAS, waits_for
 from patchmerge.fusion.texts import MergeAborted, Texts
 from patchmerge.fusion.validate import check_file
-from patchmerge.fusion.value_holders import ValueHolders, value_holders
+from patchmerge.fusion.value_holders import ValueHolders, ValueReader, value_holders
 from patchmerge.model import Definition, FusionKind, Plan, Unresolved
 from patchmerge.profile import Profile
 from patchmerge.resolution.resolver import StaticResolver
 from patchmerge.source.libraries import installed_libraries
+from patchmerge.source.modules import module_of_path
 from patchmerge.source.tree import SourceTree
 
 
@@ -111,11 +112,26 @@ def _holders(
         and site.patches[0].kind is not FusionKind.WRAP
     }
 
+    reader = ValueReader(resolver)
+
     def holders(module: str, name: str, patch_import: str | None) -> ValueHolders:
-        return value_holders(resolver, module, name, lambda other: patch_import is not None
+        return value_holders(reader, module, name, lambda other: patch_import is not None
                              and always.get((other, name)) == patch_import)
 
     return holders
+
+
+def _imported_before_patching(options: AdaptorArgs | None, profile: Profile, graph: ImportGraph) -> frozenset[str]:
+    """The modules the adaptor imports before it patches anything: those its own parse of the command line reads
+    (runtime.adaptor_args_files), and what importing them imports, read from the pristine tree."""
+    if options is None:
+        return frozenset()
+    early: set[str] = set()
+    for name in options.files:
+        module = module_of_path(name, profile.sources.roots)
+        if module is not None and module not in early:
+            early |= graph.closure(module)
+    return frozenset(early)
 
 
 def write_in_source(
@@ -133,6 +149,7 @@ def write_in_source(
     """The default strategy: each binding it can take written at its definition. `resolve`: where a dotted name
     is defined (raises Unresolved), to tell the code a move reads that is the original itself; `resolver`: the
     source reader, to tell who else holds a module value."""
+    graph = ImportGraph(tree.module_file, tree.is_package)
     result = fuse_in_source(
         candidates,
         InSourceContext(
@@ -143,7 +160,7 @@ def write_in_source(
             registered_at=index.registered_at,
             semantics=profile.runtime.semantics,
             peek=lambda path: texts.read(path) if (root / path).is_file() else None,
-            imports=ImportGraph(tree.module_file, tree.is_package),
+            imports=graph,
             installed=installed_libraries(root, profile.sources.roots, profile.sources.installed),
             defined_at=_defined_at(resolve) if resolve is not None else None,
             patched=frozenset(
@@ -152,6 +169,7 @@ def write_in_source(
                 for tp in site.targets if tp.definition is not None and tp.definition.file is not None
             ),
             holders=_holders(resolver, candidates) if resolver is not None else None,
+            early=_imported_before_patching(options, profile, graph),
         ),
         options,
     )

@@ -178,6 +178,23 @@ class TreeScan:
             self._named = table
         return self._named.get(name, [])
 
+    def modules(self) -> list[ModuleIndex]:
+        """The index of every rewritable module."""
+        return self._scan()
+
+    def star_importers(self, name: str) -> list[tuple[ModuleIndex, str]]:
+        """Every rewritable module that binds `name` by a module-level star import, with the module it imports
+        from (a module that exports the name)."""
+        self._scan()
+        found = []
+        for rec in self._by_name.get("*", []):
+            if rec.site.in_function or not self._exports(rec.source, name):
+                continue
+            idx = self.names.tree.module_index(rec.site.module)
+            if idx is not None:
+                found.append((idx, rec.source))
+        return found
+
     @_unresolved_at_the_boundary
     def captures_of(self, module: str, name: str) -> list[CaptureSite]:
         """Every module-level or class-body assignment in a rewritable module whose value reads the object

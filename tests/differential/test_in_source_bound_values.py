@@ -285,4 +285,43 @@ def test_a_value_another_module_may_hold_by_itself_or_reads_as_it_loads_stays_de
     strategies = _strategies(tmp_path / "fused")
     scale, act = strategies["megatron.core.other.fused_scale#0"], strategies["megatron.core.other.fused_act#0"]
     assert scale[0] == "deferred" and "megatron.core.legacy_scale binds fused_scale too" in scale[1]
-    assert act[0] == "deferred" and "megatron.core.capture reads fused_act as it loads (line 3)" in act[1]
+    assert act[0] == "deferred"
+    assert "capture reads megatron.core.other.fused_act as it loads (`ACT = fused_act`, line 3)" in act[1]
+
+
+GROUPS = """
+from megatron.calls import LOG
+
+
+def get_group_for_overlap(check=True):
+    LOG.append("mindspeed.get_group_for_overlap")
+    return "overlap-group"
+"""
+
+
+def test_a_new_function_under_conditions_exists_only_where_one_holds(tmp_path):
+    """MindSpeed 26.1.0 creates `parallel_state.get_context_parallel_group_for_send_recv_overlap` under two
+    conditions, with a def of that very name: where neither holds the runtime creates nothing, so the moved def
+    must not leave the name bound (code tests for it with `hasattr`)."""
+    scenario = Scenario(
+        "a new name under conditions, its def of the same name",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/state.py": "def get_group():\n    return 'group'\n",
+            "MindSpeed/mindspeed/groups.py": GROUPS,
+            "MindSpeed-LLM/scenario.py": (
+                "def run():\n    from megatron.core import state\n"
+                "    found = getattr(state, 'get_group_for_overlap', None)\n"
+                "    return [found is not None, found() if found else None]\n"
+            ),
+        },
+        {
+            "megatron.core.state.get_group_for_overlap": [
+                {"patch_import": "mindspeed.groups.get_group_for_overlap", "condition": ["args.cp == 2"]},
+                {"patch_import": "mindspeed.groups.get_group_for_overlap", "condition": ["args.reset"]},
+            ],
+        },
+    )
+    outcomes = compare(tmp_path, scenario)
+    assert {o["result"] for o in outcomes} == {"[False, None]", "[True, 'overlap-group']"}
+    assert {strategy for strategy, _ in _strategies(tmp_path / "fused").values()} == {"in-source"}

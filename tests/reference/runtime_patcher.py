@@ -84,8 +84,10 @@ class RuntimePatch:
         setattr(owner, name, final)
         if not dummy:  # every loaded module holding the same object under that name (None too: its id matches)
             for module in list(sys.modules.values()):
-                # what the module binds itself: a module-level __getattr__ (pytest's `py.error`) makes up names
-                held = vars(module).get(name, _UNBOUND) if module is not None else _UNBOUND
+                try:  # as MindSpeed's hasattr/getattr, a module-level __getattr__ included (a lazy module's)
+                    held = getattr(module, name, _UNBOUND) if module is not None else _UNBOUND
+                except Exception:  # one that makes names up and fails (pytest's `py.error`): nothing held
+                    held = _UNBOUND
                 if held is current:
                     setattr(module, name, final)
         self.applied = True

@@ -37,6 +37,11 @@ def back_import(
     module, owner, target_name = place.module, place.owner_class, place.name
     where = f"{module}.{owner + '.' if owner else ''}{target_name}"
     graph = writer.context.imports
+    early = writer.context.early
+    if source.module in early and module not in early:
+        raise CannotMove(f"{source.module} would import {module} to take {name} back, which the modules the "
+                         "adaptor imports before it patches never import: Megatron would load before the adaptor's "
+                         "pre-patches run (MindSpeed-LLM installs its library stand-ins then)")
     if graph is not None and (problem := graph.new_import_fails(
             source.module, module, installed=writer.context.installed)):
         raise CannotMove(f"{source.module} would import {module} to take {name} back, which it never imported, "

@@ -376,7 +376,14 @@ def _value_refusal(site: Site) -> str:
     if definition is not None and (definition.module != site.module or definition.file != site.file):
         return (f"{site.module} binds {site.name} from {definition.module}, which holds it too (the runtime rebinds "
                 "it there as well): the deferred strategy binds it")
-    return "a module value replaced both always and under a condition: the deferred strategy binds it"
+    if any(pp.source is None for pp in site.patches):
+        return "a patch of this module value is not a definition in the source roots: the deferred strategy binds it"
+    if definition is not None and definition.kind is DefKind.MISSING:
+        return "a new name given functions under conditions, or classes always and under conditions: deferred"
+    conditional = {pp.patch.is_conditional for pp in site.patches}
+    if conditional == {True, False} or len(site.patches) > 1 and False in conditional:
+        return "a module value replaced both always and under a condition: the deferred strategy binds it"
+    return f"a {definition.kind.value if definition else 'module'} value the in-source strategy does not take: deferred"
 
 
 def own_def_alias(site: Site) -> PlannedPatch | None:
