@@ -205,12 +205,24 @@ def _decide(
         and pp.patch.id not in covered
         and not any(r.patch_import == pp.patch.patch_import for r in index.registered.get(pp.patch.target, []))
     ]
-    if not blockers and not unregistered:
+    guarded = [
+        pp for pp in everything
+        if pp.resolved and pp not in unregistered
+        and any(r.patch_import == pp.patch.patch_import and r.import_guarded
+                for r in index.registered.get(pp.patch.target, []))
+    ]
+    if not blockers and not unregistered and not guarded:
         return None
     decisions: list[tuple[PlannedPatch, Outcome, str | None]] = []
-    first = (blockers or unregistered)[0]
+    first = (blockers or unregistered or guarded)[0]
     for pp in everything:
-        if pp in unregistered:
+        if pp in guarded:
+            at = "; ".join(f"{r.file}:{r.line}" for r in index.registered[pp.patch.target]
+                           if r.patch_import == pp.patch.patch_import and r.import_guarded)
+            decisions.append((pp, Outcome.FAILED, (
+                f"registered at {at} in a `try` that catches ImportError: at runtime it is made or not as an import "
+                "there works or fails, which the patch JSON cannot say, so it stays a runtime patch")))
+        elif pp in unregistered:
             at = index.collected.sites.get(pp.patch.id)
             readable = at is None or at[0] not in index.collected.unreadable
             reason = unregistered_reason(pp, index.registered, index.assigned, index.computed, at, readable)

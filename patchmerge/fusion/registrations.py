@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.helpers import get_absolute_module_from_package, get_full_name_for_node
 from libcst.metadata import (
     MetadataWrapper,
@@ -55,6 +56,8 @@ class Registration:
     patch_import: str | None  # dotted name new_func refers to; None when it cannot be resolved statically
     local_name: str | None  # source text of the new_func argument
     force_patch: bool
+    # in a `try` that catches ImportError (its body, handlers or else): made or not as imports work or fail
+    import_guarded: bool = False
 
 
 def find_registrations(
@@ -145,6 +148,12 @@ class _Collector(cst.CSTVisitor):
         self.calls = calls
         # `name = 'literal'` statements seen so far, by the id of the bound Name node
         self.literal_bindings: dict[int, str] = {}
+        self.import_guarded: set[int] = set()  # ids of the calls in a try that catches ImportError
+
+    def visit_Try(self, node: cst.Try) -> None:
+        if any(_catches_import_errors(handler) for handler in node.handlers):  # the body, handlers and else
+            parts = [node.body, *node.handlers, *([node.orelse] if node.orelse else [])]
+            self.import_guarded |= {id(call) for part in parts for call in m.findall(part, m.Call())}
 
     def visit_Assign(self, node: cst.Assign) -> None:
         value = _literal_string(node.value)
@@ -193,6 +202,7 @@ class _Collector(cst.CSTVisitor):
             patch_import=self._resolve(new_func) if new_func is not None else None,
             local_name=self.analysis.wrapper.module.code_for_node(new_func) if new_func is not None else None,
             force_patch=isinstance(force, cst.Name) and force.value == "True",
+            import_guarded=id(node) in self.import_guarded,
         )
         self.analysis.registrations[id(node)] = (node, registration)
 
@@ -215,6 +225,17 @@ class _Collector(cst.CSTVisitor):
             return name
         # None when the import climbs above the top package (Python would fail too)
         return get_absolute_module_from_package(self.analysis.package, name[dots:] or None, dots)
+
+
+_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+
+
+def _catches_import_errors(handler: cst.ExceptHandler) -> bool:
+    """A bare `except:`, or one naming ImportError or a class it derives from."""
+    if handler.type is None:
+        return True
+    names = handler.type.elements if isinstance(handler.type, cst.Tuple) else [handler.type]
+    return any(get_full_name_for_node(getattr(n, "value", n)) in _IMPORT_ERRORS for n in names)
 
 
 def _bind_args(call: cst.Call) -> dict[str, cst.BaseExpression] | None:

@@ -326,3 +326,43 @@ def test_a_target_held_in_a_name_bound_to_a_literal_just_before() -> None:
     fused = [("megatron.random.Checkpoint.forward", "ext.random.forward_wrapper")]
     text, disabled = disable_registrations(source, FILE, MODULE, CALLS, fused)
     assert [r.line for r in disabled] == [line] and "# patchmerge: fused: MindSporeAdaptation.register(single" in text
+
+
+GUARDED = textwrap.dedent(
+    """\
+    def register_patches(pm, args):
+        pm.register_patch('megatron.core.plain', plain)
+        try:
+            from ext.triton_ops import sort_chunks
+            pm.register_patch('megatron.core.fused_sort', sort_chunks)
+        except ImportError:
+            pm.register_patch('megatron.core.sort_fallback', fallback)
+        else:
+            pm.register_patch('megatron.core.sort_ok', ok)
+        finally:
+            pm.register_patch('megatron.core.always', always)
+        try:
+            pm.register_patch('megatron.core.checked', checked)
+        except (ValueError, ModuleNotFoundError):
+            pass
+        try:
+            pm.register_patch('megatron.core.values', values)
+        except ValueError:
+            pass
+    """
+)
+
+
+def test_a_registration_in_a_try_that_catches_import_errors_is_marked_guarded():
+    """Made or not as an import in the `try` works or fails (MindSpeed 26.1.0's triton sort ops): the body, the
+    handlers and the else of such a `try`; not its finally, nor a `try` that catches other errors only."""
+    found = {r.target: r.import_guarded for r in find_registrations(GUARDED, FILE, MODULE, CALLS)}
+    assert found == {
+        "megatron.core.plain": False,
+        "megatron.core.fused_sort": True,
+        "megatron.core.sort_fallback": True,
+        "megatron.core.sort_ok": True,
+        "megatron.core.always": False,
+        "megatron.core.checked": True,
+        "megatron.core.values": False,
+    }
