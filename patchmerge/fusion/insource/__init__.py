@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from patchmerge.fusion.insource.adaptor_args import AdaptorArgs, Option
-from patchmerge.fusion.insource.binding import Binding, choose, own_def_alias
+from patchmerge.fusion.insource.binding import Binding, choose
 from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.import_graph import ImportGraph
+from patchmerge.fusion.insource.site_shapes import own_def_alias
 from patchmerge.fusion.insource.writer import Context, InSourceWriter
 from patchmerge.fusion.sites import Site
 

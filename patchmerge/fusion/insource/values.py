@@ -30,6 +30,7 @@ from patchmerge.fusion.insource.errors import CannotMove, NotAtDefinition
 from patchmerge.fusion.insource.import_graph import packages_of
 from patchmerge.fusion.insource.module_info import ModuleInfo
 from patchmerge.fusion.insource.moving import move_function
+from patchmerge.fusion.sites import Site
 from patchmerge.fusion.stanza import HELPER_ALIAS
 from patchmerge.model import DefKind, PlannedPatch
 
@@ -134,3 +135,13 @@ def check_holders(writer: InSourceWriter, binding: Binding) -> None:
                              "the original at runtime: it patches later")
     for pp in binding.patches:
         writer.notes.extend((pp, note) for note in facts.notes)
+
+
+def unbound_until_chosen(site: Site, binding: Binding, moved: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    """A name the patches create only under conditions, whose def moved here has that very name: the def binds
+    it whatever the conditions say, where the runtime creates nothing unless one holds. So it is deleted once
+    the def's own private name holds it, and only a branch binds it again."""
+    named = any(isinstance(s, cst.FunctionDef | cst.ClassDef) and s.name.value == site.name for s in moved)
+    if site.owner_class is not None or binding.replacement is not None or not named:
+        return []
+    return [cst.parse_statement(f"del {site.name}  # a new name: it exists only where a branch below binds it")]

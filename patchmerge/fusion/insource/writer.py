@@ -57,10 +57,9 @@ from patchmerge.fusion.insource.module_info import ModuleInfo
 from patchmerge.fusion.insource.moving import MovedFunction, bound_alike, move_function
 from patchmerge.fusion.insource.reexports import Reexports
 from patchmerge.fusion.insource.reuse import bind_reused
-from patchmerge.fusion.insource.values import check_holders, plan_value_branches
+from patchmerge.fusion.insource.values import check_holders, plan_value_branches, unbound_until_chosen
 from patchmerge.fusion.insource.wrapping import wrap_statements
 from patchmerge.fusion.runtime_template import pending_flag
-from patchmerge.fusion.sites import Site
 from patchmerge.fusion.stanza import HELPER_ALIAS, normalise
 from patchmerge.fusion.value_holders import ValueHolders
 from patchmerge.model import DefKind, PlannedPatch
@@ -297,7 +296,7 @@ class InSourceWriter:
             ops.before.setdefault(anchor, []).extend(moved_beside)
             moved_beside = []
         if original is None:
-            moved_beside += _unbound_until_chosen(site, binding, moved_beside)
+            moved_beside += unbound_until_chosen(site, binding, moved_beside)
             ops.append.setdefault(site.owner_class, []).extend([*moved_beside, *statements])
             ops.names.add(site.name)
             if site.owner_class is None:  # a new module-level name: the runtime binds it to None first
@@ -392,12 +391,3 @@ class InSourceWriter:
             out[path] = add_type_checking_imports(module, ops.type_imports).code
         return out
 
-
-def _unbound_until_chosen(site: Site, binding: Binding, moved: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
-    """A name the patches create only under conditions, whose def moved here has that very name: the def binds
-    it whatever the conditions say, where the runtime creates nothing unless one holds. So it is deleted once
-    the def's own private name holds it, and only a branch binds it again."""
-    named = any(isinstance(s, cst.FunctionDef | cst.ClassDef) and s.name.value == site.name for s in moved)
-    if site.owner_class is not None or binding.replacement is not None or not named:
-        return []
-    return [cst.parse_statement(f"del {site.name}  # a new name: it exists only where a branch below binds it")]
