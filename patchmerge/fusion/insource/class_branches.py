@@ -36,7 +36,8 @@ from patchmerge.fusion.insource.carry import ImportLine
 from patchmerge.fusion.insource.errors import CannotMove, NotAtDefinition
 from patchmerge.fusion.insource.import_graph import packages_of
 from patchmerge.fusion.insource.module_info import ModuleInfo
-from patchmerge.fusion.insource.moving import move_function
+from patchmerge.fusion.insource.moving import MovedFunction, move_function
+from patchmerge.fusion.sites import Site
 from patchmerge.source.bindings import names_bound
 
 if TYPE_CHECKING:  # the writer calls this module; only its type is named here
@@ -65,20 +66,9 @@ def plan_class_branches(
         if not same and (target.binds(name) or name in ops.names or name in ops.imports):
             raise CannotMove(f"{target.name} already binds '{name}', the name of {pp.patch.patch_import}")
         info = writer.source_info(pp)
-        try:
-            moved = move_function(
-                info,
-                name,
-                name,
-                rewritable=writer.context.rewritable,
-                destination=target,
-                original=writer.reexports.original_names(site),
-                same_import=writer.reexports.same_import,
-                lazy_imports=True,
-            )
-            defined_with_what_target_imports(pp, moved.module_imports, target)
-        except NotAtDefinition as exc:
-            local[pp.patch.patch_import] = imported_in_branch(writer, pp, target, str(exc))
+        moved = class_for_branch(writer, pp, site, target, info)
+        if isinstance(moved, InBranch):
+            local[pp.patch.patch_import] = moved
             continue
         writer.origins.setdefault(site.file, set()).add(source.file)
         if same and moved.original_aliases:
@@ -149,6 +139,29 @@ class InBranch:
 
     def statement(self, bound: str) -> str:
         return f"from {self.module} import {self.name}" + (f" as {bound}" if bound != self.name else "")
+
+
+def class_for_branch(
+    writer: InSourceWriter, pp: PlannedPatch, site: Site, target: ModuleInfo, info: ModuleInfo
+) -> MovedFunction | InBranch:
+    """The patch class of a branch moved into `target` under its own name (defined whatever the conditions say,
+    so only with what the target imports already), else the import of it its branch runs."""
+    name = pp.source.qualname  # type: ignore[union-attr]
+    try:
+        moved = move_function(
+            info,
+            name,
+            name,
+            rewritable=writer.context.rewritable,
+            destination=target,
+            original=writer.reexports.original_names(site),
+            same_import=writer.reexports.same_import,
+            lazy_imports=True,
+        )
+        defined_with_what_target_imports(pp, moved.module_imports, target)
+    except NotAtDefinition as exc:
+        return imported_in_branch(writer, pp, target, str(exc))
+    return moved
 
 
 def imported_in_branch(writer: InSourceWriter, pp: PlannedPatch, target: ModuleInfo, why: str) -> InBranch:

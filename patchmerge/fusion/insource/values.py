@@ -25,11 +25,10 @@ from patchmerge.fusion.insource.beside import place_beside
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import blank_lines
 from patchmerge.fusion.insource.branches import condition_code, if_chain
-from patchmerge.fusion.insource.class_branches import InBranch, defined_with_what_target_imports, imported_in_branch
-from patchmerge.fusion.insource.errors import CannotMove, NotAtDefinition
+from patchmerge.fusion.insource.class_branches import InBranch, class_for_branch, imported_in_branch
+from patchmerge.fusion.insource.errors import CannotMove
 from patchmerge.fusion.insource.import_graph import packages_of
 from patchmerge.fusion.insource.module_info import ModuleInfo
-from patchmerge.fusion.insource.moving import move_function
 from patchmerge.fusion.sites import Site
 from patchmerge.fusion.stanza import HELPER_ALIAS
 from patchmerge.model import DefKind, PlannedPatch
@@ -84,21 +83,9 @@ def _branch_value(
         return imported_in_branch(writer, pp, target, f"{target.name} binds '{name}' already")
     if source.kind is DefKind.FUNCTION:
         return place_beside(writer, pp, site, target, site.name, "as a branch of", moved, [pp.patch.id])
-    info = writer.source_info(pp)
-    try:
-        node = move_function(
-            info,
-            name,
-            name,
-            rewritable=writer.context.rewritable,
-            destination=target,
-            original=writer.reexports.original_names(site),
-            same_import=writer.reexports.same_import,
-            lazy_imports=True,
-        )
-        defined_with_what_target_imports(pp, node.module_imports, target)
-    except NotAtDefinition as exc:
-        return imported_in_branch(writer, pp, target, str(exc))
+    node = class_for_branch(writer, pp, site, target, writer.source_info(pp))
+    if isinstance(node, InBranch):
+        return node
     if node.original_aliases:
         raise CannotMove(f"{pp.patch.patch_import} reads the {site.name} it replaces when it is defined")
     writer.origins.setdefault(site.file, set()).add(source.file)
