@@ -160,7 +160,7 @@ def _scenario() -> Scenario:
             "MindSpeed/mindspeed/norms.py": PATCHES,
             "MindSpeed-LLM/scenario.py": SCENARIO,
         },
-        TARGETS,
+        dict(TARGETS),  # a copy: a test adds a target to its own
     )
 
 
@@ -253,3 +253,10 @@ def test_a_move_whose_back_import_could_fail_where_it_runs_falls_back(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(map(str, roots)), PYTHONDONTWRITEBYTECODE="1")
     done = subprocess.run([sys.executable, "-c", "import mindspeed.norm"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_moved_class_reads_as_written_no_blank_line_carries_indentation(tmp_path):
+    _, fused = build(tmp_path, _scenario())
+    block = (fused / "Megatron-LM/megatron/core/block.py").read_text()
+    assert "class NewFunction:\n    if " in block  # the probe, then the methods one blank line below
+    assert not [line for line in block.splitlines() if line and not line.strip()]

@@ -86,7 +86,8 @@ def _probed(
     body[at:at] = [writer.probe([pp.patch.id], target)]
     following = body[at + 1] if at + 1 < len(body) else None
     if isinstance(following, cst.FunctionDef | cst.ClassDef) and not following.leading_lines:
-        body[at + 1] = following.with_changes(leading_lines=[cst.EmptyLine()])  # a def after it, as PEP 8 has it
+        # a def after it, one blank line above as PEP 8 has it (no indentation on the blank line)
+        body[at + 1] = following.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
     writer.file_ops(file).helper = True
     return node.with_changes(body=node.body.with_changes(body=body))
 
