@@ -332,6 +332,9 @@ description = "the tiny tree of benchmarks/bench_calls.py"
 [sources]
 roots = ["Megatron-LM", "MindSpeed", "MindSpeed-LLM"]
 rewritable = ["megatron", "mindspeed", "mindspeed_llm"]
+# as on every machine that runs Megatron: the tensor_ops patches may take their names back from a module that
+# imports torch
+installed = ["torch"]
 
 [registrations]
 files = ["MindSpeed-LLM/mindspeed_llm/tasks/megatron_adaptor.py"]
