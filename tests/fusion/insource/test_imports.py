@@ -49,3 +49,16 @@ def test_added_imports_are_written_as_libcst_writes_them(text, items):
 def test_no_import_leaves_the_module_as_it_is():
     module = cst.parse_module("import os\n")
     assert add_imports(module, []) is module
+
+
+def test_the_visitor_has_no_matcher_decorated_method_for_its_empty_dir_to_hide():
+    """`add_imports`' visitor shows libcst an empty `dir()`, which is faithful only while no method of it carries
+    a matcher decorator (`@m.visit`, `@m.leave`, `@m.call_if_inside`...): those leave attributes on the function."""
+    from patchmerge.fusion.insource.imports import _TopLevelImports
+
+    plain = AddImportsVisitor(CodemodContext())  # constructed with the whole `dir()` scan
+    assert plain._extra_visit_funcs == {} and plain._extra_leave_funcs == {}
+    for name in dir(_TopLevelImports):
+        function = getattr(getattr(_TopLevelImports, name), "__func__", getattr(_TopLevelImports, name))
+        decorations = [attr for attr in vars(function) if "matcher" in attr] if hasattr(function, "__dict__") else []
+        assert not decorations, f"{name} carries {decorations}"
