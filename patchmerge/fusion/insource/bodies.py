@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import libcst as cst
@@ -55,6 +56,23 @@ def single_def(
     if len(binders) != 1 or not isinstance(binders[0], kind):
         raise CannotMove(f"'{name}' is not bound by one plain {'class' if a_class else 'def'} in its body")
     return binders[0]
+
+
+def as_module_value(binding: Binding, target: ModuleInfo) -> Binding:
+    """`binding` taken as a module value's where its module binds the function only by defs in `if`/`try` blocks
+    (`if HAVE_TE: def get_fp8_context(...): ...` / `else: def get_fp8_context(...): ...`): no one def is the
+    target, the name holds whichever ran, and the replacement rebinds it at the end of the module (as the
+    runtime does once the module is imported), where the values' rules apply (insource.values)."""
+    site = binding.site
+    if site.owner_class is not None or binding.kind is not DefKind.FUNCTION or binding.wrappers or binding.value:
+        return binding
+    found = target.top_binders(site.name)  # None where the module binds names in ways this does not read
+    if not found or site.name in target.rebound:
+        return binding
+    plain = {id(statement) for statement in target.tree.body}
+    if all(isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and id(node) not in plain for node in found):
+        return replace(binding, kind=DefKind.VARIABLE, value=True)
+    return binding
 
 
 def bound_names(statement: cst.BaseStatement) -> set[str]:

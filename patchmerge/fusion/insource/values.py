@@ -21,7 +21,7 @@ import libcst as cst
 
 from patchmerge.fusion.insource.apply import COMMENT, Place
 from patchmerge.fusion.insource.back_imports import back_import
-from patchmerge.fusion.insource.beside import place_beside
+from patchmerge.fusion.insource.beside import own_alias, place_beside
 from patchmerge.fusion.insource.binding import Binding
 from patchmerge.fusion.insource.bodies import blank_lines
 from patchmerge.fusion.insource.branches import condition_code, if_chain
@@ -76,6 +76,9 @@ def _branch_value(
         return source.qualname
     name = source.qualname
     ops = writer.file_ops(site.file)
+    if name == site.name and source.kind is DefKind.FUNCTION and binding.kind is DefKind.VARIABLE and \
+            site.name not in ops.names:
+        return _same_name_function(writer, pp, site, target, moved)
     if name == site.name:  # defined at the end whatever the conditions say, it would bind the name always
         return imported_in_branch(writer, pp, target, f"{pp.patch.patch_import} has the name of the value it replaces "
                                                       "under a condition")
@@ -97,6 +100,21 @@ def _branch_value(
     ops.names.add(name)
     back_import(writer, pp, Place(site.module, None, name, site.file), node.node)
     return name
+
+
+def _same_name_function(
+    writer: InSourceWriter, pp: PlannedPatch, site: Site, target: ModuleInfo, moved: list[cst.BaseStatement]
+) -> str:
+    """A function of the value's own name moved to the end of the module (where it keeps that name, for its
+    `__name__` and tracebacks): the module's own value is held aside before the def and bound back after it, so
+    only a branch that holds rebinds the name."""
+    kept = own_alias(writer, site.module.split(".")[0], site.name, target, site.file)
+    writer.file_ops(site.file).names.add(kept)
+    moved.append(cst.parse_statement(f"{kept} = {site.name}  # {site.module}'s own, while the def below binds the "
+                                     "name").with_changes(leading_lines=blank_lines(None)))
+    local = place_beside(writer, pp, site, target, site.name, "as a branch of", moved, [pp.patch.id])
+    moved.append(cst.parse_statement(f"{site.name} = {kept}"))
+    return local
 
 
 def check_holders(writer: InSourceWriter, binding: Binding) -> None:

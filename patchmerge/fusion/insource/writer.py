@@ -33,6 +33,7 @@ from patchmerge.fusion.insource.beside import (
 from patchmerge.fusion.insource.binding import Binding, overridden_note
 from patchmerge.fusion.insource.bodies import (
     ImportTimeReads,
+    as_module_value,
     blank_lines,
     body_of,
     bound_as_staticmethod,
@@ -151,6 +152,7 @@ class InSourceWriter:
         target = self.info(site.file, site.module, site.file.name == "__init__.py")
         if binding.importer is not None:
             refuse_other_holders(self, binding.importer)
+        binding = as_module_value(binding, target)
         for pp in binding.patches:  # the conditions read such a name as the runtime does: absent, it raises
             for name in binding.unknown_reads.get(pp.patch.id, ()):
                 self.notes.append((pp, f"args.{name} is read without a default and only the command line's unknown "

@@ -1,0 +1,119 @@
+"""A module function bound only by defs in `if`/`try` blocks (Megatron's `fp8_utils.get_fp8_context`: one def where
+Transformer Engine imports, another where it does not): no one def is the target, so the replacement rebinds the
+name at the end of the module, as a module value's does. A patch of the function's own name moves there under
+that name (its `__name__` stays), the module's own def held aside around it. Compared with runtime patching in
+every way a run may use the tree, for every combination of condition values."""
+
+from __future__ import annotations
+
+import json
+
+from tests.differential.harness import Scenario, build, compare
+
+FP8 = """
+from megatron.calls import LOG
+
+try:
+    import te_missing_package  # noqa: F401
+    HAVE_TE = True
+except ImportError:
+    HAVE_TE = False
+
+if HAVE_TE:
+    def get_context(layer):
+        LOG.append("megatron.te.get_context")
+        return f"te:{layer}"
+else:
+    def get_context(layer):
+        LOG.append("megatron.get_context")
+        return f"none:{layer}"
+
+try:
+    from te_missing_package import fallback
+except ImportError:
+    def fallback(x):
+        LOG.append("megatron.fallback")
+        return x
+
+
+def use_own(layer):
+    return get_context(layer)
+"""
+
+BLOCK = """
+from megatron.core.fp8 import fallback, get_context
+
+
+def forward(layer):
+    return [get_context(layer), fallback(layer)]
+"""
+
+PATCHES = """
+from megatron.calls import LOG
+
+PREFIX = "npu"
+
+
+def get_context(layer):
+    LOG.append("mindspeed.get_context")
+    return f"{PREFIX}:{layer}"
+
+
+def fast_fallback(x):
+    LOG.append("mindspeed.fast_fallback")
+    return x * 2
+"""
+
+SCENARIO = """
+def run():
+    from megatron.core import block, fp8
+    from mindspeed import fp8_patches
+    return [
+        block.forward(3), fp8.use_own(4), fp8.get_context.__name__, fp8.fallback.__name__,
+        fp8.get_context is fp8_patches.get_context, block.get_context is fp8.get_context,
+        block.fallback is fp8.fallback,
+    ]
+"""
+
+TARGETS = {
+    "megatron.core.fp8.get_context": [{"patch_import": "mindspeed.fp8_patches.get_context", "condition": ["args.fp8"]}],
+    "megatron.core.fp8.fallback": [{"patch_import": "mindspeed.fp8_patches.fast_fallback"}],
+}
+
+
+def _scenario() -> Scenario:
+    return Scenario(
+        "functions bound by defs in if and try blocks",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/fp8.py": FP8,
+            "Megatron-LM/megatron/core/block.py": BLOCK,
+            "MindSpeed/mindspeed/fp8_patches.py": PATCHES,
+            "MindSpeed-LLM/scenario.py": SCENARIO,
+        },
+        TARGETS,
+    )
+
+
+def test_functions_defined_in_blocks_are_rebound_at_the_end_of_their_module_like_the_runtime(tmp_path):
+    outcomes = compare(tmp_path, _scenario())
+    assert {o["result"] for o in outcomes} == {
+        "[['npu:3', 6], 'npu:4', 'get_context', 'fast_fallback', True, True, True]",
+        "[['none:3', 6], 'none:4', 'get_context', 'fast_fallback', False, True, True]",
+    }
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    assert {p["id"]: p["strategy"] for p in report["patches"]} == dict.fromkeys(
+        ("megatron.core.fp8.get_context#0", "megatron.core.fp8.fallback#0"), "in-source")
+
+
+def test_the_module_keeps_its_own_defs_and_binds_the_patches_at_its_end(tmp_path):
+    _, fused = build(tmp_path, _scenario())
+    fp8 = (fused / "Megatron-LM/megatron/core/fp8.py").read_text()
+    assert fp8.count("def get_context(layer):") == 3  # Megatron's two, and the patch's
+    assert 'return f"none:{layer}"' in fp8 and 'return f"te:{layer}"' in fp8
+    end = fp8[fp8.index("def use_own"):]
+    assert "_megatron_get_context = get_context" in end and "get_context = _megatron_get_context" in end
+    assert "if _patchmerge.adaptation_args().fp8:\n    get_context = _fp8_patches_get_context" in end
+    assert "def fast_fallback(x):" in end and "fallback = fast_fallback" in end
+    patches = (fused / "MindSpeed/mindspeed/fp8_patches.py").read_text()
+    assert "def get_context" not in patches and "def fast_fallback" not in patches
