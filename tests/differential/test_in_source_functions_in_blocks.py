@@ -117,3 +117,45 @@ def test_the_module_keeps_its_own_defs_and_binds_the_patches_at_its_end(tmp_path
     assert "def fast_fallback(x):" in end and "fallback = fast_fallback" in end
     patches = (fused / "MindSpeed/mindspeed/fp8_patches.py").read_text()
     assert "def get_context" not in patches and "def fast_fallback" not in patches
+
+
+
+def _optional(defined_where: str) -> Scenario:
+    module = (
+        "try:\n    import te_missing_package  # noqa: F401\n    HAVE_TE = True\n"
+        "except ImportError:\n    HAVE_TE = False\n\n"
+        f"if {defined_where}:\n    def te_only(x):\n        return f'te:{{x}}'\n"
+    )
+    return Scenario(
+        f"a function defined only where {defined_where}",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/optional.py": module,
+            "MindSpeed/mindspeed/optional_patches.py": "def te_only(x):\n    return f'npu:{x}'\n",
+            "MindSpeed-LLM/scenario.py": (
+                "def run():\n    from megatron.core import optional\n"
+                "    found = getattr(optional, 'te_only', None)\n    return found(2) if found else None\n"
+            ),
+        },
+        {"megatron.core.optional.te_only": [
+            {"patch_import": "mindspeed.optional_patches.te_only", "condition": ["args.fp8"]}]},
+    )
+
+
+def test_a_function_not_defined_on_every_path_stays_with_the_deferred_strategy(tmp_path):
+    """Where a def may not have run (`if ...:` with no else), the module may have no def of its own to hold aside
+    at its end: the binding falls back (here the def runs, and the deferred strategy binds as the runtime)."""
+    outcomes = compare(tmp_path, _optional("not HAVE_TE"))
+    assert {o["result"] for o in outcomes} == {"'npu:2'", "'te:2'"}
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    assert [p["strategy"] for p in report["patches"]] == ["deferred"]
+
+
+def test_a_function_whose_def_did_not_run_is_a_known_gap_of_the_deferred_strategy(tmp_path):
+    """Where no def ran, the runtime binds the patch where nothing was (the condition holding) or leaves the name
+    unbound; the deferred strategy's stand-in reads the name, unbound there, as the module loads."""
+    scenario = _optional("HAVE_TE")
+    why = "the deferred stand-in of a function reads the name as the module loads, where no def bound it"
+    scenario.known_broken = dict.fromkeys(("plain", "adaptor", "patch_first", "args_after"), why)
+    scenario.broken_shows = "NameError: name 'te_only' is not defined"
+    compare(tmp_path, scenario)

@@ -70,9 +70,30 @@ def as_module_value(binding: Binding, target: ModuleInfo) -> Binding:
     if not found or site.name in target.rebound:
         return binding
     plain = {id(statement) for statement in target.tree.body}
-    if all(isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and id(node) not in plain for node in found):
-        return replace(binding, kind=DefKind.VARIABLE, value=True)
-    return binding
+    if not all(isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and id(node) not in plain for node in found):
+        return binding
+    # the module's own def is held aside at its end (insource.values): only where one surely ran and stays
+    deleted = any(isinstance(node, ast.Delete) and any(isinstance(t, ast.Name) and t.id == site.name
+                                                        for t in node.targets) for node in ast.walk(target.tree))
+    if deleted or not any(_defines_on_every_path([statement], site.name) for statement in target.tree.body):
+        return binding
+    return replace(binding, kind=DefKind.VARIABLE, value=True)
+
+
+def _defines_on_every_path(block: list[ast.stmt], name: str) -> bool:
+    """Whether running `block` to its end surely defines `name` by a def: in it, or in each branch of an `if`
+    (with an `else`) or in a `try` and each of its handlers."""
+    for statement in block:
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef) and statement.name == name:
+            return True
+        if isinstance(statement, ast.If) and _defines_on_every_path(statement.body, name) and \
+                _defines_on_every_path(statement.orelse, name):
+            return True
+        if isinstance(statement, ast.Try) and (
+            _defines_on_every_path(statement.body, name) or _defines_on_every_path(statement.orelse, name)
+        ) and all(_defines_on_every_path(handler.body, name) for handler in statement.handlers):
+            return True
+    return False
 
 
 def bound_names(statement: cst.BaseStatement) -> set[str]:
