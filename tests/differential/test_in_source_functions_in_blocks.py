@@ -120,6 +120,22 @@ def test_the_module_keeps_its_own_defs_and_binds_the_patches_at_its_end(tmp_path
 
 
 
+def test_a_function_replaced_both_always_and_under_a_condition_stays_with_the_deferred_strategy(tmp_path):
+    """The end-of-module chain of a value writes its conditional branches only: where an unconditional
+    replacement comes with them, the binding falls back (found in review: the unconditional one was dropped)."""
+    files = {**_scenario().files, "MindSpeed/mindspeed/fp8_patches.py": PATCHES + (
+        "\n\ndef other_context(layer):\n    LOG.append('mindspeed.other_context')\n    return f'other:{layer}'\n")}
+    targets = {"megatron.core.fp8.get_context": [
+        {"patch_import": "mindspeed.fp8_patches.other_context"},
+        {"patch_import": "mindspeed.fp8_patches.get_context", "condition": ["args.fp8"]},
+    ]}
+    scenario = Scenario("a function in blocks replaced always and under a condition", files, targets)
+    outcomes = compare(tmp_path, scenario)
+    assert {o["result"][:20] for o in outcomes} == {"[['other:3', 3], 'ot", "[['npu:3', 3], 'npu:"}
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    assert {p["strategy"] for p in report["patches"]} == {"deferred"}
+
+
 def _optional(defined_where: str) -> Scenario:
     module = (
         "try:\n    import te_missing_package  # noqa: F401\n    HAVE_TE = True\n"

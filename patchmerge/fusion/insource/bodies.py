@@ -66,6 +66,8 @@ def as_module_value(binding: Binding, target: ModuleInfo) -> Binding:
     site = binding.site
     if site.owner_class is not None or binding.kind is not DefKind.FUNCTION or binding.wrappers or binding.value:
         return binding
+    if binding.replacement is not None and binding.branches:  # as for values: replaced always and under a condition
+        return binding
     found = target.top_binders(site.name)  # None where the module binds names in ways this does not read
     if not found or site.name in target.rebound:
         return binding
