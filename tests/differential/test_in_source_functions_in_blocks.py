@@ -175,3 +175,31 @@ def test_a_function_whose_def_did_not_run_is_a_known_gap_of_the_deferred_strateg
     scenario.known_broken = dict.fromkeys(("plain", "adaptor", "patch_first", "args_after"), why)
     scenario.broken_shows = "NameError: name 'te_only' is not defined"
     compare(tmp_path, scenario)
+
+
+def test_a_value_bound_only_under_an_if_keeps_its_branch_import_for_a_function_of_its_name(tmp_path):
+    """Only a function bound by defs on every path is held aside at the module's end: a value assigned only where a
+    library imports may be unbound there, so a patch function of its name is imported by its branch, as before
+    (found in review: holding it aside raised NameError at import)."""
+    scenario = Scenario(
+        "a value bound only where a library imports, replaced under a condition by a function of its name",
+        {
+            "Megatron-LM/megatron/core/__init__.py": "",
+            "Megatron-LM/megatron/core/sorting.py": (
+                "try:\n    import fastlib_missing\n    HAVE = True\nexcept ImportError:\n    HAVE = False\n\n"
+                "if HAVE:\n    fused_sort = fastlib_missing.sort\n"
+            ),
+            "MindSpeed/mindspeed/sort_patches.py": "def fused_sort(x):\n    return sorted(x)\n",
+            "MindSpeed-LLM/scenario.py": (
+                "def run():\n    from megatron.core import sorting\n"
+                "    found = getattr(sorting, 'fused_sort', 'absent')\n"
+                "    return found([2, 1]) if callable(found) else repr(found)\n"
+            ),
+        },
+        {"megatron.core.sorting.fused_sort": [
+            {"patch_import": "mindspeed.sort_patches.fused_sort", "condition": ["args.fast"]}]},
+    )
+    outcomes = compare(tmp_path, scenario)
+    assert {o["result"] for o in outcomes} == {"[1, 2]", "\"'absent'\""}
+    report = json.loads((tmp_path / "fused/.patchmerge/report/report.json").read_text())
+    assert [p["strategy"] for p in report["patches"]] == ["in-source"]

@@ -76,8 +76,7 @@ def _branch_value(
         return source.qualname
     name = source.qualname
     ops = writer.file_ops(site.file)
-    if name == site.name and source.kind is DefKind.FUNCTION and binding.kind is DefKind.VARIABLE and \
-            site.name not in ops.names:
+    if name == site.name and source.kind is DefKind.FUNCTION and _defined_by_defs(site) and site.name not in ops.names:
         return _same_name_function(writer, pp, site, target, moved)
     if name == site.name:  # defined at the end whatever the conditions say, it would bind the name always
         return imported_in_branch(writer, pp, target, f"{pp.patch.patch_import} has the name of the value it replaces "
@@ -100,6 +99,13 @@ def _branch_value(
     ops.names.add(name)
     back_import(writer, pp, Place(site.module, None, name, site.file), node.node)
     return name
+
+
+def _defined_by_defs(site: Site) -> bool:
+    """A function its module binds by defs in blocks, taken as a value (bodies.as_module_value): one of them surely
+    ran, so the module's own can be held aside. A value bound by an assignment may be unbound there."""
+    definition = site.targets[0].definition
+    return definition is not None and definition.kind is DefKind.FUNCTION
 
 
 def _same_name_function(
