@@ -35,7 +35,7 @@ class SlurmRun:
     def outcome(self) -> RunOutcome:
         started = time.monotonic()
         check_workdir(self.settings, self.run.cwd)
-        job_id = self._earlier() or self._submit()
+        job_id = self._earlier() or self._left_held() or self._submit()
         while True:
             try:
                 end, stopped_by_us = self._wait(job_id)
@@ -65,8 +65,36 @@ class SlurmRun:
         self.attempts = [dict(a) for a in record.get("attempts", []) if a.get("job_id") == job_id]
         self.attempts = self.attempts or [{"job_id": job_id, "state": state.state}]
         self.submitted = str(record.get("submitted", ""))
+        if job_id in self.slurm.held(self.settings.job_name, str(self.run.cwd)):
+            self.slurm.release(job_id)  # recorded, and stopped before it released it (see `_submit`)
         _say(f"slurm: job {job_id} of the earlier run is {state.state}: waiting for it")
         return job_id
+
+    def _left_held(self) -> str | None:
+        """The job an interrupted patchmerge submitted for this run but was stopped before it recorded: it waits,
+        held (see `_submit`); taken over where it runs this very command, else cancelled, never run."""
+        taken = None
+        for job_id in self.slurm.held(self.settings.job_name, str(self.run.cwd)):
+            if taken is None and self._wrapped() in self.slurm.batch_script(job_id).splitlines():
+                taken = job_id
+            else:
+                self.slurm.cancel(job_id)
+                _say(f"slurm: cancelled job {job_id}, held by an earlier run that never recorded it")
+        if taken is None:
+            return None
+        self._recorded(taken)
+        self.slurm.release(taken)
+        _say(f"slurm: job {taken} of the earlier run was submitted but never recorded: released, waiting for it")
+        return taken
+
+    def _wrapped(self) -> str:
+        return f"exec {shlex.join(self.run.command)}"
+
+    def _recorded(self, job_id: str) -> None:
+        self.submitted = self.submitted or datetime.now().astimezone().isoformat(timespec="seconds")
+        self.attempts.append({"job_id": job_id, "state": "PENDING"})
+        if self.run.on_record is not None:
+            self.run.on_record(self.record())
 
     def _submit(self) -> str:
         s, run = self.settings, self.run
@@ -83,14 +111,14 @@ class SlurmRun:
             *([f"--account={s.account}"] if s.account else []),
             *s.sbatch_args,
             "--wrap",
-            f"exec {shlex.join(run.command)}",
+            self._wrapped(),
         ]
-        job_id = self.slurm.submit(argv)
-        self.submitted = self.submitted or datetime.now().astimezone().isoformat(timespec="seconds")
-        self.attempts.append({"job_id": job_id, "state": "PENDING"})
+        # held until it is recorded: a patchmerge killed in between leaves a job that waits for --resume
+        # (`_left_held`), not one that runs with no step to know of it
+        job_id = self.slurm.submit(argv, held=True)
+        self._recorded(job_id)
+        self.slurm.release(job_id)
         _say(f"slurm: submitted job {job_id} ({run.cwd})")
-        if run.on_record is not None:
-            run.on_record(self.record())
         return job_id
 
     def _wait(self, job_id: str) -> tuple[JobState, bool]:

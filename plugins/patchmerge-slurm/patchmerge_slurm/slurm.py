@@ -53,8 +53,8 @@ class Slurm:
         self.env = env
         self.accounting = True  # until sacct says the cluster keeps no accounting database
 
-    def submit(self, argv: list[str]) -> str:
-        done = self._call(["sbatch", "--parsable", *argv])
+    def submit(self, argv: list[str], held: bool = False) -> str:
+        done = self._call(["sbatch", "--parsable", *(["--hold"] if held else []), *argv])
         if done.returncode != 0:
             raise SlurmError(f"sbatch refused the job: {_said(done)}")
         job_id = done.stdout.strip().split(";")[0]
@@ -64,6 +64,23 @@ class Slurm:
 
     def cancel(self, job_id: str) -> None:
         self._call(["scancel", job_id])
+
+    def release(self, job_id: str) -> None:
+        done = self._call(["scontrol", "release", job_id])
+        if done.returncode != 0:
+            raise SlurmError(f"scontrol release {job_id} failed: {_said(done)}")
+
+    def held(self, name: str, workdir: str) -> list[str]:
+        """The jobs named `name` that run in `workdir` and wait, held by their user (oldest first)."""
+        done = self._call(["squeue", "-h", "-n", name, "-t", "PENDING", "-o", "%i|%r|%Z"])
+        fields = [line.split("|", 2) for line in done.stdout.splitlines()] if done.returncode == 0 else []
+        found = [f[0] for f in fields if len(f) == 3 and f[1] == "JobHeldUser" and f[2] == workdir]
+        return sorted(found, key=lambda job: int(job) if job.isdigit() else 0)
+
+    def batch_script(self, job_id: str) -> str:
+        """The script the job runs (for `--wrap`, the one sbatch wrote), or "" where the controller gives none."""
+        done = self._call(["scontrol", "write", "batch_script", job_id, "-"])
+        return done.stdout if done.returncode == 0 else ""
 
     def state(self, job_id: str) -> JobState | None:
         """The job's state, or None when no source knows the job (yet, or any more)."""

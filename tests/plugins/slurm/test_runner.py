@@ -164,3 +164,67 @@ def test_stop_event_cancels_the_job(tmp_path: Path, cluster: Cluster) -> None:
         with pytest.raises(Exception, match="cancelled: the bisect stopped"):
             checking.result(timeout=60)
     assert cluster.queue("pm-stop") == []
+
+
+class _Killed(BaseException):
+    """patchmerge killed right there."""
+
+
+def _unrecorded_run(tmp_path: Path, cluster: Cluster, command: str, record=None, on_record=None):
+    from patchmerge.plugin_types import ModelRun
+
+    step = tmp_path / "step"
+    step.mkdir(exist_ok=True)
+    return ModelRun(("sh", "-c", command), step, cluster.env, step / "log", 60.0, echo=False, record=record,
+                    on_record=on_record)
+
+
+def test_a_job_submitted_but_never_recorded_waits_held_and_the_next_run_takes_it_over(
+    tmp_path: Path, cluster: Cluster
+) -> None:
+    """patchmerge killed between sbatch and recording the job id: the job never runs on its own (it waits, held),
+    and the step's next run takes it over instead of submitting a second one; a held job of another command in
+    that folder is cancelled."""
+    from patchmerge_slurm.runner import SlurmRun
+    from patchmerge_slurm.settings import SlurmSettings
+
+    settings = SlurmSettings(job_name="pm-unrecorded", poll_seconds=0.5)
+
+    def killed(record):
+        raise _Killed
+
+    with pytest.raises(_Killed):  # a held job of another command in the same folder: cancelled below
+        SlurmRun(_unrecorded_run(tmp_path, cluster, "echo other", on_record=killed), settings).outcome()
+    with pytest.raises(_Killed):
+        SlurmRun(_unrecorded_run(tmp_path, cluster, "echo first", on_record=killed), settings).outcome()
+    held = cluster.command("squeue", "-h", "-n", "pm-unrecorded", "-o", "%i %T %r").split()
+    assert held[1:] == ["PENDING", "JobHeldUser"], held
+    records = []
+    outcome = SlurmRun(_unrecorded_run(tmp_path, cluster, "echo first", on_record=records.append), settings).outcome()
+    assert outcome.exit_status == 0 and records[-1]["job_id"] == held[0]
+    assert (tmp_path / "step" / "log").read_text() == "first\n"
+    jobs = cluster.command("sacct", "-c", "-n", "-P", "-o", "JobID,JobName,State").splitlines()
+    ours = sorted((line.split("|")[0] for line in jobs if "|pm-unrecorded|" in line), key=int)
+    assert len(ours) == 2 and ours[1] == held[0], jobs  # the other command's, cancelled, and the one taken over
+    assert cluster.queue("pm-unrecorded") == []
+
+
+def test_a_recorded_job_still_held_is_released_by_the_next_run(tmp_path: Path, cluster: Cluster) -> None:
+    """patchmerge killed after recording the job but before releasing it: the next run releases and waits."""
+    from patchmerge_slurm.runner import SlurmRun
+    from patchmerge_slurm.settings import SlurmSettings
+    from patchmerge_slurm.slurm import Slurm
+
+    settings = SlurmSettings(job_name="pm-recorded-held", poll_seconds=0.5)
+    recorded = []
+
+    class StopAtRelease(Slurm):
+        def release(self, job_id: str) -> None:
+            raise _Killed
+
+    first = _unrecorded_run(tmp_path, cluster, "echo once", on_record=recorded.append)
+    with pytest.raises(_Killed):
+        SlurmRun(first, settings, StopAtRelease(cluster.env)).outcome()
+    outcome = SlurmRun(_unrecorded_run(tmp_path, cluster, "echo once", record=recorded[-1]), settings).outcome()
+    assert outcome.exit_status == 0 and (tmp_path / "step" / "log").read_text() == "once\n"
+    assert len(cluster.queue("pm-recorded-held")) == 0
